@@ -1,0 +1,450 @@
+#include "probes/postgres/collector.hpp"
+
+#include <algorithm>
+#include <thread>
+#include <unordered_map>
+
+#include <fmt/format.h>
+#include <pqxx/pqxx>
+
+#include "probes/postgres/conninfo.hpp"
+#include "probes/postgres/sql_shape.hpp"
+#include "util/redact.hpp"
+
+namespace cp::pg {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Every statement chokepoint sends starts with this comment, so its own statements can be told
+// apart in pg_stat_statements and left out of the diagnosis.
+constexpr std::string_view kTag = "/* chokepoint */ ";
+
+// A collection step that cannot go on, with the message the user will read.
+struct CollectError {
+  std::string message;
+};
+
+std::string first_line(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  for (const char* prefix : {"FATAL:  ", "ERROR:  "})
+    if (s.rfind(prefix, 0) == 0) s = s.substr(std::string_view(prefix).size());
+  return s;
+}
+
+double num(const pqxx::field& f) { return f.is_null() ? 0.0 : f.as<double>(); }
+std::string text(const pqxx::field& f) { return f.is_null() ? std::string() : std::string(f.c_str()); }
+
+bool is_numeric_oid(pqxx::oid type) {
+  switch (type) {
+    case 20: case 21: case 23: case 26: case 700: case 701: case 1700: return true;
+    default: return false;
+  }
+}
+
+class Session {
+ public:
+  Session(const ConnInfo& info, const SessionLimits& limits) {
+    try {
+      conn_ = std::make_unique<pqxx::connection>(session_conninfo(info, limits, true));
+    } catch (const pqxx::broken_connection& e) {
+      std::string msg = e.what();
+      // PgBouncer (and some proxies) refuse the "options" startup parameter: connect without it
+      // and apply the same limits with SET.
+      if (msg.find("unsupported startup parameter") == std::string::npos) throw;
+      conn_ = std::make_unique<pqxx::connection>(session_conninfo(info, limits, false));
+      run(session_set_commands(limits));
+    }
+  }
+
+  pqxx::result run(std::string_view sql) {
+    pqxx::nontransaction tx(*conn_);
+    return tx.exec(std::string(kTag) + std::string(sql));
+  }
+  pqxx::connection& conn() { return *conn_; }
+
+ private:
+  std::unique_ptr<pqxx::connection> conn_;
+};
+
+std::string connect_error_message(const std::string& raw, const ConnInfo& info, const SessionLimits& limits) {
+  std::string msg = first_line(raw);
+  std::string where = info.display_name();
+  if (msg.find("password authentication failed") != std::string::npos ||
+      msg.find("no password supplied") != std::string::npos)
+    return fmt::format("{}: {} — check the user and password in the DSN (or ~/.pgpass / PGPASSWORD)", where, msg);
+  if (msg.find("does not exist") != std::string::npos)
+    return fmt::format("{}: {} — check the database and user names in the DSN", where, msg);
+  if (msg.find("timeout expired") != std::string::npos)
+    return fmt::format("{}: no answer within connect_timeout={} s — check host, port and firewall", where,
+                       info.get("connect_timeout", std::to_string(limits.connect_timeout_s)));
+  if (msg.find("Connection refused") != std::string::npos)
+    return fmt::format("{}: connection refused — is PostgreSQL running and listening on that host and port?",
+                       where);
+  if (msg.find("no pg_hba.conf entry") != std::string::npos)
+    return fmt::format("{}: {} — add a pg_hba.conf line for this client", where, msg);
+  // Multi-line libpq messages: keep them on one line.
+  std::replace(msg.begin(), msg.end(), '\n', ' ');
+  return fmt::format("{}: {}", where, msg);
+}
+
+struct StatementKey {
+  int64_t queryid;
+  bool operator==(const StatementKey&) const = default;
+};
+
+std::string pgss_select(const std::string& schema, int server_version, bool with_text) {
+  std::string exec_time = server_version >= 130000 ? "total_exec_time" : "total_time";
+  std::string plan_time = server_version >= 130000 ? "total_plan_time" : "0::float8";
+  std::string toplevel = server_version >= 140000 ? " AND s.toplevel" : "";
+  return fmt::format(
+      "SELECT s.queryid, s.calls, s.rows, s.{} AS exec_ms, s.{} AS plan_ms, s.shared_blks_hit, "
+      "s.shared_blks_read, s.temp_blks_written{} FROM {}.pg_stat_statements({}) s "
+      "WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+      "AND s.queryid IS NOT NULL{}",
+      exec_time, plan_time, with_text ? ", left(s.query, 8192) AS query" : "", schema,
+      with_text ? "true" : "false", toplevel);
+}
+
+using StatementMap = std::unordered_map<int64_t, Statement>;
+
+// Sums entries of the same queryid (one per role using it).
+StatementMap read_statements(Session& s, const std::string& schema, int version, bool with_text) {
+  StatementMap out;
+  for (const auto& row : s.run(pgss_select(schema, version, with_text))) {
+    int64_t id = row["queryid"].as<int64_t>();
+    if (with_text && text(row["query"]).rfind(kTag, 0) == 0) continue;  // our own statements
+    Statement& st = out[id];
+    st.queryid = id;
+    if (with_text && st.query.empty()) st.query = text(row["query"]);
+    st.calls += num(row["calls"]);
+    st.rows += num(row["rows"]);
+    st.total_exec_ms += num(row["exec_ms"]);
+    st.total_plan_ms += num(row["plan_ms"]);
+    st.shared_blks_hit += num(row["shared_blks_hit"]);
+    st.shared_blks_read += num(row["shared_blks_read"]);
+    st.temp_blks_written += num(row["temp_blks_written"]);
+  }
+  return out;
+}
+
+std::vector<Statement> statement_deltas(const StatementMap& start, const StatementMap& end, bool cumulative) {
+  std::vector<Statement> out;
+  for (const auto& [id, e] : end) {
+    Statement d = e;
+    auto it = start.find(id);
+    if (!cumulative && it != start.end() && it->second.calls <= e.calls) {
+      const Statement& s = it->second;
+      d.calls -= s.calls;
+      d.rows -= s.rows;
+      d.total_exec_ms -= s.total_exec_ms;
+      d.total_plan_ms -= s.total_plan_ms;
+      d.shared_blks_hit -= s.shared_blks_hit;
+      d.shared_blks_read -= s.shared_blks_read;
+      d.temp_blks_written -= s.temp_blks_written;
+    }
+    if (d.calls > 0) out.push_back(std::move(d));
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.total_exec_ms > b.total_exec_ms; });
+  return out;
+}
+
+std::map<std::string, double> read_database(Session& s) {
+  std::map<std::string, double> out;
+  auto r = s.run("SELECT * FROM pg_stat_database WHERE datname = current_database()");
+  if (r.empty()) return out;
+  for (pqxx::row::size_type i = 0; i < r.columns(); ++i)
+    if (is_numeric_oid(r.column_type(i)) && !r[0][i].is_null()) out[r.column_name(i)] = r[0][i].as<double>();
+  return out;
+}
+
+std::vector<Table> read_tables(Session& s) {
+  std::vector<Table> out;
+  auto r = s.run(
+      "SELECT s.schemaname, s.relname, greatest(c.reltuples, 0) AS reltuples, s.n_live_tup, "
+      "c.relpages::float8 * current_setting('block_size')::float8 AS size_bytes, s.seq_scan, "
+      "s.seq_tup_read, coalesce(s.idx_scan, 0) AS idx_scan "
+      "FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid");
+  for (const auto& row : r)
+    out.push_back({text(row["schemaname"]), text(row["relname"]), num(row["reltuples"]), num(row["n_live_tup"]),
+                   num(row["size_bytes"]), num(row["seq_scan"]), num(row["seq_tup_read"]), num(row["idx_scan"])});
+  return out;
+}
+
+void subtract_table_counters(std::vector<Table>& end, const std::vector<Table>& start) {
+  for (auto& t : end)
+    for (const auto& s : start)
+      if (s.schema == t.schema && s.name == t.name && s.seq_scan <= t.seq_scan) {
+        t.seq_scan -= s.seq_scan;
+        t.seq_tup_read -= s.seq_tup_read;
+        t.idx_scan -= s.idx_scan;
+      }
+}
+
+std::vector<Index> read_indexes(Session& s) {
+  std::vector<Index> out;
+  auto r = s.run(
+      "SELECT n.nspname, t.relname AS tbl, i.relname AS idx, am.amname, ix.indisunique, ix.indisprimary, "
+      "ix.indpred IS NOT NULL AS partial, "
+      "(SELECT json_agg(coalesce(a.attname::text, '') ORDER BY k.ord) "
+      "   FROM unnest(ix.indkey::int2[]) WITH ORDINALITY k(attnum, ord) "
+      "   LEFT JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum "
+      "  WHERE k.ord <= ix.indnkeyatts) AS columns "
+      "FROM pg_index ix JOIN pg_class t ON t.oid = ix.indrelid JOIN pg_class i ON i.oid = ix.indexrelid "
+      "JOIN pg_am am ON am.oid = i.relam JOIN pg_namespace n ON n.oid = t.relnamespace "
+      "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'");
+  for (const auto& row : r) {
+    Index ix{text(row["nspname"]), text(row["tbl"]), text(row["idx"]), text(row["amname"]), {},
+             row["indisunique"].as<bool>(), row["indisprimary"].as<bool>(), row["partial"].as<bool>()};
+    auto cols = nlohmann::json::parse(text(row["columns"]), nullptr, false);
+    if (cols.is_array())
+      for (const auto& c : cols) ix.columns.push_back(c.is_string() ? c.get<std::string>() : "");
+    out.push_back(std::move(ix));
+  }
+  return out;
+}
+
+std::map<std::string, std::string> read_settings(Session& s) {
+  std::map<std::string, std::string> out;
+  auto r = s.run(
+      "SELECT name, setting, coalesce(unit, '') AS unit FROM pg_settings WHERE name IN ('shared_buffers', "
+      "'max_connections', 'superuser_reserved_connections', 'reserved_connections', 'block_size', "
+      "'pg_stat_statements.max', 'pg_stat_statements.track', 'track_io_timing', 'work_mem', "
+      "'effective_cache_size', 'random_page_cost')");
+  for (const auto& row : r) {
+    std::string unit = text(row["unit"]);
+    out[text(row["name"])] = text(row["setting"]) + (unit.empty() ? "" : " " + unit);
+  }
+  return out;
+}
+
+void strip_outputs(nlohmann::json& node) {
+  if (!node.is_object()) return;
+  node.erase("Output");
+  if (auto it = node.find("Plans"); it != node.end())
+    for (auto& child : *it) strip_outputs(child);
+}
+
+bool plan_uses_index(const nlohmann::json& node, const std::string& index_name) {
+  if (!node.is_object()) return false;
+  if (node.value("Index Name", "") == index_name) return true;
+  if (auto it = node.find("Plans"); it != node.end())
+    for (const auto& child : *it)
+      if (plan_uses_index(child, index_name)) return true;
+  return false;
+}
+
+// The generic plan of a normalized statement, the PostgreSQL 15 way: PREPARE it, force the generic
+// plan, EXPLAIN EXECUTE with one NULL per parameter. EXPLAIN without ANALYZE plans, never runs.
+nlohmann::json generic_plan(pqxx::transaction_base& tx, const std::string& query, int version) {
+  std::string sql;
+  if (version >= 160000) {
+    sql = "EXPLAIN (FORMAT JSON, VERBOSE, GENERIC_PLAN) " + query;
+  } else {
+    tx.exec(std::string(kTag) + "DEALLOCATE ALL");
+    tx.exec(std::string(kTag) + "PREPARE chokepoint_stmt AS " + query);
+    auto n = tx.exec(std::string(kTag) +
+                     "SELECT coalesce(array_length(parameter_types, 1), 0) FROM pg_prepared_statements "
+                     "WHERE name = 'chokepoint_stmt'")[0][0]
+                 .as<int>();
+    std::vector<std::string> nulls(static_cast<size_t>(n), "NULL");
+    sql = fmt::format("EXPLAIN (FORMAT JSON, VERBOSE) EXECUTE chokepoint_stmt{}",
+                      n ? fmt::format("({})", fmt::join(nulls, ", ")) : "");
+  }
+  auto r = tx.exec(std::string(kTag) + sql);
+  auto doc = nlohmann::json::parse(text(r[0][0]), nullptr, false);
+  if (!doc.is_array() || doc.empty() || !doc[0].contains("Plan")) throw CollectError{"unreadable EXPLAIN output"};
+  nlohmann::json plan = doc[0]["Plan"];
+  strip_outputs(plan);
+  return plan;
+}
+
+void what_if(pqxx::dbtransaction& tx, pqxx::connection& conn, const std::string& query, int version,
+             const SeqScan& scan, const std::vector<std::string>& columns, Plan& out) {
+  WhatIf w{scan.schema, scan.table, columns, std::nullopt, false, ""};
+  std::vector<std::string> quoted;
+  for (const auto& c : columns) quoted.push_back(conn.quote_name(c));
+  std::string ddl = fmt::format("CREATE INDEX ON {}.{} ({})", conn.quote_name(scan.schema),
+                                conn.quote_name(scan.table), fmt::join(quoted, ", "));
+  try {
+    // A savepoint per what-if: one failure (a type without a btree operator class …) must not
+    // abort the others.
+    pqxx::subtransaction sub(tx, "chokepoint_whatif");
+    sub.exec(std::string(kTag) + "SELECT hypopg_reset()");
+    auto r = sub.exec(std::string(kTag) + "SELECT indexname FROM hypopg_create_index(" + sub.quote(ddl) + ")");
+    std::string index_name = r.empty() ? "" : text(r[0][0]);
+    // A fresh PREPARE: a cached generic plan would not see the hypothetical index.
+    nlohmann::json plan = generic_plan(sub, query, version);
+    w.cost_after = plan.value("Total Cost", 0.0);
+    w.used = plan_uses_index(plan, index_name);
+    sub.exec(std::string(kTag) + "SELECT hypopg_reset()");
+    sub.commit();
+  } catch (const pqxx::sql_error& e) {
+    w.error = first_line(e.what());
+  } catch (const CollectError& e) {
+    w.error = e.message;
+  }
+  out.what_if.push_back(std::move(w));
+}
+
+double table_rows(const std::vector<Table>& tables, const std::string& schema, const std::string& name) {
+  for (const auto& t : tables)
+    if (t.schema == schema && t.name == name) return std::max(t.reltuples, t.n_live_tup);
+  return 0;
+}
+
+Plan explain_statement(Session& s, const Statement& st, const Snapshot& snap, double whatif_min_rows) {
+  Plan out;
+  out.queryid = st.queryid;
+  try {
+    // Inside a read-only transaction that is always rolled back; prepared statements outlive a
+    // rollback, so DEALLOCATE runs again afterwards.
+    pqxx::read_transaction tx(s.conn());
+    tx.exec(std::string(kTag) + "SET LOCAL plan_cache_mode = force_generic_plan");
+    if (snap.hypopg) tx.exec(std::string(kTag) + "SELECT hypopg_reset()");  // no leftover what-if
+    out.plan = generic_plan(tx, st.query, snap.server_version_num);
+    out.total_cost = out.plan.value("Total Cost", 0.0);
+    if (snap.hypopg) {
+      for (const auto& scan : seq_scans(out.plan)) {
+        if (table_rows(snap.tables, scan.schema, scan.table) < whatif_min_rows) continue;
+        for (const auto& columns : index_candidates(filter_columns(scan.filter)))
+          what_if(tx, s.conn(), st.query, snap.server_version_num, scan, columns, out);
+      }
+    }
+    tx.abort();
+  } catch (const pqxx::sql_error& e) {
+    out.error = first_line(e.what());
+  } catch (const CollectError& e) {
+    out.error = e.message;
+  }
+  if (snap.server_version_num < 160000) s.run("DEALLOCATE ALL");
+  return out;
+}
+
+std::string pgss_missing_message(const std::string& db) {
+  return fmt::format(
+      "pg_stat_statements is not available in database {}: add pg_stat_statements to "
+      "shared_preload_libraries in postgresql.conf, restart PostgreSQL, then run "
+      "CREATE EXTENSION pg_stat_statements; in that database",
+      db);
+}
+
+void wait_for_window_end(const CollectContext& ctx) {
+  while (Clock::now() < ctx.window_end)
+    std::this_thread::sleep_for(std::min<Clock::duration>(ctx.window_end - Clock::now(), std::chrono::milliseconds(100)));
+}
+
+Snapshot collect_snapshot(Session& s, const CollectContext& ctx) {
+  Snapshot snap;
+  bool cumulative = ctx.window_s <= 0;
+  snap.server_version_num = s.conn().server_version();
+  snap.server_version = text(s.run("SHOW server_version")[0][0]);
+  snap.database = text(s.run("SELECT current_database()")[0][0]);
+
+  auto ext = s.run(
+      "SELECT e.extname, e.extversion, n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = "
+      "e.extnamespace WHERE e.extname IN ('pg_stat_statements', 'hypopg')");
+  std::string pgss_schema;
+  for (const auto& row : ext) {
+    if (text(row["extname"]) == "hypopg") snap.hypopg = true;
+    if (text(row["extname"]) == "pg_stat_statements") {
+      snap.pgss_version = text(row["extversion"]);
+      pgss_schema = s.conn().quote_name(text(row["nspname"]));
+    }
+  }
+  if (pgss_schema.empty()) throw CollectError{pgss_missing_message(snap.database)};
+  snap.pgss_all_visible =
+      s.run("SELECT rolsuper OR pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') FROM pg_roles "
+            "WHERE rolname = current_user")[0][0]
+          .as<bool>();
+  bool has_info = snap.server_version_num >= 140000;
+  auto read_dealloc = [&]() -> double {
+    return has_info ? num(s.run("SELECT dealloc FROM " + pgss_schema + ".pg_stat_statements_info")[0][0]) : 0;
+  };
+
+  StatementMap start_statements;
+  std::vector<Table> start_tables;
+  double start_dealloc = 0;
+  auto started = Clock::now();
+  try {
+    if (!cumulative) start_statements = read_statements(s, pgss_schema, snap.server_version_num, false);
+  } catch (const pqxx::sql_error& e) {
+    // Installed but not preloaded: "pg_stat_statements must be loaded via shared_preload_libraries".
+    throw CollectError{pgss_missing_message(snap.database) + " (" + first_line(e.what()) + ")"};
+  }
+  if (!cumulative) {
+    snap.database_start = read_database(s);
+    start_tables = read_tables(s);
+    start_dealloc = read_dealloc();
+    wait_for_window_end(ctx);
+  }
+
+  StatementMap end_statements = read_statements(s, pgss_schema, snap.server_version_num, true);
+  snap.database_end = read_database(s);
+  snap.tables = read_tables(s);
+  snap.window_s = cumulative ? 0 : std::chrono::duration<double>(Clock::now() - started).count();
+  snap.statements = statement_deltas(start_statements, end_statements, cumulative);
+  if (!cumulative) subtract_table_counters(snap.tables, start_tables);
+  snap.pgss_dealloc = read_dealloc() - start_dealloc;
+  if (has_info) {
+    auto age = s.run("SELECT extract(epoch FROM now() - stats_reset)::float8 FROM " + pgss_schema +
+                     ".pg_stat_statements_info")[0][0];
+    if (!age.is_null()) snap.stats_age_s = age.as<double>();
+  }
+  snap.indexes = read_indexes(s);
+  snap.settings = read_settings(s);
+  if (auto it = snap.settings.find("pg_stat_statements.max"); it != snap.settings.end())
+    snap.pgss_max = std::atof(it->second.c_str());
+
+  double explain_top = ctx.settings ? ctx.settings->probe_option("postgres", "explain_top", 20) : 20;
+  double whatif_min_rows = ctx.settings ? ctx.settings->params("db.missing_index")["min_table_rows"] : 10000;
+  int explained = 0;
+  for (const auto& st : snap.statements) {
+    if (explained >= explain_top) break;
+    if (!is_explainable(st.query)) continue;
+    snap.plans.push_back(explain_statement(s, st, snap, whatif_min_rows));
+    ++explained;
+  }
+  return snap;
+}
+
+}  // namespace
+
+Collected collect(const Target& target, const CollectContext& ctx) {
+  Collected out;
+  std::string parse_error;
+  auto info = parse_conninfo(target.spec, parse_error);
+  if (!info) {
+    out.status = ProbeStatus::error;
+    out.message = scrub("invalid DSN: " + parse_error, target.secrets);
+    return out;
+  }
+  SessionLimits limits;
+  try {
+    std::unique_ptr<Session> session;
+    try {
+      session = std::make_unique<Session>(*info, limits);
+    } catch (const pqxx::broken_connection& e) {
+      throw CollectError{connect_error_message(e.what(), *info, limits)};
+    }
+    out.snapshot = collect_snapshot(*session, ctx);
+  } catch (const CollectError& e) {
+    out.status = ProbeStatus::error;
+    out.message = e.message;
+  } catch (const pqxx::broken_connection& e) {
+    out.status = ProbeStatus::error;
+    out.message = info->display_name() + ": connection lost: " + first_line(e.what());
+  } catch (const pqxx::sql_error& e) {
+    out.status = ProbeStatus::error;
+    std::string hint = e.sqlstate() == "42501" ? " — grant the role pg_monitor (or pg_read_all_stats)" : "";
+    out.message = fmt::format("{}: {}{}", info->display_name(), first_line(e.what()), hint);
+  } catch (const std::exception& e) {
+    out.status = ProbeStatus::error;
+    out.message = fmt::format("{}: {}", info->display_name(), first_line(e.what()));
+  }
+  out.message = scrub(out.message, target.secrets);
+  return out;
+}
+
+}  // namespace cp::pg

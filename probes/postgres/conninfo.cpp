@@ -1,0 +1,82 @@
+#include "probes/postgres/conninfo.hpp"
+
+#include <libpq-fe.h>
+
+#include <fmt/format.h>
+
+namespace cp::pg {
+
+std::string ConnInfo::get(const std::string& key, const std::string& fallback) const {
+  auto it = params.find(key);
+  return it == params.end() || it->second.empty() ? fallback : it->second;
+}
+
+std::string ConnInfo::display_name(std::string_view scheme) const {
+  std::string user = get("user");
+  std::string host = get("host", get("hostaddr"));
+  std::string port = get("port");
+  std::string out = fmt::format("{}://", scheme);
+  if (!user.empty()) out += user + "@";
+  // A socket directory is shown as such; several hosts keep libpq's comma-separated form.
+  out += host;
+  if (!port.empty()) out += ":" + port;
+  std::string db = get("dbname");
+  if (!db.empty()) out += "/" + db;
+  return out;
+}
+
+std::string ConnInfo::to_string() const {
+  std::string out;
+  for (const auto& [k, v] : params) {
+    if (!out.empty()) out += ' ';
+    out += k + "='";
+    for (char c : v) {
+      if (c == '\'' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '\'';
+  }
+  return out;
+}
+
+std::optional<ConnInfo> parse_conninfo(const std::string& dsn, std::string& error) {
+  char* err = nullptr;
+  PQconninfoOption* opts = PQconninfoParse(dsn.c_str(), &err);
+  if (!opts) {
+    // libpq's message never echoes the password, but keep only its first line.
+    std::string msg = err ? err : "not a connection string";
+    if (err) PQfreemem(err);
+    if (auto nl = msg.find('\n'); nl != std::string::npos) msg.resize(nl);
+    error = msg;
+    return std::nullopt;
+  }
+  ConnInfo info;
+  for (PQconninfoOption* o = opts; o->keyword; ++o)
+    if (o->val) info.params[o->keyword] = o->val;
+  PQconninfoFree(opts);
+  return info;
+}
+
+std::string session_conninfo(const ConnInfo& info, const SessionLimits& limits, bool with_options) {
+  ConnInfo s = info;
+  s.params["application_name"] = "chokepoint";
+  if (s.get("connect_timeout").empty()) s.params["connect_timeout"] = std::to_string(limits.connect_timeout_s);
+  if (with_options) {
+    s.params["options"] = fmt::format(
+        "-c default_transaction_read_only=on -c statement_timeout={} -c lock_timeout={} "
+        "-c idle_in_transaction_session_timeout=60000",
+        limits.statement_timeout_ms, limits.lock_timeout_ms);
+  } else {
+    s.params.erase("options");
+  }
+  return s.to_string();
+}
+
+std::string session_set_commands(const SessionLimits& limits) {
+  return fmt::format(
+      "SET default_transaction_read_only = on; SET statement_timeout = {}; SET lock_timeout = {}; "
+      "SET idle_in_transaction_session_timeout = 60000",
+      limits.statement_timeout_ms, limits.lock_timeout_ms);
+}
+
+}  // namespace cp::pg

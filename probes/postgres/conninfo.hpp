@@ -1,0 +1,36 @@
+// libpq connection strings (URI or key=value): parsed with libpq's own parser, displayed without
+// the password, and rebuilt with chokepoint's safety settings.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+
+namespace cp::pg {
+
+struct ConnInfo {
+  std::map<std::string, std::string> params;  // only the keywords the user set
+
+  std::string get(const std::string& key, const std::string& fallback = "") const;
+  // postgresql://user@host:port/dbname, never the password.
+  std::string display_name(std::string_view scheme = "postgresql") const;
+  // key='value' string; values quoted and escaped the way libpq expects.
+  std::string to_string() const;
+};
+
+// Parses a DSN; nullopt with `error` set when libpq rejects it.
+std::optional<ConnInfo> parse_conninfo(const std::string& dsn, std::string& error);
+
+struct SessionLimits {
+  int connect_timeout_s = 5;
+  int statement_timeout_ms = 5000;
+  int lock_timeout_ms = 1000;
+};
+
+// The user's parameters plus application_name=chokepoint, a connect timeout (unless set) and, when
+// `with_options`, read-only sessions and timeouts in the startup packet. PgBouncer rejects the
+// `options` startup parameter, so callers retry without it and SET the same values instead.
+std::string session_conninfo(const ConnInfo& info, const SessionLimits& limits, bool with_options);
+std::string session_set_commands(const SessionLimits& limits);
+
+}  // namespace cp::pg

@@ -1,0 +1,104 @@
+// What the PostgreSQL collector read: plain data, serialized as the probe's evidence.
+// Counters are deltas over the window (or cumulative values when window_s == 0).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "util/json_optional.hpp"
+
+namespace cp::pg {
+
+struct Statement {
+  int64_t queryid = 0;
+  std::string query;  // normalized text from pg_stat_statements ($1 for constants)
+  double calls = 0;
+  double rows = 0;
+  double total_exec_ms = 0;
+  double total_plan_ms = 0;
+  double shared_blks_hit = 0;
+  double shared_blks_read = 0;
+  double temp_blks_written = 0;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Statement, queryid, query, calls, rows, total_exec_ms,
+                                                total_plan_ms, shared_blks_hit, shared_blks_read,
+                                                temp_blks_written)
+
+struct Table {
+  std::string schema;
+  std::string name;
+  double reltuples = 0;  // planner's row estimate (-1 = never analyzed, stored as 0)
+  double n_live_tup = 0;
+  double size_bytes = 0;
+  double seq_scan = 0;  // deltas over the window
+  double seq_tup_read = 0;
+  double idx_scan = 0;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Table, schema, name, reltuples, n_live_tup, size_bytes, seq_scan,
+                                                seq_tup_read, idx_scan)
+
+struct Index {
+  std::string schema;
+  std::string table;
+  std::string name;
+  std::string method;                // btree, hash, gin …
+  std::vector<std::string> columns;  // key columns in order; "" for an expression
+  bool unique = false;
+  bool primary = false;
+  bool partial = false;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Index, schema, table, name, method, columns, unique, primary,
+                                                partial)
+
+// A hypothetical index (HypoPG) and the plan cost with it.
+struct WhatIf {
+  std::string schema;
+  std::string table;
+  std::vector<std::string> columns;
+  std::optional<double> cost_after;
+  bool used = false;  // the new plan actually uses the hypothetical index
+  std::string error;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(WhatIf, schema, table, columns, cost_after, used, error)
+
+// The generic plan of one statement (EXPLAIN without ANALYZE: nothing is executed).
+struct Plan {
+  int64_t queryid = 0;
+  nlohmann::json plan;  // the "Plan" node of EXPLAIN (FORMAT JSON, VERBOSE), "Output" lists removed
+  std::optional<double> total_cost;
+  std::string error;  // why no plan (parameter types unknown, timeout …)
+  std::vector<WhatIf> what_if;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Plan, queryid, plan, total_cost, error, what_if)
+
+struct Snapshot {
+  std::string server_version;
+  int server_version_num = 0;
+  std::string database;
+  double window_s = 0;  // measured between the two readings; 0 = cumulative
+  std::optional<double> stats_age_s;  // age of the cumulative statistics (pg_stat_statements reset)
+  bool hypopg = false;
+  std::string pgss_version;
+  double pgss_max = 0;
+  double pgss_dealloc = 0;  // entries evicted during the window (cumulative when window_s == 0)
+  bool pgss_all_visible = true;  // false: the role lacks pg_read_all_stats and sees only its own texts
+  std::vector<Statement> statements;
+  std::map<std::string, double> database_start;  // pg_stat_database numeric columns
+  std::map<std::string, double> database_end;
+  std::vector<Table> tables;
+  std::vector<Index> indexes;
+  std::vector<Plan> plans;
+  std::map<std::string, std::string> settings;  // shared_buffers, max_connections … (value in unit)
+  std::vector<std::string> notes;               // caveats met while collecting
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Snapshot, server_version, server_version_num, database, window_s,
+                                                stats_age_s, hypopg, pgss_version, pgss_max, pgss_dealloc,
+                                                pgss_all_visible, statements, database_start, database_end,
+                                                tables, indexes, plans, settings, notes)
+
+}  // namespace cp::pg

@@ -1,0 +1,76 @@
+// The probe interface. A probe is a folder under probes/ (collector = I/O, snapshot = data,
+// rules = pure judgement) plus one line in registry.cpp.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/model.hpp"
+#include "core/rule_spec.hpp"
+#include "core/settings.hpp"
+
+namespace cp {
+
+// A target as given on the command line. `spec` may hold a secret and never leaves the process;
+// `name` is the redacted form every output uses.
+struct Target {
+  std::string kind;  // probe name
+  std::string flag;  // the flag it came from ("--pid", "--cgroup", …)
+  std::string spec;
+  std::string name;
+  std::vector<std::string> secrets;  // scrubbed from every message the probe returns
+};
+
+struct CollectContext {
+  double window_s = 10;  // 0 = one snapshot of cumulative counters
+  std::chrono::steady_clock::time_point window_end;
+  const Settings* settings = nullptr;
+};
+
+// What a collector returns: its status and the raw snapshot (JSON of the probe's snapshot struct).
+struct Collected {
+  ProbeStatus status = ProbeStatus::ok;
+  std::string message;
+  nlohmann::json snapshot = nlohmann::json::object();  // the probe's snapshot struct as JSON
+};
+
+// What a probe's rules return from a snapshot.
+struct Judgement {
+  std::vector<Finding> findings;
+  std::vector<Metric> metrics;
+  std::vector<std::string> notes;
+  json breakdowns = json::array();
+  // Measured share of request time per category (traces); empty when the probe cannot measure it.
+  std::map<Category, double> attribution;
+};
+
+struct TargetFlag {
+  std::string_view flag;        // "--postgres"
+  std::string_view value_name;  // "DSN"; empty for a flag without a value
+  std::string_view help;
+};
+
+struct ProbeKind {
+  std::string_view name;
+  std::vector<TargetFlag> flags;
+  std::vector<Category> examines;
+  bool live;  // waits for the window (false: offline input such as trace files)
+  // Redacted display name; adds any secret found in `spec` to `secrets`. Throws UsageError on a
+  // spec that cannot be a target of this kind.
+  std::function<std::string(const std::string& flag, const std::string& spec, std::vector<std::string>& secrets)>
+      describe;
+  std::function<Collected(const Target&, const CollectContext&)> collect;
+  std::function<Judgement(const nlohmann::json& snapshot, const Target&, const Settings&)> judge;
+  std::vector<std::string_view> rules;  // ids from the catalogue (src/core/catalog.cpp) this probe judges
+  // Collection knobs a config file may set for this probe, with defaults (documented in its README).
+  std::map<std::string, double, std::less<>> options;
+};
+
+const std::vector<ProbeKind>& probe_kinds();
+const ProbeKind* find_probe_kind(std::string_view name);
+
+}  // namespace cp

@@ -1,0 +1,186 @@
+#include "core/commands.hpp"
+
+#include <cstdio>
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "core/catalog.hpp"
+#include "core/config.hpp"
+#include "core/diagnose.hpp"
+#include "core/error.hpp"
+#include "core/gate.hpp"
+#include "core/report_json.hpp"
+#include "probes/probe.hpp"
+#include "render/render.hpp"
+#include "util/files.hpp"
+#include "util/format.hpp"
+#include "util/term.hpp"
+
+namespace cp {
+
+namespace {
+
+constexpr double kMaxWindowS = 3600;
+
+std::vector<Target> resolve_targets(const std::vector<TargetArg>& args) {
+  std::vector<Target> out;
+  for (const auto& a : args) {
+    const ProbeKind* kind = nullptr;
+    for (const auto& k : probe_kinds())
+      for (const auto& f : k.flags)
+        if (f.flag == a.flag) kind = &k;
+    if (!kind) throw UsageError("unknown target flag " + a.flag);
+    Target t;
+    t.kind = std::string(kind->name);
+    t.flag = a.flag;
+    t.spec = a.value;
+    t.name = kind->describe(a.flag, a.value, t.secrets);
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+// One line on stderr: redrawn in place on a terminal, start and end lines otherwise.
+ProgressFn stderr_progress(const std::vector<Target>& targets, double window_s) {
+  bool tty = is_tty(stderr);
+  if (!tty)
+    std::fprintf(stderr, "chokepoint: examining %zu target%s over %s\n", targets.size(),
+                 targets.size() == 1 ? "" : "s",
+                 window_s > 0 ? fmt::format("a {} s window", window_s).c_str() : "cumulative counters");
+  return [tty](double elapsed, double window, size_t running, size_t total) {
+    if (tty) {
+      std::string line = running ? fmt::format("chokepoint: {:.0f}/{:.0f} s · {} of {} probes running", elapsed,
+                                               window, running, total)
+                                 : "";
+      std::fprintf(stderr, "\r\x1b[K%s", line.c_str());
+    } else if (!running) {
+      std::fprintf(stderr, "chokepoint: collected in %.1f s\n", elapsed);
+    }
+    std::fflush(stderr);
+  };
+}
+
+Evidence load_evidence(const std::string& path) {
+  auto r = read_file(path);
+  if (!r.content) throw UsageError("--replay: " + r.error);
+  auto doc = nlohmann::json::parse(*r.content, nullptr, false);
+  if (doc.is_discarded()) throw UsageError("--replay: " + path + " is not valid JSON");
+  return evidence_from_json(doc);
+}
+
+// Writes to --output (atomically) or stdout; returns false with a message on stderr if it could not.
+bool emit(const std::string& content, const std::optional<std::string>& path) {
+  if (!path || *path == "-") {
+    std::fwrite(content.data(), 1, content.size(), stdout);
+    std::fflush(stdout);
+    return !std::ferror(stdout);
+  }
+  if (auto err = write_file_atomic(*path, content)) {
+    std::fprintf(stderr, "chokepoint: %s\n", err->c_str());
+    return false;
+  }
+  return true;
+}
+
+void validate(const DiagnoseArgs& a) {
+  if (a.targets.empty() && !a.replay)
+    throw UsageError("diagnose needs at least one target (--postgres, …) or --replay FILE");
+  if (!a.targets.empty() && a.replay) throw UsageError("--replay judges saved evidence: give no targets with it");
+  if (!(a.window_s >= 0) || a.window_s > kMaxWindowS)
+    throw UsageError(fmt::format("--window: expected seconds between 0 and {}", kMaxWindowS));
+}
+
+}  // namespace
+
+int run_diagnose(const DiagnoseArgs& args) {
+  validate(args);
+  auto format = format_from_string(args.format);
+  if (!format) throw UsageError("--format: expected text, json, markdown, junit or prometheus");
+  GateOptions gate;
+  gate.fail_on = parse_fail_on(args.fail_on);
+  Settings settings = args.config ? load_config(*args.config) : Settings{};
+  std::vector<Target> targets = resolve_targets(args.targets);
+
+  Evidence ev = args.replay ? load_evidence(*args.replay)
+                            : collect_evidence(targets, args.window_s, settings, stderr_progress(targets, args.window_s));
+  bool output_ok = true;
+  if (args.save_evidence) {
+    if (auto err = write_file_atomic(*args.save_evidence, evidence_to_json(ev).dump() + "\n")) {
+      std::fprintf(stderr, "chokepoint: --save-evidence: %s\n", err->c_str());
+      output_ok = false;
+    }
+  }
+
+  Report report = judge_evidence(ev, settings);
+  apply_gate(report, gate);
+  RenderOptions ropts;
+  ropts.color = *format == Format::text && (!args.output || *args.output == "-") && use_color(stdout);
+  output_ok = emit(render(report, *format, ropts), args.output) && output_ok;
+
+  for (const auto& p : report.probes)
+    if (p.status == ProbeStatus::error)
+      std::fprintf(stderr, "chokepoint: %s %s: %s\n", p.name.c_str(), p.target.c_str(), p.message.c_str());
+  if (!output_ok) return kExitUsage;
+  for (const auto& p : report.probes)
+    if (p.status == ProbeStatus::error) return kExitTargetError;
+  return report.gate.status == "fail" ? kExitGateFailed : kExitOk;
+}
+
+namespace {
+
+std::string judged_by(std::string_view rule) {
+  std::string out;
+  for (const auto& k : probe_kinds())
+    for (auto id : k.rules)
+      if (id == rule) out += (out.empty() ? "" : ", ") + std::string(k.name);
+  return out.empty() ? "no probe yet" : out;
+}
+
+json rule_to_json(const RuleSpec& r) {
+  json th = json::array();
+  for (const auto& t : r.thresholds)
+    th.push_back({{"name", t.name}, {"default", t.value}, {"unit", t.unit}, {"meaning", t.meaning}, {"source", t.source}});
+  return {{"id", r.id},       {"category", to_string(r.category)}, {"fires_when", r.fires_when},
+          {"fix", r.fix},     {"thresholds", th},                  {"evidence_keys", r.evidence_keys},
+          {"judged_by", judged_by(r.id)}};
+}
+
+std::string rule_text(const RuleSpec& r) {
+  std::string out = fmt::format("{}  ({})\n\nFires when\n  {}\n\nThresholds (override in chokepoint.toml under "
+                                "[rules.\"{}\"])\n",
+                                r.id, to_string(r.category), r.fires_when, r.id);
+  for (const auto& t : r.thresholds)
+    out += fmt::format("  {:<26} {:>10} {:<9} {}\n  {:<26} {:>10} {:<9} source: {}\n", t.name,
+                       fmt::format("{}", t.value), t.unit, t.meaning, "", "", "", t.source);
+  out += fmt::format("\nEvidence keys\n  {}\n\nFix\n  {}\n\nJudged by\n  {}\n", fmt::join(r.evidence_keys, ", "), r.fix,
+                     judged_by(r.id));
+  return out;
+}
+
+}  // namespace
+
+int run_rules(const std::optional<std::string>& rule, const std::string& format) {
+  if (format != "text" && format != "json") throw UsageError("rules --format: expected text or json");
+  if (rule) {
+    const RuleSpec* spec = find_rule(*rule);
+    if (!spec) throw UsageError("unknown rule \"" + *rule + "\"; `chokepoint rules` lists them");
+    std::string out = format == "json" ? rule_to_json(*spec).dump(2) + "\n" : rule_text(*spec);
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    return kExitOk;
+  }
+  std::string out;
+  if (format == "json") {
+    json all = json::array();
+    for (const auto& r : rule_catalog()) all.push_back(rule_to_json(r));
+    out = all.dump(2) + "\n";
+  } else {
+    for (const auto& r : rule_catalog())
+      out += fmt::format("{:<28} {:<15} {}\n", r.id, to_string(r.category), one_line(std::string(r.fires_when), 120));
+    out += "\n`chokepoint rules RULE` shows a rule's thresholds, their sources and the fix.\n";
+  }
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return kExitOk;
+}
+
+}  // namespace cp

@@ -1,0 +1,27 @@
+// The commands behind the CLI: each returns the process exit code (CONTRACT.md) and throws
+// UsageError for usage and configuration errors, which main maps to exit 2.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace cp {
+
+struct TargetArg {
+  std::string flag;  // "--postgres"
+  std::string value;
+};
+
+struct DiagnoseArgs {
+  std::vector<TargetArg> targets;
+  double window_s = 10;
+  std::string format = "text";
+  std::optional<std::string> output, config, baseline, save_evidence, replay;
+  std::string fail_on = "never";
+};
+
+int run_diagnose(const DiagnoseArgs& args);
+int run_rules(const std::optional<std::string>& rule, const std::string& format);
+
+}  // namespace cp

@@ -1,0 +1,130 @@
+#include "core/config.hpp"
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include "core/catalog.hpp"
+#include "core/error.hpp"
+#include "probes/probe.hpp"
+#include "util/files.hpp"
+
+namespace cp {
+
+namespace {
+
+[[noreturn]] void fail(const std::string& where, const std::string& what) {
+  throw UsageError(fmt::format("config {}: {}", where, what));
+}
+
+std::string closest_rule(std::string_view id) {
+  // A hint for typos: the rule with the longest common prefix.
+  std::string best;
+  size_t best_len = 0;
+  for (const auto& r : rule_catalog()) {
+    size_t n = 0;
+    while (n < id.size() && n < r.id.size() && id[n] == r.id[n]) ++n;
+    if (n > best_len) {
+      best_len = n;
+      best = std::string(r.id);
+    }
+  }
+  return best_len >= 3 ? fmt::format(" (did you mean {}?)", best) : "";
+}
+
+double number_of(const toml::node& v, const std::string& where) {
+  if (auto d = v.value<double>()) return *d;
+  fail(where, "expected a number");
+}
+
+void parse_rule(const RuleSpec& spec, const toml::table& t, const std::string& where, RuleSetting& out) {
+  for (auto&& [k, v] : t) {
+    std::string key(k.str());
+    std::string at = where + "." + key;
+    if (key == "level") {
+      auto s = v.value<std::string>();
+      if (s == "off") out.level = RuleLevel::off;
+      else if (s == "warn") out.level = RuleLevel::warn;
+      else if (s == "error") out.level = RuleLevel::error;
+      else fail(at, "expected \"off\", \"warn\" or \"error\"");
+    } else if (key == "severity") {
+      auto s = v.value<std::string>();
+      auto sev = s ? severity_from_string(*s) : std::nullopt;
+      if (!sev) fail(at, "expected critical, high, medium, low or info");
+      out.severity = sev;
+    } else if (spec.threshold(key)) {
+      out.thresholds[key] = number_of(v, at);
+    } else {
+      std::string known;
+      for (const auto& th : spec.thresholds) known += (known.empty() ? "" : ", ") + std::string(th.name);
+      fail(at, fmt::format("{} has no threshold \"{}\" (it has: level, severity, {})", spec.id, key, known));
+    }
+  }
+}
+
+void parse_rules(const toml::table& rules, const std::string& where, Settings& s) {
+  for (auto&& [k, v] : rules) {
+    std::string id(k.str());
+    const RuleSpec* spec = find_rule(id);
+    if (!spec) fail(where, fmt::format("unknown rule \"{}\"{}; `chokepoint rules` lists them", id, closest_rule(id)));
+    if (!v.is_table()) fail(where + "." + id, "expected a table");
+    parse_rule(*spec, *v.as_table(), where + ".\"" + id + "\"", s.rules[id]);
+  }
+}
+
+void parse_probes(const toml::table& probes, Settings& s) {
+  for (auto&& [k, v] : probes) {
+    std::string name(k.str());
+    const ProbeKind* kind = find_probe_kind(name);
+    if (!kind) fail("probes", "unknown probe \"" + name + "\"");
+    if (!v.is_table()) fail("probes." + name, "expected a table");
+    for (auto&& [ok, ov] : *v.as_table()) {
+      std::string opt(ok.str());
+      if (!kind->options.count(opt)) fail("probes." + name, fmt::format("{} has no option \"{}\"", name, opt));
+      s.probe_options[name][opt] = number_of(ov, "probes." + name + "." + opt);
+    }
+  }
+}
+
+}  // namespace
+
+Settings parse_config(const std::string& text, const std::string& source_name) {
+  toml::table doc;
+  try {
+    doc = toml::parse(text, source_name);
+  } catch (const toml::parse_error& e) {
+    throw UsageError(fmt::format("config {}:{}:{}: {}", source_name, e.source().begin.line,
+                                 e.source().begin.column, e.description()));
+  }
+  Settings s;
+  for (auto&& [k, v] : doc) {
+    std::string key(k.str());
+    if (key == "rules" && v.is_table()) {
+      parse_rules(*v.as_table(), "rules", s);
+    } else if (key == "probes" && v.is_table()) {
+      parse_probes(*v.as_table(), s);
+    } else if (key == "targets" && v.is_table()) {
+      for (auto&& [name, section] : *v.as_table()) {
+        std::string target(name.str());
+        if (!section.is_table()) fail("targets." + target, "expected a table");
+        Settings overlay;
+        for (auto&& [sk, sv] : *section.as_table()) {
+          if (std::string(sk.str()) != "rules" || !sv.is_table())
+            fail("targets.\"" + target + "\"", "only a [targets.\"NAME\".rules] table is allowed here");
+          parse_rules(*sv.as_table(), "targets.\"" + target + "\".rules", overlay);
+        }
+        s.per_target[target] = std::move(overlay.rules);
+      }
+    } else {
+      fail(source_name, fmt::format("unknown section \"{}\" (expected [rules], [probes] or [targets])", key));
+    }
+  }
+  return s;
+}
+
+Settings load_config(const std::string& path) {
+  auto r = read_file(path);
+  if (!r.content) throw UsageError("config: " + r.error);
+  return parse_config(*r.content, path);
+}
+
+}  // namespace cp

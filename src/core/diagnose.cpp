@@ -1,0 +1,192 @@
+#include "core/diagnose.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "core/error.hpp"
+#include "core/ranker.hpp"
+#include "util/redact.hpp"
+#include "util/time.hpp"
+
+namespace cp {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+Collected collect_one(const ProbeKind& kind, const Target& target, const CollectContext& ctx) {
+  try {
+    return kind.collect(target, ctx);
+  } catch (const std::exception& e) {
+    // A collector should return its errors as values; this keeps one bug from losing the run.
+    return {ProbeStatus::error, scrub(fmt::format("{} probe failed: {}", kind.name, e.what()), target.secrets), {}};
+  }
+}
+
+std::string flags_for(Category c) {
+  std::vector<std::string> flags;
+  for (const auto& k : probe_kinds())
+    if (std::find(k.examines.begin(), k.examines.end(), c) != k.examines.end())
+      for (const auto& f : k.flags) flags.emplace_back(f.flag);
+  if (flags.empty()) return "no probe for this category yet";
+  std::string out = "no ";
+  for (size_t i = 0; i < flags.size(); ++i) out += (i ? (i + 1 == flags.size() ? " or " : ", ") : "") + flags[i];
+  return out + " target given";
+}
+
+std::map<Category, Coverage> coverage_of(const Report& r) {
+  std::map<Category, Coverage> out;
+  for (Category c : kCategories) {
+    Coverage cov;
+    std::vector<std::string> failures;
+    for (const auto& p : r.probes) {
+      const ProbeKind* kind = find_probe_kind(p.name);
+      if (!kind || std::find(kind->examines.begin(), kind->examines.end(), c) == kind->examines.end()) continue;
+      if (p.status == ProbeStatus::ok)
+        cov.examined = true;
+      else
+        failures.push_back(fmt::format("{} {} failed: {}", p.name, p.target, p.message));
+    }
+    if (!cov.examined) cov.reason = failures.empty() ? flags_for(c) : failures.front();
+    out[c] = cov;
+  }
+  return out;
+}
+
+void apply_rule_settings(std::vector<Finding>& findings, const Settings& settings) {
+  std::erase_if(findings, [&](const Finding& f) { return !settings.enabled(f.rule); });
+  for (auto& f : findings) {
+    if (auto sev = settings.severity_override(f.rule)) f.severity = *sev;
+    RuleLevel level = settings.level(f.rule);
+    f.level = level == RuleLevel::warn ? "warn" : level == RuleLevel::error ? "error" : "";
+  }
+}
+
+}  // namespace
+
+Evidence collect_evidence(const std::vector<Target>& targets, double window_s, const Settings& settings,
+                          const ProgressFn& progress) {
+  Evidence ev;
+  ev.run.started_at = rfc3339_utc(std::chrono::system_clock::now());
+  ev.run.window_s = window_s;
+  auto start = Clock::now();
+  CollectContext ctx;
+  ctx.window_s = window_s;
+  ctx.window_end = start + std::chrono::milliseconds(static_cast<int64_t>(window_s * 1000));
+  ctx.settings = &settings;
+
+  ev.entries.resize(targets.size());
+  std::atomic<size_t> running{targets.size()};
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    threads.emplace_back([&, i] {
+      auto t0 = Clock::now();
+      const ProbeKind* kind = find_probe_kind(targets[i].kind);
+      ev.entries[i].target = targets[i];
+      ev.entries[i].collected = kind ? collect_one(*kind, targets[i], ctx)
+                                     : Collected{ProbeStatus::error, "unknown probe " + targets[i].kind, {}};
+      ev.entries[i].duration_ms = ms_since(t0);
+      --running;
+    });
+  }
+  if (progress) {
+    while (running.load() > 0) {
+      progress(ms_since(start) / 1000.0, window_s, running.load(), targets.size());
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+    progress(ms_since(start) / 1000.0, window_s, 0, targets.size());
+  }
+  for (auto& t : threads) t.join();
+  for (auto& e : ev.entries) {
+    e.target.spec.clear();  // never kept beyond collection
+    e.target.secrets.clear();
+  }
+  ev.run.duration_ms = ms_since(start);
+  return ev;
+}
+
+nlohmann::json evidence_to_json(const Evidence& ev) {
+  nlohmann::json doc;
+  doc["format"] = "chokepoint-evidence";
+  doc["version"] = 1;
+  doc["run"] = {{"started_at", ev.run.started_at}, {"window_s", ev.run.window_s}, {"duration_ms", ev.run.duration_ms}};
+  doc["probes"] = nlohmann::json::array();
+  for (const auto& e : ev.entries)
+    doc["probes"].push_back({{"kind", e.target.kind},
+                             {"flag", e.target.flag},
+                             {"target", e.target.name},
+                             {"status", to_string(e.collected.status)},
+                             {"message", e.collected.message},
+                             {"duration_ms", e.duration_ms},
+                             {"snapshot", e.collected.snapshot}});
+  return doc;
+}
+
+Evidence evidence_from_json(const nlohmann::json& doc) {
+  if (!doc.is_object() || doc.value("format", "") != "chokepoint-evidence")
+    throw UsageError("not a chokepoint evidence file (written by diagnose --save-evidence)");
+  if (doc.value("version", 0) != 1)
+    throw UsageError(fmt::format("unsupported evidence version {}", doc.value("version", 0)));
+  Evidence ev;
+  const auto& run = doc.value("run", nlohmann::json::object());
+  ev.run.started_at = run.value("started_at", "");
+  ev.run.window_s = run.value("window_s", 0.0);
+  ev.run.duration_ms = run.value("duration_ms", 0.0);
+  ev.run.replayed = true;
+  for (const auto& p : doc.value("probes", nlohmann::json::array())) {
+    Evidence::Entry e;
+    e.target.kind = p.value("kind", "");
+    if (!find_probe_kind(e.target.kind))
+      throw UsageError("evidence file names an unknown probe \"" + e.target.kind + "\"");
+    e.target.flag = p.value("flag", "");
+    e.target.name = p.value("target", "");
+    e.collected.status = p.value("status", "ok") == "ok" ? ProbeStatus::ok : ProbeStatus::error;
+    e.collected.message = p.value("message", "");
+    e.collected.snapshot = p.value("snapshot", nlohmann::json::object());
+    e.duration_ms = p.value("duration_ms", 0.0);
+    ev.entries.push_back(std::move(e));
+  }
+  if (ev.entries.empty()) throw UsageError("the evidence file holds no probe");
+  return ev;
+}
+
+Report judge_evidence(const Evidence& ev, const Settings& settings) {
+  Report r;
+  r.run = ev.run;
+  std::map<Category, double> attribution;
+  for (const auto& e : ev.entries) {
+    r.targets.push_back({e.target.kind, e.target.name});
+    ProbeResult pr{e.target.kind, e.target.name, e.collected.status, e.collected.message, {}, e.duration_ms};
+    const ProbeKind* kind = find_probe_kind(e.target.kind);
+    if (kind && pr.status == ProbeStatus::ok) {
+      try {
+        Settings target_settings = settings.for_target(e.target.name);
+        Judgement j = kind->judge(e.collected.snapshot, e.target, target_settings);
+        apply_rule_settings(j.findings, target_settings);
+        pr.notes = std::move(j.notes);
+        for (auto& f : j.findings) r.findings.push_back(std::move(f));
+        for (auto& m : j.metrics) r.metrics.push_back(std::move(m));
+        for (auto& b : j.breakdowns) r.breakdowns.push_back(std::move(b));
+        for (auto [c, share] : j.attribution) attribution[c] = std::max(attribution[c], share);
+      } catch (const nlohmann::json::exception& ex) {
+        pr.status = ProbeStatus::error;
+        pr.message = fmt::format("the {} snapshot is unreadable: {}", kind->name, ex.what());
+      }
+    }
+    r.probes.push_back(std::move(pr));
+  }
+  std::stable_sort(r.findings.begin(), r.findings.end(), [](const Finding& a, const Finding& b) {
+    if (a.severity != b.severity) return a.severity > b.severity;
+    return a.impact.share.value_or(0) > b.impact.share.value_or(0);
+  });
+  Ranking ranking = rank({&r.findings, coverage_of(r), attribution});
+  r.ranking = std::move(ranking.entries);
+  r.verdict = std::move(ranking.verdict);
+  return r;
+}
+
+}  // namespace cp

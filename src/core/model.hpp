@@ -1,0 +1,126 @@
+// The report's vocabulary: categories, severities, findings, metrics, probe results.
+// Plain data; JSON (de)serialization lives in report_json.cpp.
+#pragma once
+
+#include <array>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace cp {
+
+using json = nlohmann::ordered_json;
+
+enum class Category { database, network, code, infrastructure };
+inline constexpr std::array<Category, 4> kCategories = {Category::database, Category::network, Category::code,
+                                                        Category::infrastructure};
+std::string_view to_string(Category c);
+std::optional<Category> category_from_string(std::string_view s);
+
+// Ordered from least to most severe so comparisons read naturally (a >= Severity::high).
+enum class Severity { info, low, medium, high, critical };
+std::string_view to_string(Severity s);
+std::optional<Severity> severity_from_string(std::string_view s);
+
+struct Impact {
+  std::optional<double> share;  // 0..1 of `basis`, null when unknown
+  std::string basis;            // "db_time", "request_time", "calls", "cpu_time" …
+};
+
+struct Remediation {
+  std::string summary;
+  std::optional<std::string> sql;     // a statement to run, when there is one
+  std::optional<std::string> config;  // a configuration snippet, when there is one
+};
+
+struct Finding {
+  std::string id;  // stable fingerprint of rule + subject, see make_finding_id
+  std::string rule;
+  Category category = Category::database;
+  Severity severity = Severity::info;
+  std::string component;  // "postgres:shop", "http:api.example.com" …
+  std::string title;      // one line a person can act on
+  std::string detail;
+  Impact impact;
+  json evidence = json::object();
+  Remediation remediation;
+  json thresholds = json::object();  // {name: {value, unit, source}} the rule judged against
+  std::string baseline;              // "", "new", "unchanged", "regressed" (set by the gate)
+  std::string level;                 // "", "warn", "error": the rule's configured gate level
+};
+
+struct Metric {
+  std::string name;
+  double value = 0;
+  std::string unit;
+  std::map<std::string, std::string> labels;
+};
+
+enum class ProbeStatus { ok, error, skipped };
+std::string_view to_string(ProbeStatus s);
+
+struct ProbeResult {
+  std::string name;    // probe kind: "postgres"
+  std::string target;  // redacted display name of the target
+  ProbeStatus status = ProbeStatus::ok;
+  std::string message;             // actionable text when status is error
+  std::vector<std::string> notes;  // caveats: young statistics, truncated input …
+  double duration_ms = 0;
+};
+
+struct TargetRef {
+  std::string kind;
+  std::string name;  // redacted
+};
+
+struct RankEntry {
+  Category category = Category::database;
+  double probability = 0;
+  bool examined = false;
+  std::vector<std::string> findings;  // ids
+  std::string not_examined_reason;    // empty when examined
+};
+
+struct Verdict {
+  std::optional<Category> category;  // nullopt = "none"
+  double confidence = 0;
+  std::string headline;
+};
+
+struct BaselineDiff {
+  std::optional<std::string> file;
+  std::vector<std::string> new_ids, unchanged_ids, resolved_ids, regressed_ids;
+  json metric_changes = json::array();
+};
+
+struct Gate {
+  std::string status = "pass";  // "pass" | "fail"
+  std::string fail_on = "never";
+  std::vector<std::string> reasons;
+  BaselineDiff baseline;
+};
+
+struct RunInfo {
+  std::string started_at;  // RFC 3339 UTC
+  double window_s = 0;
+  double duration_ms = 0;
+  bool replayed = false;
+};
+
+struct Report {
+  RunInfo run;
+  std::vector<TargetRef> targets;
+  std::vector<ProbeResult> probes;
+  Verdict verdict;
+  std::vector<RankEntry> ranking;
+  std::vector<Finding> findings;
+  std::vector<Metric> metrics;
+  json breakdowns = json::array();  // per-route time tables (traces), rendered as tables
+  Gate gate;
+};
+
+}  // namespace cp

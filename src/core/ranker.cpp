@@ -1,0 +1,138 @@
+#include "core/ranker.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace cp {
+
+double prior(Category c) {
+  switch (c) {
+    case Category::database: return 0.70;
+    case Category::network: return 0.15;
+    case Category::code: return 0.10;
+    case Category::infrastructure: return 0.05;
+  }
+  return 0;
+}
+
+double severity_weight(Severity s) {
+  switch (s) {
+    case Severity::critical: return 0.95;
+    case Severity::high: return 0.80;
+    case Severity::medium: return 0.50;
+    case Severity::low: return 0.20;
+    case Severity::info: return 0.0;
+  }
+  return 0;
+}
+
+namespace {
+
+// Likelihood ratios: an examined category with nothing found becomes less likely than its prior
+// (0.2); strong evidence (a critical finding covering most of the time) makes it ~60x more likely.
+constexpr double kAbsentLikelihood = 0.2;
+constexpr double kEvidenceGain = 60.0;
+
+// 0..1: how strongly a category's findings say "the bottleneck is here". Independent findings
+// combine like probabilities; a finding's weight is its severity scaled by its impact share.
+double evidence_strength(const std::vector<const Finding*>& findings) {
+  double none = 1.0;
+  for (const auto* f : findings) {
+    double share = f->impact.share.value_or(0.5);
+    double w = severity_weight(f->severity) * (0.5 + 0.5 * std::clamp(share, 0.0, 1.0));
+    none *= 1.0 - w;
+  }
+  return 1.0 - none;
+}
+
+std::string join_names(const std::vector<std::string>& names) {
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i) out += i + 1 == names.size() ? " and " : ", ";
+    out += names[i];
+  }
+  return out;
+}
+
+std::string none_headline(const std::vector<std::string>& examined, const std::vector<std::string>& unexamined) {
+  if (examined.empty()) return "Nothing could be examined: see the probes' errors";
+  std::string h = "No bottleneck found in " + join_names(examined);
+  if (!unexamined.empty()) h += " (" + join_names(unexamined) + " not examined)";
+  return h;
+}
+
+bool more_important(const Finding* a, const Finding* b) {
+  if (a->severity != b->severity) return a->severity > b->severity;
+  return a->impact.share.value_or(0) > b->impact.share.value_or(0);
+}
+
+}  // namespace
+
+Ranking rank(const RankerInput& in) {
+  Ranking out;
+  std::map<Category, std::vector<const Finding*>> by_category;
+  bool any_notable = false;
+  for (const auto& f : *in.findings) {
+    by_category[f.category].push_back(&f);
+    any_notable = any_notable || f.severity >= Severity::medium;
+  }
+
+  double total = 0, max_strength = 0;
+  std::map<Category, double> weight;
+  std::vector<std::string> examined_names, unexamined_names;
+  for (Category c : kCategories) {
+    auto cov = in.coverage.find(c);
+    bool examined = cov != in.coverage.end() && cov->second.examined;
+    (examined ? examined_names : unexamined_names).emplace_back(to_string(c));
+    double likelihood = 1.0;  // not examined: the prior stands
+    if (examined) {
+      double s = evidence_strength(by_category[c]);
+      max_strength = std::max(max_strength, s);
+      likelihood = kAbsentLikelihood + kEvidenceGain * s * s;
+    }
+    if (auto a = in.attribution.find(c); a != in.attribution.end())
+      likelihood *= 0.25 + 4.0 * std::clamp(a->second, 0.0, 1.0);
+    weight[c] = prior(c) * likelihood;
+    total += weight[c];
+  }
+
+  for (Category c : kCategories) {
+    RankEntry e;
+    e.category = c;
+    e.probability = total > 0 ? weight[c] / total : prior(c);
+    auto cov = in.coverage.find(c);
+    e.examined = cov != in.coverage.end() && cov->second.examined;
+    if (!e.examined) e.not_examined_reason = cov != in.coverage.end() ? cov->second.reason : "not examined";
+    auto& fs = by_category[c];
+    std::sort(fs.begin(), fs.end(), more_important);
+    for (const auto* f : fs) e.findings.push_back(f->id);
+    out.entries.push_back(std::move(e));
+  }
+  std::stable_sort(out.entries.begin(), out.entries.end(),
+                   [](const RankEntry& a, const RankEntry& b) { return a.probability > b.probability; });
+
+  // Rounded to 4 places, with the rounding error given to the largest so the sum stays exactly 1.
+  double sum = 0;
+  for (auto& e : out.entries) sum += (e.probability = std::round(e.probability * 1e4) / 1e4);
+  out.entries.front().probability = std::round((out.entries.front().probability + 1.0 - sum) * 1e4) / 1e4;
+
+  if (!any_notable) {
+    out.verdict.category = std::nullopt;
+    // How sure "nothing notable" is: only as sure as the examined layers are quiet.
+    out.verdict.confidence = examined_names.empty() ? 0 : std::round((1 - max_strength) * 1e4) / 1e4;
+    out.verdict.headline = none_headline(examined_names, unexamined_names);
+    return out;
+  }
+  // The verdict is the most probable category that holds a notable finding.
+  for (const auto& e : out.entries) {
+    auto& fs = by_category[e.category];
+    if (fs.empty() || fs.front()->severity < Severity::medium) continue;
+    out.verdict.category = e.category;
+    out.verdict.confidence = e.probability;
+    out.verdict.headline = fs.front()->title;
+    break;
+  }
+  return out;
+}
+
+}  // namespace cp

@@ -1,0 +1,35 @@
+// The one place that weighs categories against each other (DESIGN.md, "The flow" step 4).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/model.hpp"
+
+namespace cp {
+
+struct Coverage {
+  bool examined = false;
+  std::string reason;  // why not examined
+};
+
+struct RankerInput {
+  const std::vector<Finding>* findings = nullptr;
+  std::map<Category, Coverage> coverage;
+  std::map<Category, double> attribution;  // measured share of request time per category (traces)
+};
+
+struct Ranking {
+  std::vector<RankEntry> entries;  // all four categories, most probable first
+  Verdict verdict;
+};
+
+// Priors are the field's base rates; findings (severity x impact share) and measured time
+// attribution move them. Probabilities sum to 1. Verdict "none" when no finding reaches medium.
+Ranking rank(const RankerInput& in);
+
+double prior(Category c);
+double severity_weight(Severity s);
+
+}  // namespace cp

@@ -1,0 +1,160 @@
+#include "core/report_json.hpp"
+
+#include "chokepoint/version.hpp"
+#include "core/error.hpp"
+
+namespace cp {
+
+namespace {
+
+json optional_number(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
+json optional_string(const std::optional<std::string>& v) { return v ? json(*v) : json(nullptr); }
+
+json metric_to_json(const Metric& m) {
+  json labels = json::object();
+  for (const auto& [k, v] : m.labels) labels[k] = v;
+  return {{"name", m.name}, {"value", m.value}, {"unit", m.unit}, {"labels", labels}};
+}
+
+template <typename T>
+T required(const json& j, const char* key, const char* where) {
+  if (!j.is_object() || !j.contains(key))
+    throw UsageError(std::string("not a chokepoint report: ") + where + " has no \"" + key + "\"");
+  try {
+    return j.at(key).get<T>();
+  } catch (const json::exception&) {
+    throw UsageError(std::string("not a chokepoint report: ") + where + "." + key + " has the wrong type");
+  }
+}
+
+}  // namespace
+
+json finding_to_json(const Finding& f) {
+  return {{"id", f.id},
+          {"rule", f.rule},
+          {"category", to_string(f.category)},
+          {"severity", to_string(f.severity)},
+          {"component", f.component},
+          {"title", f.title},
+          {"detail", f.detail},
+          {"impact", {{"share", optional_number(f.impact.share)}, {"basis", f.impact.basis}}},
+          {"evidence", f.evidence},
+          {"remediation",
+           {{"summary", f.remediation.summary},
+            {"sql", optional_string(f.remediation.sql)},
+            {"config", optional_string(f.remediation.config)}}},
+          {"thresholds", f.thresholds},
+          {"baseline", f.baseline.empty() ? json(nullptr) : json(f.baseline)}};
+}
+
+json report_to_json(const Report& r) {
+  json doc;
+  doc["schema_version"] = kSchemaVersion;
+  doc["tool"] = {{"name", "chokepoint"}, {"version", kVersion}};
+  doc["run"] = {{"started_at", r.run.started_at},
+                {"window_s", r.run.window_s},
+                {"duration_ms", r.run.duration_ms},
+                {"replayed", r.run.replayed}};
+  doc["targets"] = json::array();
+  for (const auto& t : r.targets) doc["targets"].push_back({{"kind", t.kind}, {"name", t.name}});
+  doc["probes"] = json::array();
+  for (const auto& p : r.probes)
+    doc["probes"].push_back({{"name", p.name},
+                             {"target", p.target},
+                             {"status", to_string(p.status)},
+                             {"message", p.message},
+                             {"duration_ms", p.duration_ms},
+                             {"notes", p.notes}});
+  doc["verdict"] = {{"category", r.verdict.category ? std::string(to_string(*r.verdict.category)) : "none"},
+                    {"confidence", r.verdict.confidence},
+                    {"headline", r.verdict.headline}};
+  doc["ranking"] = json::array();
+  for (const auto& e : r.ranking)
+    doc["ranking"].push_back({{"category", to_string(e.category)},
+                              {"probability", e.probability},
+                              {"examined", e.examined},
+                              {"findings", e.findings},
+                              {"not_examined_reason", e.examined ? json(nullptr) : json(e.not_examined_reason)}});
+  doc["findings"] = json::array();
+  for (const auto& f : r.findings) doc["findings"].push_back(finding_to_json(f));
+  doc["metrics"] = json::array();
+  for (const auto& m : r.metrics) doc["metrics"].push_back(metric_to_json(m));
+  doc["breakdowns"] = r.breakdowns;
+  const auto& b = r.gate.baseline;
+  doc["gate"] = {{"status", r.gate.status},
+                 {"fail_on", r.gate.fail_on},
+                 {"reasons", r.gate.reasons},
+                 {"baseline",
+                  {{"file", optional_string(b.file)},
+                   {"new", b.new_ids},
+                   {"unchanged", b.unchanged_ids},
+                   {"resolved", b.resolved_ids},
+                   {"regressed", b.regressed_ids},
+                   {"metric_changes", b.metric_changes}}}};
+  return doc;
+}
+
+Report report_from_json(const json& doc) {
+  if (!doc.is_object()) throw UsageError("not a chokepoint report: the document is not a JSON object");
+  auto version = required<std::string>(doc, "schema_version", "report");
+  if (version.rfind("1.", 0) != 0)
+    throw UsageError("unsupported report schema_version " + version + " (this chokepoint reads 1.x)");
+  Report r;
+  const json& run = doc.contains("run") ? doc["run"] : json::object();
+  r.run.started_at = run.value("started_at", "");
+  r.run.window_s = run.value("window_s", 0.0);
+  r.run.duration_ms = run.value("duration_ms", 0.0);
+  for (const auto& t : required<json>(doc, "targets", "report"))
+    r.targets.push_back({required<std::string>(t, "kind", "targets[]"), required<std::string>(t, "name", "targets[]")});
+  for (const auto& jf : required<json>(doc, "findings", "report")) {
+    Finding f;
+    f.id = required<std::string>(jf, "id", "findings[]");
+    f.rule = required<std::string>(jf, "rule", "findings[]");
+    auto cat = category_from_string(required<std::string>(jf, "category", "findings[]"));
+    auto sev = severity_from_string(required<std::string>(jf, "severity", "findings[]"));
+    if (!cat || !sev) throw UsageError("not a chokepoint report: finding " + f.id + " has an unknown category or severity");
+    f.category = *cat;
+    f.severity = *sev;
+    f.component = jf.value("component", "");
+    f.title = jf.value("title", "");
+    f.detail = jf.value("detail", "");
+    if (jf.contains("impact") && jf["impact"].is_object()) {
+      const auto& im = jf["impact"];
+      if (im.contains("share") && im["share"].is_number()) f.impact.share = im["share"].get<double>();
+      f.impact.basis = im.value("basis", "");
+    }
+    f.evidence = jf.value("evidence", json::object());
+    if (jf.contains("remediation") && jf["remediation"].is_object()) {
+      const auto& rem = jf["remediation"];
+      f.remediation.summary = rem.value("summary", "");
+      if (rem.contains("sql") && rem["sql"].is_string()) f.remediation.sql = rem["sql"].get<std::string>();
+      if (rem.contains("config") && rem["config"].is_string()) f.remediation.config = rem["config"].get<std::string>();
+    }
+    r.findings.push_back(std::move(f));
+  }
+  for (const auto& jm : doc.value("metrics", json::array())) {
+    Metric m;
+    m.name = required<std::string>(jm, "name", "metrics[]");
+    m.value = required<double>(jm, "value", "metrics[]");
+    m.unit = jm.value("unit", "");
+    for (const auto& [k, v] : jm.value("labels", json::object()).items())
+      if (v.is_string()) m.labels[k] = v.get<std::string>();
+    r.metrics.push_back(std::move(m));
+  }
+  for (const auto& jp : doc.value("probes", json::array())) {
+    ProbeResult p;
+    p.name = jp.value("name", "");
+    p.target = jp.value("target", "");
+    p.status = jp.value("status", "ok") == "ok" ? ProbeStatus::ok : ProbeStatus::error;
+    p.message = jp.value("message", "");
+    p.duration_ms = jp.value("duration_ms", 0.0);
+    r.probes.push_back(std::move(p));
+  }
+  const json& verdict = doc.value("verdict", json::object());
+  r.verdict.category = category_from_string(verdict.value("category", "none"));
+  r.verdict.confidence = verdict.value("confidence", 0.0);
+  r.verdict.headline = verdict.value("headline", "");
+  return r;
+}
+
+}  // namespace cp

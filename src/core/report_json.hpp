@@ -1,0 +1,14 @@
+// The JSON report (CONTRACT.md, schema_version "1.0") and reading one back (baselines, compare).
+#pragma once
+
+#include "core/model.hpp"
+
+namespace cp {
+
+json report_to_json(const Report& report);
+json finding_to_json(const Finding& f);
+
+// Throws UsageError naming the first thing that is not a chokepoint report.
+Report report_from_json(const json& doc);
+
+}  // namespace cp

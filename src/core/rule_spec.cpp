@@ -1,0 +1,51 @@
+#include "core/rule_spec.hpp"
+
+#include <stdexcept>
+
+#include "util/hash.hpp"
+
+namespace cp {
+
+const ThresholdSpec* RuleSpec::threshold(std::string_view name) const {
+  for (const auto& t : thresholds)
+    if (t.name == name) return &t;
+  return nullptr;
+}
+
+RuleParams::RuleParams(const RuleSpec& spec, const std::map<std::string, double, std::less<>>& overrides)
+    : spec_(&spec) {
+  for (const auto& t : spec.thresholds) values_.emplace(std::string(t.name), t.value);
+  for (const auto& [name, value] : overrides) {
+    auto it = values_.find(name);
+    if (it == values_.end())
+      throw std::logic_error("threshold " + name + " is not declared by " + std::string(spec.id));
+    it->second = value;
+  }
+}
+
+double RuleParams::operator[](std::string_view name) const {
+  auto it = values_.find(name);
+  if (it == values_.end())
+    throw std::logic_error("rule " + std::string(spec_->id) + " reads undeclared threshold " + std::string(name));
+  return it->second;
+}
+
+std::string make_finding_id(std::string_view rule, std::string_view subject) {
+  // Two independent 64-bit hashes: 128 bits keeps accidental collisions out of baselines.
+  uint64_t a = fnv1a64(subject, fnv1a64("\n", fnv1a64(rule)));
+  uint64_t b = fnv1a64(rule, fnv1a64("chokepoint\n", fnv1a64(subject)));
+  return hex64(a) + hex64(b);
+}
+
+Finding RuleParams::make_finding(std::string_view subject) const {
+  Finding f;
+  f.id = make_finding_id(spec_->id, subject);
+  f.rule = std::string(spec_->id);
+  f.category = spec_->category;
+  for (const auto& t : spec_->thresholds) {
+    f.thresholds[std::string(t.name)] = {{"value", (*this)[t.name]}, {"unit", t.unit}, {"source", t.source}};
+  }
+  return f;
+}
+
+}  // namespace cp

@@ -1,0 +1,39 @@
+// What the user changed: per-rule level, thresholds and severity (from chokepoint.toml).
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include "core/model.hpp"
+#include "core/rule_spec.hpp"
+
+namespace cp {
+
+enum class RuleLevel { inherit, off, warn, error };
+
+struct RuleSetting {
+  RuleLevel level = RuleLevel::inherit;
+  std::map<std::string, double, std::less<>> thresholds;
+  std::optional<Severity> severity;
+};
+
+struct Settings {
+  std::map<std::string, RuleSetting, std::less<>> rules;
+  // Collection knobs per probe kind ("postgres" -> {"explain_top": 20}); declared by the probe.
+  std::map<std::string, std::map<std::string, double, std::less<>>, std::less<>> probe_options;
+  // [targets."NAME".rules."ID"]: rule settings for one target (NAME = its redacted display name).
+  std::map<std::string, std::map<std::string, RuleSetting, std::less<>>, std::less<>> per_target;
+
+  // These settings with one target's section laid over them.
+  Settings for_target(std::string_view target_name) const;
+
+  RuleParams params(const RuleSpec& spec) const;
+  RuleParams params(std::string_view rule) const;  // rule must be in the catalogue
+  RuleLevel level(std::string_view rule) const;
+  bool enabled(std::string_view rule) const { return level(rule) != RuleLevel::off; }
+  std::optional<Severity> severity_override(std::string_view rule) const;
+  double probe_option(std::string_view probe, std::string_view name, double fallback) const;
+};
+
+}  // namespace cp

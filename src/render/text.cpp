@@ -1,0 +1,180 @@
+// The ten-second report: verdict and headline, ranking bars, findings by severity with their
+// numbers and fix, what was not examined and why, then the probes.
+#include <cmath>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "chokepoint/version.hpp"
+#include "render/render.hpp"
+#include "util/format.hpp"
+#include "util/term.hpp"
+
+namespace cp {
+
+namespace {
+
+constexpr size_t kWidth = 100;
+constexpr int kBarWidth = 24;
+
+std::string severity_sgr(Severity s) {
+  switch (s) {
+    case Severity::critical: return "1;31";
+    case Severity::high: return "31";
+    case Severity::medium: return "33";
+    case Severity::low: return "36";
+    case Severity::info: return "2";
+  }
+  return "0";
+}
+
+std::string upper(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// Word-wraps `text` to kWidth with `indent` spaces on every line.
+std::string wrap(const std::string& text, size_t indent) {
+  std::istringstream words(text);
+  std::string word, line, out;
+  std::string pad(indent, ' ');
+  while (words >> word) {
+    if (!line.empty() && indent + line.size() + 1 + word.size() > kWidth) {
+      out += pad + line + "\n";
+      line.clear();
+    }
+    line += (line.empty() ? "" : " ") + word;
+  }
+  if (!line.empty()) out += pad + line + "\n";
+  return out;
+}
+
+std::string bar(double p) {
+  int filled = static_cast<int>(std::lround(p * kBarWidth));
+  std::string out;
+  for (int i = 0; i < kBarWidth; ++i) out += i < filled ? "█" : "░";
+  return out;
+}
+
+std::string evidence_value(const json& v) {
+  if (v.is_number_integer()) return human_count(v.get<double>());
+  if (v.is_number()) {
+    double d = v.get<double>();
+    if (std::fabs(d) >= 1000) return human_count(d);
+    return std::fabs(d) < 1 && d != 0 ? fmt::format("{:.3g}", d) : fmt::format("{}", round_to(d, 2));
+  }
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_boolean()) return v.get<bool>() ? "yes" : "no";
+  if (v.is_array()) {
+    std::string out;
+    for (const auto& e : v) out += (out.empty() ? "" : ",") + evidence_value(e);
+    return out;
+  }
+  return v.dump();
+}
+
+// The numbers behind a finding on one or two lines; long texts (queries) are already in the detail.
+std::string evidence_line(const Finding& f) {
+  std::string out;
+  for (const auto& [key, v] : f.evidence.items()) {
+    if (v.is_null() || v.is_object() || key == "queryid" || key == "queryids" || key.find("query") != std::string::npos)
+      continue;
+    std::string value = evidence_value(v);
+    if (value.size() > 40) continue;
+    out += (out.empty() ? "" : "  ") + key + "=" + value;
+  }
+  return out;
+}
+
+void render_findings(std::string& out, const Report& r, const Style& st) {
+  out += st.paint(fmt::format("FINDINGS ({})", r.findings.size()), "1") + "\n";
+  if (r.findings.empty()) out += "  none\n";
+  for (const auto& f : r.findings) {
+    std::string tag = fmt::format("{:<10}", upper(to_string(f.severity)));
+    out += "  " + st.paint(tag, severity_sgr(f.severity)) + st.paint(f.rule, "1") + "  " + f.component;
+    if (!f.baseline.empty()) out += "  [" + f.baseline + "]";
+    out += "\n";
+    out += wrap(f.title, 4);
+    if (!f.detail.empty()) out += st.paint(wrap(f.detail, 4), "2");
+    if (auto ev = evidence_line(f); !ev.empty()) out += wrap("numbers: " + ev, 4);
+    out += wrap("fix: " + f.remediation.summary, 4);
+    if (f.remediation.sql) out += "      " + st.paint(*f.remediation.sql, "32") + "\n";
+    if (f.remediation.config) {
+      std::istringstream lines(*f.remediation.config);
+      for (std::string line; std::getline(lines, line);) out += "      " + st.paint(line, "32") + "\n";
+    }
+    out += "\n";
+  }
+}
+
+void render_breakdowns(std::string& out, const Report& r) {
+  if (r.breakdowns.empty()) return;
+  out += "TIME BREAKDOWN (share of request time)\n";
+  for (const auto& b : r.breakdowns) {
+    out += fmt::format("  {} {}  requests={}  p50={}  p95={}  p99={}\n", b.value("service", ""), b.value("route", ""),
+                       human_count(b.value("requests", 0.0)), human_ms(b.value("p50_ms", 0.0)),
+                       human_ms(b.value("p95_ms", 0.0)), human_ms(b.value("p99_ms", 0.0)));
+    std::string parts;
+    for (const auto& [k, v] : b.value("shares", json::object()).items())
+      parts += fmt::format("{}{} {}", parts.empty() ? "" : " · ", k, percent(v.get<double>()));
+    out += "    " + parts + "\n";
+  }
+  out += "\n";
+}
+
+}  // namespace
+
+std::string render_text(const Report& r, const RenderOptions& options) {
+  Style st{options.color};
+  std::string out;
+  out += fmt::format("chokepoint {} · {} · {}{}\n\n", kVersion,
+                     r.run.window_s > 0 ? fmt::format("window {} s", r.run.window_s) : "cumulative counters",
+                     r.run.started_at, r.run.replayed ? " · replayed" : "");
+
+  std::string verdict = r.verdict.category ? upper(to_string(*r.verdict.category)) : "NONE";
+  std::string sgr = r.verdict.category ? "1;31" : "1;32";
+  out += st.paint("VERDICT  " + verdict, sgr);
+  if (r.verdict.category) out += fmt::format("  ({} confidence)", percent(r.verdict.confidence));
+  out += "\n" + wrap(st.paint(r.verdict.headline, "1"), 2) + "\n";
+
+  out += st.paint("RANKING", "1") + "\n";
+  for (const auto& e : r.ranking) {
+    std::string state = e.examined ? fmt::format("{} finding{}", e.findings.size(), e.findings.size() == 1 ? "" : "s")
+                                   : "not examined";
+    out += fmt::format("  {:<15} {} {:>5}  {}\n", to_string(e.category), bar(e.probability), percent(e.probability),
+                       state);
+  }
+  out += "\n";
+
+  render_findings(out, r, st);
+  render_breakdowns(out, r);
+
+  bool any_unexamined = false;
+  for (const auto& e : r.ranking) any_unexamined = any_unexamined || !e.examined;
+  if (any_unexamined) {
+    out += st.paint("NOT EXAMINED", "1") + "\n";
+    for (const auto& e : r.ranking)
+      if (!e.examined) out += fmt::format("  {:<15} {}\n", to_string(e.category), e.not_examined_reason);
+    out += "\n";
+  }
+
+  out += st.paint("PROBES", "1") + "\n";
+  for (const auto& p : r.probes) {
+    std::string status = p.status == ProbeStatus::ok ? st.paint("ok   ", "32") : st.paint("ERROR", "1;31");
+    out += fmt::format("  {} {} {}  {}\n", status, p.name, p.target, human_ms(p.duration_ms));
+    if (!p.message.empty()) out += wrap(p.message, 8);
+    for (const auto& n : p.notes) out += wrap("note: " + n, 8);
+  }
+
+  if (r.gate.fail_on != "never" || r.gate.baseline.file) {
+    out += "\n" + st.paint("GATE", "1") + "  " +
+           (r.gate.status == "pass" ? st.paint("pass", "1;32") : st.paint("FAIL", "1;31")) +
+           fmt::format(" (fail on {}{})\n", r.gate.fail_on,
+                       r.gate.baseline.file ? ", baseline " + *r.gate.baseline.file : "");
+    for (const auto& reason : r.gate.reasons) out += wrap("- " + reason, 2);
+  }
+  return out;
+}
+
+}  // namespace cp

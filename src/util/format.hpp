@@ -1,0 +1,16 @@
+// Numbers the way a person reads them in one glance.
+#pragma once
+#include <string>
+
+namespace cp {
+std::string human_count(double n);  // 950, 12k, 1.2M, 3.4G
+std::string human_ms(double ms);    // 0.42 ms, 604.9 ms, 12.3 s
+std::string human_bytes(double b);  // 512 B, 12 KiB, 3.4 GiB
+std::string percent(double ratio);  // 0.812 -> "81 %", 0.004 -> "0.4 %"
+double round_to(double v, int decimals);
+}  // namespace cp
+
+namespace cp {
+// Whitespace collapsed to single spaces, cut at `max` characters with an ellipsis.
+std::string one_line(const std::string& text, size_t max);
+}  // namespace cp

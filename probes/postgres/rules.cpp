@@ -189,7 +189,8 @@ std::vector<Finding> slow_query(const Workload& w, const RuleParams& p, const st
     if (!slow && !dominant) continue;
     Finding f = p.make_finding(w.snap->database + "/" + statement_subject(st));
     f.component = w.component;
-    f.severity = slow && dominant ? Severity::high : slow ? Severity::medium : Severity::low;
+    // Fast but dominant is worth knowing (where to optimize first), not a bottleneck by itself.
+    f.severity = slow && dominant ? Severity::high : slow ? Severity::medium : Severity::info;
     std::string q = one_line(st.query, 100);
     f.title = slow ? fmt::format("Slow query: {} takes {} per call ({} of database time)", q,
                                  human_ms(mean), percent(share))

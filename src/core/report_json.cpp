@@ -137,7 +137,8 @@ Report report_from_json(const json& doc) {
     m.name = required<std::string>(jm, "name", "metrics[]");
     m.value = required<double>(jm, "value", "metrics[]");
     m.unit = jm.value("unit", "");
-    for (const auto& [k, v] : jm.value("labels", json::object()).items())
+    const json labels = jm.value("labels", json::object());
+    for (const auto& [k, v] : labels.items())
       if (v.is_string()) m.labels[k] = v.get<std::string>();
     r.metrics.push_back(std::move(m));
   }

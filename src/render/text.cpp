@@ -116,7 +116,8 @@ void render_breakdowns(std::string& out, const Report& r) {
                        human_count(b.value("requests", 0.0)), human_ms(b.value("p50_ms", 0.0)),
                        human_ms(b.value("p95_ms", 0.0)), human_ms(b.value("p99_ms", 0.0)));
     std::string parts;
-    for (const auto& [k, v] : b.value("shares", json::object()).items())
+    const json shares = b.value("shares", json::object());
+    for (const auto& [k, v] : shares.items())
       parts += fmt::format("{}{} {}", parts.empty() ? "" : " · ", k, percent(v.get<double>()));
     out += "    " + parts + "\n";
   }

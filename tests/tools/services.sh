@@ -2,7 +2,8 @@
 # Starts and stops the throwaway servers the demo and the integration tests use, on loopback,
 # under one directory. Nothing outside that directory is touched.
 #
-#   services.sh start DIR SERVICE...   SERVICE: postgres (PostgreSQL 15 + pg_stat_statements + HypoPG)
+#   services.sh start DIR SERVICE...   SERVICE: postgres (PostgreSQL 15 + pg_stat_statements + HypoPG),
+#                                       shop (the demo schema, after postgres)
 #   services.sh stop DIR
 #
 # DIR/env is a shell file with the addresses (sourced by scripts, parsed by the C++ tests).
@@ -67,6 +68,18 @@ SQL
   env_set PG_APP_PASSWORD "'$APP_PASSWORD'"
 }
 
+# The shop schema of tests/workloads/shop.sql, loaded by its owner "app" (EXPLAIN needs SELECT
+# rights on the tables). SHOP_ORDERS rows in orders (default 1,000,000).
+load_shop() {
+  # shellcheck disable=SC1091
+  . "$DIR/env"
+  psql -X -q -v ON_ERROR_STOP=1 -v orders="${SHOP_ORDERS:-1000000}" "$PG_APP_DSN" \
+    -f "$(dirname "$0")/../workloads/shop.sql" >"$DIR/pg/shop.log" 2>&1 || { cat "$DIR/pg/shop.log" >&2; die "loading the shop schema failed"; }
+  # A database without pg_stat_statements, for the "extension missing" path.
+  psql -X -q -h "$PG_SOCKET" -p "$PG_PORT" -U postgres -d postgres -c "CREATE DATABASE plain OWNER app"
+  env_set PG_PLAIN_DSN "'postgresql://app:$APP_PASSWORD@127.0.0.1:$PG_PORT/plain'"
+}
+
 stop_postgres() {
   [ -d "$DIR/pg/data" ] || return 0
   as_service_user "$PG_BIN/pg_ctl" -D "$DIR/pg/data" -m immediate -w stop >/dev/null 2>&1 || true
@@ -84,6 +97,7 @@ case "$cmd" in
     for s in "$@"; do
       case "$s" in
         postgres) start_postgres ;;
+        shop) load_shop ;;
         *) die "unknown service $s" ;;
       esac
     done

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The demo: throwaway servers on loopback, a workload with a chosen bottleneck, chokepoint's
+# diagnosis of it. Regenerates sample-reports/<scenario>.{txt,json,evidence.json}.
+#
+#   sample-reports/demo.sh [CHOKEPOINT_BIN] [SCENARIO...]
+#   scenarios: missing_index n_plus_one healthy (default: all)
+#
+# Everything it starts lives under one temporary directory and is stopped on exit.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+bin=${1:-$root/build/chokepoint}
+shift || true
+scenarios=("$@")
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(missing_index n_plus_one healthy)
+[ -x "$bin" ] || { echo "demo: $bin is not built (run tests/tools/bootstrap.sh demo)" >&2; exit 2; }
+WINDOW=${WINDOW:-8}
+
+work=$(mktemp -d /tmp/chokepoint-demo.XXXXXX)
+cleanup() { "$root/tests/tools/services.sh" stop "$work" || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+echo "demo: starting PostgreSQL 15 on loopback and loading the shop (1M orders)…" >&2
+"$root/tests/tools/services.sh" start "$work" postgres shop
+# shellcheck disable=SC1091
+. "$work/env"
+
+reset_stats() {
+  psql -X -q -v ON_ERROR_STOP=1 "$PG_SUPER_DSN" -c "SELECT pg_stat_statements_reset()" -c "SELECT pg_stat_reset()" >/dev/null
+}
+
+# diagnose NAME [chokepoint args…]: the live text report (what a user sees), then the same
+# evidence judged again as JSON.
+diagnose() {
+  local name=$1; shift
+  local status=0
+  "$bin" diagnose "$@" --window "$WINDOW" --output "$here/$name.txt" --save-evidence "$here/$name.evidence.json" || status=$?
+  "$bin" diagnose --replay "$here/$name.evidence.json" --format json --output "$here/$name.json" || true
+  echo
+  echo "=================== scenario: $name (exit $status) ==================="
+  cat "$here/$name.txt"
+}
+
+pgbench_scenario() {
+  local name=$1 clients=${2:-4}
+  reset_stats
+  pgbench -n -c "$clients" -j 2 -T $((WINDOW + 3)) -M prepared -f "$root/tests/workloads/$name.sql" "$PG_APP_DSN" \
+    >"$work/$name.pgbench.log" 2>&1 &
+  local load=$!
+  sleep 1
+  diagnose "$name" --postgres "$PG_APP_DSN"
+  wait "$load" || { echo "demo: pgbench failed:" >&2; cat "$work/$name.pgbench.log" >&2; exit 1; }
+}
+
+for s in "${scenarios[@]}"; do
+  case "$s" in
+    missing_index|n_plus_one|healthy) pgbench_scenario "$s" ;;
+    *) echo "demo: unknown scenario $s" >&2; exit 2 ;;
+  esac
+done

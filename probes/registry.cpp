@@ -1,5 +1,6 @@
 #include "probes/probe.hpp"
 
+#include "probes/pgbouncer/probe.hpp"
 #include "probes/postgres/probe.hpp"
 
 namespace cp {
@@ -8,6 +9,7 @@ namespace cp {
 const std::vector<ProbeKind>& probe_kinds() {
   static const std::vector<ProbeKind> kinds = {
       postgres_probe(),
+      pgbouncer_probe(),
   };
   return kinds;
 }

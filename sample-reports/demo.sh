@@ -3,7 +3,8 @@
 # diagnosis of it. Regenerates sample-reports/<scenario>.{txt,json,evidence.json}.
 #
 #   sample-reports/demo.sh [CHOKEPOINT_BIN] [SCENARIO...]
-#   scenarios: missing_index n_plus_one healthy (default: all)
+#   scenarios: missing_index n_plus_one healthy locks no_pooling pool_saturation held_transactions
+#              healthy_pooled (default: all)
 #
 # Everything it starts lives under one temporary directory and is stopped on exit.
 set -euo pipefail
@@ -12,7 +13,8 @@ root=$(cd "$here/.." && pwd)
 bin=${1:-$root/build/chokepoint}
 shift || true
 scenarios=("$@")
-[ ${#scenarios[@]} -gt 0 ] || scenarios=(missing_index n_plus_one healthy)
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(missing_index n_plus_one healthy locks no_pooling pool_saturation
+                                         held_transactions healthy_pooled)
 [ -x "$bin" ] || { echo "demo: $bin is not built (run tests/tools/bootstrap.sh demo)" >&2; exit 2; }
 WINDOW=${WINDOW:-8}
 
@@ -20,8 +22,8 @@ work=$(mktemp -d /tmp/chokepoint-demo.XXXXXX)
 cleanup() { "$root/tests/tools/services.sh" stop "$work" || true; rm -rf "$work"; }
 trap cleanup EXIT
 
-echo "demo: starting PostgreSQL 15 on loopback and loading the shop (1M orders)…" >&2
-"$root/tests/tools/services.sh" start "$work" postgres shop
+echo "demo: starting PostgreSQL 15 and PgBouncer on loopback, loading the shop (1M orders)…" >&2
+"$root/tests/tools/services.sh" start "$work" postgres shop pgbouncer
 # shellcheck disable=SC1091
 . "$work/env"
 
@@ -41,20 +43,37 @@ diagnose() {
   cat "$here/$name.txt"
 }
 
+# pgbench_scenario NAME WORKLOAD LOAD_DSN "PGBENCH FLAGS" CHOKEPOINT_TARGET_ARGS…
 pgbench_scenario() {
-  local name=$1 clients=${2:-4}
+  local name=$1 workload=$2 dsn=$3 flags=$4
+  shift 4
   reset_stats
-  pgbench -n -c "$clients" -j 2 -T $((WINDOW + 3)) -M prepared -f "$root/tests/workloads/$name.sql" "$PG_APP_DSN" \
+  # shellcheck disable=SC2086
+  pgbench -n $flags -j 2 -T $((WINDOW + 3)) -f "$root/tests/workloads/$workload.sql" "$dsn" \
     >"$work/$name.pgbench.log" 2>&1 &
   local load=$!
   sleep 1
-  diagnose "$name" --postgres "$PG_APP_DSN"
+  diagnose "$name" "$@"
   wait "$load" || { echo "demo: pgbench failed:" >&2; cat "$work/$name.pgbench.log" >&2; exit 1; }
 }
 
 for s in "${scenarios[@]}"; do
   case "$s" in
-    missing_index|n_plus_one|healthy) pgbench_scenario "$s" ;;
+    missing_index|n_plus_one|healthy)
+      pgbench_scenario "$s" "$s" "$PG_APP_DSN" "-c 4 -M prepared" --postgres "$PG_APP_DSN" ;;
+    locks)  # hot-row updates in slow transactions
+      pgbench_scenario locks hot_rows "$PG_APP_DSN" "-c 8 -M prepared" --postgres "$PG_APP_DSN" ;;
+    no_pooling)  # a new connection per pgbench transaction (-C)
+      pgbench_scenario no_pooling healthy "$PG_APP_DSN" "-c 4 -C" --postgres "$PG_APP_DSN" ;;
+    pool_saturation)  # 16 clients on a PgBouncer pool of 2
+      pgbench_scenario pool_saturation pooled_report "$PGB_SHOP_DSN" "-c 16" \
+        --pgbouncer "$PGB_ADMIN_DSN" --postgres "$PG_APP_DSN" ;;
+    held_transactions)  # fast statements, transactions held open by the application
+      pgbench_scenario held_transactions held_transactions "$PGB_SHOP_DSN" "-c 16" \
+        --pgbouncer "$PGB_ADMIN_DSN" --postgres "$PG_APP_DSN" ;;
+    healthy_pooled)
+      pgbench_scenario healthy_pooled healthy "$PGB_POOLED_DSN" "-c 4" \
+        --pgbouncer "$PGB_ADMIN_DSN" --postgres "$PG_APP_DSN" ;;
     *) echo "demo: unknown scenario $s" >&2; exit 2 ;;
   esac
 done

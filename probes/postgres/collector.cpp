@@ -1,15 +1,24 @@
 #include "probes/postgres/collector.hpp"
 
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <set>
 #include <thread>
 #include <unordered_map>
+
+#include <libpq-fe.h>
 
 #include <fmt/format.h>
 #include <pqxx/pqxx>
 
 #include "probes/postgres/conninfo.hpp"
 #include "probes/postgres/sql_shape.hpp"
+#include "util/format.hpp"
 #include "util/redact.hpp"
+#include "util/sql.hpp"
 
 namespace cp::pg {
 
@@ -27,7 +36,8 @@ struct CollectError {
 };
 
 std::string first_line(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  if (auto nl = s.find('\n'); nl != std::string::npos) s.resize(nl);  // LINE 1: / HINT: lines are noise here
+  while (!s.empty() && s.back() == ' ') s.pop_back();
   for (const char* prefix : {"FATAL:  ", "ERROR:  "})
     if (s.rfind(prefix, 0) == 0) s = s.substr(std::string_view(prefix).size());
   return s;
@@ -43,9 +53,9 @@ bool is_numeric_oid(pqxx::oid type) {
   }
 }
 
-class Session {
+class Connection {
  public:
-  Session(const ConnInfo& info, const SessionLimits& limits) {
+  Connection(const ConnInfo& info, const SessionLimits& limits) {
     try {
       conn_ = std::make_unique<pqxx::connection>(session_conninfo(info, limits, true));
     } catch (const pqxx::broken_connection& e) {
@@ -109,13 +119,16 @@ std::string pgss_select(const std::string& schema, int server_version, bool with
 
 using StatementMap = std::unordered_map<int64_t, Statement>;
 
-// Sums entries of the same queryid (one per role using it).
-StatementMap read_statements(Session& s, const std::string& schema, int version, bool with_text) {
+// Sums entries of the same queryid (one per role using it). With texts, chokepoint's own
+// statements go to `own` instead (its load on the server, reported, never judged).
+StatementMap read_statements(Connection& s, const std::string& schema, int version, bool with_text,
+                             StatementMap* own = nullptr) {
   StatementMap out;
   for (const auto& row : s.run(pgss_select(schema, version, with_text))) {
     int64_t id = row["queryid"].as<int64_t>();
-    if (with_text && text(row["query"]).rfind(kTag, 0) == 0) continue;  // our own statements
-    Statement& st = out[id];
+    bool ours = with_text && text(row["query"]).rfind(kTag, 0) == 0;
+    if (ours && !own) continue;
+    Statement& st = ours ? (*own)[id] : out[id];
     st.queryid = id;
     if (with_text && st.query.empty()) st.query = text(row["query"]);
     st.calls += num(row["calls"]);
@@ -150,7 +163,7 @@ std::vector<Statement> statement_deltas(const StatementMap& start, const Stateme
   return out;
 }
 
-std::map<std::string, double> read_database(Session& s) {
+std::map<std::string, double> read_database(Connection& s) {
   std::map<std::string, double> out;
   auto r = s.run("SELECT * FROM pg_stat_database WHERE datname = current_database()");
   if (r.empty()) return out;
@@ -159,7 +172,7 @@ std::map<std::string, double> read_database(Session& s) {
   return out;
 }
 
-std::vector<Table> read_tables(Session& s) {
+std::vector<Table> read_tables(Connection& s) {
   std::vector<Table> out;
   auto r = s.run(
       "SELECT s.schemaname, s.relname, greatest(c.reltuples, 0) AS reltuples, s.n_live_tup, "
@@ -182,7 +195,7 @@ void subtract_table_counters(std::vector<Table>& end, const std::vector<Table>& 
       }
 }
 
-std::vector<Index> read_indexes(Session& s) {
+std::vector<Index> read_indexes(Connection& s) {
   std::vector<Index> out;
   auto r = s.run(
       "SELECT n.nspname, t.relname AS tbl, i.relname AS idx, am.amname, ix.indisunique, ix.indisprimary, "
@@ -205,7 +218,7 @@ std::vector<Index> read_indexes(Session& s) {
   return out;
 }
 
-std::map<std::string, std::string> read_settings(Session& s) {
+std::map<std::string, std::string> read_settings(Connection& s) {
   std::map<std::string, std::string> out;
   auto r = s.run(
       "SELECT name, setting, coalesce(unit, '') AS unit FROM pg_settings WHERE name IN ('shared_buffers', "
@@ -294,7 +307,7 @@ double table_rows(const std::vector<Table>& tables, const std::string& schema, c
   return 0;
 }
 
-Plan explain_statement(Session& s, const Statement& st, const Snapshot& snap, double whatif_min_rows) {
+Plan explain_statement(Connection& s, const Statement& st, const Snapshot& snap, double whatif_min_rows) {
   Plan out;
   out.queryid = st.queryid;
   try {
@@ -330,12 +343,137 @@ std::string pgss_missing_message(const std::string& db) {
       db);
 }
 
-void wait_for_window_end(const CollectContext& ctx) {
-  while (Clock::now() < ctx.window_end)
-    std::this_thread::sleep_for(std::min<Clock::duration>(ctx.window_end - Clock::now(), std::chrono::milliseconds(100)));
+std::vector<int> parse_int_array(const std::string& s) {  // "{12,34}"
+  std::vector<int> out;
+  int v = 0;
+  bool in_number = false;
+  for (char c : s) {
+    if (c >= '0' && c <= '9') {
+      v = v * 10 + (c - '0');
+      in_number = true;
+    } else if (in_number) {
+      out.push_back(v);
+      v = 0;
+      in_number = false;
+    }
+  }
+  if (in_number) out.push_back(v);
+  return out;
 }
 
-Snapshot collect_snapshot(Session& s, const CollectContext& ctx) {
+// Statement text from pg_stat_activity carries the application's literals (user data): keep the
+// normalized form only. Text PostgreSQL truncated may not parse; it is cut before any literal.
+std::string normalized_activity_query(const std::string& raw) {
+  if (raw.empty()) return raw;
+  if (auto n = normalize_sql(raw)) return one_line(*n, 300);
+  size_t cut = raw.find_first_of("'\"0123456789$");
+  return one_line(raw.substr(0, cut), 120) + (cut == std::string::npos ? "" : " …");
+}
+
+constexpr std::string_view kActivitySql =
+    "SELECT a.pid, a.state, a.wait_event_type, a.wait_event, a.usename, a.application_name, "
+    "coalesce(extract(epoch FROM now() - a.xact_start), 0)::float8 AS xact_age_s, "
+    "coalesce(extract(epoch FROM now() - a.state_change), 0)::float8 AS state_age_s, "
+    "coalesce(extract(epoch FROM now() - a.query_start), 0)::float8 AS query_age_s, "
+    "CASE WHEN a.wait_event_type = 'Lock' THEN pg_blocking_pids(a.pid)::text END AS blocked_by, "
+    "CASE WHEN a.wait_event_type = 'Lock' AND a.datname = current_database() THEN "
+    "  (SELECT string_agg(DISTINCT l.relation::regclass::text, ',') FROM pg_locks l "
+    "    WHERE l.pid = a.pid AND l.relation IS NOT NULL AND (NOT l.granted OR l.locktype = 'tuple')) "
+    "END AS lock_relation, "
+    "left(a.query, 1024) AS query "
+    "FROM pg_stat_activity a WHERE a.pid <> pg_backend_pid() AND a.backend_type = 'client backend'";
+
+ActivitySample sample_activity(Connection& s, double t_s) {
+  ActivitySample out;
+  out.t_s = t_s;
+  std::vector<Session> all;
+  for (const auto& row : s.run(kActivitySql)) {
+    Session ses;
+    ses.pid = row["pid"].as<int>();
+    ses.state = text(row["state"]);
+    ses.wait_event_type = text(row["wait_event_type"]);
+    ses.wait_event = text(row["wait_event"]);
+    ses.usename = text(row["usename"]);
+    ses.application_name = text(row["application_name"]);
+    ses.xact_age_s = num(row["xact_age_s"]);
+    ses.state_age_s = num(row["state_age_s"]);
+    ses.query_age_s = num(row["query_age_s"]);
+    ses.blocked_by = parse_int_array(text(row["blocked_by"]));
+    ses.relation = text(row["lock_relation"]);
+    ses.query = text(row["query"]);
+    ++out.total;
+    if (ses.state == "active") ++out.active;
+    if (ses.state == "idle") ++out.idle;
+    if (ses.state.rfind("idle in transaction", 0) == 0) ++out.idle_in_transaction;
+    if (ses.wait_event_type == "Lock") ++out.waiting_lock;
+    all.push_back(std::move(ses));
+  }
+  std::set<int> blockers;
+  for (const auto& ses : all) blockers.insert(ses.blocked_by.begin(), ses.blocked_by.end());
+  for (auto& ses : all) {
+    bool notable = ses.wait_event_type == "Lock" || blockers.count(ses.pid) ||
+                   ses.state.rfind("idle in transaction", 0) == 0 || (ses.state == "active" && ses.xact_age_s >= 1);
+    if (!notable) continue;
+    ses.query = normalized_activity_query(ses.query);
+    out.sessions.push_back(std::move(ses));
+  }
+  return out;
+}
+
+// Samples pg_stat_activity every `interval` until the window ends (once for a zero window).
+void sample_until_window_end(Connection& s, const CollectContext& ctx, Clock::time_point started, double interval,
+                             Snapshot& snap) {
+  snap.sample_interval_s = interval;
+  auto period = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(interval));
+  do {
+    auto t0 = Clock::now();
+    snap.activity.push_back(sample_activity(s, std::chrono::duration<double>(t0 - started).count()));
+    auto next = std::min(t0 + period, ctx.window_end);
+    if (next > Clock::now()) std::this_thread::sleep_until(next);
+  } while (Clock::now() < ctx.window_end);
+}
+
+std::optional<double> tcp_handshake_ms(const std::string& host, const std::string& port) {
+  if (host.empty() || host.front() == '/' || host.find(',') != std::string::npos) return std::nullopt;
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  if (getaddrinfo(host.c_str(), port.empty() ? "5432" : port.c_str(), &hints, &res) != 0 || !res) return std::nullopt;
+  std::optional<double> out;
+  int fd = ::socket(res->ai_family, res->ai_socktype, res->ai_protocol);
+  if (fd >= 0) {
+    timeval tv{5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    auto t0 = Clock::now();
+    if (::connect(fd, res->ai_addr, res->ai_addrlen) == 0)
+      out = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    ::close(fd);
+  }
+  freeaddrinfo(res);
+  return out;
+}
+
+// A few short-lived connections, opened after the window so they are not counted in it.
+ConnectTiming measure_connect(const ConnInfo& info, const SessionLimits& limits, int attempts) {
+  ConnectTiming out;
+  std::string conninfo = session_conninfo(info, limits, false);
+  for (int i = 0; i < attempts; ++i) {
+    auto t0 = Clock::now();
+    PGconn* c = PQconnectdb(conninfo.c_str());
+    double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    if (PQstatus(c) == CONNECTION_OK) {
+      out.connect_ms.push_back(ms);
+      out.tls = PQsslInUse(c) == 1;
+    } else {
+      out.error = first_line(PQerrorMessage(c));
+    }
+    PQfinish(c);
+  }
+  out.tcp_ms = tcp_handshake_ms(info.get("host", info.get("hostaddr")), info.get("port"));
+  return out;
+}
+
+Snapshot collect_snapshot(Connection& s, const CollectContext& ctx, const ConnInfo& info, const SessionLimits& limits) {
   Snapshot snap;
   bool cumulative = ctx.window_s <= 0;
   snap.server_version_num = s.conn().server_version();
@@ -377,10 +515,16 @@ Snapshot collect_snapshot(Session& s, const CollectContext& ctx) {
     snap.database_start = read_database(s);
     start_tables = read_tables(s);
     start_dealloc = read_dealloc();
-    wait_for_window_end(ctx);
   }
+  double interval = ctx.settings ? ctx.settings->probe_option("postgres", "sample_interval_ms", 200) / 1000.0 : 0.2;
+  sample_until_window_end(s, ctx, started, std::max(interval, 0.05), snap);
 
-  StatementMap end_statements = read_statements(s, pgss_schema, snap.server_version_num, true);
+  StatementMap own_statements;
+  StatementMap end_statements = read_statements(s, pgss_schema, snap.server_version_num, true, &own_statements);
+  for (const auto& own : statement_deltas(start_statements, own_statements, cumulative)) {
+    snap.self_calls += own.calls;
+    snap.self_exec_ms += own.total_exec_ms;
+  }
   snap.database_end = read_database(s);
   snap.tables = read_tables(s);
   snap.window_s = cumulative ? 0 : std::chrono::duration<double>(Clock::now() - started).count();
@@ -396,6 +540,9 @@ Snapshot collect_snapshot(Session& s, const CollectContext& ctx) {
   snap.settings = read_settings(s);
   if (auto it = snap.settings.find("pg_stat_statements.max"); it != snap.settings.end())
     snap.pgss_max = std::atof(it->second.c_str());
+
+  int attempts = static_cast<int>(ctx.settings ? ctx.settings->probe_option("postgres", "connect_samples", 3) : 3);
+  if (attempts > 0) snap.connect = measure_connect(info, limits, attempts);
 
   double explain_top = ctx.settings ? ctx.settings->probe_option("postgres", "explain_top", 20) : 20;
   double whatif_min_rows = ctx.settings ? ctx.settings->params("db.missing_index")["min_table_rows"] : 10000;
@@ -422,13 +569,13 @@ Collected collect(const Target& target, const CollectContext& ctx) {
   }
   SessionLimits limits;
   try {
-    std::unique_ptr<Session> session;
+    std::unique_ptr<Connection> session;
     try {
-      session = std::make_unique<Session>(*info, limits);
+      session = std::make_unique<Connection>(*info, limits);
     } catch (const pqxx::broken_connection& e) {
       throw CollectError{connect_error_message(e.what(), *info, limits)};
     }
-    out.snapshot = collect_snapshot(*session, ctx);
+    out.snapshot = collect_snapshot(*session, ctx, *info, limits);
   } catch (const CollectError& e) {
     out.status = ProbeStatus::error;
     out.message = e.message;

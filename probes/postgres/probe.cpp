@@ -32,8 +32,9 @@ ProbeKind postgres_probe() {
       describe,
       pg::collect,
       judge,
-      {"db.missing_index", "db.slow_query", "db.n_plus_one", "db.low_cache_hit"},
-      {{"explain_top", 20}},
+      {"db.missing_index", "db.slow_query", "db.n_plus_one", "db.low_cache_hit", "db.lock_contention",
+       "db.pool_saturation", "db.no_connection_pooling", "db.idle_in_transaction"},
+      {{"explain_top", 20}, {"sample_interval_ms", 200}, {"connect_samples", 3}},
   };
 }
 

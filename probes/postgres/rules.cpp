@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "probes/postgres/session_rules.hpp"
 #include "probes/postgres/sql_shape.hpp"
 #include "util/format.hpp"
 #include "util/sql.hpp"
@@ -342,6 +343,10 @@ std::vector<Metric> workload_metrics(const Workload& w, const std::string& targe
     m.push_back({"pg.calls_per_s", round_to(w.per_s(w.calls), 2), "calls/s", labels});
     m.push_back({"pg.xact_per_s", round_to(w.per_s(w.xacts), 2), "xact/s", labels});
   }
+  // chokepoint's own cost on the server: its statements during the window.
+  m.push_back({"pg.chokepoint_statements", w.snap->self_calls, "calls", labels});
+  m.push_back({"pg.chokepoint_server_ms", round_to(w.snap->self_exec_ms, 3), "ms", labels});
+  m.push_back({"pg.activity_samples", static_cast<double>(w.snap->activity.size()), "samples", labels});
   double hit = w.counter_delta("blks_hit"), read = w.counter_delta("blks_read");
   if (hit + read > 0) m.push_back({"pg.cache_hit_ratio", round_to(hit / (hit + read), 4), "ratio", labels});
   return m;
@@ -350,19 +355,36 @@ std::vector<Metric> workload_metrics(const Workload& w, const std::string& targe
 Judgement judge(const Snapshot& snap, const Target& target, const Settings& settings) {
   Judgement j;
   Workload w = derive_workload(snap);
-  std::set<int64_t> indexed;
+  std::set<int64_t> indexed;  // statements another finding already explains
   if (settings.enabled("db.missing_index")) {
     for (auto& f : missing_index(w, settings.params("db.missing_index"))) {
       for (const auto& id : f.evidence["queryids"]) indexed.insert(id.get<int64_t>());
       j.findings.push_back(std::move(f));
     }
   }
+  std::vector<Finding> locks;
+  if (settings.enabled("db.lock_contention")) locks = lock_contention(w, settings.params("db.lock_contention"));
+  // A statement whose time is lock waiting is explained by the lock finding, not slow by itself.
+  for (const auto& f : locks) {
+    auto waiting = sql_fingerprint(f.evidence["waiting_query"].get<std::string>());
+    for (const auto& st : snap.statements)
+      if (waiting && sql_fingerprint(st.query) == waiting) indexed.insert(st.queryid);
+  }
   if (settings.enabled("db.slow_query"))
     for (auto& f : slow_query(w, settings.params("db.slow_query"), indexed)) j.findings.push_back(std::move(f));
+  for (auto& f : locks) j.findings.push_back(std::move(f));
   if (settings.enabled("db.n_plus_one"))
     for (auto& f : n_plus_one(w, settings.params("db.n_plus_one"))) j.findings.push_back(std::move(f));
   if (settings.enabled("db.low_cache_hit"))
     for (auto& f : low_cache_hit(w, settings.params("db.low_cache_hit"))) j.findings.push_back(std::move(f));
+  if (settings.enabled("db.pool_saturation"))
+    for (auto& f : connection_saturation(w, settings.params("db.pool_saturation"))) j.findings.push_back(std::move(f));
+  if (settings.enabled("db.no_connection_pooling"))
+    for (auto& f : no_connection_pooling(w, settings.params("db.no_connection_pooling")))
+      j.findings.push_back(std::move(f));
+  if (settings.enabled("db.idle_in_transaction"))
+    for (auto& f : idle_in_transaction(w, settings.params("db.idle_in_transaction")))
+      j.findings.push_back(std::move(f));
   j.notes = collection_notes(w);
   j.metrics = workload_metrics(w, target.name);
   return j;

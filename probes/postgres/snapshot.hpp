@@ -76,6 +76,48 @@ struct Plan {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Plan, queryid, plan, total_cost, error, what_if)
 
+// One session worth keeping from an activity sample: waiting on a lock, blocking one, idle in a
+// transaction, or in a long transaction. Query texts are normalized (literals -> $n) on collection.
+struct Session {
+  int pid = 0;
+  std::string state;  // active, idle in transaction …
+  std::string wait_event_type;
+  std::string wait_event;
+  std::string usename;
+  std::string application_name;
+  double xact_age_s = 0;
+  double state_age_s = 0;
+  double query_age_s = 0;
+  std::vector<int> blocked_by;  // pg_blocking_pids, for lock waiters
+  std::string relation;         // the relation a lock waiter waits on, when PostgreSQL knows it
+  std::string query;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Session, pid, state, wait_event_type, wait_event, usename,
+                                                application_name, xact_age_s, state_age_s, query_age_s, blocked_by,
+                                                relation, query)
+
+// pg_stat_activity at one moment: counts of every client backend, details of the notable ones.
+struct ActivitySample {
+  double t_s = 0;  // since the window started
+  int total = 0;   // client backends, all databases (connection limits are per server)
+  int active = 0;
+  int idle = 0;
+  int idle_in_transaction = 0;
+  int waiting_lock = 0;
+  std::vector<Session> sessions;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ActivitySample, t_s, total, active, idle, idle_in_transaction,
+                                                waiting_lock, sessions)
+
+// Connection set-up measured with extra short-lived connections outside the window.
+struct ConnectTiming {
+  std::vector<double> connect_ms;  // libpq connect + authentication, each attempt
+  std::optional<double> tcp_ms;    // TCP handshake alone (null over a Unix socket)
+  bool tls = false;
+  std::string error;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ConnectTiming, connect_ms, tcp_ms, tls, error)
+
 struct Snapshot {
   std::string server_version;
   int server_version_num = 0;
@@ -94,11 +136,18 @@ struct Snapshot {
   std::vector<Index> indexes;
   std::vector<Plan> plans;
   std::map<std::string, std::string> settings;  // shared_buffers, max_connections … (value in unit)
-  std::vector<std::string> notes;               // caveats met while collecting
+  std::vector<ActivitySample> activity;         // sampled through the window
+  double sample_interval_s = 0;
+  ConnectTiming connect;
+  // chokepoint's own load on the server during the window (its tagged statements).
+  double self_calls = 0;
+  double self_exec_ms = 0;
+  std::vector<std::string> notes;  // caveats met while collecting
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Snapshot, server_version, server_version_num, database, window_s,
                                                 stats_age_s, hypopg, pgss_version, pgss_max, pgss_dealloc,
                                                 pgss_all_visible, statements, database_start, database_end,
-                                                tables, indexes, plans, settings, notes)
+                                                tables, indexes, plans, settings, activity, sample_interval_s,
+                                                connect, self_calls, self_exec_ms, notes)
 
 }  // namespace cp::pg

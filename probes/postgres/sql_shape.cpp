@@ -225,6 +225,22 @@ bool is_explainable(const std::string& query) {
   return stmt->contains("UpdateStmt") || stmt->contains("DeleteStmt");
 }
 
+std::string statement_relation(const std::string& query) {
+  ParsedSql parsed = parse_sql(query);
+  const json* stmt = single_statement(parsed);
+  if (!stmt || !stmt->is_object() || stmt->empty()) return "";
+  const json& body = stmt->begin().value();
+  auto name_of = [](const json& range_var) {
+    std::string schema = range_var.value("schemaname", "");
+    return (schema.empty() ? "" : schema + ".") + range_var.value("relname", "");
+  };
+  if (auto rel = body.find("relation"); rel != body.end() && rel->is_object()) return name_of(*rel);
+  if (auto from = body.find("fromClause"); from != body.end() && from->is_array())
+    for (const auto& item : *from)
+      if (item.contains("RangeVar")) return name_of(item["RangeVar"]);
+  return "";
+}
+
 std::string quote_ident(std::string_view ident) {
   if (is_simple_ident(ident)) return std::string(ident);
   std::string out = "\"";

@@ -44,6 +44,9 @@ bool is_point_lookup(const std::string& query);
 // One SELECT, UPDATE or DELETE statement (what chokepoint may EXPLAIN); not SELECT INTO, not utility.
 bool is_explainable(const std::string& query);
 
+// The table a statement writes (UPDATE/DELETE/INSERT) or first reads (SELECT); "" when unknown.
+std::string statement_relation(const std::string& query);
+
 std::string quote_ident(std::string_view ident);  // only when needed, PostgreSQL rules
 std::string create_index_sql(std::string_view schema, std::string_view table,
                              const std::vector<std::string>& columns, bool concurrently);

@@ -7,6 +7,8 @@ constexpr std::string_view kPgHero = "PgHero (ankane/pghero) defaults";
 constexpr std::string_view kDexter = "Dexter (ankane/dexter) --min-cost-savings-pct default";
 constexpr std::string_view kSentryN1 = "Sentry N+1 Queries detector (count >= 5 repeated spans, total >= 50 ms)";
 constexpr std::string_view kChokepoint = "chokepoint default (documented in the rule's README)";
+constexpr std::string_view kPgBouncerDocs = "PgBouncer docs, SHOW POOLS: maxwait \"if it goes high, increase pool_size\"";
+constexpr std::string_view kConnAlert = "common alerting practice (postgres_exporter mixin): connections above 90 % of max_connections";
 }  // namespace
 
 const std::vector<RuleSpec>& rule_catalog() {
@@ -72,6 +74,79 @@ const std::vector<RuleSpec>& rule_catalog() {
            {"min_blocks_per_s", 1000, "blocks/s", "block accesses per second of a busy database", kChokepoint},
        },
        {"database", "hit_ratio", "blks_hit", "blks_read", "blocks_per_s", "shared_buffers_bytes"}},
+      {"db.lock_contention",
+       Category::database,
+       "sessions wait on heavyweight locks (pg_stat_activity wait_event_type = Lock) through the window; the "
+       "relation, the waiting and the blocking statements are named",
+       "Shorten the transactions that hold the locks (no slow work or external calls between the UPDATE and "
+       "COMMIT), touch hot rows last, use SELECT … FOR UPDATE SKIP LOCKED for queues, batch counter updates.",
+       {
+           {"min_avg_waiting_sessions", 0.5, "sessions", "sessions waiting on a lock, averaged over the samples",
+            kChokepoint},
+           {"min_waiting_samples_share", 0.1, "ratio", "share of samples with a lock wait", kChokepoint},
+           {"high_waiting_share", 0.3, "ratio", "share of active sessions waiting from which it is high",
+            kChokepoint},
+       },
+       {"relation", "waiting_query", "blocking_query", "blocking_state", "lock_wait_event", "avg_waiting_sessions",
+        "max_waiting_sessions", "waiting_sessions", "max_wait_s", "samples_with_waits", "samples",
+        "waiting_share_of_active"}},
+      {"db.pool_saturation",
+       Category::database,
+       "PostgreSQL connections near max_connections, or PgBouncer clients waiting for a server connection "
+       "(cl_waiting, maxwait); the pool (database/user) is named",
+       "Give the pool the connections its demand needs (PgBouncer pool_size, within max_connections and the "
+       "server's cores), or put a transaction-mode pooler in front of PostgreSQL instead of raising "
+       "max_connections.",
+       {
+           {"max_connection_usage", 0.9, "ratio", "peak client connections / usable max_connections", kConnAlert},
+           {"min_avg_clients_waiting", 0.5, "clients", "PgBouncer clients waiting, averaged over the samples",
+            kChokepoint},
+           {"max_wait_ms", 1000, "ms", "PgBouncer maxwait (oldest waiting client) that is too long", kPgBouncerDocs},
+       },
+       {"database", "user", "pool", "pool_mode", "pool_size", "avg_clients_waiting", "max_clients_waiting",
+        "avg_clients_active", "avg_servers_active", "maxwait_ms", "wait_per_xact_ms", "avg_xact_ms",
+        "avg_query_ms", "queries_per_xact", "connections_peak", "connections_avg", "max_connections",
+        "usable_connections", "connection_usage"}},
+      {"db.no_connection_pooling",
+       Category::database,
+       "new connections are opened for every few transactions (pg_stat_database sessions per transaction); the "
+       "connect + authentication time is measured and compared with the transactions a connection runs",
+       "Put PgBouncer in transaction mode in front of PostgreSQL (the finding carries a configuration sized "
+       "for this server), or use the driver's connection pool.",
+       {
+           {"min_sessions_per_xact", 0.1, "sessions",
+            "new sessions per transaction (autocommit statements are transactions of their own)", kChokepoint},
+           {"min_sessions_per_s", 5, "sessions/s", "new sessions per second worth pooling", kChokepoint},
+           {"high_connect_share", 0.5, "ratio",
+            "connect time / (connect + the connection's transactions) from which it is high", kChokepoint},
+       },
+       {"database", "sessions", "xacts", "sessions_per_xact", "xacts_per_session", "sessions_per_s", "connect_ms", "tcp_connect_ms", "tls",
+        "mean_xact_ms", "connect_share", "peak_active_sessions", "max_connections"}},
+      {"db.idle_in_transaction",
+       Category::database,
+       "sessions sit idle inside an open transaction (state 'idle in transaction') for longer than min_idle_s, "
+       "holding their locks and snapshot",
+       "Commit or roll back before doing slow work in the application (HTTP calls, rendering); set "
+       "idle_in_transaction_session_timeout as a safety net.",
+       {
+           {"min_idle_s", 1, "s", "time idle inside a transaction that counts", kChokepoint},
+           {"high_idle_s", 60, "s", "idle time from which it is high even without blocking anyone", kChokepoint},
+       },
+       {"database", "sessions", "avg_sessions", "max_idle_s", "max_xact_age_s", "last_query", "application_name",
+        "blocks_others"}},
+      {"code.long_transactions",
+       Category::code,
+       "clients wait for pooled connections while the transactions holding them are much longer than their "
+       "statements: the application keeps transactions open between queries",
+       "Keep transactions to the statements that need them: do external calls, rendering and computation "
+       "before BEGIN or after COMMIT; in ORMs, avoid transaction-per-request middleware around slow views.",
+       {
+           {"min_xact_to_query_ratio", 5, "ratio", "transaction time / time of its statements", kChokepoint},
+           {"max_query_ms", 20, "ms", "mean statement time below which the database is not the slow part",
+            kPgHero},
+       },
+       {"database", "user", "pool", "avg_xact_ms", "avg_query_ms", "queries_per_xact", "xact_to_query_ratio",
+        "idle_share", "avg_clients_waiting", "wait_per_xact_ms"}},
   };
   return catalog;
 }

@@ -120,7 +120,7 @@ int run_diagnose(const DiagnoseArgs& args) {
 
   for (const auto& p : report.probes)
     if (p.status == ProbeStatus::error)
-      std::fprintf(stderr, "chokepoint: %s %s: %s\n", p.name.c_str(), p.target.c_str(), p.message.c_str());
+      std::fprintf(stderr, "chokepoint: %s: %s\n", p.name.c_str(), p.message.c_str());
   if (!output_ok) return kExitUsage;
   for (const auto& p : report.probes)
     if (p.status == ProbeStatus::error) return kExitTargetError;

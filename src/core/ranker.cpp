@@ -82,7 +82,8 @@ Ranking rank(const RankerInput& in) {
   std::vector<std::string> examined_names, unexamined_names;
   for (Category c : kCategories) {
     auto cov = in.coverage.find(c);
-    bool examined = cov != in.coverage.end() && cov->second.examined;
+    // A category with findings was examined, whichever probe found them.
+    bool examined = (cov != in.coverage.end() && cov->second.examined) || !by_category[c].empty();
     (examined ? examined_names : unexamined_names).emplace_back(to_string(c));
     double likelihood = 1.0;  // not examined: the prior stands
     if (examined) {
@@ -101,7 +102,7 @@ Ranking rank(const RankerInput& in) {
     e.category = c;
     e.probability = total > 0 ? weight[c] / total : prior(c);
     auto cov = in.coverage.find(c);
-    e.examined = cov != in.coverage.end() && cov->second.examined;
+    e.examined = (cov != in.coverage.end() && cov->second.examined) || !by_category[c].empty();
     if (!e.examined) e.not_examined_reason = cov != in.coverage.end() ? cov->second.reason : "not examined";
     auto& fs = by_category[c];
     std::sort(fs.begin(), fs.end(), more_important);

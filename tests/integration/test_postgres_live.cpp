@@ -5,44 +5,17 @@
 #include <chrono>
 #include <thread>
 
-#include "harness.hpp"
+#include "pg_load.hpp"
 
 using namespace cp::test;
 using nlohmann::ordered_json;
 
 namespace {
 
-constexpr int kWindowS = 5;
-
-std::string psql_value(const std::string& sql) {
-  auto r = run({"psql", "-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", service("PG_SUPER_DSN"), "-c", sql});
-  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
-  while (!r.out.empty() && (r.out.back() == '\n' || r.out.back() == ' ')) r.out.pop_back();
-  return r.out;
-}
-
-void reset_statistics() { psql_value("SELECT pg_stat_statements_reset(); SELECT pg_stat_reset();"); }
-
-// Runs `workload` with pgbench for the whole window and diagnoses it.
 ReportRun diagnose_under_load(const std::string& workload, std::vector<std::string> extra = {}) {
-  reset_statistics();
-  std::string log = temp_path(workload + ".pgbench.log");
-  Background pgbench({"pgbench", "-n", "-c", "4", "-j", "2", "-T", std::to_string(kWindowS + 3), "-M", "prepared",
-                      "-f", source_dir() + "/tests/workloads/" + workload + ".sql", service("PG_APP_DSN")},
-                     log);
-  std::this_thread::sleep_for(std::chrono::seconds(1));
-  std::vector<std::string> args = {"--postgres", service("PG_APP_DSN"), "--window", std::to_string(kWindowS)};
+  std::vector<std::string> args = {"--postgres", service("PG_APP_DSN")};
   args.insert(args.end(), extra.begin(), extra.end());
-  ReportRun r = diagnose_json(args);
-  CHECK_MESSAGE(pgbench.wait() == 0, "pgbench failed, see " << log);
-  CHECK_MESSAGE(r.schema_errors.empty(), (r.schema_errors.empty() ? "" : r.schema_errors.front()));
-  return r;
-}
-
-bool no_finding_at_or_above_high(const ordered_json& report) {
-  for (const auto& f : report["findings"])
-    if (f["severity"] == "high" || f["severity"] == "critical") return false;
-  return true;
+  return diagnose_under({workload, service("PG_APP_DSN"), {"-c", "4", "-M", "prepared"}}, args);
 }
 
 }  // namespace
@@ -79,7 +52,7 @@ TEST_CASE("healthy indexed workload: verdict none, nothing high or critical, exi
   auto r = diagnose_under_load("healthy", {"--fail-on", "high"});
   CHECK(r.exit_code == 0);
   CHECK(r.report["verdict"]["category"] == "none");
-  CHECK(no_finding_at_or_above_high(r.report));
+  CHECK(nothing_high(r.report));
   CHECK(findings_of(r.report, "db.missing_index").empty());
   CHECK(findings_of(r.report, "db.n_plus_one").empty());
 }

@@ -9,7 +9,7 @@ PACKAGES=(
   libcli11-dev libpqxx-dev libpq-dev nlohmann-json3-dev libfmt-dev doctest-dev libpg-query-dev
   libtomlplusplus-dev
   # servers and load generators for the demo and the integration tests
-  postgresql-15 postgresql-contrib postgresql-15-hypopg postgresql-client-15
+  postgresql-15 postgresql-contrib postgresql-15-hypopg postgresql-client-15 pgbouncer
   # tools the test scripts use
   python3 procps
 )

@@ -3,7 +3,8 @@
 # under one directory. Nothing outside that directory is touched.
 #
 #   services.sh start DIR SERVICE...   SERVICE: postgres (PostgreSQL 15 + pg_stat_statements + HypoPG),
-#                                       shop (the demo schema, after postgres)
+#                                       shop (the demo schema, after postgres),
+#                                       pgbouncer (in front of the shop, after shop)
 #   services.sh stop DIR
 #
 # DIR/env is a shell file with the addresses (sourced by scripts, parsed by the C++ tests).
@@ -80,6 +81,54 @@ load_shop() {
   env_set PG_PLAIN_DSN "'postgresql://app:$APP_PASSWORD@127.0.0.1:$PG_PORT/plain'"
 }
 
+# PgBouncer in front of the shop: "shop" is a pool of 2 server connections (the saturated-pool
+# scenario), "shop_pooled" a pool of 20 (the healthy pooled workload). "app" may use the admin
+# console; "nobody" may log in but has no admin rights.
+start_pgbouncer() {
+  # shellcheck disable=SC1091
+  . "$DIR/env"
+  local port dir="$DIR/pgbouncer"
+  port=$(free_port)
+  mkdir -p "$dir"
+  cat > "$dir/userlist.txt" <<USERS
+"app" "$APP_PASSWORD"
+"nobody" "nobody-pw"
+USERS
+  cat > "$dir/pgbouncer.ini" <<INI
+[databases]
+shop = host=127.0.0.1 port=$PG_PORT dbname=shop pool_size=2
+shop_pooled = host=127.0.0.1 port=$PG_PORT dbname=shop pool_size=20
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $port
+unix_socket_dir = $dir
+auth_type = scram-sha-256
+auth_file = $dir/userlist.txt
+admin_users = app
+pool_mode = transaction
+default_pool_size = 5
+max_client_conn = 500
+logfile = $dir/pgbouncer.log
+pidfile = $dir/pgbouncer.pid
+INI
+  [ "$(id -u)" = 0 ] && chown -R postgres:postgres "$dir"
+  as_service_user pgbouncer -d "$dir/pgbouncer.ini" || { cat "$dir/pgbouncer.log" >&2; die "PgBouncer did not start"; }
+  for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+  env_set PGB_PORT "$port"
+  env_set PGB_ADMIN_DSN "'postgresql://app:$APP_PASSWORD@127.0.0.1:$port/pgbouncer'"
+  env_set PGB_NOADMIN_DSN "'postgresql://nobody:nobody-pw@127.0.0.1:$port/pgbouncer'"
+  env_set PGB_SHOP_DSN "'postgresql://app:$APP_PASSWORD@127.0.0.1:$port/shop'"
+  env_set PGB_POOLED_DSN "'postgresql://app:$APP_PASSWORD@127.0.0.1:$port/shop_pooled'"
+}
+
+stop_pgbouncer() {
+  local pidfile="$DIR/pgbouncer/pgbouncer.pid"
+  [ -f "$pidfile" ] || return 0
+  kill "$(cat "$pidfile")" 2>/dev/null || true
+  for _ in $(seq 1 50); do [ -f "$pidfile" ] || break; sleep 0.1; done
+}
+
 stop_postgres() {
   [ -d "$DIR/pg/data" ] || return 0
   as_service_user "$PG_BIN/pg_ctl" -D "$DIR/pg/data" -m immediate -w stop >/dev/null 2>&1 || true
@@ -90,6 +139,8 @@ cmd=${1:-}; DIR=${2:-}
 shift 2
 case "$cmd" in
   start)
+    # A directory left by an interrupted run: stop what it holds and start clean.
+    if [ -d "$DIR" ]; then "$0" stop "$DIR" || true; rm -rf "$DIR"; fi
     mkdir -p "$DIR"
     DIR=$(cd "$DIR" && pwd)
     [ "$(id -u)" = 0 ] && chmod 755 "$DIR"
@@ -98,6 +149,7 @@ case "$cmd" in
       case "$s" in
         postgres) start_postgres ;;
         shop) load_shop ;;
+        pgbouncer) start_pgbouncer ;;
         *) die "unknown service $s" ;;
       esac
     done
@@ -105,6 +157,7 @@ case "$cmd" in
   stop)
     [ -d "$DIR" ] || exit 0
     DIR=$(cd "$DIR" && pwd)
+    stop_pgbouncer
     stop_postgres
     ;;
   *) die "unknown command $cmd" ;;

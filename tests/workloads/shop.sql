@@ -2,7 +2,7 @@
 -- orders.customer_id has no index on purpose (the missing-index scenario); everything else a
 -- healthy workload needs is indexed.
 SET client_min_messages = warning;
-DROP TABLE IF EXISTS orders, products, categories, customers CASCADE;
+DROP TABLE IF EXISTS orders, products, categories, customers, accounts CASCADE;
 
 CREATE TABLE customers (
   id bigserial PRIMARY KEY,
@@ -26,6 +26,10 @@ CREATE TABLE orders (
   created_at timestamptz NOT NULL
 );
 
+-- Store-credit balances: a few hot rows every checkout updates (the lock scenario).
+CREATE TABLE accounts (id int PRIMARY KEY, balance_cents bigint NOT NULL DEFAULT 0);
+INSERT INTO accounts SELECT i FROM generate_series(1, 1000) i;
+
 INSERT INTO customers (email, name)
 SELECT 'customer' || i || '@example.com', 'Customer ' || i FROM generate_series(1, 20000) i;
 INSERT INTO categories SELECT i, 'Category ' || i FROM generate_series(1, 50) i;
@@ -42,4 +46,4 @@ FROM generate_series(1, :orders) i;
 ALTER TABLE products ADD FOREIGN KEY (category_id) REFERENCES categories (id);
 ALTER TABLE orders ADD FOREIGN KEY (customer_id) REFERENCES customers (id);
 CREATE INDEX products_category_id_idx ON products (category_id);
-VACUUM ANALYZE customers, categories, products, orders;
+VACUUM ANALYZE customers, categories, products, orders, accounts;

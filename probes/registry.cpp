@@ -2,6 +2,7 @@
 
 #include "probes/pgbouncer/probe.hpp"
 #include "probes/postgres/probe.hpp"
+#include "probes/traces/probe.hpp"
 
 namespace cp {
 
@@ -10,6 +11,7 @@ const std::vector<ProbeKind>& probe_kinds() {
   static const std::vector<ProbeKind> kinds = {
       postgres_probe(),
       pgbouncer_probe(),
+      traces_probe(),
   };
   return kinds;
 }

@@ -7,6 +7,9 @@ constexpr std::string_view kPgHero = "PgHero (ankane/pghero) defaults";
 constexpr std::string_view kDexter = "Dexter (ankane/dexter) --min-cost-savings-pct default";
 constexpr std::string_view kSentryN1 = "Sentry N+1 Queries detector (count >= 5 repeated spans, total >= 50 ms)";
 constexpr std::string_view kChokepoint = "chokepoint default (documented in the rule's README)";
+constexpr std::string_view kSentryApi = "Sentry N+1 API Calls detector (>= 10 calls, total >= 300 ms)";
+constexpr std::string_view kSentryHttp =
+    "Sentry Consecutive HTTP detector (>= 3 sequential calls, <= 500 ms apart; its 2000 ms saving targets frontends)";
 constexpr std::string_view kPgBouncerDocs = "PgBouncer docs, SHOW POOLS: maxwait \"if it goes high, increase pool_size\"";
 constexpr std::string_view kConnAlert = "common alerting practice (postgres_exporter mixin): connections above 90 % of max_connections";
 }  // namespace
@@ -134,6 +137,65 @@ const std::vector<RuleSpec>& rule_catalog() {
        },
        {"database", "sessions", "avg_sessions", "max_idle_s", "max_xact_age_s", "last_query", "application_name",
         "blocks_others"}},
+      {"net.slow_external_call",
+       Category::network,
+       "an external dependency (host) is slow at p95 and takes a large share of the time of the requests that "
+       "call it; only the slow dependency is named",
+       "Take the call off the request path (cache the answer, call it asynchronously, prefetch), give it a tight "
+       "timeout with a fallback, or ask its owner for a faster endpoint.",
+       {
+           {"min_p95_ms", 200, "ms", "p95 latency of a slow dependency", kChokepoint},
+           {"min_request_share", 0.1, "ratio", "share of the calling requests' time spent waiting on it", kChokepoint},
+           {"high_request_share", 0.3, "ratio", "share from which the finding is high", kChokepoint},
+           {"critical_request_share", 0.6, "ratio", "share from which it is critical", kChokepoint},
+       },
+       {"host", "url", "calls", "p50_ms", "p95_ms", "p99_ms", "max_ms", "total_ms", "requests", "request_share",
+        "error_rate", "source", "connect_ms", "ttfb_ms", "reused_p50_ms", "fresh_p50_ms"}},
+      {"net.repeated_external_call",
+       Category::network,
+       "the same external call (method + URL template) repeats many times within one request: an N+1 over the "
+       "network, or a missing cache",
+       "Batch the calls (one request for all ids), cache the answer for the request or longer, or fetch it once "
+       "and pass it down.",
+       {
+           {"min_repeats", 10, "calls", "repetitions of one call in one request", kSentryApi},
+           {"min_total_ms", 300, "ms", "time the repetitions cost per request", kSentryApi},
+       },
+       {"call", "host", "route", "service", "repetitions_per_request", "requests", "time_per_request_ms", "parent"}},
+      {"net.sequential_external_calls",
+       Category::network,
+       "independent external calls (different endpoints, none overlapping) run one after another in a request "
+       "and could run concurrently; the time saved is estimated as their sum minus the longest",
+       "Issue the independent calls concurrently (async/await gather, futures, a parallel HTTP client) and wait "
+       "for all of them once.",
+       {
+           {"min_calls", 3, "calls", "calls in a sequence", kSentryHttp},
+           {"min_saved_ms", 200, "ms", "time saved per request by running them concurrently", kChokepoint},
+       },
+       {"sequence", "route", "service", "calls", "requests", "time_per_request_ms", "saved_per_request_ms"}},
+      {"net.external_errors",
+       Category::network,
+       "an external dependency answers with errors (5xx, connection errors) or timeouts",
+       "Add a timeout, retries with backoff for idempotent calls and a circuit breaker with a fallback, so a "
+       "failing dependency costs milliseconds, not the whole request.",
+       {
+           {"min_error_rate", 0.05, "ratio", "failed calls / calls", kChokepoint},
+           {"min_calls", 20, "calls", "calls before a rate counts", kChokepoint},
+       },
+       {"host", "url", "calls", "errors", "error_rate", "timeouts", "server_errors", "connection_errors",
+        "dns_errors", "source"}},
+      {"code.self_time_hotspot",
+       Category::code,
+       "a route's time is spent in the application's own code (span self-time: a span's duration minus its "
+       "children's), not in its database, cache or external calls; the span holding it is named",
+       "Profile that code path (a CPU profiler on the named span's function): look for O(n^2) loops, "
+       "serialization of large payloads, regex or template work per item, synchronous I/O.",
+       {
+           {"min_code_share", 0.5, "ratio", "share of a route's attributed time in own code", kChokepoint},
+           {"min_p95_ms", 100, "ms", "route p95 latency worth optimizing", kChokepoint},
+           {"high_code_share", 0.7, "ratio", "share from which it is high", kChokepoint},
+       },
+       {"service", "route", "span", "span_self_ms_per_request", "span_share", "code_share", "p95_ms", "requests"}},
       {"code.long_transactions",
        Category::code,
        "clients wait for pooled connections while the transactions holding them are much longer than their "

@@ -23,7 +23,21 @@ namespace {
 
 constexpr double kMaxWindowS = 3600;
 
-std::vector<Target> resolve_targets(const std::vector<TargetArg>& args) {
+std::vector<Target> resolve_targets(const std::vector<TargetArg>& given) {
+  // All --traces files are one input: a trace's spans may be spread over several files.
+  std::vector<TargetArg> args;
+  std::string trace_files;
+  for (const auto& a : given) {
+    if (a.flag != "--traces") {
+      args.push_back(a);
+      continue;
+    }
+    if (a.value.find('\n') != std::string::npos) throw UsageError("--traces: a file name with a newline");
+    if (a.value == "-" && (trace_files == "-" || trace_files.find("\n-\n") != std::string::npos))
+      throw UsageError("--traces: stdin (-) can be read only once");
+    trace_files += (trace_files.empty() ? "" : "\n") + a.value;
+  }
+  if (!trace_files.empty()) args.push_back({"--traces", trace_files});
   std::vector<Target> out;
   for (const auto& a : args) {
     const ProbeKind* kind = nullptr;
@@ -44,10 +58,15 @@ std::vector<Target> resolve_targets(const std::vector<TargetArg>& args) {
 // One line on stderr: redrawn in place on a terminal, start and end lines otherwise.
 ProgressFn stderr_progress(const std::vector<Target>& targets, double window_s) {
   bool tty = is_tty(stderr);
+  bool any_live = false;
+  for (const auto& t : targets)
+    if (const ProbeKind* k = find_probe_kind(t.kind); k && k->live) any_live = true;
+  if (!any_live) window_s = 0;
   if (!tty)
     std::fprintf(stderr, "chokepoint: examining %zu target%s over %s\n", targets.size(),
                  targets.size() == 1 ? "" : "s",
-                 window_s > 0 ? fmt::format("a {} s window", window_s).c_str() : "cumulative counters");
+                 window_s > 0 ? fmt::format("a {} s window", window_s).c_str()
+                              : any_live ? "cumulative counters" : "offline input");
   return [tty](double elapsed, double window, size_t running, size_t total) {
     if (tty) {
       std::string line = running ? fmt::format("chokepoint: {:.0f}/{:.0f} s · {} of {} probes running", elapsed,

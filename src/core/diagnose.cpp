@@ -72,6 +72,10 @@ Evidence collect_evidence(const std::vector<Target>& targets, double window_s, c
                           const ProgressFn& progress) {
   Evidence ev;
   ev.run.started_at = rfc3339_utc(std::chrono::system_clock::now());
+  bool any_live = false;
+  for (const auto& t : targets)
+    if (const ProbeKind* k = find_probe_kind(t.kind); k && k->live) any_live = true;
+  if (!any_live) window_s = 0;  // offline inputs never wait
   ev.run.window_s = window_s;
   auto start = Clock::now();
   CollectContext ctx;
@@ -96,7 +100,7 @@ Evidence collect_evidence(const std::vector<Target>& targets, double window_s, c
   if (progress) {
     while (running.load() > 0) {
       progress(ms_since(start) / 1000.0, window_s, running.load(), targets.size());
-      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+      for (int i = 0; i < 10 && running.load() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
     }
     progress(ms_since(start) / 1000.0, window_s, 0, targets.size());
   }

@@ -44,7 +44,10 @@ TEST_CASE("N+1: a list query then 20 single-row lookups per transaction") {
   CHECK(n1[0]["evidence"]["query"].get<std::string>().find("FROM products WHERE id = $1") != std::string::npos);
   CHECK(n1[0]["evidence"]["parent_query"].get<std::string>().find("WHERE category_id = $1") != std::string::npos);
   CHECK(n1[0]["evidence"]["calls_per_parent"].get<double>() == doctest::Approx(20).epsilon(0.1));
-  CHECK(n1[0]["evidence"]["calls_per_xact"].get<double>() == doctest::Approx(20).epsilon(0.2));
+  // pg_stat_database lags up to a second behind pg_stat_statements (backends flush their
+  // counters at most once a second), so over a 5 s window calls per transaction is approximate.
+  CHECK(n1[0]["evidence"]["calls_per_xact"].get<double>() > 14);
+  CHECK(n1[0]["evidence"]["calls_per_xact"].get<double>() < 30);
   CHECK(findings_of(r.report, "db.missing_index").empty());
 }
 

@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config
   # libraries (all Debian 12 packages; nothing is vendored or downloaded)
   libcli11-dev libpqxx-dev libpq-dev nlohmann-json3-dev libfmt-dev doctest-dev libpg-query-dev
-  libtomlplusplus-dev
+  libtomlplusplus-dev libsimdjson-dev
   # servers and load generators for the demo and the integration tests
   postgresql-15 postgresql-contrib postgresql-15-hypopg postgresql-client-15 pgbouncer
   # tools the test scripts use

@@ -1,0 +1,358 @@
+#include "probes/traces/assemble.hpp"
+
+#include <algorithm>
+
+#include "probes/traces/normalize.hpp"
+#include "util/format.hpp"
+
+namespace cp::traces {
+
+namespace {
+
+constexpr size_t kStatementCacheLimit = 200000;
+
+Latency latency_of(const Histogram& h) {
+  auto r = [](double v) { return round_to(v, 3); };
+  return {static_cast<double>(h.count()), r(h.mean()), r(h.percentile(50)), r(h.percentile(95)), r(h.percentile(99)),
+          r(h.max())};
+}
+
+double ms(int64_t ns) { return static_cast<double>(ns) / 1e6; }
+
+SpanClass classify(const RawSpan& s) {
+  bool server = s.kind == SpanKind::server || s.kind == SpanKind::consumer;
+  if (s.db_system == "redis" || s.db_system == "memcached") return server ? SpanClass::request : SpanClass::cache;
+  if (!s.db_system.empty() || !s.db_statement.empty()) return server ? SpanClass::request : SpanClass::database;
+  if (server) return SpanClass::request;
+  if (s.kind == SpanKind::client || s.kind == SpanKind::producer) return SpanClass::external;
+  return SpanClass::internal;
+}
+
+}  // namespace
+
+uint32_t Assembler::statement_id(std::string_view raw, bool cache, std::string_view name) {
+  if (cache) {  // a cache command: the verb identifies it ("GET", "HGETALL"); keys are data
+    std::string_view text = raw.empty() ? name : raw;
+    return strings_.intern(text.substr(0, text.find(' ')));
+  }
+  if (raw.empty()) return 0;
+  std::string key(raw);
+  if (auto it = statement_cache_.find(key); it != statement_cache_.end()) return it->second;
+  uint32_t id = strings_.intern(normalize_statement(raw));
+  if (statement_cache_.size() < kStatementCacheLimit) statement_cache_.emplace(std::move(key), id);
+  return id;
+}
+
+void Assembler::add(const RawSpan& raw) {
+  Span s;
+  s.trace = raw.trace;
+  s.id = raw.id;
+  s.parent = raw.parent;
+  s.start_ns = raw.start_ns;
+  s.end_ns = std::max(raw.end_ns, raw.start_ns);
+  s.kind = raw.kind;
+  s.cls = classify(raw);
+  s.name = strings_.intern(raw.name);
+  s.service = strings_.intern(raw.service);
+  s.error = raw.error || raw.http_status >= 500;
+  s.timeout = raw.timeout;
+  s.http_status = static_cast<uint16_t>(std::clamp(raw.http_status, 0, 999));
+  switch (s.cls) {
+    case SpanClass::request:
+      s.route = strings_.intern(raw.http_route.empty() ? raw.name : raw.http_route);
+      break;
+    case SpanClass::database:
+    case SpanClass::cache:
+      s.statement = statement_id(raw.db_statement, s.cls == SpanClass::cache, raw.name);
+      s.target = strings_.intern(raw.db_system);
+      break;
+    case SpanClass::external: {
+      std::string host = !raw.url.empty() ? url_host(raw.url) : std::string(raw.peer);
+      if (host.empty()) host = raw.name;
+      s.target = strings_.intern(host);
+      std::string endpoint = !raw.url.empty() ? normalize_url(raw.url) : host + std::string(raw.target_path);
+      std::string method = raw.http_method.empty() ? std::string() : std::string(raw.http_method) + " ";
+      s.call = strings_.intern(method + endpoint);
+      break;
+    }
+    case SpanClass::internal: break;
+  }
+  spans_.push_back(s);
+}
+
+void Assembler::record_pattern(RouteAcc& acc, const char* kind, uint32_t key, int repeats, double total_ms,
+                               double saved, uint32_t parent) {
+  uint64_t k = (static_cast<uint64_t>(key) << 24) ^ (static_cast<uint64_t>(repeats) << 4) ^
+               static_cast<uint64_t>(kind[0]);
+  Pattern& p = acc.patterns[k];
+  if (p.kind.empty()) {
+    p.kind = kind;
+    p.key = strings_.str(key);
+    p.repeats = repeats;
+    p.parent = strings_.str(parent);
+  }
+  p.requests += 1;
+  p.total_ms += total_ms;
+  p.saved_ms += saved;
+}
+
+void Assembler::analyze_request(size_t root_local) {
+  const Span& root = spans_[base_ + root_local];
+  uint64_t route_key = (static_cast<uint64_t>(root.service) << 32) | root.route;
+  RouteAcc& acc = routes_[route_key];
+  acc.service = root.service;
+  acc.route = root.route;
+  double request_ms = root.duration_ms();
+  acc.latency.add(request_ms);
+  acc.requests += 1;
+  acc.request_ms += request_ms;
+  acc.errors += root.error ? 1 : 0;
+  requests_ += 1;
+
+  // Per request: the most repetitions of a statement / call under one parent, with their time.
+  std::unordered_map<uint32_t, std::pair<int, double>> statement_max, call_max;
+  std::unordered_map<uint32_t, uint32_t> repeat_parent;
+  std::vector<uint32_t> hosts;
+  struct Run {
+    int len = 0;
+    double total = 0, longest = 0;
+    std::string key;
+  } best;
+
+  std::vector<uint32_t> stack = {static_cast<uint32_t>(root_local)};
+  std::unordered_map<uint32_t, std::pair<int, double>> counts;
+  while (!stack.empty()) {
+    uint32_t p_local = stack.back();
+    stack.pop_back();
+    const Span& p = spans_[base_ + p_local];
+    int64_t covered = 0, cover_start = 0, cover_end = 0;
+    bool open = false;
+    counts.clear();
+    std::unordered_map<uint32_t, std::pair<int, double>> call_counts;
+    Run run;
+    const Span* prev_external = nullptr;
+
+    for (uint32_t ci = child_offset_[p_local]; ci < child_offset_[p_local + 1]; ++ci) {
+      uint32_t c_local = child_list_[ci];
+      const Span& c = spans_[base_ + c_local];
+      int64_t s = std::max(c.start_ns, p.start_ns), e = std::min(c.end_ns, p.end_ns);
+      if (e > s) {  // union of the children's clipped intervals, in start order
+        if (open && s <= cover_end) {
+          cover_end = std::max(cover_end, e);
+        } else {
+          if (open) covered += cover_end - cover_start;
+          cover_start = s;
+          cover_end = e;
+          open = true;
+        }
+      }
+      double clipped = e > s ? ms(e - s) : 0;
+      double dur = c.duration_ms();
+      switch (c.cls) {
+        case SpanClass::database:
+        case SpanClass::cache: {
+          (c.cls == SpanClass::database ? acc.database_ms : acc.cache_ms) += clipped;
+          StatementAcc& st = statements_[c.statement];
+          st.latency.add(dur);
+          st.count += 1;
+          st.total_ms += dur;
+          st.system = c.target;
+          st.cache = c.cls == SpanClass::cache;
+          if (c.statement) {
+            auto& cnt = counts[c.statement];
+            ++cnt.first;
+            cnt.second += dur;
+          }
+          break;
+        }
+        case SpanClass::request:  // a server span right under ours: a call we did not see the client side of
+        case SpanClass::external: {
+          acc.external_ms += clipped;
+          uint32_t host = c.cls == SpanClass::external ? c.target : c.service;
+          uint32_t call = c.cls == SpanClass::external ? c.call : c.route;
+          ExternalAcc& ex = externals_[host];
+          ex.latency.add(dur);
+          ex.count += 1;
+          ex.total_ms += dur;
+          ex.errors += c.error ? 1 : 0;
+          ex.timeouts += c.timeout ? 1 : 0;
+          ex.server_errors += c.http_status >= 500 ? 1 : 0;
+          CallAcc& ca = ex.calls[call];
+          ca.latency.add(dur);
+          ca.count += 1;
+          ca.total_ms += dur;
+          if (std::find(hosts.begin(), hosts.end(), host) == hosts.end()) hosts.push_back(host);
+          auto& cc = call_counts[call];
+          ++cc.first;
+          cc.second += dur;
+          // Sequential, independent calls: each starts after the previous ended, to another endpoint.
+          bool long_enough = c.end_ns - c.start_ns >= min_call_ns_;
+          bool continues = long_enough && prev_external && c.start_ns >= prev_external->end_ns &&
+                           c.start_ns - prev_external->end_ns <= max_gap_ns_ && call != prev_external->call;
+          if (!continues) {
+            if (run.len >= 2 && run.total - run.longest > best.total - best.longest) best = run;
+            run = {};
+          }
+          if (!long_enough) {
+            prev_external = nullptr;
+            break;
+          }
+          run.len += 1;
+          run.total += dur;
+          run.longest = std::max(run.longest, dur);
+          run.key += (run.key.empty() ? "" : " → ") + strings_.str(call);
+          prev_external = &c;
+          break;
+        }
+        case SpanClass::internal:
+          stack.push_back(c_local);
+          break;
+      }
+    }
+    if (open) covered += cover_end - cover_start;
+    if (run.len >= 2 && run.total - run.longest > best.total - best.longest) best = run;
+    double self = std::max(0.0, ms(p.end_ns - p.start_ns - covered));
+    acc.code_ms += self;
+    SelfTime& st = acc.self[p.name];
+    st.self_ms += self;
+    st.count += 1;
+    for (const auto& [stmt, cnt] : counts) {
+      auto& m = statement_max[stmt];
+      if (cnt.first > m.first) {
+        m = cnt;
+        repeat_parent[stmt] = p.name;
+      }
+    }
+    for (const auto& [call, cnt] : call_counts) {
+      auto& m = call_max[call];
+      if (cnt.first > m.first) {
+        m = cnt;
+        repeat_parent[call] = p.name;
+      }
+    }
+  }
+  for (const auto& [stmt, m] : statement_max)
+    if (m.first >= 2) record_pattern(acc, "n_plus_one", stmt, m.first, m.second, 0, repeat_parent[stmt]);
+  for (const auto& [call, m] : call_max)
+    if (m.first >= 2) record_pattern(acc, "repeated_call", call, m.first, m.second, 0, repeat_parent[call]);
+  if (best.len >= 2)
+    record_pattern(acc, "sequential", strings_.intern(best.key), best.len, best.total, best.total - best.longest,
+                   root.name);
+  for (uint32_t h : hosts) {
+    externals_[h].requests += 1;
+    externals_[h].request_ms += request_ms;
+  }
+}
+
+void Assembler::analyze_trace(size_t begin, size_t end) {
+  base_ = begin;
+  size_t n = end - begin;
+  traces_ += 1;
+  ids_.clear();
+  for (size_t i = 0; i < n; ++i) ids_.emplace_back(spans_[begin + i].id, static_cast<uint32_t>(i));
+  std::sort(ids_.begin(), ids_.end());
+  for (size_t i = 1; i < ids_.size(); ++i) duplicates_ += ids_[i].first == ids_[i - 1].first ? 1 : 0;
+
+  parent_.assign(n, -1);
+  child_offset_.assign(n + 1, 0);
+  for (size_t i = 0; i < n; ++i) {
+    const Span& s = spans_[begin + i];
+    if (!s.parent || s.parent == s.id) continue;
+    auto it = std::lower_bound(ids_.begin(), ids_.end(), std::make_pair(s.parent, 0u));
+    if (it == ids_.end() || it->first != s.parent) {
+      orphans_ += 1;
+      continue;
+    }
+    parent_[i] = static_cast<int32_t>(it->second);
+    ++child_offset_[it->second + 1];
+    const Span& p = spans_[begin + it->second];
+    if (s.start_ns < p.start_ns || s.end_ns > p.end_ns) skewed_ += 1;
+  }
+  for (size_t i = 0; i < n; ++i) child_offset_[i + 1] += child_offset_[i];
+  child_list_.assign(child_offset_[n], 0);
+  std::vector<uint32_t> fill(child_offset_.begin(), child_offset_.end() - 1);
+  for (size_t i = 0; i < n; ++i)  // spans are in start order, so children lists are too
+    if (parent_[i] >= 0) child_list_[fill[static_cast<size_t>(parent_[i])]++] = static_cast<uint32_t>(i);
+
+  for (size_t i = 0; i < n; ++i) {
+    const Span& s = spans_[begin + i];
+    bool true_root = s.parent == 0;
+    if (s.cls == SpanClass::request || (true_root && s.cls == SpanClass::internal)) {
+      if (s.cls == SpanClass::internal) spans_[begin + i].route = s.name;
+      analyze_request(i);
+    }
+  }
+}
+
+Snapshot Assembler::finish() {
+  std::sort(spans_.begin(), spans_.end(), [](const Span& a, const Span& b) {
+    if (!(a.trace == b.trace)) return a.trace < b.trace;
+    return a.start_ns < b.start_ns;
+  });
+  for (size_t i = 0; i < spans_.size();) {
+    size_t j = i + 1;
+    while (j < spans_.size() && spans_[j].trace == spans_[i].trace) ++j;
+    analyze_trace(i, j);
+    i = j;
+  }
+
+  Snapshot snap;
+  snap.files = files_;
+  snap.spans = static_cast<double>(spans_.size());
+  snap.traces = traces_;
+  snap.requests = requests_;
+  snap.orphans = orphans_;
+  snap.skewed = skewed_;
+  snap.duplicates = duplicates_;
+  for (auto& [key, acc] : routes_) {
+    Route r;
+    r.service = strings_.str(acc.service);
+    r.route = strings_.str(acc.route);
+    r.requests = acc.requests;
+    r.errors = acc.errors;
+    r.request_ms = round_to(acc.request_ms, 3);
+    r.latency = latency_of(acc.latency);
+    r.database_ms = round_to(acc.database_ms, 3);
+    r.cache_ms = round_to(acc.cache_ms, 3);
+    r.external_ms = round_to(acc.external_ms, 3);
+    r.code_ms = round_to(acc.code_ms, 3);
+    for (auto& [name, st] : acc.self) {
+      st.name = strings_.str(name);
+      st.self_ms = round_to(st.self_ms, 3);
+      r.self_time.push_back(st);
+    }
+    std::sort(r.self_time.begin(), r.self_time.end(), [](auto& a, auto& b) { return a.self_ms > b.self_ms; });
+    if (r.self_time.size() > 10) r.self_time.resize(10);
+    for (auto& [k, p] : acc.patterns) {
+      p.total_ms = round_to(p.total_ms, 3);
+      p.saved_ms = round_to(p.saved_ms, 3);
+      r.patterns.push_back(p);
+    }
+    std::sort(r.patterns.begin(), r.patterns.end(), [](auto& a, auto& b) {
+      return std::tie(a.kind, a.key, a.repeats) < std::tie(b.kind, b.key, b.repeats);
+    });
+    snap.routes.push_back(std::move(r));
+  }
+  std::sort(snap.routes.begin(), snap.routes.end(), [](auto& a, auto& b) { return a.request_ms > b.request_ms; });
+  for (auto& [id, acc] : statements_) {
+    if (!id) continue;
+    snap.statements.push_back({strings_.str(id), strings_.str(acc.system), acc.cache, acc.count,
+                               round_to(acc.total_ms, 3), latency_of(acc.latency)});
+  }
+  std::sort(snap.statements.begin(), snap.statements.end(), [](auto& a, auto& b) { return a.total_ms > b.total_ms; });
+  if (snap.statements.size() > 500) snap.statements.resize(500);
+  for (auto& [host, acc] : externals_) {
+    External e{strings_.str(host), acc.count, acc.errors, acc.timeouts, acc.server_errors, round_to(acc.total_ms, 3),
+               latency_of(acc.latency), acc.requests, round_to(acc.request_ms, 3), {}};
+    for (auto& [call, ca] : acc.calls)
+      e.calls.push_back({strings_.str(call), ca.count, round_to(ca.total_ms, 3), latency_of(ca.latency)});
+    std::sort(e.calls.begin(), e.calls.end(), [](auto& a, auto& b) { return a.total_ms > b.total_ms; });
+    if (e.calls.size() > 10) e.calls.resize(10);
+    snap.externals.push_back(std::move(e));
+  }
+  std::sort(snap.externals.begin(), snap.externals.end(), [](auto& a, auto& b) { return a.total_ms > b.total_ms; });
+  if (snap.externals.size() > 200) snap.externals.resize(200);
+  return snap;
+}
+
+}  // namespace cp::traces

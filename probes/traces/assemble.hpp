@@ -1,0 +1,76 @@
+// Assembles spans into traces and requests, and measures where each request's time goes. Pure
+// computation over what the readers delivered; thresholds are applied later by the rules.
+#pragma once
+
+#include <unordered_map>
+#include <vector>
+
+#include "probes/traces/snapshot.hpp"
+#include "probes/traces/span.hpp"
+#include "util/stats.hpp"
+
+namespace cp::traces {
+
+class Assembler {
+ public:
+  // Sequential calls further apart than `max_gap_ms` are not one sequence (Sentry's Consecutive
+  // HTTP: 500 ms); calls shorter than `min_call_ms` are not worth parallelizing and end a sequence.
+  explicit Assembler(double sequential_max_gap_ms = 500, double sequential_min_call_ms = 50)
+      : max_gap_ns_(static_cast<int64_t>(sequential_max_gap_ms * 1e6)),
+        min_call_ns_(static_cast<int64_t>(sequential_min_call_ms * 1e6)) {}
+
+  void add(const RawSpan& raw);
+  void add_file(InputFile f) { files_.push_back(std::move(f)); }
+  size_t span_count() const { return spans_.size(); }
+  Snapshot finish();
+
+ private:
+  struct RouteAcc {
+    uint32_t service = 0, route = 0;
+    Histogram latency;
+    double requests = 0, errors = 0, request_ms = 0;
+    double database_ms = 0, cache_ms = 0, external_ms = 0, code_ms = 0;
+    std::unordered_map<uint32_t, SelfTime> self;  // by span name
+    std::unordered_map<uint64_t, Pattern> patterns;  // by (kind, key, repeats)
+  };
+  struct StatementAcc {
+    Histogram latency;
+    uint32_t system = 0;
+    bool cache = false;
+    double count = 0, total_ms = 0;
+  };
+  struct CallAcc {
+    Histogram latency;
+    double count = 0, total_ms = 0;
+  };
+  struct ExternalAcc {
+    Histogram latency;
+    double count = 0, errors = 0, timeouts = 0, server_errors = 0, total_ms = 0, requests = 0, request_ms = 0;
+    std::unordered_map<uint32_t, CallAcc> calls;
+  };
+
+  uint32_t statement_id(std::string_view raw, bool cache, std::string_view name);
+  void analyze_trace(size_t begin, size_t end);
+  void analyze_request(size_t root);
+  void record_pattern(RouteAcc& acc, const char* kind, uint32_t key, int repeats, double ms, double saved,
+                      uint32_t parent);
+
+  int64_t max_gap_ns_;
+  int64_t min_call_ns_;
+  Interner strings_;
+  std::vector<Span> spans_;
+  std::vector<InputFile> files_;
+  std::unordered_map<std::string, uint32_t> statement_cache_;  // raw text -> normalized id (bounded)
+  std::unordered_map<uint64_t, RouteAcc> routes_;
+  std::unordered_map<uint32_t, StatementAcc> statements_;
+  std::unordered_map<uint32_t, ExternalAcc> externals_;
+  double traces_ = 0, requests_ = 0, orphans_ = 0, skewed_ = 0, duplicates_ = 0;
+
+  // Per-trace scratch, reused.
+  size_t base_ = 0;
+  std::vector<std::pair<uint64_t, uint32_t>> ids_;
+  std::vector<int32_t> parent_;
+  std::vector<uint32_t> child_offset_, child_list_;
+};
+
+}  // namespace cp::traces

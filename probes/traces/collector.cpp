@@ -1,0 +1,39 @@
+#include "probes/traces/collector.hpp"
+
+#include <fmt/format.h>
+
+#include "probes/traces/assemble.hpp"
+#include "probes/traces/readers.hpp"
+
+namespace cp::traces {
+
+// Every --traces file (one per line of the spec) feeds one assembler: a trace's spans may be
+// spread over several files.
+Collected collect(const Target& target, const CollectContext& ctx) {
+  double gap = ctx.settings ? ctx.settings->probe_option("traces", "sequential_max_gap_ms", 500) : 500;
+  double min_call = ctx.settings ? ctx.settings->probe_option("traces", "sequential_min_call_ms", 50) : 50;
+  Assembler assembler(gap, min_call);
+  size_t start = 0;
+  while (start <= target.spec.size()) {
+    size_t nl = target.spec.find('\n', start);
+    std::string path = target.spec.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
+    ReadStats stats;
+    try {
+      stats = read_traces(path, [&](const RawSpan& s) { assembler.add(s); });
+    } catch (const ReadError& e) {
+      return {ProbeStatus::error, e.message, {}};
+    }
+    std::string name = path == "-" ? "<stdin>" : path;
+    if (stats.spans == 0)
+      return {ProbeStatus::error,
+              fmt::format("{}: no spans in this {} input: nothing to examine (is the exporter sending spans?)", name,
+                          to_string(stats.format)),
+              {}};
+    assembler.add_file({name, to_string(stats.format), static_cast<double>(stats.bytes), static_cast<double>(stats.spans)});
+    if (nl == std::string::npos) break;
+    start = nl + 1;
+  }
+  return {ProbeStatus::ok, "", assembler.finish()};
+}
+
+}  // namespace cp::traces

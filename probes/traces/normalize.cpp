@@ -1,0 +1,180 @@
+#include "probes/traces/normalize.hpp"
+
+#include <cctype>
+
+namespace cp::traces {
+
+namespace {
+
+bool is_ident_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.'; }
+
+void append_param(std::string& out, int& n) {
+  out += '$';
+  out += std::to_string(++n);
+}
+
+// After "IN (" : if the list holds only literals/params, emit a single "$n)" and skip to ")".
+bool collapse_in_list(std::string_view sql, size_t& i, std::string& out, int& n) {
+  size_t j = i;
+  bool any = false;
+  while (j < sql.size()) {
+    char c = sql[j];
+    if (c == ')') break;
+    if (c == '\'') {  // string literal
+      ++j;
+      while (j < sql.size() && !(sql[j] == '\'' && (j + 1 >= sql.size() || sql[j + 1] != '\''))) j += sql[j] == '\'' ? 2 : 1;
+      ++j;
+      any = true;
+    } else if (std::isdigit(static_cast<unsigned char>(c)) || c == '$' || c == '?' || c == '-' || c == '.' ||
+               c == '+') {
+      ++j;
+      while (j < sql.size() && (std::isalnum(static_cast<unsigned char>(sql[j])) || sql[j] == '.')) ++j;
+      any = true;
+    } else if (c == ',' || std::isspace(static_cast<unsigned char>(c))) {
+      ++j;
+    } else {
+      return false;  // a subquery or an expression: leave it alone
+    }
+  }
+  if (!any || j >= sql.size()) return false;
+  append_param(out, n);
+  i = j;  // at ')'
+  return true;
+}
+
+}  // namespace
+
+std::string normalize_statement(std::string_view sql) {
+  std::string out;
+  out.reserve(sql.size());
+  int n = 0;
+  bool space = false;
+  size_t i = 0;
+  auto emit_space = [&] {
+    if (space && !out.empty()) out += ' ';
+    space = false;
+  };
+  while (i < sql.size()) {
+    char c = sql[i];
+    if (std::isspace(static_cast<unsigned char>(c))) {
+      space = true;
+      ++i;
+    } else if (c == '-' && i + 1 < sql.size() && sql[i + 1] == '-') {  // -- comment
+      while (i < sql.size() && sql[i] != '\n') ++i;
+      space = true;
+    } else if (c == '/' && i + 1 < sql.size() && sql[i + 1] == '*') {  // /* comment */
+      size_t end = sql.find("*/", i + 2);
+      i = end == std::string_view::npos ? sql.size() : end + 2;
+      space = true;
+    } else if (c == '\'' || ((c == 'E' || c == 'e') && i + 1 < sql.size() && sql[i + 1] == '\'' &&
+                             (out.empty() || !is_ident_char(out.back())))) {
+      if (c != '\'') ++i;
+      ++i;
+      while (i < sql.size()) {
+        if (sql[i] == '\\' && i + 1 < sql.size()) {
+          i += 2;
+        } else if (sql[i] == '\'') {
+          if (i + 1 < sql.size() && sql[i + 1] == '\'') {
+            i += 2;
+          } else {
+            ++i;
+            break;
+          }
+        } else {
+          ++i;
+        }
+      }
+      emit_space();
+      append_param(out, n);
+    } else if (c == '"') {  // quoted identifier: kept
+      emit_space();
+      size_t end = sql.find('"', i + 1);
+      end = end == std::string_view::npos ? sql.size() : end + 1;
+      out.append(sql.substr(i, end - i));
+      i = end;
+    } else if ((std::isdigit(static_cast<unsigned char>(c)) ||
+                (c == '.' && i + 1 < sql.size() && std::isdigit(static_cast<unsigned char>(sql[i + 1])))) &&
+               (out.empty() || !is_ident_char(out.back()) || space)) {
+      while (i < sql.size() && (std::isalnum(static_cast<unsigned char>(sql[i])) || sql[i] == '.')) ++i;
+      emit_space();
+      append_param(out, n);
+    } else if ((c == '$' && i + 1 < sql.size() && std::isdigit(static_cast<unsigned char>(sql[i + 1]))) || c == '?' ||
+               (c == ':' && i + 1 < sql.size() && std::isalpha(static_cast<unsigned char>(sql[i + 1])) &&
+                (i == 0 || sql[i - 1] != ':'))) {
+      ++i;
+      while (i < sql.size() && (std::isalnum(static_cast<unsigned char>(sql[i])) || sql[i] == '_')) ++i;
+      emit_space();
+      append_param(out, n);
+    } else if (c == '(' && out.size() >= 2 &&
+               (out.compare(out.size() - 2, 2, "IN") == 0 || out.compare(out.size() - 2, 2, "in") == 0) &&
+               (out.size() == 2 || !is_ident_char(out[out.size() - 3]))) {
+      emit_space();
+      out += '(';
+      ++i;
+      size_t save = i;
+      if (collapse_in_list(sql, i, out, n)) {
+        out += ')';
+        ++i;
+      } else {
+        i = save;
+      }
+    } else {
+      emit_space();
+      out += c;
+      ++i;
+    }
+  }
+  while (!out.empty() && (out.back() == ';' || out.back() == ' ')) out.pop_back();
+  return out;
+}
+
+std::string url_host(std::string_view url) {
+  auto scheme = url.find("://");
+  size_t start = scheme == std::string_view::npos ? 0 : scheme + 3;
+  size_t end = url.find_first_of("/?#", start);
+  std::string_view authority = url.substr(start, end == std::string_view::npos ? url.size() - start : end - start);
+  if (auto at = authority.rfind('@'); at != std::string_view::npos) authority.remove_prefix(at + 1);
+  return std::string(authority);
+}
+
+namespace {
+bool is_identifier_segment(std::string_view seg) {
+  if (seg.empty()) return false;
+  bool all_digits = true, all_hex = true;
+  size_t dashes = 0;
+  for (char c : seg) {
+    if (!std::isdigit(static_cast<unsigned char>(c))) all_digits = false;
+    if (c == '-')
+      ++dashes;
+    else if (!std::isxdigit(static_cast<unsigned char>(c)))
+      all_hex = false;
+  }
+  if (all_digits) return true;
+  if (all_hex && dashes == 4 && seg.size() == 36) return true;  // UUID
+  return all_hex && dashes == 0 && seg.size() >= 16;             // long hex ids, hashes
+}
+}  // namespace
+
+std::string normalize_url(std::string_view url) {
+  std::string host = url_host(url);
+  auto scheme = url.find("://");
+  size_t path_start = scheme == std::string_view::npos ? 0 : url.find_first_of("/?#", scheme + 3);
+  std::string out = host;
+  if (path_start == std::string_view::npos) return out;
+  std::string_view path = url.substr(path_start);
+  path = path.substr(0, path.find_first_of("?#"));
+  size_t i = 0;
+  while (i < path.size()) {
+    size_t slash = path.find('/', i + 1);
+    std::string_view seg = path.substr(i + 1, slash == std::string_view::npos ? std::string_view::npos : slash - i - 1);
+    if (path[i] == '/') {
+      out += '/';
+      out += is_identifier_segment(seg) ? std::string_view("{id}") : seg;
+    }
+    if (slash == std::string_view::npos) break;
+    i = slash;
+  }
+  return out;
+}
+
+}  // namespace cp::traces

@@ -1,0 +1,19 @@
+// Fast normalization on the hot path: statement texts and URLs from spans, literals replaced so
+// that "id = 42" and "id = $1" are one statement. libpg_query runs once per distinct result.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace cp::traces {
+
+// SQL: string/number literals and $n/?/:name parameters become $1, $2 … in order; IN (…) lists
+// collapse to IN ($n); whitespace collapses; comments drop. A tokenizer, not a parser.
+std::string normalize_statement(std::string_view sql);
+
+// URL -> "host/path" template: scheme, query, fragment and credentials dropped; numeric, UUID and
+// long hex path segments become {id}.
+std::string normalize_url(std::string_view url);
+std::string url_host(std::string_view url);
+
+}  // namespace cp::traces

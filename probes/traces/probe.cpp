@@ -1,0 +1,46 @@
+#include "probes/traces/probe.hpp"
+
+#include "probes/traces/collector.hpp"
+#include "probes/traces/rules.hpp"
+
+namespace cp {
+
+namespace {
+
+// `spec` holds every --traces file, one per line.
+std::string describe(const std::string&, const std::string& spec, std::vector<std::string>&) {
+  std::string out;
+  size_t start = 0;
+  while (start <= spec.size()) {
+    size_t nl = spec.find('\n', start);
+    std::string file = spec.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
+    out += (out.empty() ? "" : ",") + (file == "-" ? std::string("<stdin>") : file);
+    if (nl == std::string::npos) break;
+    start = nl + 1;
+  }
+  return out;
+}
+
+Judgement judge(const nlohmann::json& snapshot, const Target& target, const Settings& settings) {
+  return traces::judge(snapshot.get<traces::Snapshot>(), target, settings);
+}
+
+}  // namespace
+
+ProbeKind traces_probe() {
+  return {
+      "traces",
+      {{"--traces", "FILE",
+        "OTLP/JSON, OTLP JSON Lines, Jaeger JSON or Zipkin v2 JSON (detected); - is stdin"}},
+      {Category::database, Category::network, Category::code},
+      false,
+      describe,
+      traces::collect,
+      judge,
+      {"db.n_plus_one", "db.slow_query", "net.slow_external_call", "net.repeated_external_call",
+       "net.sequential_external_calls", "net.external_errors", "code.self_time_hotspot"},
+      {{"sequential_max_gap_ms", 500}, {"sequential_min_call_ms", 50}},
+  };
+}
+
+}  // namespace cp

@@ -1,0 +1,685 @@
+#include "probes/traces/readers.hpp"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include <fmt/format.h>
+#include <simdjson.h>
+
+namespace cp::traces {
+
+using namespace simdjson;
+
+const char* to_string(Format f) {
+  switch (f) {
+    case Format::otlp_json: return "otlp-json";
+    case Format::otlp_jsonl: return "otlp-jsonl";
+    case Format::jaeger: return "jaeger-json";
+    case Format::zipkin: return "zipkin-v2";
+  }
+  return "?";
+}
+
+namespace {
+
+// A structural problem in an otherwise valid JSON document ("spanId is not hex").
+struct ShapeError {
+  std::string what;
+};
+
+// ---- scalars --------------------------------------------------------------------------------
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+int base64_value(char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '+' || c == '-') return 62;
+  if (c == '/' || c == '_') return 63;
+  return -1;
+}
+
+// Up to 16 bytes of an id in hex (OTLP/JSON spec, Jaeger, Zipkin) or base64 (protobuf's default
+// JSON mapping), as big-endian bytes.
+bool decode_id(std::string_view s, uint8_t out[16], size_t& n) {
+  n = 0;
+  bool hex = !s.empty() && s.size() % 2 == 0 && s.size() <= 32;
+  for (char c : s) hex = hex && hex_value(c) >= 0;
+  if (hex) {
+    for (size_t i = 0; i < s.size(); i += 2) out[n++] = static_cast<uint8_t>(hex_value(s[i]) * 16 + hex_value(s[i + 1]));
+    return true;
+  }
+  if (s.size() != 12 && s.size() != 24) return false;  // base64 of 8 or 16 bytes
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : s) {
+    if (c == '=') break;
+    int v = base64_value(c);
+    if (v < 0) return false;
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      if (n >= 16) return false;
+      out[n++] = static_cast<uint8_t>((acc >> bits) & 0xFF);
+    }
+  }
+  return n == 8 || n == 16;
+}
+
+uint64_t bytes_to_u64(const uint8_t* b, size_t n) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < n; ++i) v = (v << 8) | b[i];
+  return v;
+}
+
+uint64_t parse_span_id(std::string_view s, const char* field) {
+  if (s.empty()) return 0;
+  uint8_t b[16];
+  size_t n;
+  if (!decode_id(s, b, n) || n > 8) throw ShapeError{fmt::format("{} \"{}\" is neither 16 hex digits nor base64 of 8 bytes", field, s.substr(0, 40))};
+  return bytes_to_u64(b, n);
+}
+
+TraceId parse_trace_id(std::string_view s) {
+  uint8_t b[16];
+  size_t n;
+  if (s.empty() || !decode_id(s, b, n))
+    throw ShapeError{fmt::format("traceId \"{}\" is neither hex nor base64 of 16 bytes", s.substr(0, 40))};
+  if (n <= 8) return {0, bytes_to_u64(b, n)};  // 64-bit trace ids (Zipkin, Jaeger)
+  return {bytes_to_u64(b, n - 8), bytes_to_u64(b + n - 8, 8)};
+}
+
+// 64-bit numbers arrive as JSON numbers or strings (OTLP's int64 mapping).
+uint64_t u64(ondemand::value v) {
+  if (v.type() == ondemand::json_type::string) return v.get_uint64_in_string();
+  ondemand::number num = v.get_number();
+  switch (num.get_number_type()) {
+    case ondemand::number_type::unsigned_integer: return num.get_uint64();
+    case ondemand::number_type::signed_integer: return static_cast<uint64_t>(std::max<int64_t>(0, num.get_int64()));
+    default: return static_cast<uint64_t>(std::max(0.0, num.as_double()));
+  }
+}
+
+int64_t i64(ondemand::value v) {
+  if (v.type() == ondemand::json_type::string) return v.get_int64_in_string();
+  ondemand::number num = v.get_number();
+  switch (num.get_number_type()) {
+    case ondemand::number_type::unsigned_integer: return static_cast<int64_t>(num.get_uint64());
+    case ondemand::number_type::signed_integer: return num.get_int64();
+    default: return static_cast<int64_t>(num.as_double());
+  }
+}
+
+// ---- semantic conventions ------------------------------------------------------------------
+
+// One attribute/tag; both generations of the OpenTelemetry conventions map to the same field.
+void apply_attribute(RawSpan& s, std::string_view key, std::string_view str, int64_t num, bool is_num, bool flag) {
+  if (key == "db.system" || key == "db.system.name") s.db_system = str;
+  else if (key == "db.statement" || key == "db.query.text") s.db_statement = str;
+  else if (key == "http.url" || key == "url.full") s.url = str;
+  else if (key == "http.method" || key == "http.request.method") s.http_method = str;
+  else if (key == "http.route") s.http_route = str;
+  else if (key == "http.status_code" || key == "http.response.status_code")
+    s.http_status = is_num ? static_cast<int>(num) : std::atoi(std::string(str).c_str());
+  else if (key == "server.address" || key == "net.peer.name" || key == "peer.service" || key == "rpc.service") {
+    if (s.peer.empty() || key == "server.address" || key == "net.peer.name") s.peer = str;
+  } else if (key == "url.path" || key == "http.target") s.target_path = str;
+  else if (key == "error") s.error = s.error || flag || str == "true";
+  else if (key == "otel.status_code") s.error = s.error || str == "ERROR";
+  else if (key == "span.kind") {
+    if (str == "server") s.kind = SpanKind::server;
+    else if (str == "client") s.kind = SpanKind::client;
+    else if (str == "producer") s.kind = SpanKind::producer;
+    else if (str == "consumer") s.kind = SpanKind::consumer;
+    else if (str == "internal") s.kind = SpanKind::internal;
+  } else if (key == "error.type" || key == "exception.type") {
+    if (str.find("imeout") != std::string_view::npos || str.find("TIMEOUT") != std::string_view::npos ||
+        str.find("eadline") != std::string_view::npos)
+      s.timeout = true;
+  }
+}
+
+SpanKind otlp_kind(ondemand::value v) {
+  if (v.type() == ondemand::json_type::number) {
+    switch (v.get_uint64()) {
+      case 1: return SpanKind::internal;
+      case 2: return SpanKind::server;
+      case 3: return SpanKind::client;
+      case 4: return SpanKind::producer;
+      case 5: return SpanKind::consumer;
+      default: return SpanKind::unspecified;
+    }
+  }
+  std::string_view k = v.get_string();
+  if (k == "SPAN_KIND_SERVER") return SpanKind::server;
+  if (k == "SPAN_KIND_CLIENT") return SpanKind::client;
+  if (k == "SPAN_KIND_PRODUCER") return SpanKind::producer;
+  if (k == "SPAN_KIND_CONSUMER") return SpanKind::consumer;
+  if (k == "SPAN_KIND_INTERNAL") return SpanKind::internal;
+  return SpanKind::unspecified;
+}
+
+SpanKind upper_kind(std::string_view k) {  // Zipkin
+  if (k == "SERVER") return SpanKind::server;
+  if (k == "CLIENT") return SpanKind::client;
+  if (k == "PRODUCER") return SpanKind::producer;
+  if (k == "CONSUMER") return SpanKind::consumer;
+  return SpanKind::unspecified;
+}
+
+// OTLP AnyValue: {"stringValue": …} | {"intValue": "200" or 200} | {"boolValue": true} | …
+void read_otlp_attribute(ondemand::object attr, RawSpan& s) {
+  std::string_view key, str;
+  int64_t num = 0;
+  bool is_num = false, flag = false;
+  for (auto field : attr) {
+    std::string_view k = field.unescaped_key();
+    if (k == "key") {
+      key = field.value().get_string();
+    } else if (k == "value") {
+      for (auto vf : field.value().get_object()) {
+        std::string_view vk = vf.unescaped_key();
+        if (vk == "stringValue") str = vf.value().get_string();
+        else if (vk == "intValue") {
+          num = i64(vf.value());
+          is_num = true;
+        } else if (vk == "boolValue") flag = vf.value().get_bool();
+      }
+    }
+  }
+  apply_attribute(s, key, str, num, is_num, flag);
+}
+
+// ---- OTLP ------------------------------------------------------------------------------------
+
+void read_otlp_status(ondemand::object status, RawSpan& s) {
+  for (auto field : status) {
+    std::string_view k = field.unescaped_key();
+    if (k == "code") {
+      ondemand::value v = field.value();
+      if (v.type() == ondemand::json_type::number)
+        s.error = s.error || v.get_uint64() == 2;
+      else
+        s.error = s.error || std::string_view(v.get_string()) == "STATUS_CODE_ERROR";
+    } else if (k == "message") {
+      std::string_view m = field.value().get_string();
+      if (m.find("imeout") != std::string_view::npos || m.find("eadline") != std::string_view::npos) s.timeout = true;
+    }
+  }
+}
+
+RawSpan read_otlp_span(ondemand::object span) {
+  RawSpan s;
+  bool has_trace = false, has_id = false;
+  for (auto field : span) {
+    std::string_view k = field.unescaped_key();
+    if (k == "traceId") {
+      s.trace = parse_trace_id(field.value().get_string());
+      has_trace = true;
+    } else if (k == "spanId") {
+      s.id = parse_span_id(field.value().get_string(), "spanId");
+      has_id = true;
+    } else if (k == "parentSpanId") {
+      s.parent = parse_span_id(field.value().get_string(), "parentSpanId");
+    } else if (k == "name") {
+      s.name = field.value().get_string();
+    } else if (k == "kind") {
+      s.kind = otlp_kind(field.value());
+    } else if (k == "startTimeUnixNano") {
+      s.start_ns = static_cast<int64_t>(u64(field.value()));
+    } else if (k == "endTimeUnixNano") {
+      s.end_ns = static_cast<int64_t>(u64(field.value()));
+    } else if (k == "attributes") {
+      for (auto attr : field.value().get_array()) read_otlp_attribute(attr.get_object(), s);
+    } else if (k == "status") {
+      read_otlp_status(field.value().get_object(), s);
+    }
+  }
+  if (!has_trace || !has_id) throw ShapeError{"a span without traceId or spanId"};
+  return s;
+}
+
+struct Emitter {
+  const SpanSink& sink;
+  size_t spans = 0;
+  std::vector<RawSpan> pending;  // spans waiting for their service name (JSON objects are unordered)
+  void flush(std::string_view service) {
+    for (auto& s : pending) {
+      if (s.service.empty()) s.service = service;
+      sink(s);
+      ++spans;
+    }
+    pending.clear();
+  }
+};
+
+void read_otlp_resource_spans(ondemand::object rs, Emitter& e) {
+  std::string_view service;
+  for (auto field : rs) {
+    std::string_view k = field.unescaped_key();
+    if (k == "resource") {
+      for (auto rf : field.value().get_object()) {
+        if (std::string_view(rf.unescaped_key()) != "attributes") continue;
+        for (auto attr : rf.value().get_array()) {
+          RawSpan tmp;
+          std::string_view key, str;
+          for (auto af : attr.get_object()) {
+            std::string_view ak = af.unescaped_key();
+            if (ak == "key") key = af.value().get_string();
+            else if (ak == "value")
+              for (auto vf : af.value().get_object())
+                if (std::string_view(vf.unescaped_key()) == "stringValue") str = vf.value().get_string();
+          }
+          if (key == "service.name") service = str;
+        }
+      }
+    } else if (k == "scopeSpans" || k == "instrumentationLibrarySpans") {
+      for (auto scope : field.value().get_array())
+        for (auto sf : scope.get_object())
+          if (std::string_view(sf.unescaped_key()) == "spans")
+            for (auto span : sf.value().get_array()) e.pending.push_back(read_otlp_span(span.get_object()));
+    }
+  }
+  e.flush(service.empty() ? std::string_view("unknown_service") : service);
+}
+
+bool read_otlp_request(ondemand::object req, Emitter& e) {
+  bool seen = false;
+  for (auto field : req) {
+    if (std::string_view(field.unescaped_key()) != "resourceSpans") continue;
+    seen = true;
+    for (auto rs : field.value().get_array()) read_otlp_resource_spans(rs.get_object(), e);
+  }
+  return seen;
+}
+
+// ---- Jaeger ----------------------------------------------------------------------------------
+
+void read_jaeger_tag(ondemand::object tag, RawSpan& s) {
+  std::string_view key, str;
+  int64_t num = 0;
+  bool is_num = false, flag = false;
+  for (auto field : tag) {
+    std::string_view k = field.unescaped_key();
+    if (k == "key") {
+      key = field.value().get_string();
+    } else if (k == "value") {
+      ondemand::value v = field.value();
+      switch (v.type()) {
+        case ondemand::json_type::string: str = v.get_string(); break;
+        case ondemand::json_type::boolean: flag = v.get_bool(); break;
+        case ondemand::json_type::number:
+          num = i64(v);
+          is_num = true;
+          break;
+        default: break;
+      }
+    }
+  }
+  apply_attribute(s, key, str, num, is_num, flag);
+}
+
+struct JaegerSpan {
+  RawSpan span;
+  std::string_view process_id;
+};
+
+void read_jaeger_trace(ondemand::object trace, Emitter& e) {
+  std::vector<JaegerSpan> spans;
+  std::vector<std::pair<std::string_view, std::string_view>> processes;  // id -> serviceName
+  for (auto field : trace) {
+    std::string_view k = field.unescaped_key();
+    if (k == "spans") {
+      for (auto item : field.value().get_array()) {
+        JaegerSpan js;
+        RawSpan& s = js.span;
+        bool has_trace = false;
+        for (auto sf : item.get_object()) {
+          std::string_view sk = sf.unescaped_key();
+          if (sk == "traceID") {
+            s.trace = parse_trace_id(sf.value().get_string());
+            has_trace = true;
+          } else if (sk == "spanID") {
+            s.id = parse_span_id(sf.value().get_string(), "spanID");
+          } else if (sk == "operationName") {
+            s.name = sf.value().get_string();
+          } else if (sk == "references") {
+            for (auto ref : sf.value().get_array()) {
+              std::string_view type, id;
+              for (auto rf : ref.get_object()) {
+                std::string_view rk = rf.unescaped_key();
+                if (rk == "refType") type = rf.value().get_string();
+                else if (rk == "spanID") id = rf.value().get_string();
+              }
+              if (type == "CHILD_OF" || (s.parent == 0 && type == "FOLLOWS_FROM")) s.parent = parse_span_id(id, "references.spanID");
+            }
+          } else if (sk == "startTime") {
+            s.start_ns = static_cast<int64_t>(u64(sf.value())) * 1000;
+          } else if (sk == "duration") {
+            s.end_ns = static_cast<int64_t>(u64(sf.value())) * 1000;  // made absolute below
+          } else if (sk == "tags") {
+            for (auto tag : sf.value().get_array()) read_jaeger_tag(tag.get_object(), s);
+          } else if (sk == "processID") {
+            js.process_id = sf.value().get_string();
+          } else if (sk == "process") {
+            for (auto pf : sf.value().get_object())
+              if (std::string_view(pf.unescaped_key()) == "serviceName") s.service = pf.value().get_string();
+          }
+        }
+        if (!has_trace) throw ShapeError{"a Jaeger span without traceID"};
+        s.end_ns += s.start_ns;
+        spans.push_back(js);
+      }
+    } else if (k == "processes") {
+      for (auto pf : field.value().get_object()) {
+        std::string_view id = pf.unescaped_key();
+        for (auto f : pf.value().get_object())
+          if (std::string_view(f.unescaped_key()) == "serviceName") processes.emplace_back(id, f.value().get_string());
+      }
+    }
+  }
+  for (auto& js : spans) {
+    if (js.span.service.empty())
+      for (const auto& [id, name] : processes)
+        if (id == js.process_id) js.span.service = name;
+    e.pending.push_back(js.span);
+  }
+  e.flush("unknown_service");
+}
+
+// ---- Zipkin v2 -------------------------------------------------------------------------------
+
+void read_zipkin_span(ondemand::object item, Emitter& e) {
+  RawSpan s;
+  bool has_trace = false;
+  int64_t duration_us = 0;
+  for (auto field : item) {
+    std::string_view k = field.unescaped_key();
+    if (k == "traceId") {
+      s.trace = parse_trace_id(field.value().get_string());
+      has_trace = true;
+    } else if (k == "id") {
+      s.id = parse_span_id(field.value().get_string(), "id");
+    } else if (k == "parentId") {
+      s.parent = parse_span_id(field.value().get_string(), "parentId");
+    } else if (k == "name") {
+      s.name = field.value().get_string();
+    } else if (k == "kind") {
+      s.kind = upper_kind(field.value().get_string());
+    } else if (k == "timestamp") {
+      s.start_ns = static_cast<int64_t>(u64(field.value())) * 1000;
+    } else if (k == "duration") {
+      duration_us = static_cast<int64_t>(u64(field.value()));
+    } else if (k == "localEndpoint") {
+      for (auto f : field.value().get_object())
+        if (std::string_view(f.unescaped_key()) == "serviceName") s.service = f.value().get_string();
+    } else if (k == "remoteEndpoint") {
+      for (auto f : field.value().get_object())
+        if (std::string_view(f.unescaped_key()) == "serviceName" && s.peer.empty()) s.peer = f.value().get_string();
+    } else if (k == "tags") {
+      for (auto tag : field.value().get_object()) {
+        std::string_view key = tag.unescaped_key();
+        std::string_view str = tag.value().get_string();
+        apply_attribute(s, key, str, 0, false, false);
+        if (key == "error") s.error = true;  // Zipkin: the tag's presence means an error
+      }
+    }
+  }
+  if (!has_trace) throw ShapeError{"a Zipkin span without traceId"};
+  s.end_ns = s.start_ns + duration_us * 1000;
+  e.pending.push_back(s);
+  e.flush("unknown_service");
+}
+
+// ---- documents ------------------------------------------------------------------------------
+
+size_t line_of(const char* begin, size_t offset) {
+  size_t line = 1;
+  for (size_t i = 0; i < offset; ++i) line += begin[i] == '\n';
+  return line;
+}
+
+const char* kExpected =
+    "expected OTLP/JSON ({\"resourceSpans\": …}), OTLP JSON Lines, Jaeger JSON ({\"data\": [{\"spans\": …}]}) "
+    "or Zipkin v2 JSON ([{\"traceId\": …}])";
+
+// One whole document of any format. Returns the detected format.
+Format read_document(ondemand::document& doc, Emitter& e) {
+  if (doc.type() == ondemand::json_type::array) {
+    for (auto item : doc.get_array()) read_zipkin_span(item.get_object(), e);
+    return Format::zipkin;
+  }
+  if (doc.type() != ondemand::json_type::object) throw ShapeError{std::string("not a trace: ") + kExpected};
+  ondemand::object obj = doc.get_object();
+  std::optional<Format> format;
+  for (auto field : obj) {
+    std::string_view k = field.unescaped_key();
+    if (k == "resourceSpans") {
+      for (auto rs : field.value().get_array()) read_otlp_resource_spans(rs.get_object(), e);
+      format = Format::otlp_json;
+    } else if (k == "data") {
+      for (auto trace : field.value().get_array()) read_jaeger_trace(trace.get_object(), e);
+      format = Format::jaeger;
+    } else if (!format && (k == "traceID" || k == "spans" || k == "processes")) {
+      // A single Jaeger trace object: start over and read it as one.
+      obj.reset();
+      read_jaeger_trace(obj, e);
+      return Format::jaeger;
+    }
+  }
+  if (format) return *format;
+  throw ShapeError{std::string("not a trace: ") + kExpected};
+}
+
+std::string describe_error(const std::string& name, const char* base, size_t size, const char* at,
+                           const std::string& what, size_t line_offset = 0) {
+  if (at && at >= base && at <= base + size) {
+    size_t offset = static_cast<size_t>(at - base);
+    return fmt::format("{}:{}: byte {}: {}", name, line_offset ? line_offset : line_of(base, offset), offset, what);
+  }
+  return fmt::format("{}: {}", name, what);
+}
+
+std::string simdjson_message(error_code code, bool at_end) {
+  if (code == INCOMPLETE_ARRAY_OR_OBJECT || (at_end && (code == TAPE_ERROR || code == EMPTY)))
+    return "the JSON ends in the middle of a document (truncated file?)";
+  if (code == INCORRECT_TYPE || code == NUMBER_ERROR || code == NUMBER_OUT_OF_RANGE)
+    return std::string("a value of the wrong type for a trace field (") + error_message(code) + "); " + kExpected;
+  return std::string("invalid JSON: ") + error_message(code);
+}
+
+// JSON Lines: each line one ExportTraceServiceRequest. Lines are parsed from a chunk buffer so a
+// large file never has to fit in memory.
+class LineStream {
+ public:
+  LineStream(const std::string& name, Emitter& e) : name_(name), emitter_(e) {}
+
+  // `unterminated`: the input's last line, without a newline (where a truncated file ends).
+  void line(const char* p, size_t len, size_t capacity, size_t line_no, size_t file_offset, bool unterminated) {
+    while (len && (p[len - 1] == '\r' || p[len - 1] == ' ' || p[len - 1] == '\t')) --len;
+    size_t skip = 0;
+    while (skip < len && (p[skip] == ' ' || p[skip] == '\t')) ++skip;
+    if (skip == len) return;  // blank line
+    p += skip;
+    len -= skip;
+    capacity -= skip;
+    try {
+      ondemand::document doc = parser_.iterate(p, len, capacity);
+      if (doc.type() != ondemand::json_type::object) throw ShapeError{"expected a JSON object per line"};
+      if (!read_otlp_request(doc.get_object(), emitter_))
+        throw ShapeError{"a line without \"resourceSpans\" (OTLP JSON Lines hold one ExportTraceServiceRequest per line)"};
+    } catch (const simdjson_error& err) {
+      dom::element ignored;
+      error_code syntax = validator_.parse(p, len, true).get(ignored);
+      std::string what = unterminated && syntax ? "the last line ends in the middle of a JSON document (truncated file?)"
+                         : syntax           ? simdjson_message(syntax, false)
+                                            : simdjson_message(err.error(), false);
+      throw ReadError{fmt::format("{}:{}: byte {}: {}", name_, line_no, file_offset + skip, what)};
+    } catch (const ShapeError& err) {
+      throw ReadError{fmt::format("{}:{}: {}", name_, line_no, err.what)};
+    }
+  }
+
+ private:
+  std::string name_;
+  Emitter& emitter_;
+  ondemand::parser parser_;
+  dom::parser validator_;  // error path only
+};
+
+// Is the first line a complete OTLP request by itself? Then the input is JSON Lines. (The DOM
+// parser validates the whole line.)
+bool first_line_is_otlp_request(const char* data, size_t size) {
+  size_t nl = 0;
+  while (nl < size && data[nl] != '\n') ++nl;
+  size_t start = 0;
+  while (start < nl && (data[start] == ' ' || data[start] == '\t' || data[start] == '\r')) ++start;
+  if (start >= nl || data[start] != '{') return false;
+  if (std::string_view(data + start, nl - start).find("\"resourceSpans\"") == std::string_view::npos) return false;
+  dom::parser parser;
+  dom::element root;
+  if (parser.parse(data + start, nl - start, true).get(root)) return false;
+  return root.is_object() && !root["resourceSpans"].error();
+}
+
+// After a document was read: anything but whitespace left means several documents.
+bool has_trailing_content(ondemand::document& doc) {
+  const char* at = nullptr;
+  return doc.current_location().get(at) == SUCCESS;
+}
+
+ReadStats read_whole(const std::string& name, const char* data, size_t size, size_t capacity, const SpanSink& sink) {
+  Emitter e{sink};
+  ReadStats stats;
+  stats.bytes = size;
+  ondemand::parser parser;
+  size_t start = 0;
+  while (start < size && (data[start] == ' ' || data[start] == '\n' || data[start] == '\r' || data[start] == '\t')) ++start;
+  if (start == size) throw ReadError{name + ": the input is empty: " + kExpected};
+  ondemand::document doc;
+  try {
+    doc = parser.iterate(data, size, capacity);
+    stats.format = read_document(doc, e);
+    if (has_trailing_content(doc))
+      throw ShapeError{"more than one JSON document (OTLP JSON Lines need one request per line)"};
+  } catch (const simdjson_error& err) {
+    const char* at = nullptr;
+    if (doc.current_location().get(at) != SUCCESS) at = nullptr;
+    bool truncated = err.error() == INCOMPLETE_ARRAY_OR_OBJECT || !at || at >= data + size;
+    // On-Demand reads lazily; the DOM parser validates everything and says what is wrong.
+    dom::parser validator;
+    dom::element ignored;
+    error_code syntax = validator.parse(data, size, true).get(ignored);
+    std::string what = syntax && syntax != CAPACITY ? simdjson_message(syntax, truncated)
+                                                     : simdjson_message(err.error(), truncated);
+    throw ReadError{describe_error(name, data, size, at, what)};
+  } catch (const ShapeError& err) {
+    const char* at = nullptr;
+    if (doc.current_location().get(at) != SUCCESS) at = nullptr;
+    throw ReadError{describe_error(name, data, size, at, err.what)};
+  }
+  stats.spans = e.spans;
+  return stats;
+}
+
+ReadStats read_lines_buffer(const std::string& name, const char* data, size_t size, size_t capacity,
+                            const SpanSink& sink) {
+  Emitter e{sink};
+  LineStream lines(name, e);
+  ReadStats stats{Format::otlp_jsonl, size, 0, 0};
+  size_t pos = 0;
+  while (pos < size) {
+    size_t nl = pos;
+    while (nl < size && data[nl] != '\n') ++nl;
+    ++stats.lines;
+    lines.line(data + pos, nl - pos, capacity - pos, stats.lines, pos, nl == size);
+    pos = nl + 1;
+  }
+  stats.spans = e.spans;
+  if (stats.lines <= 1) stats.format = Format::otlp_json;  // one request on one line
+  return stats;
+}
+
+struct FileCloser {
+  void operator()(std::FILE* f) const {
+    if (f && f != stdin) std::fclose(f);
+  }
+};
+
+}  // namespace
+
+ReadStats read_traces_buffer(const std::string& name, const char* data, size_t size, const SpanSink& sink) {
+  padded_string copy(data, size);
+  if (first_line_is_otlp_request(copy.data(), size))
+    return read_lines_buffer(name, copy.data(), size, size + SIMDJSON_PADDING, sink);
+  return read_whole(name, copy.data(), size, size + SIMDJSON_PADDING, sink);
+}
+
+ReadStats read_traces(const std::string& path, const SpanSink& sink) {
+  std::unique_ptr<std::FILE, FileCloser> file(path == "-" ? stdin : std::fopen(path.c_str(), "rb"));
+  if (!file) throw ReadError{fmt::format("{}: cannot open: {}", path, std::strerror(errno))};
+  std::string name = path == "-" ? "<stdin>" : path;
+
+  // Chunks of the input, with simdjson's padding after the data.
+  constexpr size_t kChunk = 16u << 20;
+  std::vector<char> buf(kChunk + SIMDJSON_PADDING);
+  size_t filled = std::fread(buf.data(), 1, kChunk, file.get());
+  if (std::ferror(file.get())) throw ReadError{fmt::format("{}: read error: {}", name, std::strerror(errno))};
+  bool eof = filled < kChunk;
+
+  if (!first_line_is_otlp_request(buf.data(), filled)) {
+    // A single document (OTLP/JSON, Jaeger, Zipkin): read it whole.
+    while (!eof) {
+      buf.resize(buf.size() + kChunk);
+      size_t n = std::fread(buf.data() + filled, 1, kChunk, file.get());
+      filled += n;
+      eof = n < kChunk;
+    }
+    buf.resize(filled + SIMDJSON_PADDING);
+    return read_whole(name, buf.data(), filled, buf.size(), sink);
+  }
+
+  Emitter e{sink};
+  LineStream lines(name, e);
+  ReadStats stats{Format::otlp_jsonl, 0, 0, 0};
+  size_t file_offset = 0;  // of buf[0]
+  for (;;) {
+    // Complete lines in the buffer; the tail (an unfinished line) moves to the front.
+    size_t pos = 0;
+    for (;;) {
+      size_t nl = pos;
+      while (nl < filled && buf[nl] != '\n') ++nl;
+      if (nl == filled && !eof) break;
+      ++stats.lines;
+      lines.line(buf.data() + pos, nl - pos, buf.size() - pos, stats.lines, file_offset + pos, nl == filled);
+      pos = nl + 1;
+      if (pos >= filled) break;
+    }
+    stats.bytes = file_offset + filled;
+    if (eof) break;
+    size_t tail = pos < filled ? filled - pos : 0;
+    std::memmove(buf.data(), buf.data() + pos, tail);
+    file_offset += pos;
+    if (tail == kChunk || tail + kChunk + SIMDJSON_PADDING > buf.size()) buf.resize(tail + kChunk + SIMDJSON_PADDING);
+    size_t n = std::fread(buf.data() + tail, 1, buf.size() - SIMDJSON_PADDING - tail, file.get());
+    if (std::ferror(file.get())) throw ReadError{fmt::format("{}: read error: {}", name, std::strerror(errno))};
+    filled = tail + n;
+    eof = n == 0 || std::feof(file.get());
+  }
+  stats.spans = e.spans;
+  if (stats.lines <= 1) stats.format = Format::otlp_json;
+  return stats;
+}
+
+}  // namespace cp::traces

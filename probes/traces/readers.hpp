@@ -1,0 +1,37 @@
+// Trace file readers: OTLP/JSON, OTLP JSON Lines (the collector's file exporter), Jaeger JSON and
+// Zipkin v2 JSON, detected from content. Streaming (simdjson On-Demand); JSON Lines are read in
+// chunks so memory does not grow with the file.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <string>
+
+#include "probes/traces/span.hpp"
+
+namespace cp::traces {
+
+enum class Format { otlp_json, otlp_jsonl, jaeger, zipkin };
+const char* to_string(Format f);
+
+struct ReadStats {
+  Format format = Format::otlp_json;
+  size_t bytes = 0;
+  size_t spans = 0;
+  size_t lines = 0;  // JSON Lines only
+};
+
+// Unreadable input: the message names the file, the line or byte offset, and what was expected.
+struct ReadError {
+  std::string message;
+};
+
+using SpanSink = std::function<void(const RawSpan&)>;
+
+// Reads `path` ("-" = stdin) and hands every span to `sink`. Throws ReadError.
+ReadStats read_traces(const std::string& path, const SpanSink& sink);
+
+// The same on a buffer already in memory (fuzzing, tests). `name` is used in messages.
+ReadStats read_traces_buffer(const std::string& name, const char* data, size_t size, const SpanSink& sink);
+
+}  // namespace cp::traces

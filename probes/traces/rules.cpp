@@ -1,0 +1,361 @@
+#include "probes/traces/rules.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "util/format.hpp"
+#include "util/sql.hpp"
+
+namespace cp::traces {
+
+namespace {
+
+std::string component_of(const Route& r) { return "traces:" + r.service; }
+
+double attributed_ms(const Route& r) { return r.database_ms + r.cache_ms + r.external_ms + r.code_ms; }
+double mean_request_ms(const Route& r) { return r.requests > 0 ? r.request_ms / r.requests : 0; }
+
+Severity share_severity(double share) {
+  return share >= 0.5 ? Severity::critical : share >= 0.2 ? Severity::high : Severity::medium;
+}
+
+// Patterns of one kind and key with at least `min_repeats`, summed over requests.
+struct PatternTotal {
+  double requests = 0, total_ms = 0, repeats = 0, saved_ms = 0;
+  std::string parent;
+};
+
+std::map<std::string, PatternTotal> totals(const Route& r, const std::string& kind, double min_repeats) {
+  std::map<std::string, PatternTotal> out;
+  for (const auto& p : r.patterns) {
+    if (p.kind != kind || p.repeats < min_repeats) continue;
+    PatternTotal& t = out[p.key];
+    if (t.requests == 0) t.parent = p.parent;
+    t.requests += p.requests;
+    t.total_ms += p.total_ms;
+    t.repeats += p.repeats * p.requests;
+    t.saved_ms += p.saved_ms;
+  }
+  return out;
+}
+
+// The literal and $1 forms of a statement are already one key (normalize_statement); the
+// fingerprint makes the id stable across machines and whitespace.
+std::string statement_subject(const std::string& text) {
+  auto fp = sql_fingerprint(text);
+  return fp ? fmt::format("{:016x}", *fp) : text;
+}
+
+}  // namespace
+
+std::vector<Finding> n_plus_one(const Snapshot& s, const RuleParams& p) {
+  std::vector<Finding> out;
+  for (const auto& r : s.routes) {
+    for (const auto& [statement, t] : totals(r, "n_plus_one", p["min_calls_per_parent"])) {
+      double per_request_ms = t.total_ms / t.requests;
+      if (per_request_ms < p["min_total_ms"]) continue;
+      double reps = t.repeats / t.requests;
+      double share = mean_request_ms(r) > 0 ? std::min(1.0, per_request_ms / mean_request_ms(r)) : 0;
+      Finding f = p.make_finding(fmt::format("traces/{}/{}/{}", r.service, r.route, statement_subject(statement)));
+      f.component = component_of(r);
+      f.severity = share_severity(share);
+      f.title = fmt::format("N+1 queries on {} {}: {} runs {:.0f} times per request ({} of it)", r.service, r.route,
+                            one_line(statement, 90), reps, human_ms(per_request_ms));
+      f.detail = fmt::format(
+          "In {} of {} requests to {} the same statement runs {:.0f} times under one parent span ({}), "
+          "{} per request — {} of the request's mean {}.",
+          human_count(t.requests), human_count(r.requests), r.route, reps, t.parent, human_ms(per_request_ms),
+          percent(share), human_ms(mean_request_ms(r)));
+      f.impact = {round_to(share, 4), "request_time"};
+      f.evidence = {{"query", one_line(statement, 2048)},
+                    {"route", r.route},
+                    {"service", r.service},
+                    {"repetitions_per_request", round_to(reps, 2)},
+                    {"requests", t.requests},
+                    {"time_per_request_ms", round_to(per_request_ms, 3)},
+                    {"mean_ms", round_to(t.total_ms / t.repeats, 3)},
+                    {"total_ms", round_to(t.total_ms, 3)}};
+      f.remediation.summary =
+          "Load the rows in one statement (a JOIN, WHERE id = ANY($1), or the ORM's eager loading: includes / "
+          "prefetch_related / JOIN FETCH) instead of one query per row.";
+      out.push_back(std::move(f));
+    }
+  }
+  return out;
+}
+
+std::vector<Finding> slow_statements(const Snapshot& s, const RuleParams& p) {
+  std::vector<Finding> out;
+  double db_total = 0;
+  for (const auto& st : s.statements)
+    if (!st.cache) db_total += st.total_ms;
+  for (const auto& st : s.statements) {
+    if (st.cache || st.count <= 0) continue;
+    double mean = st.total_ms / st.count;
+    double share = db_total > 0 ? st.total_ms / db_total : 0;
+    bool slow = mean >= p["min_mean_ms"] && st.count >= p["min_calls"];
+    bool dominant = share >= p["dominant_db_time_share"] && mean >= p["min_mean_ms"];
+    if (!slow && !dominant) continue;
+    Finding f = p.make_finding("traces/" + statement_subject(st.text));
+    f.component = "traces:" + (st.system.empty() ? std::string("db") : st.system);
+    f.severity = slow && dominant ? Severity::high : Severity::medium;
+    f.title = fmt::format("Slow query: {} takes {} per call, p95 {} ({} of database time in the traces)",
+                          one_line(st.text, 90), human_ms(mean), human_ms(st.latency.p95), percent(share));
+    f.detail = fmt::format("{} calls in the traces, {} in total.", human_count(st.count), human_ms(st.total_ms));
+    f.impact = {round_to(share, 4), "db_time"};
+    f.evidence = {{"query", one_line(st.text, 2048)}, {"calls", st.count},         {"mean_ms", round_to(mean, 3)},
+                  {"total_ms", st.total_ms},          {"db_time_share", round_to(share, 4)},
+                  {"p95_ms", st.latency.p95}};
+    f.remediation.summary = "EXPLAIN (ANALYZE, BUFFERS) the query with representative parameters and fix the plan, or "
+                            "cache its result; run chokepoint with --postgres against that database for the plan.";
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+std::vector<Finding> slow_external_calls(const Snapshot& s, const RuleParams& p) {
+  std::vector<Finding> out;
+  for (const auto& e : s.externals) {
+    double share = e.request_ms > 0 ? std::min(1.0, e.total_ms / e.request_ms) : 0;
+    if (e.latency.p95 < p["min_p95_ms"] || share < p["min_request_share"]) continue;
+    std::string url = e.calls.empty() ? e.host : e.calls.front().call;
+    Finding f = p.make_finding("external/" + e.host);
+    f.component = "external:" + e.host;
+    f.severity = share >= p["critical_request_share"] ? Severity::critical
+                 : share >= p["high_request_share"]    ? Severity::high
+                                                       : Severity::medium;
+    f.title = fmt::format("Slow dependency {}: p95 {}, {} of the time of the requests that call it", e.host,
+                          human_ms(e.latency.p95), percent(share));
+    f.detail = fmt::format("{} calls (p50 {}, p99 {}), slowest endpoint {}; {} requests waited {} on it in all.",
+                           human_count(e.count), human_ms(e.latency.p50), human_ms(e.latency.p99), url,
+                           human_count(e.requests), human_ms(e.total_ms));
+    f.impact = {round_to(share, 4), "request_time"};
+    f.evidence = {{"host", e.host},
+                  {"url", url},
+                  {"calls", e.count},
+                  {"p50_ms", e.latency.p50},
+                  {"p95_ms", e.latency.p95},
+                  {"p99_ms", e.latency.p99},
+                  {"max_ms", e.latency.max},
+                  {"total_ms", e.total_ms},
+                  {"requests", e.requests},
+                  {"request_share", round_to(share, 4)},
+                  {"error_rate", e.count > 0 ? round_to(e.errors / e.count, 4) : 0.0},
+                  {"source", "traces"}};
+    f.remediation.summary =
+        "Take this call off the request path: cache its answer, call it asynchronously or prefetch it; give it a "
+        "tight timeout with a fallback.";
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+std::vector<Finding> repeated_external_calls(const Snapshot& s, const RuleParams& p) {
+  std::vector<Finding> out;
+  for (const auto& r : s.routes)
+    for (const auto& [call, t] : totals(r, "repeated_call", p["min_repeats"])) {
+      double per_request_ms = t.total_ms / t.requests;
+      if (per_request_ms < p["min_total_ms"]) continue;
+      double reps = t.repeats / t.requests;
+      double share = mean_request_ms(r) > 0 ? std::min(1.0, per_request_ms / mean_request_ms(r)) : 0;
+      std::string host = call.substr(call.find(' ') == std::string::npos ? 0 : call.find(' ') + 1);
+      host = host.substr(0, host.find('/'));
+      Finding f = p.make_finding(fmt::format("traces/{}/{}/{}", r.service, r.route, call));
+      f.component = component_of(r);
+      f.severity = share_severity(share);
+      f.title = fmt::format("{} repeats {:.0f} times per request on {} {} ({} per request)", call, reps, r.service,
+                            r.route, human_ms(per_request_ms));
+      f.detail = fmt::format("In {} requests the call repeats under {}; batch or cache it.", human_count(t.requests),
+                             t.parent);
+      f.impact = {round_to(share, 4), "request_time"};
+      f.evidence = {{"call", call},       {"host", host},
+                    {"route", r.route},   {"service", r.service},
+                    {"repetitions_per_request", round_to(reps, 2)},
+                    {"requests", t.requests},
+                    {"time_per_request_ms", round_to(per_request_ms, 3)},
+                    {"parent", t.parent}};
+      f.remediation.summary = "Batch the calls into one (an endpoint taking many ids), or cache the answer.";
+      out.push_back(std::move(f));
+    }
+  return out;
+}
+
+std::vector<Finding> sequential_external_calls(const Snapshot& s, const RuleParams& p) {
+  std::vector<Finding> out;
+  for (const auto& r : s.routes)
+    for (const auto& [sequence, t] : totals(r, "sequential", p["min_calls"])) {
+      double saved = t.saved_ms / t.requests;
+      if (saved < p["min_saved_ms"]) continue;
+      double share = mean_request_ms(r) > 0 ? std::min(1.0, saved / mean_request_ms(r)) : 0;
+      Finding f = p.make_finding(fmt::format("traces/{}/{}/{}", r.service, r.route, sequence));
+      f.component = component_of(r);
+      f.severity = share_severity(share);
+      f.title = fmt::format("{} {} makes {:.0f} independent calls one after another: running them concurrently saves "
+                            "about {} per request",
+                            r.service, r.route, t.repeats / t.requests, human_ms(saved));
+      f.detail = fmt::format("Sequence: {}. Seen in {} requests; together {} per request.", sequence,
+                             human_count(t.requests), human_ms(t.total_ms / t.requests));
+      f.impact = {round_to(share, 4), "request_time"};
+      f.evidence = {{"sequence", sequence},
+                    {"route", r.route},
+                    {"service", r.service},
+                    {"calls", round_to(t.repeats / t.requests, 2)},
+                    {"requests", t.requests},
+                    {"time_per_request_ms", round_to(t.total_ms / t.requests, 3)},
+                    {"saved_per_request_ms", round_to(saved, 3)}};
+      f.remediation.summary =
+          "Start the independent calls together and wait for all of them once (asyncio.gather, "
+          "CompletableFuture.allOf, Promise.all, errgroup).";
+      out.push_back(std::move(f));
+    }
+  return out;
+}
+
+std::vector<Finding> external_errors(const Snapshot& s, const RuleParams& p) {
+  std::vector<Finding> out;
+  for (const auto& e : s.externals) {
+    if (e.count < p["min_calls"]) continue;
+    double rate = e.errors / e.count;
+    if (rate < p["min_error_rate"]) continue;
+    Finding f = p.make_finding("external-errors/" + e.host);
+    f.component = "external:" + e.host;
+    f.severity = rate >= 0.5 ? Severity::critical : rate >= 0.2 ? Severity::high : Severity::medium;
+    f.title = fmt::format("{} fails {} of calls ({} errors, {} timeouts)", e.host, percent(rate),
+                          human_count(e.errors), human_count(e.timeouts));
+    f.detail = fmt::format("{} calls, {} answered 5xx, {} timed out.", human_count(e.count),
+                           human_count(e.server_errors), human_count(e.timeouts));
+    f.impact = {round_to(rate, 4), "calls"};
+    f.evidence = {{"host", e.host},         {"url", e.calls.empty() ? e.host : e.calls.front().call},
+                  {"calls", e.count},       {"errors", e.errors},
+                  {"error_rate", round_to(rate, 4)}, {"timeouts", e.timeouts},
+                  {"server_errors", e.server_errors}, {"source", "traces"}};
+    f.remediation.summary =
+        "Give the call a timeout, retry idempotent calls with backoff, and put a circuit breaker with a fallback "
+        "in front of it.";
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+std::vector<Finding> self_time_hotspots(const Snapshot& s, const RuleParams& p) {
+  std::vector<Finding> out;
+  for (const auto& r : s.routes) {
+    double attributed = attributed_ms(r);
+    if (attributed <= 0 || r.self_time.empty()) continue;
+    double code_share = r.code_ms / attributed;
+    if (code_share < p["min_code_share"] || r.latency.p95 < p["min_p95_ms"]) continue;
+    const SelfTime& top = r.self_time.front();
+    double span_share = top.self_ms / attributed;
+    Finding f = p.make_finding(fmt::format("traces/{}/{}/{}", r.service, r.route, top.name));
+    f.component = component_of(r);
+    f.severity = code_share >= p["high_code_share"] ? Severity::high : Severity::medium;
+    f.title = fmt::format("{} {} spends {} of its time in its own code, most in {} ({} per request)", r.service,
+                          r.route, percent(code_share), top.name, human_ms(top.self_ms / std::max(r.requests, 1.0)));
+    f.detail = fmt::format(
+        "p95 {} over {} requests; database {}, cache {}, external calls {}, own code {} of the attributed time. "
+        "{} alone holds {}.",
+        human_ms(r.latency.p95), human_count(r.requests), percent(r.database_ms / attributed),
+        percent(r.cache_ms / attributed), percent(r.external_ms / attributed), percent(code_share), top.name,
+        percent(span_share));
+    f.impact = {round_to(code_share, 4), "request_time"};
+    f.evidence = {{"service", r.service},
+                  {"route", r.route},
+                  {"span", top.name},
+                  {"span_self_ms_per_request", round_to(top.self_ms / std::max(r.requests, 1.0), 3)},
+                  {"span_share", round_to(span_share, 4)},
+                  {"code_share", round_to(code_share, 4)},
+                  {"p95_ms", r.latency.p95},
+                  {"requests", r.requests}};
+    f.remediation.summary = fmt::format(
+        "Profile {} (a CPU profiler, or finer spans inside it): look for quadratic loops, per-item serialization, "
+        "regex or template work, synchronous I/O.",
+        top.name);
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+namespace {
+
+void add_notes(const Snapshot& s, Judgement& j) {
+  for (const auto& f : s.files)
+    j.notes.push_back(fmt::format("{}: {} ({}, {} spans)", f.name, f.format, human_bytes(f.bytes), human_count(f.spans)));
+  if (s.orphans > 0)
+    j.notes.push_back(fmt::format("{} spans name a parent that never arrived (orphans): counted, not fatal; "
+                                  "incomplete traces under-count children",
+                                  human_count(s.orphans)));
+  if (s.skewed > 0)
+    j.notes.push_back(fmt::format("{} spans reach outside their parent's interval (clock skew between hosts): "
+                                  "clipped to the parent",
+                                  human_count(s.skewed)));
+  if (s.duplicates > 0) j.notes.push_back(fmt::format("{} duplicate span ids ignored", human_count(s.duplicates)));
+  if (s.requests == 0)
+    j.notes.push_back("no request (server or root span) found: only statements and dependencies are judged");
+}
+
+void add_breakdowns(const Snapshot& s, const Target& target, Judgement& j) {
+  double db = 0, cache = 0, ext = 0, code = 0;
+  size_t shown = 0;
+  for (const auto& r : s.routes) {
+    db += r.database_ms;
+    cache += r.cache_ms;
+    ext += r.external_ms;
+    code += r.code_ms;
+    double attributed = attributed_ms(r);
+    if (shown++ >= 20 || attributed <= 0) continue;
+    j.breakdowns.push_back({{"service", r.service},
+                            {"route", r.route},
+                            {"requests", r.requests},
+                            {"p50_ms", r.latency.p50},
+                            {"p95_ms", r.latency.p95},
+                            {"p99_ms", r.latency.p99},
+                            {"shares",
+                             {{"database", round_to(r.database_ms / attributed, 4)},
+                              {"cache", round_to(r.cache_ms / attributed, 4)},
+                              {"external", round_to(r.external_ms / attributed, 4)},
+                              {"code", round_to(r.code_ms / attributed, 4)}}}});
+    std::map<std::string, std::string> labels = {{"target", target.name}, {"service", r.service}, {"route", r.route}};
+    j.metrics.push_back({"traces.route_p95_ms", r.latency.p95, "ms", labels});
+    j.metrics.push_back({"traces.route_requests", r.requests, "requests", labels});
+  }
+  double total = db + cache + ext + code;
+  std::map<std::string, std::string> labels = {{"target", target.name}};
+  j.metrics.push_back({"traces.spans", s.spans, "spans", labels});
+  j.metrics.push_back({"traces.requests", s.requests, "requests", labels});
+  j.metrics.push_back({"traces.orphan_spans", s.orphans, "spans", labels});
+  j.metrics.push_back({"traces.skewed_spans", s.skewed, "spans", labels});
+  if (total > 0) {
+    j.attribution[Category::database] = (db + cache) / total;
+    j.attribution[Category::network] = ext / total;
+    j.attribution[Category::code] = code / total;
+    for (auto [name, v] : {std::pair{"database", db}, {"cache", cache}, {"external", ext}, {"code", code}}) {
+      auto l = labels;
+      l["category"] = name;
+      j.metrics.push_back({"traces.time_share", round_to(v / total, 4), "ratio", l});
+    }
+  }
+}
+
+}  // namespace
+
+Judgement judge(const Snapshot& s, const Target& target, const Settings& settings) {
+  Judgement j;
+  auto run = [&](const char* rule, auto fn) {
+    if (!settings.enabled(rule)) return;
+    for (auto& f : fn(s, settings.params(rule))) j.findings.push_back(std::move(f));
+  };
+  run("db.n_plus_one", n_plus_one);
+  run("db.slow_query", slow_statements);
+  run("net.slow_external_call", slow_external_calls);
+  run("net.repeated_external_call", repeated_external_calls);
+  run("net.sequential_external_calls", sequential_external_calls);
+  run("net.external_errors", external_errors);
+  run("code.self_time_hotspot", self_time_hotspots);
+  add_notes(s, j);
+  add_breakdowns(s, target, j);
+  return j;
+}
+
+}  // namespace cp::traces

@@ -1,0 +1,290 @@
+// Trace readers, normalization, assembly and rules, from fixtures written for the project
+// (tests/fixtures/traces/make_fixtures.py).
+#include <doctest/doctest.h>
+
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "harness.hpp"
+#include "probes/traces/assemble.hpp"
+#include "probes/traces/normalize.hpp"
+#include "probes/traces/readers.hpp"
+#include "probes/traces/rules.hpp"
+
+using namespace cp;
+using namespace cp::traces;
+using json = nlohmann::ordered_json;
+
+namespace {
+
+std::string fixture_path(const std::string& name) { return test::source_dir() + "/tests/fixtures/traces/" + name; }
+
+Snapshot assemble(const std::vector<std::string>& files) {
+  Assembler a;
+  for (const auto& f : files) read_traces(fixture_path(f), [&](const RawSpan& s) { a.add(s); });
+  return a.finish();
+}
+
+Snapshot assemble_text(const std::string& text) {
+  Assembler a;
+  read_traces_buffer("inline", text.data(), text.size(), [&](const RawSpan& s) { a.add(s); });
+  return a.finish();
+}
+
+std::vector<Finding> findings(const Snapshot& s, const std::string& rule) {
+  Target t{"traces", "--traces", "", "fixture", {}};
+  std::vector<Finding> out;
+  for (auto& f : judge(s, t, {}).findings)
+    if (f.rule == rule) out.push_back(f);
+  return out;
+}
+
+std::string read_error(const std::string& text) {
+  try {
+    read_traces_buffer("input.json", text.data(), text.size(), [](const RawSpan&) {});
+  } catch (const ReadError& e) {
+    return e.message;
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("normalize_statement: literal and $1 forms are one statement") {
+  CHECK(normalize_statement("SELECT id FROM users WHERE id = 42") == "SELECT id FROM users WHERE id = $1");
+  CHECK(normalize_statement("SELECT id FROM users WHERE id = $1") == "SELECT id FROM users WHERE id = $1");
+  CHECK(normalize_statement("SELECT id FROM users WHERE id = ?") == "SELECT id FROM users WHERE id = $1");
+  CHECK(normalize_statement("select *  from t where name = 'O''Brien' and x = :x") ==
+        "select * from t where name = $1 and x = $2");
+  CHECK(normalize_statement("SELECT * FROM t WHERE id IN (1, 2, 3) -- list") == "SELECT * FROM t WHERE id IN ($1)");
+  CHECK(normalize_statement("SELECT * FROM t WHERE id IN (SELECT a FROM b)") == "SELECT * FROM t WHERE id IN (SELECT a FROM b)");
+  CHECK(normalize_statement("SELECT t1.c2 FROM t1 /* hint */ WHERE v = -1.5e3;") == "SELECT t1.c2 FROM t1 WHERE v = -$1");
+  CHECK(normalize_statement("SELECT \"Weird Col\" FROM t") == "SELECT \"Weird Col\" FROM t");
+}
+
+TEST_CASE("normalize_url: template of host and path") {
+  CHECK(normalize_url("https://user:pw@api.example.com:8443/v1/users/12345/orders?page=2#x") ==
+        "api.example.com:8443/v1/users/{id}/orders");
+  CHECK(normalize_url("http://svc/items/550e8400-e29b-41d4-a716-446655440000") == "svc/items/{id}");
+  CHECK(url_host("https://api.example.com/x") == "api.example.com");
+  CHECK(normalize_url("http://svc") == "svc");
+}
+
+TEST_CASE("readers detect every format") {
+  struct Case {
+    const char* file;
+    Format format;
+  } cases[] = {{"otlp_n_plus_one.json", Format::otlp_json},
+               {"jaeger_slow_dependency.json", Format::jaeger},
+               {"jsonl_code_hotspot.jsonl", Format::otlp_jsonl},
+               {"zipkin_healthy.json", Format::zipkin}};
+  for (const auto& c : cases) {
+    CAPTURE(c.file);
+    size_t spans = 0;
+    auto stats = read_traces(fixture_path(c.file), [&](const RawSpan&) { ++spans; });
+    CHECK(stats.format == c.format);
+    CHECK(stats.spans == spans);
+    CHECK(spans > 50);
+  }
+}
+
+TEST_CASE("ids in hex or base64, 64-bit numbers as numbers or strings, both kind spellings") {
+  std::string hex = R"({"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"a"}}]},
+    "scopeSpans":[{"spans":[{"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"1112131415161718",
+    "name":"x","kind":2,"startTimeUnixNano":"1000000","endTimeUnixNano":3000000}]}]}]})";
+  std::string b64 = R"({"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"AQIDBAUGBwgJCgsMDQ4PEA==",
+    "spanId":"ERITFBUWFxg=","name":"x","kind":"SPAN_KIND_SERVER","startTimeUnixNano":1000000,
+    "endTimeUnixNano":"3000000"}]}],"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"a"}}]}}]})";
+  std::vector<RawSpan> a, b;
+  std::vector<std::string> services;
+  read_traces_buffer("hex", hex.data(), hex.size(), [&](const RawSpan& s) { a.push_back(s); });
+  read_traces_buffer("b64", b64.data(), b64.size(), [&](const RawSpan& s) {
+    b.push_back(s);
+    services.emplace_back(s.service);
+  });
+  REQUIRE(a.size() == 1);
+  REQUIRE(b.size() == 1);
+  CHECK(a[0].trace == b[0].trace);
+  CHECK(a[0].id == b[0].id);
+  CHECK(a[0].id == 0x1112131415161718ull);
+  CHECK(a[0].kind == SpanKind::server);
+  CHECK(b[0].kind == SpanKind::server);
+  CHECK(b[0].end_ns - b[0].start_ns == 2000000);
+  CHECK(services[0] == "a");  // resource after scopeSpans: still attributed
+}
+
+TEST_CASE("a single Jaeger trace object and the older instrumentationLibrarySpans") {
+  std::string jaeger = R"({"traceID":"abc123abc123abc1","spans":[{"traceID":"abc123abc123abc1","spanID":"0000000000000001",
+    "operationName":"GET /a","references":[],"startTime":1000,"duration":5000,"processID":"p1",
+    "tags":[{"key":"span.kind","type":"string","value":"server"}]}],"processes":{"p1":{"serviceName":"svc"}}})";
+  auto s = assemble_text(jaeger);
+  REQUIRE(s.routes.size() == 1);
+  CHECK(s.routes[0].service == "svc");
+  CHECK(s.routes[0].latency.p50 == doctest::Approx(5).epsilon(0.02));
+  std::string old_otlp = R"({"resourceSpans":[{"instrumentationLibrarySpans":[{"spans":[{"traceId":"0102030405060708090a0b0c0d0e0f10",
+    "spanId":"1112131415161718","name":"job","kind":1,"startTimeUnixNano":"0","endTimeUnixNano":"1000000"}]}]}]})";
+  auto o = assemble_text(old_otlp);
+  CHECK(o.spans == 1);
+  CHECK(o.routes.size() == 1);  // a root span is a request
+}
+
+TEST_CASE("must hold: OTLP, 30 user lookups per request (half literal, half $1) -> one db.n_plus_one per route") {
+  auto s = assemble({"otlp_n_plus_one.json", "otlp_n_plus_one_base64.json"});
+  auto n1 = findings(s, "db.n_plus_one");
+  REQUIRE(n1.size() == 1);
+  CHECK(n1[0].evidence["query"] == "SELECT id, name, email FROM users WHERE id = $1");
+  CHECK(n1[0].evidence["route"] == "/orders/{id}");
+  CHECK(n1[0].evidence["service"] == "shop-api");
+  CHECK(n1[0].evidence["repetitions_per_request"].get<double>() == doctest::Approx(30));
+  CHECK(n1[0].evidence["requests"] == 20);
+  CHECK(n1[0].evidence["time_per_request_ms"].get<double>() > 50);
+  CHECK(n1[0].category == Category::database);
+  // The health check's single SELECT 1 is not an N+1.
+  for (const auto& f : n1) CHECK(f.evidence["route"] != "/health");
+}
+
+TEST_CASE("must hold: Jaeger, a slow third-party host -> net.slow_external_call naming it, not the fast one") {
+  auto s = assemble({"jaeger_slow_dependency.json"});
+  auto slow = findings(s, "net.slow_external_call");
+  REQUIRE(slow.size() == 1);
+  CHECK(slow[0].evidence["host"] == "api.payments-provider.com");
+  CHECK(slow[0].evidence["p95_ms"].get<double>() > 380);
+  CHECK(slow[0].severity == Severity::critical);
+  Target t{"traces", "--traces", "", "fixture", {}};
+  for (const auto& f : judge(s, t, {}).findings) CHECK(f.title.find("inventory.internal") == std::string::npos);
+}
+
+TEST_CASE("must hold: JSON Lines, one internal function holds the time -> code.self_time_hotspot naming it") {
+  auto s = assemble({"jsonl_code_hotspot.jsonl"});
+  CHECK(s.orphans == 0);  // spans of a trace spread over lines are joined
+  auto code = findings(s, "code.self_time_hotspot");
+  REQUIRE(code.size() == 1);
+  CHECK(code[0].evidence["span"] == "ReportBuilder.build");
+  CHECK(code[0].evidence["route"] == "/report");
+  CHECK(code[0].evidence["code_share"].get<double>() > 0.9);
+}
+
+TEST_CASE("healthy Zipkin traces: no finding; attribution sums to 1") {
+  auto s = assemble({"zipkin_healthy.json"});
+  Target t{"traces", "--traces", "", "fixture", {}};
+  auto j = judge(s, t, {});
+  CHECK(j.findings.empty());
+  double sum = 0;
+  for (auto [c, share] : j.attribution) sum += share;
+  CHECK(sum == doctest::Approx(1.0));
+  REQUIRE(j.breakdowns.size() == 1);
+  CHECK(j.breakdowns[0]["route"] == "/catalog");
+}
+
+TEST_CASE("external-call patterns: repeated, sequential, errors") {
+  auto s = assemble({"otlp_external_patterns.json"});
+  auto repeated = findings(s, "net.repeated_external_call");
+  REQUIRE(repeated.size() == 1);
+  CHECK(repeated[0].evidence["call"] == "GET catalog.internal/items/{id}");
+  CHECK(repeated[0].evidence["repetitions_per_request"] == 12);
+  auto seq = findings(s, "net.sequential_external_calls");
+  REQUIRE(seq.size() == 1);
+  CHECK(seq[0].evidence["calls"] == 4);
+  CHECK(seq[0].evidence["saved_per_request_ms"].get<double>() == doctest::Approx(300).epsilon(0.02));
+  auto errors = findings(s, "net.external_errors");
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].evidence["host"] == "audit.example.net");
+  CHECK(errors[0].evidence["error_rate"].get<double>() == doctest::Approx(1.0 / 3).epsilon(0.01));
+  CHECK(findings(s, "net.slow_external_call").empty());  // every host is fast
+}
+
+TEST_CASE("orphans and clock skew are counted and reported, not fatal") {
+  auto s = assemble({"otlp_orphans_skew.json"});
+  CHECK(s.orphans == 5);
+  CHECK(s.skewed == 5);
+  CHECK(s.requests == 5);
+  Target t{"traces", "--traces", "", "fixture", {}};
+  auto notes = judge(s, t, {}).notes;
+  auto has = [&](const char* text) {
+    return std::any_of(notes.begin(), notes.end(), [&](auto& n) { return n.find(text) != std::string::npos; });
+  };
+  CHECK(has("orphans"));
+  CHECK(has("clock skew"));
+}
+
+TEST_CASE("bad input: a clear message with where and what was expected") {
+  CHECK(read_error("").find("empty") != std::string::npos);
+  CHECK(read_error("{\"items\": [1]}").find("not a trace") != std::string::npos);
+  CHECK(read_error("[1, 2]").find("wrong type") != std::string::npos);
+  CHECK(read_error("{\"resourceSpans\": [ {\"scopeSpans\": [ }").find("invalid JSON") != std::string::npos);
+  std::string truncated = read_error("{\"data\": [{\"traceID\": \"ab\", \"spans\": [");
+  CHECK(truncated.find("truncated") != std::string::npos);
+  CHECK(truncated.find("input.json") == 0);
+  std::string bad_id = read_error(
+      R"({"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"zz","spanId":"1112131415161718"}]}]}]})");
+  CHECK(bad_id.find("traceId") != std::string::npos);
+  CHECK(bad_id.find("byte") != std::string::npos);
+  for (const char* file : {"bad_truncated.jsonl", "bad_invalid.json", "bad_not_a_trace.json", "bad_span_id.json"}) {
+    CAPTURE(file);
+    CHECK_THROWS_AS(read_traces(fixture_path(file), [](const RawSpan&) {}), ReadError);
+  }
+  try {
+    read_traces(fixture_path("bad_truncated.jsonl"), [](const RawSpan&) {});
+  } catch (const ReadError& e) {
+    CHECK(e.message.find("bad_truncated.jsonl:2:") != std::string::npos);
+    CHECK(e.message.find("truncated") != std::string::npos);
+  }
+}
+
+TEST_CASE("JSON Lines larger than the read chunk: lines across chunk boundaries are read whole") {
+  std::string path = test::temp_path("big.jsonl");
+  std::ofstream out(path);
+  size_t lines = 0, bytes = 0;
+  while (bytes < (18u << 20)) {  // > the 16 MiB chunk
+    std::string line = R"({"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"s"}}]},"scopeSpans":[{"spans":[)";
+    for (int i = 0; i < 20; ++i) {
+      line += fmt::format(R"({}{{"traceId":"{:032x}","spanId":"{:016x}","name":"GET /x","kind":2,"startTimeUnixNano":"{}","endTimeUnixNano":"{}","attributes":[{{"key":"http.route","value":{{"stringValue":"/x"}}}}]}})",
+                          i ? "," : "", lines * 20 + i + 1, lines * 20 + i + 1, 1000, 2001000);
+    }
+    line += "]}]}]}\n";
+    out << line;
+    bytes += line.size();
+    ++lines;
+  }
+  out.close();
+  size_t spans = 0;
+  auto stats = read_traces(path, [&](const RawSpan&) { ++spans; });
+  CHECK(stats.format == Format::otlp_jsonl);
+  CHECK(stats.lines == lines);
+  CHECK(spans == lines * 20);
+}
+
+TEST_CASE("CLI: must-hold verdicts, schema-valid reports, exit codes") {
+  auto n1 = test::diagnose_json({"--traces", fixture_path("otlp_n_plus_one.json"), "--traces",
+                                 fixture_path("otlp_n_plus_one_base64.json")});
+  CHECK(n1.schema_errors.empty());
+  CHECK(n1.exit_code == 0);
+  CHECK(n1.report["verdict"]["category"] == "database");
+  CHECK(test::findings_of(n1.report, "db.n_plus_one").size() == 1);
+  CHECK(n1.report["run"]["window_s"] == 0);
+
+  auto net = test::diagnose_json({"--traces", fixture_path("jaeger_slow_dependency.json")});
+  CHECK(net.report["verdict"]["category"] == "network");
+  CHECK(net.report["verdict"]["headline"].get<std::string>().find("api.payments-provider.com") != std::string::npos);
+
+  auto code = test::diagnose_json({"--traces", fixture_path("jsonl_code_hotspot.jsonl")});
+  CHECK(code.report["verdict"]["category"] == "code");
+  CHECK(code.report["verdict"]["headline"].get<std::string>().find("ReportBuilder.build") != std::string::npos);
+
+  auto healthy = test::diagnose_json({"--traces", fixture_path("zipkin_healthy.json"), "--fail-on", "low"});
+  CHECK(healthy.exit_code == 0);
+  CHECK(healthy.report["verdict"]["category"] == "none");
+  CHECK_FALSE(healthy.report["breakdowns"].empty());
+
+  auto bad = test::diagnose_json({"--traces", fixture_path("bad_truncated.jsonl")});
+  CHECK(bad.exit_code == 3);
+  CHECK(bad.schema_errors.empty());
+  CHECK(bad.report["probes"][0]["status"] == "error");
+
+  auto stdin_run = test::run({test::chokepoint_bin(), "diagnose", "--traces", "-", "--format", "json"},
+                             "[{\"traceId\":\"00000000000000aa\",\"id\":\"00000000000000ab\",\"name\":\"get /s\","
+                             "\"kind\":\"SERVER\",\"timestamp\":1,\"duration\":5,\"localEndpoint\":{\"serviceName\":\"z\"}}]");
+  CHECK(stdin_run.exit_code == 0);
+  CHECK(stdin_run.out.find("\"<stdin>\"") != std::string::npos);
+}

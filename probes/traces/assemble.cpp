@@ -36,10 +36,14 @@ uint32_t Assembler::statement_id(std::string_view raw, bool cache, std::string_v
     return strings_.intern(text.substr(0, text.find(' ')));
   }
   if (raw.empty()) return 0;
-  std::string key(raw);
-  if (auto it = statement_cache_.find(key); it != statement_cache_.end()) return it->second;
-  uint32_t id = strings_.intern(normalize_statement(raw));
-  if (statement_cache_.size() < kStatementCacheLimit) statement_cache_.emplace(std::move(key), id);
+  if (auto it = statement_cache_.find(raw); it != statement_cache_.end()) return it->second;
+  std::string normalized = normalize_statement(raw);
+  uint32_t id = strings_.intern(normalized);
+  // Cache only texts that repeat: parameterized ones ($1, ?). A text with literals is, in effect,
+  // seen once; caching it would only hold memory.
+  bool parameterized = normalized == raw;
+  if (parameterized && statement_cache_.size() < kStatementCacheLimit)
+    statement_cache_.emplace(raw_texts_.str(raw_texts_.intern(raw)), id);
   return id;
 }
 
@@ -53,7 +57,11 @@ void Assembler::add(const RawSpan& raw) {
   s.kind = raw.kind;
   s.cls = classify(raw);
   s.name = strings_.intern(raw.name);
-  s.service = strings_.intern(raw.service);
+  if (raw.service != last_service_text_) {
+    last_service_text_.assign(raw.service);
+    last_service_ = strings_.intern(raw.service);
+  }
+  s.service = last_service_;
   s.error = raw.error || raw.http_status >= 500;
   s.timeout = raw.timeout;
   s.http_status = static_cast<uint16_t>(std::clamp(raw.http_status, 0, 999));
@@ -78,6 +86,42 @@ void Assembler::add(const RawSpan& raw) {
     case SpanClass::internal: break;
   }
   spans_.push_back(s);
+  if (!last_seen_slot_ || !(s.trace == last_trace_)) {
+    last_seen_slot_ = &last_seen_[s.trace];  // node-based map: the address is stable until erased
+    last_trace_ = s.trace;
+  }
+  *last_seen_slot_ = std::max(*last_seen_slot_, raw.offset);
+  if (spans_.size() >= pending_limit_) evict_complete_traces(raw.offset);
+}
+
+void Assembler::evict_complete_traces(uint64_t now) {
+  if (now > horizon_bytes_) {
+    uint64_t cutoff = now - horizon_bytes_;
+    auto complete_begin = std::partition(spans_.begin(), spans_.end(),
+                                         [&](const Span& s) { return last_seen_[s.trace] >= cutoff; });
+    size_t begin = static_cast<size_t>(complete_begin - spans_.begin());
+    analyze_range(begin, spans_.size());
+    for (size_t i = begin; i < spans_.size(); ++i) last_seen_.erase(spans_[i].trace);
+    last_seen_slot_ = nullptr;
+    total_spans_ += spans_.size() - begin;
+    spans_.erase(spans_.begin() + static_cast<std::ptrdiff_t>(begin), spans_.end());
+  }
+  // Nothing (or little) was complete: wait for twice as many spans before looking again.
+  pending_limit_ = std::max<size_t>(1u << 18, spans_.size() * 2);
+}
+
+void Assembler::analyze_range(size_t begin, size_t end) {
+  std::sort(spans_.begin() + static_cast<std::ptrdiff_t>(begin), spans_.begin() + static_cast<std::ptrdiff_t>(end),
+            [](const Span& a, const Span& b) {
+              if (!(a.trace == b.trace)) return a.trace < b.trace;
+              return a.start_ns < b.start_ns;
+            });
+  for (size_t i = begin; i < end;) {
+    size_t j = i + 1;
+    while (j < end && spans_[j].trace == spans_[i].trace) ++j;
+    analyze_trace(i, j);
+    i = j;
+  }
 }
 
 void Assembler::record_pattern(RouteAcc& acc, const char* kind, uint32_t key, int repeats, double total_ms,
@@ -285,20 +329,16 @@ void Assembler::analyze_trace(size_t begin, size_t end) {
 }
 
 Snapshot Assembler::finish() {
-  std::sort(spans_.begin(), spans_.end(), [](const Span& a, const Span& b) {
-    if (!(a.trace == b.trace)) return a.trace < b.trace;
-    return a.start_ns < b.start_ns;
-  });
-  for (size_t i = 0; i < spans_.size();) {
-    size_t j = i + 1;
-    while (j < spans_.size() && spans_[j].trace == spans_[i].trace) ++j;
-    analyze_trace(i, j);
-    i = j;
-  }
+  analyze_range(0, spans_.size());
+  total_spans_ += spans_.size();
+  spans_.clear();
+  spans_.shrink_to_fit();
+  last_seen_.clear();
+  last_seen_slot_ = nullptr;
 
   Snapshot snap;
   snap.files = files_;
-  snap.spans = static_cast<double>(spans_.size());
+  snap.spans = static_cast<double>(total_spans_);
   snap.traces = traces_;
   snap.requests = requests_;
   snap.orphans = orphans_;

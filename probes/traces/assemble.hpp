@@ -15,13 +15,17 @@ class Assembler {
  public:
   // Sequential calls further apart than `max_gap_ms` are not one sequence (Sentry's Consecutive
   // HTTP: 500 ms); calls shorter than `min_call_ms` are not worth parallelizing and end a sequence.
-  explicit Assembler(double sequential_max_gap_ms = 500, double sequential_min_call_ms = 50)
+  // A trace none of whose spans arrived in the last `horizon_bytes` of input is complete: it is
+  // analysed and its spans dropped, so memory stays flat however large the input. A span arriving
+  // later still is counted as an orphan.
+  explicit Assembler(double sequential_max_gap_ms = 500, double sequential_min_call_ms = 50,
+                     uint64_t horizon_bytes = 64ull << 20)
       : max_gap_ns_(static_cast<int64_t>(sequential_max_gap_ms * 1e6)),
-        min_call_ns_(static_cast<int64_t>(sequential_min_call_ms * 1e6)) {}
+        min_call_ns_(static_cast<int64_t>(sequential_min_call_ms * 1e6)),
+        horizon_bytes_(horizon_bytes) {}
 
   void add(const RawSpan& raw);
   void add_file(InputFile f) { files_.push_back(std::move(f)); }
-  size_t span_count() const { return spans_.size(); }
   Snapshot finish();
 
  private:
@@ -49,7 +53,13 @@ class Assembler {
     std::unordered_map<uint32_t, CallAcc> calls;
   };
 
+  struct TraceIdHash {
+    size_t operator()(const TraceId& t) const { return static_cast<size_t>(t.lo * 0x9E3779B97F4A7C15ull ^ t.hi); }
+  };
+
   uint32_t statement_id(std::string_view raw, bool cache, std::string_view name);
+  void evict_complete_traces(uint64_t now);
+  void analyze_range(size_t begin, size_t end);  // spans_[begin, end): whole traces, any order
   void analyze_trace(size_t begin, size_t end);
   void analyze_request(size_t root);
   void record_pattern(RouteAcc& acc, const char* kind, uint32_t key, int repeats, double ms, double saved,
@@ -57,14 +67,25 @@ class Assembler {
 
   int64_t max_gap_ns_;
   int64_t min_call_ns_;
+  uint64_t horizon_bytes_;
+  size_t pending_limit_ = 1u << 18;
+  std::unordered_map<TraceId, uint64_t, TraceIdHash> last_seen_;  // input offset of a trace's latest span
   Interner strings_;
   std::vector<Span> spans_;
   std::vector<InputFile> files_;
-  std::unordered_map<std::string, uint32_t> statement_cache_;  // raw text -> normalized id (bounded)
+  Interner raw_texts_;                                          // storage for the cache's keys
+  std::unordered_map<std::string_view, uint32_t> statement_cache_;  // raw text -> normalized id (bounded)
   std::unordered_map<uint64_t, RouteAcc> routes_;
   std::unordered_map<uint32_t, StatementAcc> statements_;
   std::unordered_map<uint32_t, ExternalAcc> externals_;
+  size_t total_spans_ = 0;
   double traces_ = 0, requests_ = 0, orphans_ = 0, skewed_ = 0, duplicates_ = 0;
+
+  // The previous span's service and trace: consecutive spans mostly share them (one batch, one trace).
+  std::string last_service_text_;
+  uint32_t last_service_ = 0;
+  TraceId last_trace_{~0ull, ~0ull};
+  uint64_t* last_seen_slot_ = nullptr;
 
   // Per-trace scratch, reused.
   size_t base_ = 0;

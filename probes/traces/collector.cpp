@@ -12,14 +12,20 @@ namespace cp::traces {
 Collected collect(const Target& target, const CollectContext& ctx) {
   double gap = ctx.settings ? ctx.settings->probe_option("traces", "sequential_max_gap_ms", 500) : 500;
   double min_call = ctx.settings ? ctx.settings->probe_option("traces", "sequential_min_call_ms", 50) : 50;
-  Assembler assembler(gap, min_call);
+  double horizon_mb = ctx.settings ? ctx.settings->probe_option("traces", "trace_horizon_mb", 64) : 64;
+  Assembler assembler(gap, min_call, static_cast<uint64_t>(horizon_mb * 1048576));
+  uint64_t base = 0;  // offsets run on across files
   size_t start = 0;
   while (start <= target.spec.size()) {
     size_t nl = target.spec.find('\n', start);
     std::string path = target.spec.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
     ReadStats stats;
     try {
-      stats = read_traces(path, [&](const RawSpan& s) { assembler.add(s); });
+      stats = read_traces(path, [&](const RawSpan& s) {
+        RawSpan shifted = s;
+        shifted.offset += base;
+        assembler.add(shifted);
+      });
     } catch (const ReadError& e) {
       return {ProbeStatus::error, e.message, {}};
     }
@@ -30,6 +36,7 @@ Collected collect(const Target& target, const CollectContext& ctx) {
                           to_string(stats.format)),
               {}};
     assembler.add_file({name, to_string(stats.format), static_cast<double>(stats.bytes), static_cast<double>(stats.spans)});
+    base += stats.bytes;
     if (nl == std::string::npos) break;
     start = nl + 1;
   }

@@ -6,11 +6,34 @@ namespace cp::traces {
 
 namespace {
 
-bool is_ident_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.'; }
+// Character classes by table: this runs for every database span of a large file.
+enum : uint8_t { kSpace = 1, kDigit = 2, kAlpha = 4, kIdent = 8 };
+struct CharClass {
+  uint8_t c[256];
+  constexpr CharClass() : c() {
+    for (int i : {' ', '\t', '\n', '\r', '\f', '\v'}) c[i] = kSpace;
+    for (int i = '0'; i <= '9'; ++i) c[i] = kDigit | kIdent;
+    for (int i = 'a'; i <= 'z'; ++i) c[i] = kAlpha | kIdent;
+    for (int i = 'A'; i <= 'Z'; ++i) c[i] = kAlpha | kIdent;
+    c[static_cast<int>('_')] = kIdent;
+    c[static_cast<int>('.')] = kIdent;
+  }
+};
+constexpr CharClass kClass;
+inline bool is_space(char ch) { return kClass.c[static_cast<unsigned char>(ch)] & kSpace; }
+inline bool is_digit(char ch) { return kClass.c[static_cast<unsigned char>(ch)] & kDigit; }
+inline bool is_alpha(char ch) { return kClass.c[static_cast<unsigned char>(ch)] & kAlpha; }
+inline bool is_alnum(char ch) { return kClass.c[static_cast<unsigned char>(ch)] & (kAlpha | kDigit); }
+inline bool is_ident_char(char ch) { return kClass.c[static_cast<unsigned char>(ch)] & kIdent; }
 
 void append_param(std::string& out, int& n) {
+  ++n;
   out += '$';
-  out += std::to_string(++n);
+  if (n < 10) {
+    out += static_cast<char>('0' + n);
+  } else {
+    out += std::to_string(n);
+  }
 }
 
 // After "IN (" : if the list holds only literals/params, emit a single "$n)" and skip to ")".
@@ -25,12 +48,12 @@ bool collapse_in_list(std::string_view sql, size_t& i, std::string& out, int& n)
       while (j < sql.size() && !(sql[j] == '\'' && (j + 1 >= sql.size() || sql[j + 1] != '\''))) j += sql[j] == '\'' ? 2 : 1;
       ++j;
       any = true;
-    } else if (std::isdigit(static_cast<unsigned char>(c)) || c == '$' || c == '?' || c == '-' || c == '.' ||
+    } else if (is_digit(c) || c == '$' || c == '?' || c == '-' || c == '.' ||
                c == '+') {
       ++j;
-      while (j < sql.size() && (std::isalnum(static_cast<unsigned char>(sql[j])) || sql[j] == '.')) ++j;
+      while (j < sql.size() && (is_alnum(sql[j]) || sql[j] == '.')) ++j;
       any = true;
-    } else if (c == ',' || std::isspace(static_cast<unsigned char>(c))) {
+    } else if (c == ',' || is_space(c)) {
       ++j;
     } else {
       return false;  // a subquery or an expression: leave it alone
@@ -46,7 +69,7 @@ bool collapse_in_list(std::string_view sql, size_t& i, std::string& out, int& n)
 
 std::string normalize_statement(std::string_view sql) {
   std::string out;
-  out.reserve(sql.size());
+  out.reserve(sql.size() + 16);
   int n = 0;
   bool space = false;
   size_t i = 0;
@@ -56,7 +79,7 @@ std::string normalize_statement(std::string_view sql) {
   };
   while (i < sql.size()) {
     char c = sql[i];
-    if (std::isspace(static_cast<unsigned char>(c))) {
+    if (is_space(c)) {
       space = true;
       ++i;
     } else if (c == '-' && i + 1 < sql.size() && sql[i + 1] == '-') {  // -- comment
@@ -92,17 +115,17 @@ std::string normalize_statement(std::string_view sql) {
       end = end == std::string_view::npos ? sql.size() : end + 1;
       out.append(sql.substr(i, end - i));
       i = end;
-    } else if ((std::isdigit(static_cast<unsigned char>(c)) ||
-                (c == '.' && i + 1 < sql.size() && std::isdigit(static_cast<unsigned char>(sql[i + 1])))) &&
+    } else if ((is_digit(c) ||
+                (c == '.' && i + 1 < sql.size() && is_digit(sql[i + 1]))) &&
                (out.empty() || !is_ident_char(out.back()) || space)) {
-      while (i < sql.size() && (std::isalnum(static_cast<unsigned char>(sql[i])) || sql[i] == '.')) ++i;
+      while (i < sql.size() && (is_alnum(sql[i]) || sql[i] == '.')) ++i;
       emit_space();
       append_param(out, n);
-    } else if ((c == '$' && i + 1 < sql.size() && std::isdigit(static_cast<unsigned char>(sql[i + 1]))) || c == '?' ||
-               (c == ':' && i + 1 < sql.size() && std::isalpha(static_cast<unsigned char>(sql[i + 1])) &&
+    } else if ((c == '$' && i + 1 < sql.size() && is_digit(sql[i + 1])) || c == '?' ||
+               (c == ':' && i + 1 < sql.size() && is_alpha(sql[i + 1]) &&
                 (i == 0 || sql[i - 1] != ':'))) {
       ++i;
-      while (i < sql.size() && (std::isalnum(static_cast<unsigned char>(sql[i])) || sql[i] == '_')) ++i;
+      while (i < sql.size() && (is_alnum(sql[i]) || sql[i] == '_')) ++i;
       emit_space();
       append_param(out, n);
     } else if (c == '(' && out.size() >= 2 &&

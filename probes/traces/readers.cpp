@@ -33,11 +33,32 @@ struct ShapeError {
 
 // ---- scalars --------------------------------------------------------------------------------
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
+struct HexTable {
+  int8_t v[256];
+  constexpr HexTable() : v() {
+    for (int i = 0; i < 256; ++i) v[i] = -1;
+    for (int i = 0; i < 10; ++i) v['0' + i] = static_cast<int8_t>(i);
+    for (int i = 0; i < 6; ++i) {
+      v['a' + i] = static_cast<int8_t>(10 + i);
+      v['A' + i] = static_cast<int8_t>(10 + i);
+    }
+  }
+};
+constexpr HexTable kHex;
+
+int hex_value(char c) { return kHex.v[static_cast<unsigned char>(c)]; }
+
+// The common case on the hot path: exactly 16 hex digits.
+bool hex16(const char* p, uint64_t& out) {
+  uint64_t v = 0;
+  int bad = 0;
+  for (int i = 0; i < 16; ++i) {
+    int d = kHex.v[static_cast<unsigned char>(p[i])];
+    bad |= d;
+    v = (v << 4) | static_cast<uint64_t>(d & 0xF);
+  }
+  out = v;
+  return bad >= 0;
 }
 
 int base64_value(char c) {
@@ -85,6 +106,8 @@ uint64_t bytes_to_u64(const uint8_t* b, size_t n) {
 
 uint64_t parse_span_id(std::string_view s, const char* field) {
   if (s.empty()) return 0;
+  uint64_t fast;
+  if (s.size() == 16 && hex16(s.data(), fast)) return fast;
   uint8_t b[16];
   size_t n;
   if (!decode_id(s, b, n) || n > 8) throw ShapeError{fmt::format("{} \"{}\" is neither 16 hex digits nor base64 of 8 bytes", field, s.substr(0, 40))};
@@ -92,12 +115,25 @@ uint64_t parse_span_id(std::string_view s, const char* field) {
 }
 
 TraceId parse_trace_id(std::string_view s) {
+  TraceId fast;
+  if (s.size() == 32 && hex16(s.data(), fast.hi) && hex16(s.data() + 16, fast.lo)) return fast;
   uint8_t b[16];
   size_t n;
   if (s.empty() || !decode_id(s, b, n))
     throw ShapeError{fmt::format("traceId \"{}\" is neither hex nor base64 of 16 bytes", s.substr(0, 40))};
   if (n <= 8) return {0, bytes_to_u64(b, n)};  // 64-bit trace ids (Zipkin, Jaeger)
   return {bytes_to_u64(b, n - 8), bytes_to_u64(b + n - 8, 8)};
+}
+
+// An id's text straight from the JSON (ids are hex or base64: never escaped).
+std::string_view raw_string(ondemand::value v) {
+  const char* p = ondemand::raw_json_string(v.get_raw_json_string()).raw();
+  size_t n = 0;
+  while (p[n] != '"') {
+    if (p[n] == '\\') throw ShapeError{"an id with an escape sequence"};
+    ++n;
+  }
+  return {p, n};
 }
 
 // 64-bit numbers arrive as JSON numbers or strings (OTLP's int64 mapping).
@@ -125,28 +161,68 @@ int64_t i64(ondemand::value v) {
 
 // One attribute/tag; both generations of the OpenTelemetry conventions map to the same field.
 void apply_attribute(RawSpan& s, std::string_view key, std::string_view str, int64_t num, bool is_num, bool flag) {
-  if (key == "db.system" || key == "db.system.name") s.db_system = str;
-  else if (key == "db.statement" || key == "db.query.text") s.db_statement = str;
-  else if (key == "http.url" || key == "url.full") s.url = str;
-  else if (key == "http.method" || key == "http.request.method") s.http_method = str;
-  else if (key == "http.route") s.http_route = str;
-  else if (key == "http.status_code" || key == "http.response.status_code")
-    s.http_status = is_num ? static_cast<int>(num) : std::atoi(std::string(str).c_str());
-  else if (key == "server.address" || key == "net.peer.name" || key == "peer.service" || key == "rpc.service") {
-    if (s.peer.empty() || key == "server.address" || key == "net.peer.name") s.peer = str;
-  } else if (key == "url.path" || key == "http.target") s.target_path = str;
-  else if (key == "error") s.error = s.error || flag || str == "true";
-  else if (key == "otel.status_code") s.error = s.error || str == "ERROR";
-  else if (key == "span.kind") {
-    if (str == "server") s.kind = SpanKind::server;
-    else if (str == "client") s.kind = SpanKind::client;
-    else if (str == "producer") s.kind = SpanKind::producer;
-    else if (str == "consumer") s.kind = SpanKind::consumer;
-    else if (str == "internal") s.kind = SpanKind::internal;
-  } else if (key == "error.type" || key == "exception.type") {
-    if (str.find("imeout") != std::string_view::npos || str.find("TIMEOUT") != std::string_view::npos ||
-        str.find("eadline") != std::string_view::npos)
-      s.timeout = true;
+  // Most attributes are none of these: a length check first keeps the common case cheap.
+  switch (key.size()) {
+    case 5:
+      if (key == "error") s.error = s.error || flag || str == "true";
+      return;
+    case 8:
+      if (key == "url.full") s.url = str;
+      else if (key == "http.url") s.url = str;
+      else if (key == "url.path") s.target_path = str;
+      return;
+    case 9:
+      if (key == "db.system") s.db_system = str;
+      else if (key == "span.kind") {
+        if (str == "server") s.kind = SpanKind::server;
+        else if (str == "client") s.kind = SpanKind::client;
+        else if (str == "producer") s.kind = SpanKind::producer;
+        else if (str == "consumer") s.kind = SpanKind::consumer;
+        else if (str == "internal") s.kind = SpanKind::internal;
+      }
+      return;
+    case 10:
+      if (key == "http.route") s.http_route = str;
+      else if (key == "error.type") {
+        if (str.find("imeout") != std::string_view::npos || str.find("TIMEOUT") != std::string_view::npos ||
+            str.find("eadline") != std::string_view::npos)
+          s.timeout = true;
+      }
+      return;
+    case 11:
+      if (key == "http.method") s.http_method = str;
+      else if (key == "http.target") s.target_path = str;
+      else if (key == "rpc.service" && s.peer.empty()) s.peer = str;
+      return;
+    case 12:
+      if (key == "db.statement") s.db_statement = str;
+      else if (key == "peer.service" && s.peer.empty()) s.peer = str;
+      return;
+    case 13:
+      if (key == "db.query.text") s.db_statement = str;
+      else if (key == "net.peer.name") s.peer = str;
+      return;
+    case 14:
+      if (key == "db.system.name") s.db_system = str;
+      else if (key == "server.address") s.peer = str;
+      else if (key == "exception.type") {
+        if (str.find("imeout") != std::string_view::npos || str.find("eadline") != std::string_view::npos)
+          s.timeout = true;
+      }
+      return;
+    case 16:
+      if (key == "http.status_code") s.http_status = is_num ? static_cast<int>(num) : std::atoi(std::string(str).c_str());
+      else if (key == "otel.status_code") s.error = s.error || str == "ERROR";
+      return;
+    case 19:
+      if (key == "http.request.method") s.http_method = str;
+      return;
+    case 25:
+      if (key == "http.response.status_code")
+        s.http_status = is_num ? static_cast<int>(num) : std::atoi(std::string(str).c_str());
+      return;
+    default:
+      return;
   }
 }
 
@@ -179,22 +255,58 @@ SpanKind upper_kind(std::string_view k) {  // Zipkin
 }
 
 // OTLP AnyValue: {"stringValue": …} | {"intValue": "200" or 200} | {"boolValue": true} | …
+// Keys are compared raw (OTLP keys never hold escapes): no unescaping on the hot path.
+bool key_is(ondemand::raw_json_string key, const char* name) { return key.unsafe_is_equal(name); }
+
+// Attribute keys the rules use (both generations of the conventions). Most attributes are none of
+// them, and their values are then never parsed.
+bool wanted_attribute(std::string_view key) {
+  switch (key.size()) {
+    case 5: return key == "error";
+    case 8: return key == "url.full" || key == "http.url" || key == "url.path";
+    case 9: return key == "db.system" || key == "span.kind";
+    case 10: return key == "http.route" || key == "error.type";
+    case 11: return key == "http.method" || key == "http.target" || key == "rpc.service";
+    case 12: return key == "db.statement" || key == "peer.service";
+    case 13: return key == "db.query.text" || key == "net.peer.name";
+    case 14: return key == "db.system.name" || key == "server.address" || key == "exception.type";
+    case 16: return key == "http.status_code" || key == "otel.status_code";
+    case 19: return key == "http.request.method";
+    case 25: return key == "http.response.status_code";
+    default: return false;
+  }
+}
+
+// The key as it stands in the JSON text; nullopt when it holds an escape (then it is unescaped).
+std::optional<std::string_view> plain_key(ondemand::raw_json_string raw) {
+  const char* p = raw.raw();
+  size_t n = 0;
+  while (p[n] != '"') {
+    if (p[n] == '\\') return std::nullopt;
+    ++n;
+  }
+  return std::string_view(p, n);
+}
+
 void read_otlp_attribute(ondemand::object attr, RawSpan& s) {
   std::string_view key, str;
   int64_t num = 0;
   bool is_num = false, flag = false;
   for (auto field : attr) {
-    std::string_view k = field.unescaped_key();
-    if (k == "key") {
-      key = field.value().get_string();
-    } else if (k == "value") {
+    ondemand::raw_json_string k = field.key();
+    if (key_is(k, "key")) {
+      // An escaped key cannot be one of the wanted ones; neither is skipped further.
+      auto raw_key = plain_key(field.value().get_raw_json_string());
+      if (!raw_key || !wanted_attribute(*raw_key)) return;  // the value is never parsed
+      key = *raw_key;
+    } else if (key_is(k, "value")) {
       for (auto vf : field.value().get_object()) {
-        std::string_view vk = vf.unescaped_key();
-        if (vk == "stringValue") str = vf.value().get_string();
-        else if (vk == "intValue") {
+        ondemand::raw_json_string vk = vf.key();
+        if (key_is(vk, "stringValue")) str = vf.value().get_string();
+        else if (key_is(vk, "intValue")) {
           num = i64(vf.value());
           is_num = true;
-        } else if (vk == "boolValue") flag = vf.value().get_bool();
+        } else if (key_is(vk, "boolValue")) flag = vf.value().get_bool();
       }
     }
   }
@@ -223,26 +335,26 @@ RawSpan read_otlp_span(ondemand::object span) {
   RawSpan s;
   bool has_trace = false, has_id = false;
   for (auto field : span) {
-    std::string_view k = field.unescaped_key();
-    if (k == "traceId") {
-      s.trace = parse_trace_id(field.value().get_string());
+    ondemand::raw_json_string k = field.key();
+    if (key_is(k, "traceId")) {
+      s.trace = parse_trace_id(raw_string(field.value()));
       has_trace = true;
-    } else if (k == "spanId") {
-      s.id = parse_span_id(field.value().get_string(), "spanId");
+    } else if (key_is(k, "spanId")) {
+      s.id = parse_span_id(raw_string(field.value()), "spanId");
       has_id = true;
-    } else if (k == "parentSpanId") {
-      s.parent = parse_span_id(field.value().get_string(), "parentSpanId");
-    } else if (k == "name") {
+    } else if (key_is(k, "parentSpanId")) {
+      s.parent = parse_span_id(raw_string(field.value()), "parentSpanId");
+    } else if (key_is(k, "name")) {
       s.name = field.value().get_string();
-    } else if (k == "kind") {
+    } else if (key_is(k, "kind")) {
       s.kind = otlp_kind(field.value());
-    } else if (k == "startTimeUnixNano") {
+    } else if (key_is(k, "startTimeUnixNano")) {
       s.start_ns = static_cast<int64_t>(u64(field.value()));
-    } else if (k == "endTimeUnixNano") {
+    } else if (key_is(k, "endTimeUnixNano")) {
       s.end_ns = static_cast<int64_t>(u64(field.value()));
-    } else if (k == "attributes") {
+    } else if (key_is(k, "attributes")) {
       for (auto attr : field.value().get_array()) read_otlp_attribute(attr.get_object(), s);
-    } else if (k == "status") {
+    } else if (key_is(k, "status")) {
       read_otlp_status(field.value().get_object(), s);
     }
   }
@@ -253,10 +365,18 @@ RawSpan read_otlp_span(ondemand::object span) {
 struct Emitter {
   const SpanSink& sink;
   size_t spans = 0;
+  uint64_t offset = 0;  // of the document / line being read
   std::vector<RawSpan> pending;  // spans waiting for their service name (JSON objects are unordered)
+  // A span whose service is known already goes straight out.
+  void emit(RawSpan& s) {
+    s.offset = offset;
+    sink(s);
+    ++spans;
+  }
   void flush(std::string_view service) {
     for (auto& s : pending) {
       if (s.service.empty()) s.service = service;
+      s.offset = offset;
       sink(s);
       ++spans;
     }
@@ -288,7 +408,15 @@ void read_otlp_resource_spans(ondemand::object rs, Emitter& e) {
       for (auto scope : field.value().get_array())
         for (auto sf : scope.get_object())
           if (std::string_view(sf.unescaped_key()) == "spans")
-            for (auto span : sf.value().get_array()) e.pending.push_back(read_otlp_span(span.get_object()));
+            for (auto span : sf.value().get_array()) {
+              RawSpan s = read_otlp_span(span.get_object());
+              if (service.empty()) {
+                e.pending.push_back(s);  // the resource comes later in this object
+              } else {
+                s.service = service;
+                e.emit(s);
+              }
+            }
     }
   }
   e.flush(service.empty() ? std::string_view("unknown_service") : service);
@@ -514,6 +642,7 @@ class LineStream {
     p += skip;
     len -= skip;
     capacity -= skip;
+    emitter_.offset = file_offset;
     try {
       ondemand::document doc = parser_.iterate(p, len, capacity);
       if (doc.type() != ondemand::json_type::object) throw ShapeError{"expected a JSON object per line"};
@@ -600,8 +729,8 @@ ReadStats read_lines_buffer(const std::string& name, const char* data, size_t si
   ReadStats stats{Format::otlp_jsonl, size, 0, 0};
   size_t pos = 0;
   while (pos < size) {
-    size_t nl = pos;
-    while (nl < size && data[nl] != '\n') ++nl;
+    const void* hit = std::memchr(data + pos, '\n', size - pos);
+    size_t nl = hit ? static_cast<size_t>(static_cast<const char*>(hit) - data) : size;
     ++stats.lines;
     lines.line(data + pos, nl - pos, capacity - pos, stats.lines, pos, nl == size);
     pos = nl + 1;
@@ -658,8 +787,8 @@ ReadStats read_traces(const std::string& path, const SpanSink& sink) {
     // Complete lines in the buffer; the tail (an unfinished line) moves to the front.
     size_t pos = 0;
     for (;;) {
-      size_t nl = pos;
-      while (nl < filled && buf[nl] != '\n') ++nl;
+      const void* hit = std::memchr(buf.data() + pos, '\n', filled - pos);
+      size_t nl = hit ? static_cast<size_t>(static_cast<const char*>(hit) - buf.data()) : filled;
       if (nl == filled && !eof) break;
       ++stats.lines;
       lines.line(buf.data() + pos, nl - pos, buf.size() - pos, stats.lines, file_offset + pos, nl == filled);

@@ -34,6 +34,7 @@ struct RawSpan {
   int http_status = 0;
   bool error = false;
   bool timeout = false;
+  uint64_t offset = 0;  // where in the input it was read (bytes): how recently its trace was seen
 };
 
 struct Span {

@@ -1,6 +1,9 @@
 // The binary itself: exit codes, formats, --output, --replay and secrets, on recorded evidence.
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <fstream>
 
 #include "harness.hpp"
@@ -102,4 +105,23 @@ TEST_CASE("an unreachable target: exit 3, a report with the probe in error, no s
   CHECK(text.exit_code == 3);
   CHECK(text.out.find("Hunter2-secret") == std::string::npos);
   CHECK(text.err.find("Hunter2-secret") == std::string::npos);
+}
+
+TEST_CASE("--output onto a device, a FIFO or a symlink writes into it and never replaces it") {
+  struct stat st {};
+  auto r = run({chokepoint_bin(), "diagnose", "--replay", fixture_path("postgres/healthy.evidence.json"), "--output",
+                "/dev/null"});
+  CHECK(r.exit_code == 0);
+  REQUIRE(stat("/dev/null", &st) == 0);
+  CHECK(S_ISCHR(st.st_mode));
+
+  std::string target = temp_path("real-report.txt");
+  std::string link = temp_path("link-report.txt");
+  REQUIRE(symlink(target.c_str(), link.c_str()) == 0);
+  r = run({chokepoint_bin(), "diagnose", "--replay", fixture_path("postgres/healthy.evidence.json"), "--output", link});
+  CHECK(r.exit_code == 0);
+  struct stat lst {};
+  REQUIRE(lstat(link.c_str(), &lst) == 0);
+  CHECK(S_ISLNK(lst.st_mode));
+  CHECK(slurp(target).find("VERDICT") != std::string::npos);
 }

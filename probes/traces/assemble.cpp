@@ -36,7 +36,10 @@ uint32_t Assembler::statement_id(std::string_view raw, bool cache, std::string_v
     return strings_.intern(text.substr(0, text.find(' ')));
   }
   if (raw.empty()) return 0;
-  if (auto it = statement_cache_.find(raw); it != statement_cache_.end()) return it->second;
+  // Texts with a quote are literal forms: seen once, not worth a cache lookup.
+  bool maybe_cached = raw.find('\'') == std::string_view::npos;
+  if (maybe_cached)
+    if (auto it = statement_cache_.find(raw); it != statement_cache_.end()) return it->second;
   std::string normalized = normalize_statement(raw);
   uint32_t id = strings_.intern(normalized);
   // Cache only texts that repeat: parameterized ones ($1, ?). A text with literals is, in effect,
@@ -97,31 +100,55 @@ void Assembler::add(const RawSpan& raw) {
 void Assembler::evict_complete_traces(uint64_t now) {
   if (now > horizon_bytes_) {
     uint64_t cutoff = now - horizon_bytes_;
-    auto complete_begin = std::partition(spans_.begin(), spans_.end(),
-                                         [&](const Span& s) { return last_seen_[s.trace] >= cutoff; });
-    size_t begin = static_cast<size_t>(complete_begin - spans_.begin());
+    // Complete spans move to the back (kept ones stay in arrival order), then are analysed.
+    std::vector<Span>& complete = complete_;
+    complete.clear();
+    size_t kept = 0;
+    TraceId last{~0ull, ~0ull};
+    bool last_complete = false;
+    for (size_t i = 0; i < spans_.size(); ++i) {
+      const Span& s = spans_[i];
+      if (!(s.trace == last)) {
+        last = s.trace;
+        last_complete = last_seen_[s.trace] < cutoff;
+      }
+      if (last_complete)
+        complete.push_back(s);
+      else
+        spans_[kept++] = s;
+    }
+    spans_.resize(kept);
+    size_t begin = spans_.size();
+    spans_.insert(spans_.end(), complete.begin(), complete.end());
     analyze_range(begin, spans_.size());
     for (size_t i = begin; i < spans_.size(); ++i) last_seen_.erase(spans_[i].trace);
     last_seen_slot_ = nullptr;
     total_spans_ += spans_.size() - begin;
-    spans_.erase(spans_.begin() + static_cast<std::ptrdiff_t>(begin), spans_.end());
+    spans_.resize(begin);
   }
   // Nothing (or little) was complete: wait for twice as many spans before looking again.
   pending_limit_ = std::max<size_t>(1u << 18, spans_.size() * 2);
 }
 
 void Assembler::analyze_range(size_t begin, size_t end) {
-  std::sort(spans_.begin() + static_cast<std::ptrdiff_t>(begin), spans_.begin() + static_cast<std::ptrdiff_t>(end),
-            [](const Span& a, const Span& b) {
-              if (!(a.trace == b.trace)) return a.trace < b.trace;
-              return a.start_ns < b.start_ns;
-            });
-  for (size_t i = begin; i < end;) {
+  // Sort small keys, not 80-byte spans, then gather each trace's spans in start order.
+  std::vector<SortKey>& keys = sort_keys_;
+  keys.clear();
+  for (size_t i = begin; i < end; ++i)
+    keys.push_back({spans_[i].trace, spans_[i].start_ns, static_cast<uint32_t>(i)});
+  std::sort(keys.begin(), keys.end(), [](const SortKey& a, const SortKey& b) {
+    if (!(a.trace == b.trace)) return a.trace < b.trace;
+    return a.start < b.start;
+  });
+  trace_spans_.clear();
+  for (const auto& k : keys) trace_spans_.push_back(spans_[k.index]);
+  for (size_t i = 0; i < trace_spans_.size();) {
     size_t j = i + 1;
-    while (j < end && spans_[j].trace == spans_[i].trace) ++j;
+    while (j < trace_spans_.size() && trace_spans_[j].trace == trace_spans_[i].trace) ++j;
     analyze_trace(i, j);
     i = j;
   }
+  trace_spans_.clear();
 }
 
 void Assembler::record_pattern(RouteAcc& acc, const char* kind, uint32_t key, int repeats, double total_ms,
@@ -141,7 +168,7 @@ void Assembler::record_pattern(RouteAcc& acc, const char* kind, uint32_t key, in
 }
 
 void Assembler::analyze_request(size_t root_local) {
-  const Span& root = spans_[base_ + root_local];
+  const Span& root = trace_spans_[base_ + root_local];
   uint64_t route_key = (static_cast<uint64_t>(root.service) << 32) | root.route;
   RouteAcc& acc = routes_[route_key];
   acc.service = root.service;
@@ -168,7 +195,7 @@ void Assembler::analyze_request(size_t root_local) {
   while (!stack.empty()) {
     uint32_t p_local = stack.back();
     stack.pop_back();
-    const Span& p = spans_[base_ + p_local];
+    const Span& p = trace_spans_[base_ + p_local];
     int64_t covered = 0, cover_start = 0, cover_end = 0;
     bool open = false;
     counts.clear();
@@ -178,7 +205,7 @@ void Assembler::analyze_request(size_t root_local) {
 
     for (uint32_t ci = child_offset_[p_local]; ci < child_offset_[p_local + 1]; ++ci) {
       uint32_t c_local = child_list_[ci];
-      const Span& c = spans_[base_ + c_local];
+      const Span& c = trace_spans_[base_ + c_local];
       int64_t s = std::max(c.start_ns, p.start_ns), e = std::min(c.end_ns, p.end_ns);
       if (e > s) {  // union of the children's clipped intervals, in start order
         if (open && s <= cover_end) {
@@ -293,14 +320,14 @@ void Assembler::analyze_trace(size_t begin, size_t end) {
   size_t n = end - begin;
   traces_ += 1;
   ids_.clear();
-  for (size_t i = 0; i < n; ++i) ids_.emplace_back(spans_[begin + i].id, static_cast<uint32_t>(i));
+  for (size_t i = 0; i < n; ++i) ids_.emplace_back(trace_spans_[begin + i].id, static_cast<uint32_t>(i));
   std::sort(ids_.begin(), ids_.end());
   for (size_t i = 1; i < ids_.size(); ++i) duplicates_ += ids_[i].first == ids_[i - 1].first ? 1 : 0;
 
   parent_.assign(n, -1);
   child_offset_.assign(n + 1, 0);
   for (size_t i = 0; i < n; ++i) {
-    const Span& s = spans_[begin + i];
+    const Span& s = trace_spans_[begin + i];
     if (!s.parent || s.parent == s.id) continue;
     auto it = std::lower_bound(ids_.begin(), ids_.end(), std::make_pair(s.parent, 0u));
     if (it == ids_.end() || it->first != s.parent) {
@@ -309,7 +336,7 @@ void Assembler::analyze_trace(size_t begin, size_t end) {
     }
     parent_[i] = static_cast<int32_t>(it->second);
     ++child_offset_[it->second + 1];
-    const Span& p = spans_[begin + it->second];
+    const Span& p = trace_spans_[begin + it->second];
     if (s.start_ns < p.start_ns || s.end_ns > p.end_ns) skewed_ += 1;
   }
   for (size_t i = 0; i < n; ++i) child_offset_[i + 1] += child_offset_[i];
@@ -319,10 +346,10 @@ void Assembler::analyze_trace(size_t begin, size_t end) {
     if (parent_[i] >= 0) child_list_[fill[static_cast<size_t>(parent_[i])]++] = static_cast<uint32_t>(i);
 
   for (size_t i = 0; i < n; ++i) {
-    const Span& s = spans_[begin + i];
+    Span& s = trace_spans_[begin + i];
     bool true_root = s.parent == 0;
     if (s.cls == SpanClass::request || (true_root && s.cls == SpanClass::internal)) {
-      if (s.cls == SpanClass::internal) spans_[begin + i].route = s.name;
+      if (s.cls == SpanClass::internal) s.route = s.name;
       analyze_request(i);
     }
   }

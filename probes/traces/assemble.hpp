@@ -88,6 +88,14 @@ class Assembler {
   uint64_t* last_seen_slot_ = nullptr;
 
   // Per-trace scratch, reused.
+  std::vector<Span> trace_spans_;  // the traces being analysed, grouped and in start order
+  std::vector<Span> complete_;
+  struct SortKey {
+    TraceId trace;
+    int64_t start;
+    uint32_t index;
+  };
+  std::vector<SortKey> sort_keys_;
   size_t base_ = 0;
   std::vector<std::pair<uint64_t, uint32_t>> ids_;
   std::vector<int32_t> parent_;

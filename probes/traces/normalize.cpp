@@ -26,18 +26,28 @@ inline bool is_alpha(char ch) { return kClass.c[static_cast<unsigned char>(ch)] 
 inline bool is_alnum(char ch) { return kClass.c[static_cast<unsigned char>(ch)] & (kAlpha | kDigit); }
 inline bool is_ident_char(char ch) { return kClass.c[static_cast<unsigned char>(ch)] & kIdent; }
 
-void append_param(std::string& out, int& n) {
-  ++n;
-  out += '$';
-  if (n < 10) {
-    out += static_cast<char>('0' + n);
-  } else {
-    out += std::to_string(n);
+// Output goes to a raw buffer sized up front: a literal of one character becomes "$n" (up to
+// three), so 3x the input is always enough.
+struct Writer {
+  char* w;
+  void put(char c) { *w++ = c; }
+  void put(std::string_view s) {
+    for (char c : s) *w++ = c;
   }
+  char last(const char* begin) const { return w == begin ? '\0' : w[-1]; }
+};
+
+void append_param(Writer& out, int& n) {
+  ++n;
+  out.put('$');
+  char digits[12];
+  int len = 0;
+  for (int v = n; v > 0; v /= 10) digits[len++] = static_cast<char>('0' + v % 10);
+  while (len) out.put(digits[--len]);
 }
 
-// After "IN (" : if the list holds only literals/params, emit a single "$n)" and skip to ")".
-bool collapse_in_list(std::string_view sql, size_t& i, std::string& out, int& n) {
+// After "IN (" : if the list holds only literals/params, emit a single "$n" and skip to ")".
+bool collapse_in_list(std::string_view sql, size_t& i, Writer& out, int& n) {
   size_t j = i;
   bool any = false;
   while (j < sql.size()) {
@@ -48,8 +58,7 @@ bool collapse_in_list(std::string_view sql, size_t& i, std::string& out, int& n)
       while (j < sql.size() && !(sql[j] == '\'' && (j + 1 >= sql.size() || sql[j + 1] != '\''))) j += sql[j] == '\'' ? 2 : 1;
       ++j;
       any = true;
-    } else if (is_digit(c) || c == '$' || c == '?' || c == '-' || c == '.' ||
-               c == '+') {
+    } else if (is_digit(c) || c == '$' || c == '?' || c == '-' || c == '.' || c == '+') {
       ++j;
       while (j < sql.size() && (is_alnum(sql[j]) || sql[j] == '.')) ++j;
       any = true;
@@ -68,15 +77,17 @@ bool collapse_in_list(std::string_view sql, size_t& i, std::string& out, int& n)
 }  // namespace
 
 std::string normalize_statement(std::string_view sql) {
-  std::string out;
-  out.reserve(sql.size() + 16);
+  std::string buffer(sql.size() * 3 + 16, '\0');
+  char* const begin = buffer.data();
+  Writer out{begin};
   int n = 0;
   bool space = false;
   size_t i = 0;
   auto emit_space = [&] {
-    if (space && !out.empty()) out += ' ';
+    if (space && out.w != begin) out.put(' ');
     space = false;
   };
+  auto after_ident = [&] { return out.w != begin && is_ident_char(out.w[-1]); };
   while (i < sql.size()) {
     char c = sql[i];
     if (is_space(c)) {
@@ -89,8 +100,7 @@ std::string normalize_statement(std::string_view sql) {
       size_t end = sql.find("*/", i + 2);
       i = end == std::string_view::npos ? sql.size() : end + 2;
       space = true;
-    } else if (c == '\'' || ((c == 'E' || c == 'e') && i + 1 < sql.size() && sql[i + 1] == '\'' &&
-                             (out.empty() || !is_ident_char(out.back())))) {
+    } else if (c == '\'' || ((c == 'E' || c == 'e') && i + 1 < sql.size() && sql[i + 1] == '\'' && !after_ident())) {
       if (c != '\'') ++i;
       ++i;
       while (i < sql.size()) {
@@ -113,42 +123,39 @@ std::string normalize_statement(std::string_view sql) {
       emit_space();
       size_t end = sql.find('"', i + 1);
       end = end == std::string_view::npos ? sql.size() : end + 1;
-      out.append(sql.substr(i, end - i));
+      out.put(sql.substr(i, end - i));
       i = end;
-    } else if ((is_digit(c) ||
-                (c == '.' && i + 1 < sql.size() && is_digit(sql[i + 1]))) &&
-               (out.empty() || !is_ident_char(out.back()) || space)) {
+    } else if ((is_digit(c) || (c == '.' && i + 1 < sql.size() && is_digit(sql[i + 1]))) && (!after_ident() || space)) {
       while (i < sql.size() && (is_alnum(sql[i]) || sql[i] == '.')) ++i;
       emit_space();
       append_param(out, n);
     } else if ((c == '$' && i + 1 < sql.size() && is_digit(sql[i + 1])) || c == '?' ||
-               (c == ':' && i + 1 < sql.size() && is_alpha(sql[i + 1]) &&
-                (i == 0 || sql[i - 1] != ':'))) {
+               (c == ':' && i + 1 < sql.size() && is_alpha(sql[i + 1]) && (i == 0 || sql[i - 1] != ':'))) {
       ++i;
       while (i < sql.size() && (is_alnum(sql[i]) || sql[i] == '_')) ++i;
       emit_space();
       append_param(out, n);
-    } else if (c == '(' && out.size() >= 2 &&
-               (out.compare(out.size() - 2, 2, "IN") == 0 || out.compare(out.size() - 2, 2, "in") == 0) &&
-               (out.size() == 2 || !is_ident_char(out[out.size() - 3]))) {
+    } else if (c == '(' && out.w - begin >= 2 && (out.w[-2] == 'I' || out.w[-2] == 'i') &&
+               (out.w[-1] == 'N' || out.w[-1] == 'n') && (out.w - begin == 2 || !is_ident_char(out.w[-3]))) {
       emit_space();
-      out += '(';
+      out.put('(');
       ++i;
       size_t save = i;
       if (collapse_in_list(sql, i, out, n)) {
-        out += ')';
+        out.put(')');
         ++i;
       } else {
         i = save;
       }
     } else {
       emit_space();
-      out += c;
+      out.put(c);
       ++i;
     }
   }
-  while (!out.empty() && (out.back() == ';' || out.back() == ' ')) out.pop_back();
-  return out;
+  while (out.w != begin && (out.w[-1] == ';' || out.w[-1] == ' ')) --out.w;
+  buffer.resize(static_cast<size_t>(out.w - begin));
+  return buffer;
 }
 
 std::string url_host(std::string_view url) {

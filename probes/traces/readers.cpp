@@ -697,14 +697,20 @@ ReadStats read_whole(const std::string& name, const char* data, size_t size, siz
   while (start < size && (data[start] == ' ' || data[start] == '\n' || data[start] == '\r' || data[start] == '\t')) ++start;
   if (start == size) throw ReadError{name + ": the input is empty: " + kExpected};
   ondemand::document doc;
+  bool started = false;  // a document that failed stage 1 has no position to ask for
+  auto location = [&]() -> const char* {
+    const char* at = nullptr;
+    if (!started || doc.current_location().get(at) != SUCCESS) return nullptr;
+    return at;
+  };
   try {
     doc = parser.iterate(data, size, capacity);
+    started = true;
     stats.format = read_document(doc, e);
     if (has_trailing_content(doc))
       throw ShapeError{"more than one JSON document (OTLP JSON Lines need one request per line)"};
   } catch (const simdjson_error& err) {
-    const char* at = nullptr;
-    if (doc.current_location().get(at) != SUCCESS) at = nullptr;
+    const char* at = location();
     bool truncated = err.error() == INCOMPLETE_ARRAY_OR_OBJECT || !at || at >= data + size;
     // On-Demand reads lazily; the DOM parser validates everything and says what is wrong.
     dom::parser validator;
@@ -714,9 +720,7 @@ ReadStats read_whole(const std::string& name, const char* data, size_t size, siz
                                                      : simdjson_message(err.error(), truncated);
     throw ReadError{describe_error(name, data, size, at, what)};
   } catch (const ShapeError& err) {
-    const char* at = nullptr;
-    if (doc.current_location().get(at) != SUCCESS) at = nullptr;
-    throw ReadError{describe_error(name, data, size, at, err.what)};
+    throw ReadError{describe_error(name, data, size, location(), err.what)};
   }
   stats.spans = e.spans;
   return stats;

@@ -213,6 +213,8 @@ TEST_CASE("bad input: a clear message with where and what was expected") {
   CHECK(read_error("{\"items\": [1]}").find("not a trace") != std::string::npos);
   CHECK(read_error("[1, 2]").find("wrong type") != std::string::npos);
   CHECK(read_error("{\"resourceSpans\": [ {\"scopeSpans\": [ }").find("invalid JSON") != std::string::npos);
+  // Found by the fuzzer: a document that fails stage 1 has no position to report.
+  CHECK(read_error("{\"resourceSpans\": [ eSpans\": [ }\n").find("invalid JSON") != std::string::npos);
   std::string truncated = read_error("{\"data\": [{\"traceID\": \"ab\", \"spans\": [");
   CHECK(truncated.find("truncated") != std::string::npos);
   CHECK(truncated.find("input.json") == 0);

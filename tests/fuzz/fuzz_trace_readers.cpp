@@ -1,0 +1,22 @@
+// libFuzzer target: every trace reader and the assembler on arbitrary bytes. Any input must end
+// in spans or a ReadError, never a crash, hang or sanitizer report.
+//   cmake -S . -B build-fuzz -G Ninja -DCHOKEPOINT_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_C_COMPILER=clang
+//   cmake --build build-fuzz --target fuzz_trace_readers
+//   build-fuzz/tests/fuzz_trace_readers -max_total_time=600 tests/fuzz/corpus
+#include <cstddef>
+#include <cstdint>
+
+#include "probes/traces/assemble.hpp"
+#include "probes/traces/readers.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  cp::traces::Assembler assembler(500, 50, 1024);  // a tiny horizon exercises eviction too
+  try {
+    cp::traces::read_traces_buffer("fuzz", reinterpret_cast<const char*>(data), size,
+                                   [&](const cp::traces::RawSpan& s) { assembler.add(s); });
+  } catch (const cp::traces::ReadError&) {
+    return 0;
+  }
+  (void)assembler.finish();
+  return 0;
+}

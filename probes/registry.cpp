@@ -1,5 +1,6 @@
 #include "probes/probe.hpp"
 
+#include "probes/host/probe.hpp"
 #include "probes/pgbouncer/probe.hpp"
 #include "probes/postgres/probe.hpp"
 #include "probes/traces/probe.hpp"
@@ -12,6 +13,7 @@ const std::vector<ProbeKind>& probe_kinds() {
       postgres_probe(),
       pgbouncer_probe(),
       traces_probe(),
+      host_probe(),
   };
   return kinds;
 }

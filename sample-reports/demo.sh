@@ -4,7 +4,7 @@
 #
 #   sample-reports/demo.sh [CHOKEPOINT_BIN] [SCENARIO...]
 #   scenarios: missing_index n_plus_one healthy locks no_pooling pool_saturation held_transactions
-#              healthy_pooled (default: all)
+#              healthy_pooled throttled_worker (default: all)
 #
 # Everything it starts lives under one temporary directory and is stopped on exit.
 set -euo pipefail
@@ -14,7 +14,7 @@ bin=${1:-$root/build/chokepoint}
 shift || true
 scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] || scenarios=(missing_index n_plus_one healthy locks no_pooling pool_saturation
-                                         held_transactions healthy_pooled)
+                                         held_transactions healthy_pooled throttled_worker)
 [ -x "$bin" ] || { echo "demo: $bin is not built (run tests/tools/bootstrap.sh demo)" >&2; exit 2; }
 WINDOW=${WINDOW:-8}
 
@@ -57,6 +57,28 @@ pgbench_scenario() {
   wait "$load" || { echo "demo: pgbench failed:" >&2; cat "$work/$name.pgbench.log" >&2; exit 1; }
 }
 
+# A worker busy on 1 CPU inside a cgroup capped at 0.2 CPU (cgroup v1 cpu controller or v2 cpu.max).
+throttled_worker() {
+  local cg busy
+  if [ -w /sys/fs/cgroup/cpu ]; then
+    cg=/sys/fs/cgroup/cpu/chokepoint-demo-$$
+    mkdir "$cg" && echo 100000 > "$cg/cpu.cfs_period_us" && echo 20000 > "$cg/cpu.cfs_quota_us"
+  elif grep -qw cpu /sys/fs/cgroup/cgroup.controllers 2>/dev/null && [ -w /sys/fs/cgroup ]; then
+    echo +cpu > /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null || true
+    cg=/sys/fs/cgroup/chokepoint-demo-$$
+    mkdir "$cg" && echo "20000 100000" > "$cg/cpu.max"
+  else
+    echo "demo: throttled_worker needs root and a writable cgroup cpu controller; skipped" >&2
+    return 0
+  fi
+  sh -c "echo \$\$ > $cg/cgroup.procs && exec sh -c 'while :; do :; done'" &
+  busy=$!
+  sleep 0.5
+  diagnose throttled_worker --pid "$busy"
+  kill "$busy"; wait "$busy" 2>/dev/null || true
+  rmdir "$cg"
+}
+
 for s in "${scenarios[@]}"; do
   case "$s" in
     missing_index|n_plus_one|healthy)
@@ -74,6 +96,7 @@ for s in "${scenarios[@]}"; do
     healthy_pooled)
       pgbench_scenario healthy_pooled healthy "$PGB_POOLED_DSN" "-c 4" \
         --pgbouncer "$PGB_ADMIN_DSN" --postgres "$PG_APP_DSN" ;;
+    throttled_worker) throttled_worker ;;
     *) echo "demo: unknown scenario $s" >&2; exit 2 ;;
   esac
 done

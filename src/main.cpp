@@ -17,14 +17,22 @@ int main(int argc, char** argv) {
   cp::DiagnoseArgs d;
   auto* diagnose = app.add_subcommand("diagnose", "sample the targets, rank the bottleneck, write a report");
   std::vector<std::pair<std::string, std::vector<std::string>>> target_values;
+  std::vector<std::pair<std::string, bool>> target_switches;  // flags without a value (--host)
   target_values.reserve(16);
+  target_switches.reserve(4);
+  const std::string group = "Targets (any combination, each repeatable)";
   for (const auto& kind : cp::probe_kinds())
     for (const auto& f : kind.flags) {
+      if (f.value_name.empty()) {
+        auto& sw = target_switches.emplace_back(std::string(f.flag), false);
+        diagnose->add_flag(sw.first, sw.second, std::string(f.help))->group(group);
+        continue;
+      }
       auto& slot = target_values.emplace_back(std::string(f.flag), std::vector<std::string>{});
       diagnose->add_option(slot.first, slot.second, std::string(f.help))
           ->type_name(std::string(f.value_name))
           ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
-          ->group("Targets (any combination, each repeatable)");
+          ->group(group);
     }
   diagnose->add_option("--window", d.window_s, "live sampling window in seconds; 0 = one cumulative snapshot")
       ->capture_default_str();
@@ -59,6 +67,8 @@ int main(int argc, char** argv) {
     if (diagnose->parsed()) {
       for (const auto& [flag, values] : target_values)
         for (const auto& v : values) d.targets.push_back({flag, v});
+      for (const auto& [flag, on] : target_switches)
+        if (on) d.targets.push_back({flag, ""});
       return cp::run_diagnose(d);
     }
     return cp::run_rules(rule, rules_format);

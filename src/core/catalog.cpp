@@ -10,6 +10,7 @@ constexpr std::string_view kChokepoint = "chokepoint default (documented in the 
 constexpr std::string_view kSentryApi = "Sentry N+1 API Calls detector (>= 10 calls, total >= 300 ms)";
 constexpr std::string_view kSentryHttp =
     "Sentry Consecutive HTTP detector (>= 3 sequential calls, <= 500 ms apart; its 2000 ms saving targets frontends)";
+constexpr std::string_view kMixin = "kubernetes-mixin CPUThrottlingHigh alert (> 25 % of CFS periods throttled)";
 constexpr std::string_view kPgBouncerDocs = "PgBouncer docs, SHOW POOLS: maxwait \"if it goes high, increase pool_size\"";
 constexpr std::string_view kConnAlert = "common alerting practice (postgres_exporter mixin): connections above 90 % of max_connections";
 }  // namespace
@@ -196,6 +197,54 @@ const std::vector<RuleSpec>& rule_catalog() {
            {"high_code_share", 0.7, "ratio", "share from which it is high", kChokepoint},
        },
        {"service", "route", "span", "span_self_ms_per_request", "span_share", "code_share", "p95_ms", "requests"}},
+      {"infra.cpu_throttling",
+       Category::infrastructure,
+       "the cgroup's CFS quota throttles it: throttled periods / periods over the window above the threshold",
+       "Raise (or remove) the CPU limit to above the usage it needs, or make the runtime match the quota: thread "
+       "pools, GOMAXPROCS, -XX:ActiveProcessorCount, worker counts sized to the limit, not the host's cores.",
+       {
+           {"min_throttled_ratio", 0.25, "ratio", "throttled periods / periods", kMixin},
+           {"critical_throttled_ratio", 0.5, "ratio", "ratio from which the finding is critical", kChokepoint},
+       },
+       {"cgroup", "throttled_ratio", "throttled_s_per_s", "limit_cores", "usage_cores", "nr_periods", "nr_throttled",
+        "quota_us", "period_us", "suggested_limit_cores", "cgroup_version"}},
+      {"infra.cpu_saturation",
+       Category::infrastructure,
+       "more runnable tasks than CPUs (procs_running), CPU pressure (PSI some avg10) or steal time is high",
+       "Give the workload more CPUs (a bigger node, fewer neighbours), spread it over more nodes, or make it "
+       "cheaper; with steal time, move to a less contended host.",
+       {
+           {"max_runnable_per_cpu", 1.5, "tasks", "average runnable tasks per CPU", kChokepoint},
+           {"max_cpu_pressure", 20, "%", "PSI cpu some avg10: share of time some task waited for a CPU",
+            kChokepoint},
+           {"max_steal_ratio", 0.1, "ratio", "CPU time stolen by the hypervisor", kChokepoint},
+       },
+       {"scope", "runnable_per_cpu", "run_queue_avg", "run_queue_max", "cpus", "cpu_pressure_some_avg10", "steal_ratio",
+        "busy_ratio", "iowait_ratio"}},
+      {"infra.memory_pressure",
+       Category::infrastructure,
+       "memory pressure (PSI), OOM kills, swapping, or a cgroup near its memory limit",
+       "Raise the memory limit or reduce the working set (caches, batch sizes); stop swapping (more RAM or "
+       "vm.swappiness); find what the OOM killer chose in the kernel log.",
+       {
+           {"max_memory_pressure", 10, "%", "PSI memory some avg10", kChokepoint},
+           {"max_swap_pages_per_s", 100, "pages/s", "pages swapped in + out per second", kChokepoint},
+           {"max_limit_usage", 0.9, "ratio", "cgroup memory usage / limit", kChokepoint},
+       },
+       {"scope", "memory_pressure_some_avg10", "memory_pressure_full_avg10", "oom_kills", "swap_pages_per_s",
+        "usage_bytes", "limit_bytes", "limit_usage"}},
+      {"infra.network_drops",
+       Category::infrastructure,
+       "the kernel drops connections on full listen queues (ListenOverflows/ListenDrops) or retransmits many TCP "
+       "segments",
+       "Raise the listen backlog (net.core.somaxconn and the server's backlog) and accept faster (more acceptor "
+       "threads); for retransmits, look at packet loss on the path (NIC errors, congested links, MTU).",
+       {
+           {"max_listen_drops", 0, "drops", "listen-queue overflows or drops in the window", kChokepoint},
+           {"max_retransmit_ratio", 0.02, "ratio", "retransmitted / sent TCP segments", kChokepoint},
+           {"min_segments", 1000, "segments", "segments sent before the ratio counts", kChokepoint},
+       },
+       {"listen_overflows", "listen_drops", "retransmitted_segments", "sent_segments", "retransmit_ratio"}},
       {"code.long_transactions",
        Category::code,
        "clients wait for pooled connections while the transactions holding them are much longer than their "

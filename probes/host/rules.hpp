@@ -1,0 +1,22 @@
+// Host and container rules: pure functions of the snapshot.
+#pragma once
+
+#include <vector>
+
+#include "core/rule_spec.hpp"
+#include "core/settings.hpp"
+#include "probes/host/snapshot.hpp"
+#include "probes/probe.hpp"
+
+namespace cp::host {
+
+std::vector<Finding> cpu_throttling(const Snapshot& s, const RuleParams& p);
+std::vector<Finding> cpu_saturation(const Snapshot& s, const RuleParams& p);
+std::vector<Finding> memory_pressure(const Snapshot& s, const RuleParams& p);
+std::vector<Finding> network_drops(const Snapshot& s, const RuleParams& p);
+// What the report says about the CPU limit: "no limit", "not measurable" or the ratio.
+std::string cpu_limit_note(const Snapshot& s);
+
+Judgement judge(const Snapshot& s, const Target& target, const Settings& settings);
+
+}  // namespace cp::host

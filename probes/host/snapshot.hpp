@@ -1,0 +1,52 @@
+// What the host collector read: counters at the window's start and end (judged as deltas), run
+// queue samples, pressure averages. Counter names are normalized across cgroup v1 and v2.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "util/json_optional.hpp"
+
+namespace cp::host {
+
+// "No limit", "not measurable" and "0 % throttled" are three different answers.
+struct CpuLimit {
+  std::string state = "not_measurable";  // "limited" | "no_limit" | "not_measurable"
+  std::optional<double> quota_us;
+  double period_us = 100000;
+  std::string source;  // the file it came from, or why it could not be read
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(CpuLimit, state, quota_us, period_us, source)
+
+struct Snapshot {
+  std::string target;  // "pid 4242", "cgroup /x", "host"
+  int pid = 0;
+  std::string hostname;
+  std::string cgroup_path, cgroup_version;  // version: v1 | v2 | hybrid | "" (none found)
+  std::string cpu_dir, memory_dir, unified_dir;
+  double window_s = 0;
+  double cpus = 0;
+  CpuLimit cpu_limit;
+  // Normalized cgroup counters: nr_periods, nr_throttled, throttled_usec, usage_usec, oom_kill,
+  // cpu_some_us, memory_some_us, memory_full_us, io_some_us (pressure totals).
+  std::map<std::string, double> cgroup_start, cgroup_end;
+  std::optional<double> memory_limit_bytes;  // null: no limit
+  double memory_usage_bytes = 0;
+  // /proc: cpu_* ticks, procs_running, pressure totals, Tcp*/TcpExt* counters, vmstat pswpin/pswpout/oom_kill.
+  std::map<std::string, double> host_start, host_end;
+  std::map<std::string, double> pressure_avg10;  // "host.cpu.some", "cgroup.memory.full" … (percent)
+  std::vector<double> run_queue;                  // procs_running samples through the window
+  double ticks_per_s = 100;
+  double read_cpu_ms = 0;  // CPU time of one full reading (cost per sample)
+  std::vector<std::string> notes;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Snapshot, target, pid, hostname, cgroup_path, cgroup_version, cpu_dir,
+                                                memory_dir, unified_dir, window_s, cpus, cpu_limit, cgroup_start,
+                                                cgroup_end, memory_limit_bytes, memory_usage_bytes, host_start,
+                                                host_end, pressure_avg10, run_queue, ticks_per_s, read_cpu_ms, notes)
+
+}  // namespace cp::host

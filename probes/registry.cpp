@@ -1,8 +1,10 @@
 #include "probes/probe.hpp"
 
 #include "probes/host/probe.hpp"
+#include "probes/http/probe.hpp"
 #include "probes/pgbouncer/probe.hpp"
 #include "probes/postgres/probe.hpp"
+#include "probes/redis/probe.hpp"
 #include "probes/traces/probe.hpp"
 
 namespace cp {
@@ -12,6 +14,8 @@ const std::vector<ProbeKind>& probe_kinds() {
   static const std::vector<ProbeKind> kinds = {
       postgres_probe(),
       pgbouncer_probe(),
+      redis_probe(),
+      http_probe(),
       traces_probe(),
       host_probe(),
   };

@@ -4,7 +4,7 @@
 #
 #   sample-reports/demo.sh [CHOKEPOINT_BIN] [SCENARIO...]
 #   scenarios: missing_index n_plus_one healthy locks no_pooling pool_saturation held_transactions
-#              healthy_pooled throttled_worker (default: all)
+#              healthy_pooled throttled_worker slow_dependency cold_cache (default: all)
 #
 # Everything it starts lives under one temporary directory and is stopped on exit.
 set -euo pipefail
@@ -14,7 +14,8 @@ bin=${1:-$root/build/chokepoint}
 shift || true
 scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] || scenarios=(missing_index n_plus_one healthy locks no_pooling pool_saturation
-                                         held_transactions healthy_pooled throttled_worker)
+                                         held_transactions healthy_pooled throttled_worker slow_dependency
+                                         cold_cache)
 [ -x "$bin" ] || { echo "demo: $bin is not built (run tests/tools/bootstrap.sh demo)" >&2; exit 2; }
 WINDOW=${WINDOW:-8}
 
@@ -22,8 +23,8 @@ work=$(mktemp -d /tmp/chokepoint-demo.XXXXXX)
 cleanup() { "$root/tests/tools/services.sh" stop "$work" || true; rm -rf "$work"; }
 trap cleanup EXIT
 
-echo "demo: starting PostgreSQL 15 and PgBouncer on loopback, loading the shop (1M orders)…" >&2
-"$root/tests/tools/services.sh" start "$work" postgres shop pgbouncer
+echo "demo: starting PostgreSQL 15, PgBouncer, Redis and HTTP dependencies on loopback (1M orders)…" >&2
+"$root/tests/tools/services.sh" start "$work" postgres shop pgbouncer redis http
 # shellcheck disable=SC1091
 . "$work/env"
 
@@ -97,6 +98,18 @@ for s in "${scenarios[@]}"; do
       pgbench_scenario healthy_pooled healthy "$PGB_POOLED_DSN" "-c 4" \
         --pgbouncer "$PGB_ADMIN_DSN" --postgres "$PG_APP_DSN" ;;
     throttled_worker) throttled_worker ;;
+    slow_dependency)  # a third-party API answering in ~400 ms next to a fast internal one
+      diagnose slow_dependency --http "$HTTP_BASE/slow?ms=400" --http "$HTTP_BASE/fast" ;;
+    cold_cache)  # 2 MB of maxmemory under random reads and writes over a million keys
+      redis-benchmark -h 127.0.0.1 -p "$REDIS_SMALL_PORT" -a "$REDIS_PASSWORD" -q -t set -r 1000000 -d 200 \
+        -n 100000000 -c 4 >/dev/null 2>&1 &
+      writes=$!
+      redis-benchmark -h 127.0.0.1 -p "$REDIS_SMALL_PORT" -a "$REDIS_PASSWORD" -q -t get -r 1000000 \
+        -n 100000000 -c 4 >/dev/null 2>&1 &
+      reads=$!
+      sleep 1
+      diagnose cold_cache --redis "$REDIS_SMALL_URL"
+      kill "$writes" "$reads" 2>/dev/null; wait "$writes" "$reads" 2>/dev/null || true ;;
     *) echo "demo: unknown scenario $s" >&2; exit 2 ;;
   esac
 done

@@ -11,6 +11,8 @@ constexpr std::string_view kSentryApi = "Sentry N+1 API Calls detector (>= 10 ca
 constexpr std::string_view kSentryHttp =
     "Sentry Consecutive HTTP detector (>= 3 sequential calls, <= 500 ms apart; its 2000 ms saving targets frontends)";
 constexpr std::string_view kMixin = "kubernetes-mixin CPUThrottlingHigh alert (> 25 % of CFS periods throttled)";
+constexpr std::string_view kMemoryDoctor =
+    "Redis MEMORY DOCTOR (fragmentation ratio > 1.4 with > 10 MB fragmented; instances under 5 MB ignored)";
 constexpr std::string_view kPgBouncerDocs = "PgBouncer docs, SHOW POOLS: maxwait \"if it goes high, increase pool_size\"";
 constexpr std::string_view kConnAlert = "common alerting practice (postgres_exporter mixin): connections above 90 % of max_connections";
 }  // namespace
@@ -138,6 +140,67 @@ const std::vector<RuleSpec>& rule_catalog() {
        },
        {"database", "sessions", "avg_sessions", "max_idle_s", "max_xact_age_s", "last_query", "application_name",
         "blocks_others"}},
+      {"cache.low_hit_ratio",
+       Category::database,
+       "Redis misses dominate: keyspace hits / (hits + misses) over the window is low on a busy cache",
+       "Find why keys miss (evicted before reuse, short TTLs, per-request keys, a cold cache after a deploy) and "
+       "fix that; a cache that misses adds a round trip to every slow lookup.",
+       {
+           {"min_hit_ratio", 0.8, "ratio", "keyspace hit ratio of a useful cache", kChokepoint},
+           {"min_lookups_per_s", 10, "lookups/s", "lookups per second of a busy cache", kChokepoint},
+       },
+       {"hit_ratio", "keyspace_hits", "keyspace_misses", "lookups_per_s", "evicted_keys", "maxmemory_bytes"}},
+      {"cache.evictions",
+       Category::database,
+       "Redis evicts keys because it reached maxmemory (evicted_keys over the window)",
+       "Give Redis more memory or store less; make sure the eviction policy fits the data (allkeys-lru for a pure "
+       "cache, volatile-* when some keys must stay).",
+       {
+           {"min_evictions_per_s", 1, "keys/s", "evictions per second", kChokepoint},
+       },
+       {"evicted_keys", "evictions_per_s", "maxmemory_bytes", "maxmemory_policy", "used_memory_bytes"}},
+      {"cache.slow_commands",
+       Category::database,
+       "commands appear in Redis's SLOWLOG during the window (slower than slowlog-log-slower-than); the command "
+       "is named, never its arguments",
+       "Replace O(N) commands in the request path (KEYS -> SCAN, big HGETALL/SMEMBERS/LRANGE -> paginate), split "
+       "big keys; Redis runs one command at a time, so one slow command delays every client.",
+       {
+           {"min_entries", 1, "entries", "slow-log entries in the window", "Redis SLOWLOG (slowlog-log-slower-than)"},
+           {"high_duration_us", 100000, "us", "duration from which a slow command is high", kChokepoint},
+       },
+       {"command", "calls", "max_ms", "total_ms"}},
+      {"cache.clients_saturation",
+       Category::database,
+       "Redis connected clients near maxclients, or connections rejected",
+       "Pool connections in the clients, close idle ones (timeout), raise maxclients together with the "
+       "file-descriptor limit.",
+       {
+           {"max_clients_usage", 0.9, "ratio", "connected clients / maxclients", kConnAlert},
+       },
+       {"connected_clients", "maxclients", "clients_usage", "rejected_connections", "blocked_clients"}},
+      {"cache.memory_fragmentation",
+       Category::database,
+       "Redis's resident memory is much larger than its data (mem_fragmentation_ratio), as MEMORY DOCTOR reports",
+       "Enable active defragmentation (activedefrag yes) or restart the instance in a maintenance window.",
+       {
+           {"max_fragmentation_ratio", 1.4, "ratio", "used_memory_rss / used_memory", kMemoryDoctor},
+           {"min_fragmentation_bytes", 10485760, "bytes", "RSS above the data", kMemoryDoctor},
+           {"min_used_memory_bytes", 5242880, "bytes", "smaller instances are not judged", kMemoryDoctor},
+       },
+       {"mem_fragmentation_ratio", "used_memory_bytes", "used_memory_rss_bytes"}},
+      {"net.connect_overhead",
+       Category::network,
+       "DNS, TCP and TLS set-up dominate calls to a dependency: fresh connections are much slower than reused "
+       "ones and set-up is most of their time",
+       "Reuse connections: keep-alive / a connection pool in the HTTP client (one client per process, not per "
+       "request), HTTP/2; cache DNS; resume TLS sessions.",
+       {
+           {"min_setup_share", 0.5, "ratio", "DNS + TCP + TLS time / total time of a fresh call", kChokepoint},
+           {"min_setup_ms", 20, "ms", "set-up time worth saving per call", kChokepoint},
+       },
+       {"url", "host", "dns_ms", "tcp_ms", "tls_ms", "setup_ms", "setup_share", "fresh_p50_ms", "reused_p50_ms",
+        "calls"}},
       {"net.slow_external_call",
        Category::network,
        "an external dependency (host) is slow at p95 and takes a large share of the time of the requests that "
@@ -181,7 +244,7 @@ const std::vector<RuleSpec>& rule_catalog() {
        "failing dependency costs milliseconds, not the whole request.",
        {
            {"min_error_rate", 0.05, "ratio", "failed calls / calls", kChokepoint},
-           {"min_calls", 20, "calls", "calls before a rate counts", kChokepoint},
+           {"min_calls", 10, "calls", "calls before a rate counts", kChokepoint},
        },
        {"host", "url", "calls", "errors", "error_rate", "timeouts", "server_errors", "connection_errors",
         "dns_errors", "source"}},

@@ -4,7 +4,8 @@
 #
 #   services.sh start DIR SERVICE...   SERVICE: postgres (PostgreSQL 15 + pg_stat_statements + HypoPG),
 #                                       shop (the demo schema, after postgres),
-#                                       pgbouncer (in front of the shop, after shop)
+#                                       pgbouncer (in front of the shop, after shop),
+#                                       redis (two Redis servers), http (HTTP + HTTPS test servers)
 #   services.sh stop DIR
 #
 # DIR/env is a shell file with the addresses (sourced by scripts, parsed by the C++ tests).
@@ -122,6 +123,62 @@ INI
   env_set PGB_POOLED_DSN "'postgresql://app:$APP_PASSWORD@127.0.0.1:$port/shop_pooled'"
 }
 
+# Two Redis servers: "small" (2 MB maxmemory, allkeys-lru, a password and an ACL user: the
+# cold-cache and eviction scenarios) and "big" (no limit, no password: the healthy cache and the
+# slow-log scenario).
+REDIS_PASSWORD='redis-Secr3t-pw'
+start_redis() {
+  local small big dir="$DIR/redis"
+  small=$(free_port)
+  big=$(free_port)
+  mkdir -p "$dir"
+  redis-server --bind 127.0.0.1 --port "$small" --daemonize yes --dir "$dir" --pidfile "$dir/small.pid" \
+    --logfile "$dir/small.log" --save "" --appendonly no --maxmemory 2mb --maxmemory-policy allkeys-lru \
+    --requirepass "$REDIS_PASSWORD" --slowlog-log-slower-than 10000 >/dev/null
+  redis-server --bind 127.0.0.1 --port "$big" --daemonize yes --dir "$dir" --pidfile "$dir/big.pid" \
+    --logfile "$dir/big.log" --save "" --appendonly no --slowlog-log-slower-than 10000 >/dev/null
+  for port in "$small" "$big"; do
+    for _ in $(seq 1 50); do redis-cli -p "$port" -a "$REDIS_PASSWORD" --no-auth-warning PING >/dev/null 2>&1 && break; sleep 0.1; done
+  done
+  redis-cli -p "$small" -a "$REDIS_PASSWORD" --no-auth-warning ACL SETUSER app on '>app-redis-pw' '~*' '&*' '+@all' >/dev/null
+  env_set REDIS_SMALL_PORT "$small"
+  env_set REDIS_BIG_PORT "$big"
+  env_set REDIS_PASSWORD "'$REDIS_PASSWORD'"
+  env_set REDIS_SMALL_URL "'redis://:$REDIS_PASSWORD@127.0.0.1:$small/0'"
+  env_set REDIS_ACL_URL "'redis://app:app-redis-pw@127.0.0.1:$small/0'"
+  env_set REDIS_BIG_URL "'redis://127.0.0.1:$big/0'"
+}
+
+stop_redis() {
+  for pidfile in "$DIR/redis/small.pid" "$DIR/redis/big.pid"; do
+    [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
+  done
+}
+
+# HTTP dependencies for the HTTP probe: tests/tools/http_server.py on loopback, plain and TLS
+# (a self-signed certificate made here), plus a port nothing listens on.
+start_http() {
+  local port tls_port dir="$DIR/http"
+  port=$(free_port)
+  tls_port=$(free_port)
+  mkdir -p "$dir"
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$dir/key.pem" -out "$dir/cert.pem" -days 2 \
+    -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" >/dev/null 2>&1 ||
+    die "openssl could not make a test certificate"
+  python3 "$(dirname "$0")/http_server.py" --port "$port" --tls-port "$tls_port" --cert "$dir/cert.pem" \
+    --key "$dir/key.pem" >"$dir/server.log" 2>&1 &
+  echo $! > "$dir/server.pid"
+  for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+  env_set HTTP_BASE "http://127.0.0.1:$port"
+  env_set HTTPS_BASE "https://127.0.0.1:$tls_port"
+  env_set HTTP_CA_FILE "$dir/cert.pem"
+  env_set HTTP_REFUSED "http://127.0.0.1:$(free_port)/"
+}
+
+stop_http() {
+  [ -f "$DIR/http/server.pid" ] && kill "$(cat "$DIR/http/server.pid")" 2>/dev/null || true
+}
+
 stop_pgbouncer() {
   local pidfile="$DIR/pgbouncer/pgbouncer.pid"
   [ -f "$pidfile" ] || return 0
@@ -150,6 +207,8 @@ case "$cmd" in
         postgres) start_postgres ;;
         shop) load_shop ;;
         pgbouncer) start_pgbouncer ;;
+        redis) start_redis ;;
+        http) start_http ;;
         *) die "unknown service $s" ;;
       esac
     done
@@ -157,6 +216,8 @@ case "$cmd" in
   stop)
     [ -d "$DIR" ] || exit 0
     DIR=$(cd "$DIR" && pwd)
+    stop_http
+    stop_redis
     stop_pgbouncer
     stop_postgres
     ;;

@@ -91,7 +91,7 @@ TEST_CASE("v1 (Docker host): co-mounted cpu,cpuacct, quota, throttled ns -> us, 
   CHECK(r.pressure_avg10["host.cpu.some"] == doctest::Approx(2.04));
 }
 
-TEST_CASE("v1 inside a container: the mount's root is the container's cgroup; no limit is 'no limit'") {
+TEST_CASE("v1 inside a container: the mount's root is the container's cgroup, no limit is 'no limit'") {
   auto w = located("v1_container", "--host", "");
   CHECK(w.dirs.cpu == "/sys/fs/cgroup/cpu,cpuacct");
   auto r = read_all(w);
@@ -137,7 +137,7 @@ TEST_CASE("hybrid (recorded): v1 controllers, v2 files from the 0:: line, cpuacc
   CHECK_FALSE(r.pressure_avg10.count("cgroup.cpu.some"));  // the 0:: cgroup is the root: host-wide
 }
 
-TEST_CASE("--cgroup accepts a directory or a cgroup path; errors name what is wrong") {
+TEST_CASE("--cgroup accepts a directory or a cgroup path, errors name what is wrong") {
   auto dir = located("v1", "--cgroup", "/sys/fs/cgroup/memory/docker/4f1a");
   CHECK(dir.dirs.cpu == "/sys/fs/cgroup/cpu,cpuacct/docker/4f1a");
   auto path = located("v2", "--cgroup", "/kubepods.slice/kubepods-burstable.slice/pod1.slice/cri-containerd-abc.scope");

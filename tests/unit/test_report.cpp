@@ -43,7 +43,7 @@ TEST_CASE("the schema catches what the contract forbids") {
   CHECK_FALSE(test::report_schema().validate(broken).empty());
 }
 
-TEST_CASE("ranking has all four categories and sums to 1; the verdict follows the findings") {
+TEST_CASE("ranking has all four categories and sums to 1, the verdict follows the findings") {
   for (const char* scenario : {"missing_index", "n_plus_one", "healthy"}) {
     auto r = report_of(scenario);
     REQUIRE(r.ranking.size() == 4);
@@ -66,7 +66,7 @@ TEST_CASE("a report read back keeps its findings") {
   CHECK_THROWS_AS(report_from_json(nlohmann::ordered_json::parse(R"({"a": 1})")), UsageError);
 }
 
-TEST_CASE("text report: verdict first, then ranking, findings, not examined, probes; no colour by default") {
+TEST_CASE("text report: verdict first, then ranking, findings, not examined, probes, no colour by default") {
   auto text = render_text(report_of("missing_index"), {});
   auto pos = [&](const char* s) { return text.find(s); };
   CHECK(pos("VERDICT  DATABASE") < pos("RANKING"));
@@ -78,7 +78,7 @@ TEST_CASE("text report: verdict first, then ranking, findings, not examined, pro
   CHECK(render_text(report_of("missing_index"), {true}).find("\x1b[") != std::string::npos);
 }
 
-TEST_CASE("gate: --fail-on counts findings at or above the severity; levels override") {
+TEST_CASE("gate: --fail-on counts findings at or above the severity, levels override") {
   auto r = report_of("missing_index");  // one critical finding
   apply_gate(r, {Severity::high, std::nullopt, nullptr});
   CHECK(r.gate.status == "fail");

@@ -39,7 +39,7 @@ TEST_CASE("is_point_lookup: single-table equality selects only") {
   CHECK_FALSE(is_point_lookup("SELECT * FROM orders"));
 }
 
-TEST_CASE("is_explainable: one SELECT, UPDATE or DELETE; never utility or multi-statement text") {
+TEST_CASE("is_explainable: one SELECT, UPDATE or DELETE, never utility or multi-statement text") {
   CHECK(is_explainable("SELECT * FROM orders WHERE customer_id = $1"));
   CHECK(is_explainable("UPDATE orders SET status = $1 WHERE id = $2"));
   CHECK(is_explainable("DELETE FROM orders WHERE id = $1"));

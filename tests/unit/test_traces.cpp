@@ -165,7 +165,7 @@ TEST_CASE("must hold: JSON Lines, one internal function holds the time -> code.s
   CHECK(code[0].evidence["code_share"].get<double>() > 0.9);
 }
 
-TEST_CASE("healthy Zipkin traces: no finding; attribution sums to 1") {
+TEST_CASE("healthy Zipkin traces: no finding, attribution sums to 1") {
   auto s = assemble({"zipkin_healthy.json"});
   Target t{"traces", "--traces", "", "fixture", {}};
   auto j = judge(s, t, {});

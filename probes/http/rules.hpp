@@ -1,0 +1,10 @@
+// HTTP dependency rules: pure functions of the measured samples.
+#pragma once
+
+#include "core/settings.hpp"
+#include "probes/http/snapshot.hpp"
+#include "probes/probe.hpp"
+
+namespace cp::http {
+Judgement judge(const Snapshot& s, const Target& target, const Settings& settings);
+}

@@ -40,9 +40,18 @@ int main(int argc, char** argv) {
   diagnose->add_option("--output", d.output, "write the report to FILE (atomically); default stdout");
   diagnose->add_option("--config", d.config, "chokepoint.toml: rule levels, thresholds, severities");
   diagnose->add_option("--baseline", d.baseline, "an earlier JSON report to compare with");
-  diagnose->add_option("--fail-on", d.fail_on, "critical|high|medium|low|never")->capture_default_str();
+  diagnose->add_option("--fail-on", d.fail_on, "critical|high|medium|low|never (default: [gate] fail_on, else never)");
   diagnose->add_option("--save-evidence", d.save_evidence, "write the raw collected snapshots to FILE");
   diagnose->add_option("--replay", d.replay, "judge saved evidence instead of collecting");
+
+  cp::CompareArgs c;
+  auto* compare = app.add_subcommand("compare", "gate two saved JSON reports: new / unchanged / resolved findings");
+  compare->add_option("BASELINE", c.baseline, "the earlier JSON report")->required();
+  compare->add_option("CURRENT", c.current, "the later JSON report")->required();
+  compare->add_option("--fail-on", c.fail_on, "critical|high|medium|low|never");
+  compare->add_option("--format", c.format, "text|json|markdown|junit|prometheus")->capture_default_str();
+  compare->add_option("--config", c.config, "chokepoint.toml: rule levels, severities, [gate]");
+  compare->add_option("--output", c.output, "write the report to FILE (atomically); default stdout");
 
   std::optional<std::string> rule;
   std::string rules_format = "text";
@@ -71,6 +80,7 @@ int main(int argc, char** argv) {
         if (on) d.targets.push_back({flag, ""});
       return cp::run_diagnose(d);
     }
+    if (compare->parsed()) return cp::run_compare(c);
     return cp::run_rules(rule, rules_format);
   } catch (const cp::UsageError& e) {
     std::fprintf(stderr, "chokepoint: %s\n", e.what());

@@ -102,6 +102,26 @@ bool emit(const std::string& content, const std::optional<std::string>& path) {
   return true;
 }
 
+Report load_report(const std::string& path, const char* what) {
+  auto r = read_file(path);
+  if (!r.content) throw UsageError(std::string(what) + ": " + r.error);
+  auto doc = json::parse(*r.content, nullptr, false);
+  if (doc.is_discarded()) throw UsageError(std::string(what) + ": " + path + " is not valid JSON");
+  try {
+    return report_from_json(doc);
+  } catch (const UsageError& e) {
+    throw UsageError(std::string(what) + ": " + path + ": " + e.what());
+  }
+}
+
+GateOptions gate_options(const Settings& settings, const std::optional<std::string>& fail_on) {
+  GateOptions gate;
+  gate.fail_on = parse_fail_on(fail_on.value_or(settings.gate.fail_on.value_or("never")));
+  gate.metric_tolerance = settings.gate.metric_tolerance;
+  gate.metric_regressions = settings.gate.metric_regressions;
+  return gate;
+}
+
 void validate(const DiagnoseArgs& a) {
   if (a.targets.empty() && !a.replay)
     throw UsageError("diagnose needs at least one target (--postgres, …) or --replay FILE");
@@ -116,9 +136,14 @@ int run_diagnose(const DiagnoseArgs& args) {
   validate(args);
   auto format = format_from_string(args.format);
   if (!format) throw UsageError("--format: expected text, json, markdown, junit or prometheus");
-  GateOptions gate;
-  gate.fail_on = parse_fail_on(args.fail_on);
   Settings settings = args.config ? load_config(*args.config) : Settings{};
+  GateOptions gate = gate_options(settings, args.fail_on);
+  std::optional<Report> baseline;
+  if (args.baseline) {
+    baseline = load_report(*args.baseline, "--baseline");
+    gate.baseline = &*baseline;
+    gate.baseline_file = *args.baseline;
+  }
   std::vector<Target> targets = resolve_targets(args.targets);
 
   Evidence ev = args.replay ? load_evidence(*args.replay)
@@ -132,6 +157,7 @@ int run_diagnose(const DiagnoseArgs& args) {
   }
 
   Report report = judge_evidence(ev, settings);
+  if (baseline) check_same_targets(report, *baseline, *args.baseline);
   apply_gate(report, gate);
   RenderOptions ropts;
   ropts.color = *format == Format::text && (!args.output || *args.output == "-") && use_color(stdout);
@@ -144,6 +170,30 @@ int run_diagnose(const DiagnoseArgs& args) {
   for (const auto& p : report.probes)
     if (p.status == ProbeStatus::error) return kExitTargetError;
   return report.gate.status == "fail" ? kExitGateFailed : kExitOk;
+}
+
+int run_compare(const CompareArgs& args) {
+  auto format = format_from_string(args.format);
+  if (!format) throw UsageError("--format: expected text, json, markdown, junit or prometheus");
+  Settings settings = args.config ? load_config(*args.config) : Settings{};
+  Report baseline = load_report(args.baseline, "baseline");
+  Report current = load_report(args.current, "current report");
+  check_same_targets(current, baseline, args.baseline);
+  // Levels and severities from the config apply to the saved findings as they would to a run.
+  std::erase_if(current.findings, [&](const Finding& f) { return !settings.enabled(f.rule); });
+  for (auto& f : current.findings) {
+    if (auto sev = settings.severity_override(f.rule)) f.severity = *sev;
+    RuleLevel level = settings.level(f.rule);
+    f.level = level == RuleLevel::warn ? "warn" : level == RuleLevel::error ? "error" : "";
+  }
+  GateOptions gate = gate_options(settings, args.fail_on);
+  gate.baseline = &baseline;
+  gate.baseline_file = args.baseline;
+  apply_gate(current, gate);
+  RenderOptions ropts;
+  ropts.color = *format == Format::text && (!args.output || *args.output == "-") && use_color(stdout);
+  if (!emit(render(current, *format, ropts), args.output)) return kExitUsage;
+  return current.gate.status == "fail" ? kExitGateFailed : kExitOk;
 }
 
 namespace {

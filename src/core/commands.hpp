@@ -18,10 +18,17 @@ struct DiagnoseArgs {
   double window_s = 10;
   std::string format = "text";
   std::optional<std::string> output, config, baseline, save_evidence, replay;
-  std::string fail_on = "never";
+  std::optional<std::string> fail_on;  // unset: [gate] fail_on from the config, else "never"
+};
+
+struct CompareArgs {
+  std::string baseline, current;
+  std::string format = "text";
+  std::optional<std::string> output, config, fail_on;
 };
 
 int run_diagnose(const DiagnoseArgs& args);
+int run_compare(const CompareArgs& args);
 int run_rules(const std::optional<std::string>& rule, const std::string& format);
 
 }  // namespace cp

@@ -1,5 +1,7 @@
 #include "core/config.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
@@ -102,6 +104,28 @@ Settings parse_config(const std::string& text, const std::string& source_name) {
       parse_rules(*v.as_table(), "rules", s);
     } else if (key == "probes" && v.is_table()) {
       parse_probes(*v.as_table(), s);
+    } else if (key == "gate" && v.is_table()) {
+      for (auto&& [gk, gv] : *v.as_table()) {
+        std::string g(gk.str());
+        if (g == "fail_on") {
+          auto val = gv.value<std::string>();
+          static const char* kOk[] = {"critical", "high", "medium", "low", "never"};
+          if (!val || std::none_of(std::begin(kOk), std::end(kOk), [&](const char* o) { return *val == o; }))
+            fail("gate.fail_on", "expected critical, high, medium, low or never");
+          s.gate.fail_on = *val;
+        } else if (g == "metric_tolerance") {
+          s.gate.metric_tolerance = number_of(gv, "gate.metric_tolerance");
+          if (s.gate.metric_tolerance < 0) fail("gate.metric_tolerance", "expected a ratio >= 0");
+        } else if (g == "metric_regressions") {
+          auto val = gv.value<std::string>();
+          if (val == "off") s.gate.metric_regressions = RuleLevel::off;
+          else if (val == "warn") s.gate.metric_regressions = RuleLevel::warn;
+          else if (val == "error") s.gate.metric_regressions = RuleLevel::error;
+          else fail("gate.metric_regressions", "expected \"off\", \"warn\" or \"error\"");
+        } else {
+          fail("gate", "unknown key \"" + g + "\" (expected fail_on, metric_tolerance, metric_regressions)");
+        }
+      }
     } else if (key == "targets" && v.is_table()) {
       for (auto&& [name, section] : *v.as_table()) {
         std::string target(name.str());
@@ -115,7 +139,7 @@ Settings parse_config(const std::string& text, const std::string& source_name) {
         s.per_target[target] = std::move(overlay.rules);
       }
     } else {
-      fail(source_name, fmt::format("unknown section \"{}\" (expected [rules], [probes] or [targets])", key));
+      fail(source_name, fmt::format("unknown section \"{}\" (expected [rules], [probes], [gate] or [targets])", key));
     }
   }
   return s;

@@ -171,6 +171,10 @@ Report judge_evidence(const Evidence& ev, const Settings& settings) {
         Settings target_settings = settings.for_target(e.target.name);
         Judgement j = kind->judge(e.collected.snapshot, e.target, target_settings);
         apply_rule_settings(j.findings, target_settings);
+        for (auto& f : j.findings) {
+          f.probe = e.target.kind;
+          f.target = e.target.name;
+        }
         pr.notes = std::move(j.notes);
         for (auto& f : j.findings) r.findings.push_back(std::move(f));
         for (auto& m : j.metrics) r.metrics.push_back(std::move(m));

@@ -1,10 +1,102 @@
 #include "core/gate.hpp"
 
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+
 #include <fmt/format.h>
 
 #include "core/error.hpp"
+#include "util/format.hpp"
 
 namespace cp {
+
+namespace {
+
+// Metrics the gate compares, the direction that is worse, and an absolute floor under which a
+// change is noise (2 ms -> 3 ms is not a 50 % regression).
+struct GatedMetric {
+  std::string_view name;
+  int worse;  // +1: higher is worse, -1: lower is worse
+  double floor;
+};
+constexpr GatedMetric kGatedMetrics[] = {
+    {"traces.route_p95_ms", +1, 5},   {"http.p95_ms", +1, 5},          {"http.p50_ms", +1, 5},
+    {"http.error_ratio", +1, 0.02},   {"redis.ping_p99_ms", +1, 1},    {"redis.hit_ratio", -1, 0.02},
+    {"redis.evictions_per_s", +1, 1}, {"pg.db_time_ms_per_s", +1, 20}, {"pg.cache_hit_ratio", -1, 0.005},
+    {"pgbouncer.wait_per_xact_ms", +1, 2}, {"pgbouncer.maxwait_ms", +1, 10},
+    {"cgroup.cpu_throttled_ratio", +1, 0.05},
+};
+
+const GatedMetric* gated(std::string_view name) {
+  for (const auto& g : kGatedMetrics)
+    if (g.name == name) return &g;
+  return nullptr;
+}
+
+// A metric's identity across runs: its name and labels without the target (whose port may change).
+std::string metric_key(const Metric& m) {
+  std::string key = m.name;
+  for (const auto& [k, v] : m.labels)
+    if (k != "target") key += "|" + k + "=" + v;
+  return key;
+}
+
+// Keys that name one metric only (two targets of a kind would share them: not comparable).
+std::map<std::string, const Metric*> unique_by_key(const std::vector<Metric>& metrics) {
+  std::map<std::string, const Metric*> out;
+  std::set<std::string> ambiguous;
+  for (const auto& m : metrics) {
+    auto key = metric_key(m);
+    if (!out.emplace(key, &m).second) ambiguous.insert(key);
+  }
+  for (const auto& k : ambiguous) out.erase(k);
+  return out;
+}
+
+std::string target_identity(const TargetRef& t) {
+  // Drop a port so random CI ports compare equal: "host:1234/" -> "host/".
+  std::string name = t.name;
+  auto scheme = name.find("://");
+  size_t start = scheme == std::string::npos ? 0 : scheme + 3;
+  auto end = name.find('/', start);
+  std::string authority = name.substr(start, end == std::string::npos ? std::string::npos : end - start);
+  auto colon = authority.rfind(':');
+  if (colon != std::string::npos && authority.find(']') == std::string::npos &&
+      authority.find_first_not_of("0123456789", colon + 1) == std::string::npos)
+    name.erase(start + colon, authority.size() - colon);
+  return t.kind + " " + name;
+}
+
+void compare_metrics(Report& report, const GateOptions& options) {
+  auto base = unique_by_key(options.baseline->metrics);
+  for (const auto& [key, m] : unique_by_key(report.metrics)) {
+    const GatedMetric* g = gated(m->name);
+    auto b = base.find(key);
+    if (!g || b == base.end()) continue;
+    double before = b->second->value, after = m->value;
+    double worse_by = (after - before) * g->worse;
+    double allowed = std::max(options.metric_tolerance * std::fabs(before), g->floor);
+    bool regressed = worse_by > allowed;
+    bool improved = -worse_by > allowed;
+    if (!regressed && !improved) continue;
+    json labels = json::object();
+    for (const auto& [k, v] : m->labels) labels[k] = v;
+    report.gate.baseline.metric_changes.push_back(
+        {{"name", m->name},
+         {"labels", labels},
+         {"baseline", before},
+         {"current", after},
+         {"change_ratio", before != 0 ? json(round_to((after - before) / std::fabs(before), 4)) : json(nullptr)},
+         {"regressed", regressed}});
+    if (regressed && options.metric_regressions == RuleLevel::error)
+      report.gate.reasons.push_back(fmt::format("metric {} regressed: {} -> {} {}", m->name, round_to(before, 3),
+                                                round_to(after, 3), m->unit));
+  }
+}
+
+}  // namespace
 
 std::optional<Severity> parse_fail_on(const std::string& s) {
   if (s == "never") return std::nullopt;
@@ -14,15 +106,52 @@ std::optional<Severity> parse_fail_on(const std::string& s) {
   return sev;
 }
 
+void check_same_targets(const Report& current, const Report& baseline, const std::string& file) {
+  std::set<std::string> now, then;
+  for (const auto& t : current.targets) now.insert(target_identity(t));
+  for (const auto& t : baseline.targets) then.insert(target_identity(t));
+  if (now == then) return;
+  auto list = [](const std::set<std::string>& s) {
+    std::string out;
+    for (const auto& x : s) out += (out.empty() ? "" : ", ") + x;
+    return out.empty() ? std::string("nothing") : out;
+  };
+  throw UsageError(fmt::format("baseline {} examined {}, but this run examined {}: compare runs of the same targets",
+                               file, list(then), list(now)));
+}
+
 void apply_gate(Report& report, const GateOptions& options) {
   Gate& g = report.gate;
+  g = Gate{};
   g.fail_on = options.fail_on ? std::string(to_string(*options.fail_on)) : "never";
   g.baseline.file = options.baseline_file;
-  g.reasons.clear();
-  for (const auto& f : report.findings) {
-    bool fails = f.level == "error" || (f.level != "warn" && options.fail_on && f.severity >= *options.fail_on);
-    if (fails)
-      g.reasons.push_back(fmt::format("{} {} on {}: {}", f.rule, to_string(f.severity), f.component, f.title));
+
+  std::map<std::string, const Finding*> before;
+  if (options.baseline)
+    for (const auto& f : options.baseline->findings) before[f.id] = &f;
+
+  for (auto& f : report.findings) {
+    if (options.baseline) {
+      auto it = before.find(f.id);
+      f.baseline = it == before.end() ? "new" : f.severity > it->second->severity ? "regressed" : "unchanged";
+      (f.baseline == "new" ? g.baseline.new_ids : f.baseline == "regressed" ? g.baseline.regressed_ids
+                                                                              : g.baseline.unchanged_ids)
+          .push_back(f.id);
+    }
+    // With a baseline only what is new or got worse can fail the gate.
+    bool eligible = !options.baseline || f.baseline != "unchanged";
+    bool by_severity = f.level != "warn" && options.fail_on && f.severity >= *options.fail_on;
+    f.fails_gate = eligible && (f.level == "error" || by_severity);
+    if (f.fails_gate)
+      g.reasons.push_back(fmt::format("{}{} {} on {}: {}", f.baseline.empty() ? "" : f.baseline + " ", f.rule,
+                                      to_string(f.severity), f.component, f.title));
+  }
+  if (options.baseline) {
+    std::set<std::string> now;
+    for (const auto& f : report.findings) now.insert(f.id);
+    for (const auto& f : options.baseline->findings)
+      if (!now.count(f.id)) g.baseline.resolved_ids.push_back(f.id);
+    if (options.metric_regressions != RuleLevel::off) compare_metrics(report, options);
   }
   g.status = g.reasons.empty() ? "pass" : "fail";
 }

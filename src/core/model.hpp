@@ -51,6 +51,8 @@ struct Finding {
   json thresholds = json::object();  // {name: {value, unit, source}} the rule judged against
   std::string baseline;              // "", "new", "unchanged", "regressed" (set by the gate)
   std::string level;                 // "", "warn", "error": the rule's configured gate level
+  bool fails_gate = false;           // set by the gate
+  std::string probe, target;         // where it came from (probe kind, target display name)
 };
 
 struct Metric {

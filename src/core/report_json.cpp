@@ -44,7 +44,9 @@ json finding_to_json(const Finding& f) {
             {"sql", optional_string(f.remediation.sql)},
             {"config", optional_string(f.remediation.config)}}},
           {"thresholds", f.thresholds},
-          {"baseline", f.baseline.empty() ? json(nullptr) : json(f.baseline)}};
+          {"baseline", f.baseline.empty() ? json(nullptr) : json(f.baseline)},
+          {"fails_gate", f.fails_gate},
+          {"source", {{"probe", f.probe}, {"target", f.target}}}};
 }
 
 json report_to_json(const Report& r) {
@@ -100,10 +102,11 @@ Report report_from_json(const json& doc) {
   if (version.rfind("1.", 0) != 0)
     throw UsageError("unsupported report schema_version " + version + " (this chokepoint reads 1.x)");
   Report r;
-  const json& run = doc.contains("run") ? doc["run"] : json::object();
+  const json run = doc.value("run", json::object());
   r.run.started_at = run.value("started_at", "");
   r.run.window_s = run.value("window_s", 0.0);
   r.run.duration_ms = run.value("duration_ms", 0.0);
+  r.run.replayed = run.value("replayed", false);
   for (const auto& t : required<json>(doc, "targets", "report"))
     r.targets.push_back({required<std::string>(t, "kind", "targets[]"), required<std::string>(t, "name", "targets[]")});
   for (const auto& jf : required<json>(doc, "findings", "report")) {
@@ -124,6 +127,10 @@ Report report_from_json(const json& doc) {
       f.impact.basis = im.value("basis", "");
     }
     f.evidence = jf.value("evidence", json::object());
+    f.thresholds = jf.value("thresholds", json::object());
+    const json source = jf.value("source", json::object());
+    f.probe = source.value("probe", "");
+    f.target = source.value("target", "");
     if (jf.contains("remediation") && jf["remediation"].is_object()) {
       const auto& rem = jf["remediation"];
       f.remediation.summary = rem.value("summary", "");
@@ -149,8 +156,24 @@ Report report_from_json(const json& doc) {
     p.status = jp.value("status", "ok") == "ok" ? ProbeStatus::ok : ProbeStatus::error;
     p.message = jp.value("message", "");
     p.duration_ms = jp.value("duration_ms", 0.0);
+    for (const auto& n : jp.value("notes", json::array()))
+      if (n.is_string()) p.notes.push_back(n.get<std::string>());
     r.probes.push_back(std::move(p));
   }
+  for (const auto& je : doc.value("ranking", json::array())) {
+    RankEntry e;
+    auto cat = category_from_string(je.value("category", ""));
+    if (!cat) continue;
+    e.category = *cat;
+    e.probability = je.value("probability", 0.0);
+    e.examined = je.value("examined", false);
+    for (const auto& id : je.value("findings", json::array()))
+      if (id.is_string()) e.findings.push_back(id.get<std::string>());
+    if (je.contains("not_examined_reason") && je["not_examined_reason"].is_string())
+      e.not_examined_reason = je["not_examined_reason"].get<std::string>();
+    r.ranking.push_back(std::move(e));
+  }
+  r.breakdowns = doc.value("breakdowns", json::array());
   const json& verdict = doc.value("verdict", json::object());
   r.verdict.category = category_from_string(verdict.value("category", "none"));
   r.verdict.confidence = verdict.value("confidence", 0.0);

@@ -18,7 +18,14 @@ struct RuleSetting {
   std::optional<Severity> severity;
 };
 
+struct GateSettings {
+  std::optional<std::string> fail_on;  // [gate] fail_on; --fail-on wins
+  double metric_tolerance = 0.25;
+  RuleLevel metric_regressions = RuleLevel::warn;
+};
+
 struct Settings {
+  GateSettings gate;
   std::map<std::string, RuleSetting, std::less<>> rules;
   // Collection knobs per probe kind ("postgres" -> {"explain_top": 20}); declared by the probe.
   std::map<std::string, std::map<std::string, double, std::less<>>, std::less<>> probe_options;

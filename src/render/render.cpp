@@ -17,8 +17,11 @@ std::string render(const Report& report, Format format, const RenderOptions& opt
   switch (format) {
     case Format::text: return render_text(report, options);
     case Format::json: return render_json(report);
-    default: throw std::logic_error("format not available yet");
+    case Format::markdown: return render_markdown(report);
+    case Format::junit: return render_junit(report);
+    case Format::prometheus: return render_prometheus(report);
   }
+  throw std::logic_error("unknown format");
 }
 
 }  // namespace cp

@@ -20,5 +20,8 @@ std::string render(const Report& report, Format format, const RenderOptions& opt
 
 std::string render_text(const Report& report, const RenderOptions& options);
 std::string render_json(const Report& report);
+std::string render_markdown(const Report& report);
+std::string render_junit(const Report& report);
+std::string render_prometheus(const Report& report);
 
 }  // namespace cp

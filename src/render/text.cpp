@@ -174,6 +174,14 @@ std::string render_text(const Report& r, const RenderOptions& options) {
            fmt::format(" (fail on {}{})\n", r.gate.fail_on,
                        r.gate.baseline.file ? ", baseline " + *r.gate.baseline.file : "");
     for (const auto& reason : r.gate.reasons) out += wrap("- " + reason, 2);
+    const auto& b = r.gate.baseline;
+    if (b.file) {
+      out += fmt::format("  against the baseline: {} new, {} regressed, {} unchanged, {} resolved\n", b.new_ids.size(),
+                         b.regressed_ids.size(), b.unchanged_ids.size(), b.resolved_ids.size());
+      for (const auto& m : b.metric_changes)
+        out += fmt::format("  metric {} {} -> {} ({})\n", m.value("name", ""), round_to(m.value("baseline", 0.0), 3),
+                           round_to(m.value("current", 0.0), 3), m.value("regressed", false) ? "worse" : "better");
+    }
   }
   return out;
 }

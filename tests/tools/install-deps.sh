@@ -9,7 +9,7 @@ PACKAGES=(
   libcli11-dev libpqxx-dev libpq-dev nlohmann-json3-dev libfmt-dev doctest-dev libpg-query-dev
   libtomlplusplus-dev libsimdjson-dev libhiredis-dev libcurl4-openssl-dev
   # servers and load generators for the demo and the integration tests
-  postgresql-15 postgresql-contrib postgresql-15-hypopg postgresql-client-15 pgbouncer redis-server redis-tools openssl
+  postgresql-15 postgresql-contrib postgresql-15-hypopg postgresql-client-15 pgbouncer redis-server redis-tools openssl prometheus
   # tools the test scripts use
   python3 procps
 )

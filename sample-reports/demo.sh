@@ -4,7 +4,8 @@
 #
 #   sample-reports/demo.sh [CHOKEPOINT_BIN] [SCENARIO...]
 #   scenarios: missing_index n_plus_one healthy locks no_pooling pool_saturation held_transactions
-#              healthy_pooled throttled_worker slow_dependency cold_cache (default: all)
+#              healthy_pooled throttled_worker slow_dependency cold_cache traces_n_plus_one
+#              traces_slow_dependency traces_code_hotspot (default: all)
 #
 # Everything it starts lives under one temporary directory and is stopped on exit.
 set -euo pipefail
@@ -15,7 +16,7 @@ shift || true
 scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] || scenarios=(missing_index n_plus_one healthy locks no_pooling pool_saturation
                                          held_transactions healthy_pooled throttled_worker slow_dependency
-                                         cold_cache)
+                                         cold_cache traces_n_plus_one traces_slow_dependency traces_code_hotspot)
 [ -x "$bin" ] || { echo "demo: $bin is not built (run tests/tools/bootstrap.sh demo)" >&2; exit 2; }
 WINDOW=${WINDOW:-8}
 
@@ -98,6 +99,12 @@ for s in "${scenarios[@]}"; do
       pgbench_scenario healthy_pooled healthy "$PGB_POOLED_DSN" "-c 4" \
         --pgbouncer "$PGB_ADMIN_DSN" --postgres "$PG_APP_DSN" ;;
     throttled_worker) throttled_worker ;;
+    traces_n_plus_one)  # OTLP/JSON: 30 user lookups per request, half literal, half $1
+      diagnose traces_n_plus_one --traces "$root/tests/fixtures/traces/otlp_n_plus_one.json" ;;
+    traces_slow_dependency)  # Jaeger JSON: a third-party payments API holds the requests
+      diagnose traces_slow_dependency --traces "$root/tests/fixtures/traces/jaeger_slow_dependency.json" ;;
+    traces_code_hotspot)  # OTLP JSON Lines: one internal function holds the time
+      diagnose traces_code_hotspot --traces "$root/tests/fixtures/traces/jsonl_code_hotspot.jsonl" ;;
     slow_dependency)  # a third-party API answering in ~400 ms next to a fast internal one
       diagnose slow_dependency --http "$HTTP_BASE/slow?ms=400" --http "$HTTP_BASE/fast" ;;
     cold_cache)  # 2 MB of maxmemory under random reads and writes over a million keys

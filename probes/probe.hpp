@@ -70,6 +70,13 @@ struct ProbeKind {
   std::map<std::string, double, std::less<>> options;
 };
 
+// Runs one rule unless the configuration turned it off: `fn(args..., params)` returns findings.
+template <typename Fn, typename... Args>
+void judge_rule(Judgement& j, const Settings& settings, std::string_view rule, Fn fn, const Args&... args) {
+  if (!settings.enabled(rule)) return;
+  for (auto& f : fn(args..., settings.params(rule))) j.findings.push_back(std::move(f));
+}
+
 const std::vector<ProbeKind>& probe_kinds();
 const ProbeKind* find_probe_kind(std::string_view name);
 

@@ -212,14 +212,10 @@ std::vector<Finding> network_drops(const Snapshot& s, const RuleParams& p) {
 
 Judgement judge(const Snapshot& s, const Target& target, const Settings& settings) {
   Judgement j;
-  auto run = [&](const char* rule, auto fn) {
-    if (!settings.enabled(rule)) return;
-    for (auto& f : fn(s, settings.params(rule))) j.findings.push_back(std::move(f));
-  };
-  run("infra.cpu_throttling", cpu_throttling);
-  run("infra.cpu_saturation", cpu_saturation);
-  run("infra.memory_pressure", memory_pressure);
-  run("infra.network_drops", network_drops);
+  judge_rule(j, settings, "infra.cpu_throttling", cpu_throttling, s);
+  judge_rule(j, settings, "infra.cpu_saturation", cpu_saturation, s);
+  judge_rule(j, settings, "infra.memory_pressure", memory_pressure, s);
+  judge_rule(j, settings, "infra.network_drops", network_drops, s);
   j.notes = s.notes;
   j.notes.push_back(cpu_limit_note(s));
   if (!s.cgroup_version.empty())

@@ -73,8 +73,6 @@ std::vector<Finding> slow_call(const Snapshot& s, const Measured& m, const RuleP
                 {"request_share", nullptr},
                 {"error_rate", m.calls > 0 ? round_to((m.calls - m.answered + m.server_errors) / m.calls, 4) : 0.0},
                 {"source", "http"}};
-  f.remediation.summary = "Take this call off the request path: cache its answer, call it asynchronously or prefetch "
-                          "it; give it a tight timeout with a fallback.";
   return {f};
 }
 
@@ -133,8 +131,6 @@ std::vector<Finding> errors(const Snapshot& s, const Measured& m, const RulePara
                 {"connection_errors", m.refused + m.tls_errors + m.other_errors},
                 {"dns_errors", m.dns_errors},
                 {"source", "http"}};
-  f.remediation.summary = "Give the call a timeout, retry idempotent calls with backoff, and put a circuit breaker "
-                          "with a fallback in front of it.";
   return {f};
 }
 
@@ -143,12 +139,9 @@ std::vector<Finding> errors(const Snapshot& s, const Measured& m, const RulePara
 Judgement judge(const Snapshot& s, const Target& target, const Settings& settings) {
   Judgement j;
   Measured m = measure(s);
-  if (settings.enabled("net.slow_external_call"))
-    for (auto& f : slow_call(s, m, settings.params("net.slow_external_call"))) j.findings.push_back(std::move(f));
-  if (settings.enabled("net.connect_overhead"))
-    for (auto& f : connect_overhead(s, m, settings.params("net.connect_overhead"))) j.findings.push_back(std::move(f));
-  if (settings.enabled("net.external_errors"))
-    for (auto& f : errors(s, m, settings.params("net.external_errors"))) j.findings.push_back(std::move(f));
+  judge_rule(j, settings, "net.slow_external_call", slow_call, s, m);
+  judge_rule(j, settings, "net.connect_overhead", connect_overhead, s, m);
+  judge_rule(j, settings, "net.external_errors", errors, s, m);
   std::map<std::string, std::string> labels = {{"target", target.name}};
   if (m.all.count()) {
     j.metrics.push_back({"http.p50_ms", round_to(m.all.percentile(50), 3), "ms", labels});

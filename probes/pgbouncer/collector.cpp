@@ -22,24 +22,18 @@ struct ConsoleError {
   std::string message;
 };
 
-std::string first_line(std::string s) {
-  for (const char* prefix : {"FATAL:  ", "ERROR:  "})
-    if (auto at = s.find(prefix); at != std::string::npos) s = s.substr(at + std::string_view(prefix).size());
-  if (auto nl = s.find('\n'); nl != std::string::npos) s.resize(nl);
-  return s;
-}
 
 class Console {
  public:
   explicit Console(const std::string& conninfo) : conn_(PQconnectdb(conninfo.c_str()), PQfinish) {}
   bool ok() const { return PQstatus(conn_.get()) == CONNECTION_OK; }
-  std::string error() const { return first_line(PQerrorMessage(conn_.get())); }
+  std::string error() const { return pg::libpq_message(PQerrorMessage(conn_.get())); }
 
   // One SHOW command; rows keyed by column name.
   std::vector<Row> show(const std::string& what) {
     std::unique_ptr<PGresult, decltype(&PQclear)> res(PQexec(conn_.get(), ("SHOW " + what).c_str()), PQclear);
     if (PQresultStatus(res.get()) != PGRES_TUPLES_OK)
-      throw ConsoleError{fmt::format("SHOW {}: {}", what, first_line(PQresultErrorMessage(res.get())))};
+      throw ConsoleError{fmt::format("SHOW {}: {}", what, pg::libpq_message(PQresultErrorMessage(res.get())))};
     std::vector<Row> rows;
     int cols = PQnfields(res.get());
     for (int r = 0; r < PQntuples(res.get()); ++r) {

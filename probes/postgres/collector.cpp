@@ -35,13 +35,6 @@ struct CollectError {
   std::string message;
 };
 
-std::string first_line(std::string s) {
-  if (auto nl = s.find('\n'); nl != std::string::npos) s.resize(nl);  // LINE 1: / HINT: lines are noise here
-  while (!s.empty() && s.back() == ' ') s.pop_back();
-  for (const char* prefix : {"FATAL:  ", "ERROR:  "})
-    if (s.rfind(prefix, 0) == 0) s = s.substr(std::string_view(prefix).size());
-  return s;
-}
 
 double num(const pqxx::field& f) { return f.is_null() ? 0.0 : f.as<double>(); }
 std::string text(const pqxx::field& f) { return f.is_null() ? std::string() : std::string(f.c_str()); }
@@ -79,7 +72,7 @@ class Connection {
 };
 
 std::string connect_error_message(const std::string& raw, const ConnInfo& info, const SessionLimits& limits) {
-  std::string msg = first_line(raw);
+  std::string msg = libpq_message(raw);
   std::string where = info.display_name();
   if (msg.find("password authentication failed") != std::string::npos ||
       msg.find("no password supplied") != std::string::npos)
@@ -294,7 +287,7 @@ void what_if(pqxx::dbtransaction& tx, pqxx::connection& conn, const std::string&
     sub.exec(std::string(kTag) + "SELECT hypopg_reset()");
     sub.commit();
   } catch (const pqxx::sql_error& e) {
-    w.error = first_line(e.what());
+    w.error = libpq_message(e.what());
   } catch (const CollectError& e) {
     w.error = e.message;
   }
@@ -327,7 +320,7 @@ Plan explain_statement(Connection& s, const Statement& st, const Snapshot& snap,
     }
     tx.abort();
   } catch (const pqxx::sql_error& e) {
-    out.error = first_line(e.what());
+    out.error = libpq_message(e.what());
   } catch (const CollectError& e) {
     out.error = e.message;
   }
@@ -465,7 +458,7 @@ ConnectTiming measure_connect(const ConnInfo& info, const SessionLimits& limits,
       out.connect_ms.push_back(ms);
       out.tls = PQsslInUse(c) == 1;
     } else {
-      out.error = first_line(PQerrorMessage(c));
+      out.error = libpq_message(PQerrorMessage(c));
     }
     PQfinish(c);
   }
@@ -509,7 +502,7 @@ Snapshot collect_snapshot(Connection& s, const CollectContext& ctx, const ConnIn
     if (!cumulative) start_statements = read_statements(s, pgss_schema, snap.server_version_num, false);
   } catch (const pqxx::sql_error& e) {
     // Installed but not preloaded: "pg_stat_statements must be loaded via shared_preload_libraries".
-    throw CollectError{pgss_missing_message(snap.database) + " (" + first_line(e.what()) + ")"};
+    throw CollectError{pgss_missing_message(snap.database) + " (" + libpq_message(e.what()) + ")"};
   }
   if (!cumulative) {
     snap.database_start = read_database(s);
@@ -581,14 +574,14 @@ Collected collect(const Target& target, const CollectContext& ctx) {
     out.message = e.message;
   } catch (const pqxx::broken_connection& e) {
     out.status = ProbeStatus::error;
-    out.message = info->display_name() + ": connection lost: " + first_line(e.what());
+    out.message = info->display_name() + ": connection lost: " + libpq_message(e.what());
   } catch (const pqxx::sql_error& e) {
     out.status = ProbeStatus::error;
     std::string hint = e.sqlstate() == "42501" ? " — grant the role pg_monitor (or pg_read_all_stats)" : "";
-    out.message = fmt::format("{}: {}{}", info->display_name(), first_line(e.what()), hint);
+    out.message = fmt::format("{}: {}{}", info->display_name(), libpq_message(e.what()), hint);
   } catch (const std::exception& e) {
     out.status = ProbeStatus::error;
-    out.message = fmt::format("{}: {}", info->display_name(), first_line(e.what()));
+    out.message = fmt::format("{}: {}", info->display_name(), libpq_message(e.what()));
   }
   out.message = scrub(out.message, target.secrets);
   return out;

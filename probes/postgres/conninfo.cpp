@@ -79,4 +79,12 @@ std::string session_set_commands(const SessionLimits& limits) {
       limits.statement_timeout_ms, limits.lock_timeout_ms);
 }
 
+std::string libpq_message(std::string s) {
+  for (const char* prefix : {"FATAL:  ", "ERROR:  "})
+    if (auto at = s.find(prefix); at != std::string::npos) s = s.substr(at + std::string_view(prefix).size());
+  if (auto nl = s.find('\n'); nl != std::string::npos) s.resize(nl);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\r')) s.pop_back();
+  return s;
+}
+
 }  // namespace cp::pg

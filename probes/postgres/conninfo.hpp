@@ -33,4 +33,7 @@ struct SessionLimits {
 std::string session_conninfo(const ConnInfo& info, const SessionLimits& limits, bool with_options);
 std::string session_set_commands(const SessionLimits& limits);
 
+// A libpq / server error on one line, without "FATAL:  " / "ERROR:  " and the LINE/HINT lines.
+std::string libpq_message(std::string raw);
+
 }  // namespace cp::pg

@@ -266,9 +266,6 @@ std::vector<Finding> n_plus_one(const Workload& w, const RuleParams& p) {
                   {"calls_per_parent", parent ? json(round_to(per_parent, 2)) : json(nullptr)},
                   {"mean_ms", round_to(child.total_exec_ms / child.calls, 4)},
                   {"total_ms", round_to(child.total_exec_ms, 3)}};
-    f.remediation.summary =
-        "Load the rows in one statement: a JOIN with the parent query, WHERE id = ANY($1) with the list of ids, "
-        "or the ORM's eager loading (includes / prefetch_related / JOIN FETCH).";
     out.push_back(std::move(f));
   }
   return out;
@@ -373,18 +370,11 @@ Judgement judge(const Snapshot& snap, const Target& target, const Settings& sett
   if (settings.enabled("db.slow_query"))
     for (auto& f : slow_query(w, settings.params("db.slow_query"), indexed)) j.findings.push_back(std::move(f));
   for (auto& f : locks) j.findings.push_back(std::move(f));
-  if (settings.enabled("db.n_plus_one"))
-    for (auto& f : n_plus_one(w, settings.params("db.n_plus_one"))) j.findings.push_back(std::move(f));
-  if (settings.enabled("db.low_cache_hit"))
-    for (auto& f : low_cache_hit(w, settings.params("db.low_cache_hit"))) j.findings.push_back(std::move(f));
-  if (settings.enabled("db.pool_saturation"))
-    for (auto& f : connection_saturation(w, settings.params("db.pool_saturation"))) j.findings.push_back(std::move(f));
-  if (settings.enabled("db.no_connection_pooling"))
-    for (auto& f : no_connection_pooling(w, settings.params("db.no_connection_pooling")))
-      j.findings.push_back(std::move(f));
-  if (settings.enabled("db.idle_in_transaction"))
-    for (auto& f : idle_in_transaction(w, settings.params("db.idle_in_transaction")))
-      j.findings.push_back(std::move(f));
+  judge_rule(j, settings, "db.n_plus_one", n_plus_one, w);
+  judge_rule(j, settings, "db.low_cache_hit", low_cache_hit, w);
+  judge_rule(j, settings, "db.pool_saturation", connection_saturation, w);
+  judge_rule(j, settings, "db.no_connection_pooling", no_connection_pooling, w);
+  judge_rule(j, settings, "db.idle_in_transaction", idle_in_transaction, w);
   j.notes = collection_notes(w);
   j.metrics = workload_metrics(w, target.name);
   return j;

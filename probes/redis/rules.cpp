@@ -178,15 +178,11 @@ Judgement judge(const Snapshot& s, const Target& target, const Settings& setting
   std::string name = target.name.substr(target.name.find("://") == std::string::npos ? 0 : target.name.find("://") + 3);
   if (auto at = name.rfind('@'); at != std::string::npos) name = name.substr(at + 1);
   Load l = derive(s, name);
-  auto run = [&](const char* rule, auto fn) {
-    if (!settings.enabled(rule)) return;
-    for (auto& f : fn(l, settings.params(rule))) j.findings.push_back(std::move(f));
-  };
-  run("cache.low_hit_ratio", low_hit_ratio);
-  run("cache.evictions", evictions);
-  run("cache.slow_commands", slow_commands);
-  run("cache.clients_saturation", clients_saturation);
-  run("cache.memory_fragmentation", memory_fragmentation);
+  judge_rule(j, settings, "cache.low_hit_ratio", low_hit_ratio, l);
+  judge_rule(j, settings, "cache.evictions", evictions, l);
+  judge_rule(j, settings, "cache.slow_commands", slow_commands, l);
+  judge_rule(j, settings, "cache.clients_saturation", clients_saturation, l);
+  judge_rule(j, settings, "cache.memory_fragmentation", memory_fragmentation, l);
 
   std::map<std::string, std::string> labels = {{"target", target.name}};
   double hits = l.delta("keyspace_hits"), misses = l.delta("keyspace_misses");

@@ -77,9 +77,6 @@ std::vector<Finding> n_plus_one(const Snapshot& s, const RuleParams& p) {
                     {"time_per_request_ms", round_to(per_request_ms, 3)},
                     {"mean_ms", round_to(t.total_ms / t.repeats, 3)},
                     {"total_ms", round_to(t.total_ms, 3)}};
-      f.remediation.summary =
-          "Load the rows in one statement (a JOIN, WHERE id = ANY($1), or the ORM's eager loading: includes / "
-          "prefetch_related / JOIN FETCH) instead of one query per row.";
       out.push_back(std::move(f));
     }
   }
@@ -144,9 +141,6 @@ std::vector<Finding> slow_external_calls(const Snapshot& s, const RuleParams& p)
                   {"request_share", round_to(share, 4)},
                   {"error_rate", e.count > 0 ? round_to(e.errors / e.count, 4) : 0.0},
                   {"source", "traces"}};
-    f.remediation.summary =
-        "Take this call off the request path: cache its answer, call it asynchronously or prefetch it; give it a "
-        "tight timeout with a fallback.";
     out.push_back(std::move(f));
   }
   return out;
@@ -231,9 +225,6 @@ std::vector<Finding> external_errors(const Snapshot& s, const RuleParams& p) {
                   {"calls", e.count},       {"errors", e.errors},
                   {"error_rate", round_to(rate, 4)}, {"timeouts", e.timeouts},
                   {"server_errors", e.server_errors}, {"source", "traces"}};
-    f.remediation.summary =
-        "Give the call a timeout, retry idempotent calls with backoff, and put a circuit breaker with a fallback "
-        "in front of it.";
     out.push_back(std::move(f));
   }
   return out;
@@ -342,17 +333,13 @@ void add_breakdowns(const Snapshot& s, const Target& target, Judgement& j) {
 
 Judgement judge(const Snapshot& s, const Target& target, const Settings& settings) {
   Judgement j;
-  auto run = [&](const char* rule, auto fn) {
-    if (!settings.enabled(rule)) return;
-    for (auto& f : fn(s, settings.params(rule))) j.findings.push_back(std::move(f));
-  };
-  run("db.n_plus_one", n_plus_one);
-  run("db.slow_query", slow_statements);
-  run("net.slow_external_call", slow_external_calls);
-  run("net.repeated_external_call", repeated_external_calls);
-  run("net.sequential_external_calls", sequential_external_calls);
-  run("net.external_errors", external_errors);
-  run("code.self_time_hotspot", self_time_hotspots);
+  judge_rule(j, settings, "db.n_plus_one", n_plus_one, s);
+  judge_rule(j, settings, "db.slow_query", slow_statements, s);
+  judge_rule(j, settings, "net.slow_external_call", slow_external_calls, s);
+  judge_rule(j, settings, "net.repeated_external_call", repeated_external_calls, s);
+  judge_rule(j, settings, "net.sequential_external_calls", sequential_external_calls, s);
+  judge_rule(j, settings, "net.external_errors", external_errors, s);
+  judge_rule(j, settings, "code.self_time_hotspot", self_time_hotspots, s);
   add_notes(s, j);
   add_breakdowns(s, target, j);
   return j;

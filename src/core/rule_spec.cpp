@@ -42,6 +42,7 @@ Finding RuleParams::make_finding(std::string_view subject) const {
   f.id = make_finding_id(spec_->id, subject);
   f.rule = std::string(spec_->id);
   f.category = spec_->category;
+  f.remediation.summary = std::string(spec_->fix);  // rules replace it when they know more
   for (const auto& t : spec_->thresholds) {
     f.thresholds[std::string(t.name)] = {{"value", (*this)[t.name]}, {"unit", t.unit}, {"source", t.source}};
   }

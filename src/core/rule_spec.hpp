@@ -39,7 +39,8 @@ class RuleParams {
   double operator[](std::string_view name) const;
   const RuleSpec& spec() const { return *spec_; }
 
-  // A finding pre-filled with id (rule + subject), rule, category and the thresholds judged against.
+  // A finding pre-filled with id (rule + subject), rule, category, the thresholds judged against
+  // and the rule's generic fix.
   Finding make_finding(std::string_view subject) const;
 
  private:

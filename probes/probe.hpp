@@ -61,7 +61,8 @@ struct ProbeKind {
   bool live;  // waits for the window (false: offline input such as trace files)
   // Redacted display name; adds any secret found in `spec` to `secrets`. Throws UsageError on a
   // spec that cannot be a target of this kind.
-  std::function<std::string(const std::string& flag, const std::string& spec, std::vector<std::string>& secrets)>
+  std::function<std::string(const std::string& flag, const std::string& spec,
+                            std::vector<std::string>& secrets)>
       describe;
   std::function<Collected(const Target&, const CollectContext&)> collect;
   std::function<Judgement(const nlohmann::json& snapshot, const Target&, const Settings&)> judge;

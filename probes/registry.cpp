@@ -12,12 +12,7 @@ namespace cp {
 // The one table of probes. Adding a probe = a folder under probes/ and one line here.
 const std::vector<ProbeKind>& probe_kinds() {
   static const std::vector<ProbeKind> kinds = {
-      postgres_probe(),
-      pgbouncer_probe(),
-      redis_probe(),
-      http_probe(),
-      traces_probe(),
-      host_probe(),
+      postgres_probe(), pgbouncer_probe(), redis_probe(), http_probe(), traces_probe(), host_probe(),
   };
   return kinds;
 }

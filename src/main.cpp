@@ -40,12 +40,14 @@ int main(int argc, char** argv) {
   diagnose->add_option("--output", d.output, "write the report to FILE (atomically); default stdout");
   diagnose->add_option("--config", d.config, "chokepoint.toml: rule levels, thresholds, severities");
   diagnose->add_option("--baseline", d.baseline, "an earlier JSON report to compare with");
-  diagnose->add_option("--fail-on", d.fail_on, "critical|high|medium|low|never (default: [gate] fail_on, else never)");
+  diagnose->add_option("--fail-on", d.fail_on,
+                       "critical|high|medium|low|never (default: [gate] fail_on, else never)");
   diagnose->add_option("--save-evidence", d.save_evidence, "write the raw collected snapshots to FILE");
   diagnose->add_option("--replay", d.replay, "judge saved evidence instead of collecting");
 
   cp::CompareArgs c;
-  auto* compare = app.add_subcommand("compare", "gate two saved JSON reports: new / unchanged / resolved findings");
+  auto* compare =
+      app.add_subcommand("compare", "gate two saved JSON reports: new / unchanged / resolved findings");
   compare->add_option("BASELINE", c.baseline, "the earlier JSON report")->required();
   compare->add_option("CURRENT", c.current, "the later JSON report")->required();
   compare->add_option("--fail-on", c.fail_on, "critical|high|medium|low|never");

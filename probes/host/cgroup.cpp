@@ -16,7 +16,9 @@ std::vector<std::string> split(const std::string& s, char sep) {
   return out;
 }
 
-bool has(const std::vector<std::string>& v, const std::string& x) { return std::find(v.begin(), v.end(), x) != v.end(); }
+bool has(const std::vector<std::string>& v, const std::string& x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
 
 std::string join_path(const std::string& a, const std::string& b) {
   if (b.empty() || b == "/") return a;
@@ -147,7 +149,8 @@ std::optional<std::vector<CgroupLine>> lines_for_directory(const std::string& di
 std::vector<CgroupLine> lines_for_path(const std::string& path, const std::vector<CgroupMount>& mounts) {
   std::vector<CgroupLine> out;
   int id = 1;
-  for (const auto& m : mounts) out.push_back({m.v2 ? 0 : id++, m.v2 ? std::vector<std::string>{} : m.controllers, path});
+  for (const auto& m : mounts)
+    out.push_back({m.v2 ? 0 : id++, m.v2 ? std::vector<std::string>{} : m.controllers, path});
   return out;
 }
 

@@ -16,7 +16,7 @@ struct CgroupLine {  // one line of /proc/PID/cgroup: "ID:controllers:path"
 };
 std::vector<CgroupLine> parse_proc_cgroup(const std::string& text);
 
-struct CgroupMount {  // a cgroup or cgroup2 line of /proc/self/mountinfo
+struct CgroupMount {        // a cgroup or cgroup2 line of /proc/self/mountinfo
   std::string root;         // the mount's root inside the hierarchy ("/" or a container's own path)
   std::string mount_point;  // where it is mounted
   bool v2 = false;
@@ -30,8 +30,8 @@ struct CgroupDirs {
   std::string unified;               // the v2 directory (pure v2, or the 0:: line of a hybrid host)
   std::string unified_path;          // its cgroup path ("/" = the root: host-wide)
   std::string path;                  // the cgroup path ("/" = root)
-  bool cpuacct_same_group = true;    // v1: cpuacct holds the same cgroup as cpu (else usage is summed per task)
-  std::string version;               // "v1", "v2" or "hybrid"
+  bool cpuacct_same_group = true;  // v1: cpuacct holds the same cgroup as cpu (else usage is summed per task)
+  std::string version;             // "v1", "v2" or "hybrid"
 };
 CgroupDirs resolve_cgroup(const std::vector<CgroupLine>& lines, const std::vector<CgroupMount>& mounts);
 
@@ -44,7 +44,7 @@ std::vector<CgroupLine> lines_for_path(const std::string& path, const std::vecto
 // "key value" lines (cpu.stat, memory.events, memory.stat, /proc/vmstat).
 std::map<std::string, double> parse_flat_keyed(const std::string& text);
 
-struct Psi {  // /proc/pressure/* and cgroup v2 *.pressure
+struct Psi {                              // /proc/pressure/* and cgroup v2 *.pressure
   double some_avg10 = 0, full_avg10 = 0;  // percent
   double some_total_us = 0, full_total_us = 0;
 };

@@ -34,8 +34,8 @@ std::string trim(std::string s) {
   return s;
 }
 
-void add_psi(std::map<std::string, double>& totals, std::map<std::string, double>& avg10, const std::string& scope,
-             const std::string& resource, const std::optional<std::string>& text) {
+void add_psi(std::map<std::string, double>& totals, std::map<std::string, double>& avg10,
+             const std::string& scope, const std::string& resource, const std::optional<std::string>& text) {
   if (!text) return;
   auto psi = parse_psi(*text);
   if (!psi) return;
@@ -79,7 +79,8 @@ void read_cpu_v1(const Location& w, Reading& r) {
   }
   std::string acct = w.dirs.cpuacct.empty() ? dir : w.dirs.cpuacct;
   if (w.dirs.cpuacct_same_group) {
-    if (auto usage = slurp(w.root, acct + "/cpuacct.usage")) r.cgroup["usage_usec"] = std::atof(usage->c_str()) / 1000;
+    if (auto usage = slurp(w.root, acct + "/cpuacct.usage"))
+      r.cgroup["usage_usec"] = std::atof(usage->c_str()) / 1000;
   } else if (auto procs = slurp(w.root, dir + "/cgroup.procs")) {
     // cpuacct is mounted apart and does not hold this cgroup: add up its tasks' CPU time.
     double ticks = 0;
@@ -121,14 +122,17 @@ void read_memory(const Location& w, Reading& r) {
     if (auto max = slurp(w.root, dir + "/memory.max"))
       if (trim(*max) != "max") r.memory_limit_bytes = std::atof(max->c_str());
     if (auto cur = slurp(w.root, dir + "/memory.current")) r.memory_usage_bytes = std::atof(cur->c_str());
-    if (auto ev = slurp(w.root, dir + "/memory.events")) r.cgroup["oom_kill"] = parse_flat_keyed(*ev)["oom_kill"];
+    if (auto ev = slurp(w.root, dir + "/memory.events"))
+      r.cgroup["oom_kill"] = parse_flat_keyed(*ev)["oom_kill"];
   } else {
     if (auto lim = slurp(w.root, dir + "/memory.limit_in_bytes")) {
       double v = std::atof(lim->c_str());
       if (v < 9e18) r.memory_limit_bytes = v;  // v1 says "no limit" with a huge number
     }
-    if (auto use = slurp(w.root, dir + "/memory.usage_in_bytes")) r.memory_usage_bytes = std::atof(use->c_str());
-    if (auto oom = slurp(w.root, dir + "/memory.oom_control")) r.cgroup["oom_kill"] = parse_flat_keyed(*oom)["oom_kill"];
+    if (auto use = slurp(w.root, dir + "/memory.usage_in_bytes"))
+      r.memory_usage_bytes = std::atof(use->c_str());
+    if (auto oom = slurp(w.root, dir + "/memory.oom_control"))
+      r.cgroup["oom_kill"] = parse_flat_keyed(*oom)["oom_kill"];
   }
 }
 
@@ -181,7 +185,8 @@ std::string locate(const std::string& root, const std::string& flag, const std::
     out.pid = std::atoi(spec.c_str());
     out.target = "pid " + spec;
     auto text = slurp(root, "/proc/" + spec + "/cgroup");
-    if (!text) return fmt::format("process {} not found (cannot read /proc/{}/cgroup): has it exited?", spec, spec);
+    if (!text)
+      return fmt::format("process {} not found (cannot read /proc/{}/cgroup): has it exited?", spec, spec);
     lines = parse_proc_cgroup(*text);
   } else if (flag == "--cgroup") {
     out.target = "cgroup " + spec;
@@ -218,7 +223,8 @@ Reading read_all(const Location& w) {
   // Pressure per cgroup (v2, or the 0:: line of a hybrid host); the root cgroup's is the host's.
   if (!w.dirs.unified.empty() && w.dirs.unified_path != "/") {
     for (const char* res : {"cpu", "memory", "io"})
-      add_psi(r.cgroup, r.pressure_avg10, "cgroup", res, slurp(w.root, w.dirs.unified + "/" + res + ".pressure"));
+      add_psi(r.cgroup, r.pressure_avg10, "cgroup", res,
+              slurp(w.root, w.dirs.unified + "/" + res + ".pressure"));
     if (w.dirs.version == "hybrid" && !r.cgroup.count("usage_usec"))
       if (auto stat = slurp(w.root, w.dirs.unified + "/cpu.stat"))
         r.cgroup["usage_usec"] = parse_flat_keyed(*stat)["usage_usec"];
@@ -231,7 +237,8 @@ Collected collect(const Target& target, const CollectContext& ctx) {
   const char* env_root = std::getenv("CHOKEPOINT_FS_ROOT");
   std::string root = env_root && *env_root ? env_root : "/";
   Location where;
-  if (auto err = locate(root, target.flag, target.spec, where); !err.empty()) return {ProbeStatus::error, err, {}};
+  if (auto err = locate(root, target.flag, target.spec, where); !err.empty())
+    return {ProbeStatus::error, err, {}};
 
   Snapshot snap;
   snap.target = where.target;
@@ -243,14 +250,17 @@ Collected collect(const Target& target, const CollectContext& ctx) {
   snap.memory_dir = where.dirs.memory;
   snap.unified_dir = where.dirs.unified;
   snap.ticks_per_s = static_cast<double>(sysconf(_SC_CLK_TCK));
-  if (where.dirs.version.empty()) snap.notes.push_back("no cgroup file system is mounted: host readings only");
+  if (where.dirs.version.empty())
+    snap.notes.push_back("no cgroup file system is mounted: host readings only");
 
   double cpu0 = thread_cpu_ms();
   Reading start = read_all(where);
   double cost = thread_cpu_ms() - cpu0;
   auto started = Clock::now();
-  double interval = ctx.settings ? ctx.settings->probe_option("host", "sample_interval_ms", 250) / 1000 : 0.25;
-  auto period = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(std::max(interval, 0.05)));
+  double interval =
+      ctx.settings ? ctx.settings->probe_option("host", "sample_interval_ms", 250) / 1000 : 0.25;
+  auto period =
+      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(std::max(interval, 0.05)));
   do {
     auto t0 = Clock::now();
     snap.run_queue.push_back(procs_running(root));

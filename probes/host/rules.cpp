@@ -19,8 +19,12 @@ double delta(const std::map<std::string, double>& start, const std::map<std::str
   auto s = start.find(key);
   return std::max(0.0, e->second - (s == start.end() ? 0 : s->second));
 }
-double cg(const Snapshot& s, const std::string& k) { return delta(s.cgroup_start, s.cgroup_end, k); }
-double hd(const Snapshot& s, const std::string& k) { return delta(s.host_start, s.host_end, k); }
+double cg(const Snapshot& s, const std::string& k) {
+  return delta(s.cgroup_start, s.cgroup_end, k);
+}
+double hd(const Snapshot& s, const std::string& k) {
+  return delta(s.host_start, s.host_end, k);
+}
 
 double avg10(const Snapshot& s, const std::string& key) {
   auto it = s.pressure_avg10.find(key);
@@ -66,7 +70,8 @@ std::vector<Finding> cpu_throttling(const Snapshot& s, const RuleParams& p) {
   f.title = fmt::format("CPU throttled in {} of periods by a {:.2f}-core limit{}", percent(ratio), limit,
                         usage ? fmt::format(" (using {:.2f} cores)", *usage) : "");
   f.detail = fmt::format(
-      "{} {}: {:.0f} of {:.0f} CFS periods throttled in the window{}. Everything in this cgroup runs slower than "
+      "{} {}: {:.0f} of {:.0f} CFS periods throttled in the window{}. Everything in this cgroup runs slower "
+      "than "
       "its code, its database or its network explain.",
       s.target, s.cgroup_path, throttled, periods,
       throttled_per_s ? fmt::format(", held back {:.2f} s per second", *throttled_per_s) : "");
@@ -85,12 +90,15 @@ std::vector<Finding> cpu_throttling(const Snapshot& s, const RuleParams& p) {
                 {"cgroup_version", s.cgroup_version}};
   int runtime_cpus = std::max(1, static_cast<int>(std::ceil(limit)));
   f.remediation.summary = fmt::format(
-      "Raise the CPU limit to about {:.1f} cores (or remove it and keep the request), or size the runtime to the "
-      "quota: {} worker thread{} (GOMAXPROCS={}, -XX:ActiveProcessorCount={}, UV_THREADPOOL_SIZE), not one per "
+      "Raise the CPU limit to about {:.1f} cores (or remove it and keep the request), or size the runtime to "
+      "the "
+      "quota: {} worker thread{} (GOMAXPROCS={}, -XX:ActiveProcessorCount={}, UV_THREADPOOL_SIZE), not one "
+      "per "
       "host core ({:.0f} here).",
       suggested, runtime_cpus, runtime_cpus == 1 ? "" : "s", runtime_cpus, runtime_cpus, s.cpus);
   f.remediation.config = fmt::format(
-      "# Kubernetes\nresources:\n  limits:\n    cpu: \"{:.1f}\"\n# cgroup v2: echo \"{:.0f} {:.0f}\" > cpu.max",
+      "# Kubernetes\nresources:\n  limits:\n    cpu: \"{:.1f}\"\n# cgroup v2: echo \"{:.0f} {:.0f}\" > "
+      "cpu.max",
       suggested, suggested * s.cpu_limit.period_us, s.cpu_limit.period_us);
   return {f};
 }
@@ -102,8 +110,8 @@ std::vector<Finding> cpu_saturation(const Snapshot& s, const RuleParams& p) {
                                             static_cast<double>(s.run_queue.size());
   double rq_max = s.run_queue.empty() ? 0 : *std::max_element(s.run_queue.begin(), s.run_queue.end());
   double per_cpu = rq_avg / s.cpus;
-  static const char* kTicks[] = {"cpu_user", "cpu_nice", "cpu_system", "cpu_idle", "cpu_iowait", "cpu_irq",
-                                 "cpu_softirq", "cpu_steal"};
+  static const char* kTicks[] = {"cpu_user",   "cpu_nice", "cpu_system",  "cpu_idle",
+                                 "cpu_iowait", "cpu_irq",  "cpu_softirq", "cpu_steal"};
   double total = 0;
   for (const char* k : kTicks) total += hd(s, k);
   double steal = total > 0 ? hd(s, "cpu_steal") / total : 0;
@@ -118,13 +126,15 @@ std::vector<Finding> cpu_saturation(const Snapshot& s, const RuleParams& p) {
   if (!runnable && !pressure && !stolen) return {};
   Finding f = p.make_finding("cpu-saturation/" + s.hostname);
   f.component = "host:" + s.hostname;
-  f.severity = (runnable && pressure) || steal >= 2 * p["max_steal_ratio"] ? Severity::high : Severity::medium;
+  f.severity =
+      (runnable && pressure) || steal >= 2 * p["max_steal_ratio"] ? Severity::high : Severity::medium;
   std::string why = runnable   ? fmt::format("{:.1f} runnable tasks per CPU", per_cpu)
                     : pressure ? fmt::format("tasks waited for a CPU {:.0f} % of the time", psi)
                                : fmt::format("{} of CPU time stolen by the hypervisor", percent(steal));
   f.title = fmt::format("CPU saturated on {}: {}", s.hostname, why);
   f.detail = fmt::format(
-      "Run queue {:.1f} on average (peak {:.0f}) for {:.0f} CPUs; busy {}, iowait {}, steal {}; CPU pressure (PSI "
+      "Run queue {:.1f} on average (peak {:.0f}) for {:.0f} CPUs; busy {}, iowait {}, steal {}; CPU pressure "
+      "(PSI "
       "some avg10) {:.1f} %.",
       rq_avg, rq_max, s.cpus, percent(busy), percent(iowait), percent(steal), psi);
   f.impact = {round_to(std::min(1.0, std::max({psi / 100, steal, per_cpu >= 1 ? 1 - 1 / per_cpu : 0.0})), 4),
@@ -138,10 +148,11 @@ std::vector<Finding> cpu_saturation(const Snapshot& s, const RuleParams& p) {
                 {"steal_ratio", round_to(steal, 4)},
                 {"busy_ratio", round_to(busy, 4)},
                 {"iowait_ratio", round_to(iowait, 4)}};
-  f.remediation.summary = stolen ? "The hypervisor takes CPU time away: move to a less contended host or instance "
-                                   "type with dedicated cores."
-                                 : "The host has more work than CPUs: add CPUs or nodes, move neighbours away, or "
-                                   "make the work cheaper before scaling the database or the network.";
+  f.remediation.summary =
+      stolen ? "The hypervisor takes CPU time away: move to a less contended host or instance "
+               "type with dedicated cores."
+             : "The host has more work than CPUs: add CPUs or nodes, move neighbours away, or "
+               "make the work cheaper before scaling the database or the network.";
   return {f};
 }
 
@@ -149,10 +160,12 @@ std::vector<Finding> memory_pressure(const Snapshot& s, const RuleParams& p) {
   bool cgroup_psi = s.pressure_avg10.count("cgroup.memory.some") > 0;
   std::string prefix = cgroup_psi ? "cgroup.memory." : "host.memory.";
   double some = avg10(s, prefix + "some"), full = avg10(s, prefix + "full");
-  double ooms = cg(s, "oom_kill") + (s.cgroup_path.empty() || s.cgroup_path == "/" ? hd(s, "vm_oom_kill") : 0);
+  double ooms =
+      cg(s, "oom_kill") + (s.cgroup_path.empty() || s.cgroup_path == "/" ? hd(s, "vm_oom_kill") : 0);
   double swap_per_s = s.window_s > 0 ? (hd(s, "vm_pswpin") + hd(s, "vm_pswpout")) / s.window_s : 0;
   std::optional<double> limit_usage;
-  if (s.memory_limit_bytes && *s.memory_limit_bytes > 0) limit_usage = s.memory_usage_bytes / *s.memory_limit_bytes;
+  if (s.memory_limit_bytes && *s.memory_limit_bytes > 0)
+    limit_usage = s.memory_usage_bytes / *s.memory_limit_bytes;
   bool pressure = some >= p["max_memory_pressure"];
   bool swapping = swap_per_s >= p["max_swap_pages_per_s"];
   bool near_limit = limit_usage && *limit_usage >= p["max_limit_usage"];
@@ -160,17 +173,19 @@ std::vector<Finding> memory_pressure(const Snapshot& s, const RuleParams& p) {
   Finding f = p.make_finding("memory-pressure/" + s.cgroup_path + "@" + s.hostname);
   f.component = scope_name(s);
   f.severity = ooms > 0 || full >= p["max_memory_pressure"] ? Severity::high
-               : pressure || swapping                      ? Severity::medium
-                                                           : Severity::low;
-  std::string what = ooms > 0    ? fmt::format("{:.0f} OOM kill{}", ooms, ooms == 1 ? "" : "s")
-                     : pressure  ? fmt::format("tasks stalled on memory {:.0f} % of the time", some)
-                     : swapping  ? fmt::format("swapping {:.0f} pages/s", swap_per_s)
-                                 : fmt::format("memory at {} of its limit", percent(*limit_usage));
+               : pressure || swapping                       ? Severity::medium
+                                                            : Severity::low;
+  std::string what = ooms > 0   ? fmt::format("{:.0f} OOM kill{}", ooms, ooms == 1 ? "" : "s")
+                     : pressure ? fmt::format("tasks stalled on memory {:.0f} % of the time", some)
+                     : swapping ? fmt::format("swapping {:.0f} pages/s", swap_per_s)
+                                : fmt::format("memory at {} of its limit", percent(*limit_usage));
   f.title = fmt::format("Memory pressure on {}: {}", scope_name(s), what);
-  f.detail = fmt::format("PSI memory some {:.1f} % / full {:.1f} %; {:.0f} OOM kills; {:.0f} pages/s swapped; usage {}{}.",
-                         some, full, ooms, swap_per_s, human_bytes(s.memory_usage_bytes),
-                         s.memory_limit_bytes ? " of a " + human_bytes(*s.memory_limit_bytes) + " limit" : "");
-  f.impact = {round_to(std::min(1.0, std::max(some / 100, limit_usage.value_or(0) >= 1 ? 1.0 : 0.0)), 4), "time"};
+  f.detail = fmt::format(
+      "PSI memory some {:.1f} % / full {:.1f} %; {:.0f} OOM kills; {:.0f} pages/s swapped; usage {}{}.", some,
+      full, ooms, swap_per_s, human_bytes(s.memory_usage_bytes),
+      s.memory_limit_bytes ? " of a " + human_bytes(*s.memory_limit_bytes) + " limit" : "");
+  f.impact = {round_to(std::min(1.0, std::max(some / 100, limit_usage.value_or(0) >= 1 ? 1.0 : 0.0)), 4),
+              "time"};
   f.evidence = {{"scope", scope_name(s)},
                 {"memory_pressure_some_avg10", some},
                 {"memory_pressure_full_avg10", full},
@@ -179,8 +194,9 @@ std::vector<Finding> memory_pressure(const Snapshot& s, const RuleParams& p) {
                 {"usage_bytes", s.memory_usage_bytes},
                 {"limit_bytes", s.memory_limit_bytes ? json(*s.memory_limit_bytes) : json(nullptr)},
                 {"limit_usage", limit_usage ? json(round_to(*limit_usage, 4)) : json(nullptr)}};
-  f.remediation.summary = "Raise the memory limit or shrink the working set; stop swapping; check the kernel log for "
-                          "what the OOM killer chose.";
+  f.remediation.summary =
+      "Raise the memory limit or shrink the working set; stop swapping; check the kernel log for "
+      "what the OOM killer chose.";
   return {f};
 }
 
@@ -193,20 +209,24 @@ std::vector<Finding> network_drops(const Snapshot& s, const RuleParams& p) {
   if (!listen && !retransmits) return {};
   Finding f = p.make_finding("network-drops/" + s.hostname);
   f.component = "host:" + s.hostname;
-  f.severity = listen ? Severity::high : ratio >= 5 * p["max_retransmit_ratio"] ? Severity::high : Severity::medium;
-  f.title = listen ? fmt::format("{:.0f} connections dropped on full listen queues on {}", std::max(overflows, drops),
-                                 s.hostname)
+  f.severity = listen                                   ? Severity::high
+               : ratio >= 5 * p["max_retransmit_ratio"] ? Severity::high
+                                                        : Severity::medium;
+  f.title = listen ? fmt::format("{:.0f} connections dropped on full listen queues on {}",
+                                 std::max(overflows, drops), s.hostname)
                    : fmt::format("{} of TCP segments retransmitted on {}", percent(ratio), s.hostname);
-  f.detail = fmt::format("ListenOverflows {:.0f}, ListenDrops {:.0f}; {:.0f} of {:.0f} segments retransmitted.",
-                         overflows, drops, retrans, out);
+  f.detail =
+      fmt::format("ListenOverflows {:.0f}, ListenDrops {:.0f}; {:.0f} of {:.0f} segments retransmitted.",
+                  overflows, drops, retrans, out);
   f.impact = {std::nullopt, "connections"};
   f.evidence = {{"listen_overflows", overflows},
                 {"listen_drops", drops},
                 {"retransmitted_segments", retrans},
                 {"sent_segments", out},
                 {"retransmit_ratio", round_to(ratio, 5)}};
-  f.remediation.summary = listen ? "Raise net.core.somaxconn and the server's listen backlog, and accept faster."
-                                 : "Look for packet loss on the path: NIC errors, congested links, MTU problems.";
+  f.remediation.summary =
+      listen ? "Raise net.core.somaxconn and the server's listen backlog, and accept faster."
+             : "Look for packet loss on the path: NIC errors, congested links, MTU problems.";
   return {f};
 }
 
@@ -220,19 +240,26 @@ Judgement judge(const Snapshot& s, const Target& target, const Settings& setting
   j.notes.push_back(cpu_limit_note(s));
   if (!s.cgroup_version.empty())
     j.notes.push_back(fmt::format("cgroup {} ({}): cpu {}, memory {}{}", s.cgroup_path, s.cgroup_version,
-                                  s.cpu_dir.empty() ? "-" : s.cpu_dir, s.memory_dir.empty() ? "-" : s.memory_dir,
+                                  s.cpu_dir.empty() ? "-" : s.cpu_dir,
+                                  s.memory_dir.empty() ? "-" : s.memory_dir,
                                   s.unified_dir.empty() ? "" : ", unified " + s.unified_dir));
   std::map<std::string, std::string> labels = {{"target", target.name}};
   if (s.cpu_limit.state == "limited" && s.cpu_limit.quota_us) {
-    j.metrics.push_back({"cgroup.cpu_limit_cores", round_to(*s.cpu_limit.quota_us / s.cpu_limit.period_us, 4), "cores", labels});
+    j.metrics.push_back({"cgroup.cpu_limit_cores", round_to(*s.cpu_limit.quota_us / s.cpu_limit.period_us, 4),
+                         "cores", labels});
     double periods = cg(s, "nr_periods");
-    if (periods > 0) j.metrics.push_back({"cgroup.cpu_throttled_ratio", round_to(cg(s, "nr_throttled") / periods, 4), "ratio", labels});
+    if (periods > 0)
+      j.metrics.push_back(
+          {"cgroup.cpu_throttled_ratio", round_to(cg(s, "nr_throttled") / periods, 4), "ratio", labels});
   }
   if (s.window_s > 0 && s.cgroup_end.count("usage_usec"))
-    j.metrics.push_back({"cgroup.cpu_usage_cores", round_to(cg(s, "usage_usec") / 1e6 / s.window_s, 4), "cores", labels});
+    j.metrics.push_back(
+        {"cgroup.cpu_usage_cores", round_to(cg(s, "usage_usec") / 1e6 / s.window_s, 4), "cores", labels});
   if (!s.run_queue.empty())
-    j.metrics.push_back({"host.run_queue_avg", round_to(std::accumulate(s.run_queue.begin(), s.run_queue.end(), 0.0) /
-                                                            static_cast<double>(s.run_queue.size()), 3),
+    j.metrics.push_back({"host.run_queue_avg",
+                         round_to(std::accumulate(s.run_queue.begin(), s.run_queue.end(), 0.0) /
+                                      static_cast<double>(s.run_queue.size()),
+                                  3),
                          "tasks", labels});
   j.metrics.push_back({"host.cpus", s.cpus, "cpus", labels});
   j.metrics.push_back({"host.read_cpu_ms_per_sample", round_to(s.read_cpu_ms, 3), "ms", labels});

@@ -36,17 +36,19 @@ struct Snapshot {
   std::map<std::string, double> cgroup_start, cgroup_end;
   std::optional<double> memory_limit_bytes;  // null: no limit
   double memory_usage_bytes = 0;
-  // /proc: cpu_* ticks, procs_running, pressure totals, Tcp*/TcpExt* counters, vmstat pswpin/pswpout/oom_kill.
+  // /proc: cpu_* ticks, procs_running, pressure totals, Tcp*/TcpExt* counters, vmstat
+  // pswpin/pswpout/oom_kill.
   std::map<std::string, double> host_start, host_end;
   std::map<std::string, double> pressure_avg10;  // "host.cpu.some", "cgroup.memory.full" … (percent)
-  std::vector<double> run_queue;                  // procs_running samples through the window
+  std::vector<double> run_queue;                 // procs_running samples through the window
   double ticks_per_s = 100;
   double read_cpu_ms = 0;  // CPU time of one full reading (cost per sample)
   std::vector<std::string> notes;
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Snapshot, target, pid, hostname, cgroup_path, cgroup_version, cpu_dir,
-                                                memory_dir, unified_dir, window_s, cpus, cpu_limit, cgroup_start,
-                                                cgroup_end, memory_limit_bytes, memory_usage_bytes, host_start,
-                                                host_end, pressure_avg10, run_queue, ticks_per_s, read_cpu_ms, notes)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Snapshot, target, pid, hostname, cgroup_path, cgroup_version,
+                                                cpu_dir, memory_dir, unified_dir, window_s, cpus, cpu_limit,
+                                                cgroup_start, cgroup_end, memory_limit_bytes,
+                                                memory_usage_bytes, host_start, host_end, pressure_avg10,
+                                                run_queue, ticks_per_s, read_cpu_ms, notes)
 
 }  // namespace cp::host

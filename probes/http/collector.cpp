@@ -21,7 +21,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using Handle = std::unique_ptr<CURL, decltype(&curl_easy_cleanup)>;
 
-size_t discard(char*, size_t size, size_t n, void*) { return size * n; }
+size_t discard(char*, size_t size, size_t n, void*) {
+  return size * n;
+}
 
 void global_init() {
   static std::once_flag once;
@@ -40,7 +42,8 @@ Handle make_handle(const std::string& url, long timeout_ms, bool tls_verify, boo
   curl_easy_setopt(h.get(), CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(h.get(), CURLOPT_SSL_VERIFYPEER, tls_verify ? 1L : 0L);
   curl_easy_setopt(h.get(), CURLOPT_SSL_VERIFYHOST, tls_verify ? 2L : 0L);
-  if (const char* ca = std::getenv("CHOKEPOINT_CA_FILE"); ca && *ca) curl_easy_setopt(h.get(), CURLOPT_CAINFO, ca);
+  if (const char* ca = std::getenv("CHOKEPOINT_CA_FILE"); ca && *ca)
+    curl_easy_setopt(h.get(), CURLOPT_CAINFO, ca);
   if (fresh) {
     curl_easy_setopt(h.get(), CURLOPT_FRESH_CONNECT, 1L);
     curl_easy_setopt(h.get(), CURLOPT_FORBID_REUSE, 1L);
@@ -51,15 +54,20 @@ Handle make_handle(const std::string& url, long timeout_ms, bool tls_verify, boo
 
 std::string error_kind(CURLcode rc) {
   switch (rc) {
-    case CURLE_OPERATION_TIMEDOUT: return "timeout";
-    case CURLE_COULDNT_CONNECT: return "refused";
+    case CURLE_OPERATION_TIMEDOUT:
+      return "timeout";
+    case CURLE_COULDNT_CONNECT:
+      return "refused";
     case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY: return "dns";
+    case CURLE_COULDNT_RESOLVE_PROXY:
+      return "dns";
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_CERTPROBLEM: return "tls";
-    default: return "connection";
+    case CURLE_SSL_CERTPROBLEM:
+      return "tls";
+    default:
+      return "connection";
   }
 }
 
@@ -97,13 +105,15 @@ Sample perform(CURL* h, bool reused) {
 std::string failure_message(const std::string& url, const std::vector<Sample>& samples, double timeout_ms) {
   const Sample& s = samples.front();
   if (s.error == "timeout")
-    return fmt::format("{}: timed out after {:.0f} ms on all {} requests (no answer)", url, timeout_ms, samples.size());
+    return fmt::format("{}: timed out after {:.0f} ms on all {} requests (no answer)", url, timeout_ms,
+                       samples.size());
   if (s.error == "refused") return fmt::format("{}: connection refused — nothing listens there", url);
   if (s.error == "dns") return fmt::format("{}: DNS lookup failed — {}", url, s.error_detail);
   if (s.error == "tls")
-    return fmt::format("{}: TLS failed — {} (a private CA: set CHOKEPOINT_CA_FILE; a test server: "
-                       "[probes.http] tls_verify = 0)",
-                       url, s.error_detail);
+    return fmt::format(
+        "{}: TLS failed — {} (a private CA: set CHOKEPOINT_CA_FILE; a test server: "
+        "[probes.http] tls_verify = 0)",
+        url, s.error_detail);
   return fmt::format("{}: {}", url, s.error_detail);
 }
 
@@ -152,9 +162,11 @@ Collected collect(const Target& target, const CollectContext& ctx) {
     snap.samples.push_back(perform(fresh.get(), false));
   }
   snap.window_s = std::chrono::duration<double>(Clock::now() - started).count();
-  bool any_answer = std::any_of(snap.samples.begin(), snap.samples.end(), [](const Sample& s) { return s.status > 0; });
+  bool any_answer =
+      std::any_of(snap.samples.begin(), snap.samples.end(), [](const Sample& s) { return s.status > 0; });
   if (!any_answer)
-    return {ProbeStatus::error, scrub(failure_message(target.name, snap.samples, timeout_ms), target.secrets), snap};
+    return {ProbeStatus::error, scrub(failure_message(target.name, snap.samples, timeout_ms), target.secrets),
+            snap};
   return {ProbeStatus::ok, "", snap};
 }
 

@@ -14,8 +14,8 @@ namespace {
 struct Measured {
   Histogram all, reused, fresh, setup;  // ms; setup = DNS + TCP + TLS of fresh calls
   Histogram dns, tcp, tls, ttfb;
-  double calls = 0, answered = 0, server_errors = 0, timeouts = 0, refused = 0, dns_errors = 0, tls_errors = 0,
-         other_errors = 0;
+  double calls = 0, answered = 0, server_errors = 0, timeouts = 0, refused = 0, dns_errors = 0,
+         tls_errors = 0, other_errors = 0;
 };
 
 Measured measure(const Snapshot& s) {
@@ -23,8 +23,11 @@ Measured measure(const Snapshot& s) {
   for (const auto& x : s.samples) {
     m.calls += 1;
     if (!x.error.empty()) {
-      (x.error == "timeout" ? m.timeouts : x.error == "refused" ? m.refused : x.error == "dns" ? m.dns_errors
-                                                    : x.error == "tls" ? m.tls_errors : m.other_errors) += 1;
+      (x.error == "timeout"   ? m.timeouts
+       : x.error == "refused" ? m.refused
+       : x.error == "dns"     ? m.dns_errors
+       : x.error == "tls"     ? m.tls_errors
+                              : m.other_errors) += 1;
       continue;
     }
     m.answered += 1;
@@ -52,27 +55,31 @@ std::vector<Finding> slow_call(const Snapshot& s, const Measured& m, const RuleP
   if (p95 < p["min_p95_ms"]) return {};
   Finding f = p.make_finding("external/" + s.endpoint);
   f.component = "http:" + s.host;
-  f.severity = p95 >= 4 * p["min_p95_ms"] ? Severity::critical : p95 >= 2 * p["min_p95_ms"] ? Severity::high
-                                                                                             : Severity::medium;
-  f.title = fmt::format("Slow dependency {}: p95 {} per call (p50 {})", s.url, human_ms(p95), human_ms(h.percentile(50)));
-  f.detail = fmt::format("{:.0f} GETs over {:.1f} s; time to first byte p50 {}: the server, not the network, takes "
-                         "the time.",
-                         m.calls, s.window_s, human_ms(m.ttfb.percentile(50)));
+  f.severity = p95 >= 4 * p["min_p95_ms"]   ? Severity::critical
+               : p95 >= 2 * p["min_p95_ms"] ? Severity::high
+                                            : Severity::medium;
+  f.title = fmt::format("Slow dependency {}: p95 {} per call (p50 {})", s.url, human_ms(p95),
+                        human_ms(h.percentile(50)));
+  f.detail = fmt::format(
+      "{:.0f} GETs over {:.1f} s; time to first byte p50 {}: the server, not the network, takes "
+      "the time.",
+      m.calls, s.window_s, human_ms(m.ttfb.percentile(50)));
   f.impact = {std::nullopt, "request_time"};
-  f.evidence = {{"host", s.host},
-                {"url", s.url},
-                {"calls", m.calls},
-                {"p50_ms", round_to(h.percentile(50), 3)},
-                {"p95_ms", round_to(p95, 3)},
-                {"p99_ms", round_to(h.percentile(99), 3)},
-                {"max_ms", round_to(h.max(), 3)},
-                {"ttfb_ms", round_to(m.ttfb.percentile(50), 3)},
-                {"connect_ms", round_to(m.setup.percentile(50), 3)},
-                {"reused_p50_ms", round_to(m.reused.percentile(50), 3)},
-                {"fresh_p50_ms", round_to(m.fresh.percentile(50), 3)},
-                {"request_share", nullptr},
-                {"error_rate", m.calls > 0 ? round_to((m.calls - m.answered + m.server_errors) / m.calls, 4) : 0.0},
-                {"source", "http"}};
+  f.evidence = {
+      {"host", s.host},
+      {"url", s.url},
+      {"calls", m.calls},
+      {"p50_ms", round_to(h.percentile(50), 3)},
+      {"p95_ms", round_to(p95, 3)},
+      {"p99_ms", round_to(h.percentile(99), 3)},
+      {"max_ms", round_to(h.max(), 3)},
+      {"ttfb_ms", round_to(m.ttfb.percentile(50), 3)},
+      {"connect_ms", round_to(m.setup.percentile(50), 3)},
+      {"reused_p50_ms", round_to(m.reused.percentile(50), 3)},
+      {"fresh_p50_ms", round_to(m.fresh.percentile(50), 3)},
+      {"request_share", nullptr},
+      {"error_rate", m.calls > 0 ? round_to((m.calls - m.answered + m.server_errors) / m.calls, 4) : 0.0},
+      {"source", "http"}};
   return {f};
 }
 
@@ -84,11 +91,12 @@ std::vector<Finding> connect_overhead(const Snapshot& s, const Measured& m, cons
   Finding f = p.make_finding("connect/" + s.endpoint);
   f.component = "http:" + s.host;
   f.severity = share >= 0.8 ? Severity::high : Severity::medium;
-  f.title = fmt::format("Connection set-up is {} of a fresh call to {} ({} of {}): reuse connections", percent(share),
-                        s.host, human_ms(setup), human_ms(fresh));
-  f.detail = fmt::format("DNS {}, TCP {}, TLS {} per new connection; over a kept-alive connection a call takes {}.",
-                         human_ms(m.dns.percentile(50)), human_ms(m.tcp.percentile(50)), human_ms(m.tls.percentile(50)),
-                         human_ms(m.reused.percentile(50)));
+  f.title = fmt::format("Connection set-up is {} of a fresh call to {} ({} of {}): reuse connections",
+                        percent(share), s.host, human_ms(setup), human_ms(fresh));
+  f.detail =
+      fmt::format("DNS {}, TCP {}, TLS {} per new connection; over a kept-alive connection a call takes {}.",
+                  human_ms(m.dns.percentile(50)), human_ms(m.tcp.percentile(50)),
+                  human_ms(m.tls.percentile(50)), human_ms(m.reused.percentile(50)));
   f.impact = {round_to(share, 4), "request_time"};
   f.evidence = {{"url", s.url},
                 {"host", s.host},
@@ -100,8 +108,9 @@ std::vector<Finding> connect_overhead(const Snapshot& s, const Measured& m, cons
                 {"fresh_p50_ms", round_to(fresh, 3)},
                 {"reused_p50_ms", round_to(m.reused.percentile(50), 3)},
                 {"calls", m.calls}};
-  f.remediation.summary = "Keep connections alive: one HTTP client (connection pool) per process, reused across "
-                          "requests; HTTP/2; a DNS cache; TLS session resumption.";
+  f.remediation.summary =
+      "Keep connections alive: one HTTP client (connection pool) per process, reused across "
+      "requests; HTTP/2; a DNS cache; TLS session resumption.";
   return {f};
 }
 
@@ -117,7 +126,8 @@ std::vector<Finding> errors(const Snapshot& s, const Measured& m, const RulePara
   if (m.timeouts) kinds.push_back(fmt::format("{:.0f} timed out", m.timeouts));
   if (m.refused) kinds.push_back(fmt::format("{:.0f} refused", m.refused));
   if (m.dns_errors) kinds.push_back(fmt::format("{:.0f} failed DNS", m.dns_errors));
-  if (m.tls_errors + m.other_errors) kinds.push_back(fmt::format("{:.0f} other connection errors", m.tls_errors + m.other_errors));
+  if (m.tls_errors + m.other_errors)
+    kinds.push_back(fmt::format("{:.0f} other connection errors", m.tls_errors + m.other_errors));
   f.title = fmt::format("{} fails {} of calls ({})", s.url, percent(rate), fmt::join(kinds, ", "));
   f.detail = fmt::format("{:.0f} calls over {:.1f} s.", m.calls, s.window_s);
   f.impact = {round_to(rate, 4), "calls"};
@@ -148,12 +158,14 @@ Judgement judge(const Snapshot& s, const Target& target, const Settings& setting
     j.metrics.push_back({"http.p95_ms", round_to(m.all.percentile(95), 3), "ms", labels});
   }
   j.metrics.push_back({"http.calls", m.calls, "calls", labels});
-  j.metrics.push_back({"http.error_ratio", m.calls ? round_to((m.calls - m.answered + m.server_errors) / m.calls, 4) : 0,
-                       "ratio", labels});
-  j.notes.push_back(fmt::format("{:.0f} GETs at {:.1f}/s (capped at 10/s, 300 per run), timeout {:.0f} ms{}; "
-                                "reused connection p50 {}, fresh p50 {}",
-                                m.calls, s.rate_per_s, s.timeout_ms, s.tls_verify ? "" : ", TLS not verified",
-                                human_ms(m.reused.percentile(50)), human_ms(m.fresh.percentile(50))));
+  j.metrics.push_back({"http.error_ratio",
+                       m.calls ? round_to((m.calls - m.answered + m.server_errors) / m.calls, 4) : 0, "ratio",
+                       labels});
+  j.notes.push_back(
+      fmt::format("{:.0f} GETs at {:.1f}/s (capped at 10/s, 300 per run), timeout {:.0f} ms{}; "
+                  "reused connection p50 {}, fresh p50 {}",
+                  m.calls, s.rate_per_s, s.timeout_ms, s.tls_verify ? "" : ", TLS not verified",
+                  human_ms(m.reused.percentile(50)), human_ms(m.fresh.percentile(50))));
   return j;
 }
 

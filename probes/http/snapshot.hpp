@@ -16,11 +16,11 @@ struct Sample {
   std::string error;  // "", "timeout", "refused", "dns", "tls", "connection"
   std::string error_detail;
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Sample, reused, dns_ms, tcp_ms, tls_ms, ttfb_ms, total_ms, status, error,
-                                                error_detail)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Sample, reused, dns_ms, tcp_ms, tls_ms, ttfb_ms, total_ms,
+                                                status, error, error_detail)
 
 struct Snapshot {
-  std::string url;  // as displayed (credentials redacted)
+  std::string url;       // as displayed (credentials redacted)
   std::string endpoint;  // host:port/path template: the identity of the dependency
   std::string host;
   double window_s = 0;
@@ -28,7 +28,7 @@ struct Snapshot {
   bool tls_verify = true;
   std::vector<Sample> samples;
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Snapshot, url, endpoint, host, window_s, rate_per_s, timeout_ms,
-                                                tls_verify, samples)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Snapshot, url, endpoint, host, window_s, rate_per_s,
+                                                timeout_ms, tls_verify, samples)
 
 }  // namespace cp::http

@@ -22,7 +22,6 @@ struct ConsoleError {
   std::string message;
 };
 
-
 class Console {
  public:
   explicit Console(const std::string& conninfo) : conn_(PQconnectdb(conninfo.c_str()), PQfinish) {}
@@ -33,7 +32,8 @@ class Console {
   std::vector<Row> show(const std::string& what) {
     std::unique_ptr<PGresult, decltype(&PQclear)> res(PQexec(conn_.get(), ("SHOW " + what).c_str()), PQclear);
     if (PQresultStatus(res.get()) != PGRES_TUPLES_OK)
-      throw ConsoleError{fmt::format("SHOW {}: {}", what, pg::libpq_message(PQresultErrorMessage(res.get())))};
+      throw ConsoleError{
+          fmt::format("SHOW {}: {}", what, pg::libpq_message(PQresultErrorMessage(res.get())))};
     std::vector<Row> rows;
     int cols = PQnfields(res.get());
     for (int r = 0; r < PQntuples(res.get()); ++r) {
@@ -50,17 +50,20 @@ class Console {
 
 std::string connect_message(const std::string& error, const std::string& where) {
   if (error.find("not allowed") != std::string::npos)
-    return fmt::format("{}: this user may not use the admin console — add it to admin_users or stats_users in "
-                       "pgbouncer.ini (and RELOAD)",
-                       where);
+    return fmt::format(
+        "{}: this user may not use the admin console — add it to admin_users or stats_users in "
+        "pgbouncer.ini (and RELOAD)",
+        where);
   if (error.find("authentication failed") != std::string::npos)
-    return fmt::format("{}: {} — check the user and password (PgBouncer's auth_file / auth_query)", where, error);
+    return fmt::format("{}: {} — check the user and password (PgBouncer's auth_file / auth_query)", where,
+                       error);
   if (error.find("no such database") != std::string::npos)
     return fmt::format("{}: {} — the admin console is the database named \"pgbouncer\"", where, error);
   if (error.find("Connection refused") != std::string::npos)
-    return fmt::format("{}: connection refused — is PgBouncer listening on that host and port (listen_addr, "
-                       "listen_port)?",
-                       where);
+    return fmt::format(
+        "{}: connection refused — is PgBouncer listening on that host and port (listen_addr, "
+        "listen_port)?",
+        where);
   return fmt::format("{}: {}", where, error);
 }
 
@@ -87,11 +90,14 @@ Collected collect(const Target& target, const CollectContext& ctx) {
     auto started = Clock::now();
     bool cumulative = ctx.window_s <= 0;
     if (!cumulative) snap.stats_start = console.show("STATS");
-    double interval = ctx.settings ? ctx.settings->probe_option("pgbouncer", "sample_interval_ms", 250) / 1000 : 0.25;
-    auto period = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(std::max(interval, 0.05)));
+    double interval =
+        ctx.settings ? ctx.settings->probe_option("pgbouncer", "sample_interval_ms", 250) / 1000 : 0.25;
+    auto period =
+        std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(std::max(interval, 0.05)));
     do {
       auto t0 = Clock::now();
-      snap.pool_samples.push_back({std::chrono::duration<double>(t0 - started).count(), console.show("POOLS")});
+      snap.pool_samples.push_back(
+          {std::chrono::duration<double>(t0 - started).count(), console.show("POOLS")});
       auto next = std::min(t0 + period, ctx.window_end);
       if (next > Clock::now()) std::this_thread::sleep_until(next);
     } while (Clock::now() < ctx.window_end);
@@ -104,7 +110,8 @@ Collected collect(const Target& target, const CollectContext& ctx) {
     out.message = scrub(fmt::format("{}: {}", info->display_name(), e.message), target.secrets);
   } catch (const std::out_of_range&) {
     out.status = ProbeStatus::error;
-    out.message = info->display_name() + ": unexpected SHOW CONFIG output (is this PgBouncer's admin console?)";
+    out.message =
+        info->display_name() + ": unexpected SHOW CONFIG output (is this PgBouncer's admin console?)";
   }
   return out;
 }

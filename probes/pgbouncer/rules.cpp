@@ -59,7 +59,9 @@ double pool_size_of(const Snapshot& s, const std::string& database) {
   return it == s.config.end() ? 0 : std::atof(it->second.c_str());
 }
 
-std::string pool_name(const PoolLoad& p) { return p.database + "/" + p.user; }
+std::string pool_name(const PoolLoad& p) {
+  return p.database + "/" + p.user;
+}
 
 json pool_evidence(const PoolLoad& p) {
   auto opt = [](const std::optional<double>& v) { return v ? json(round_to(*v, 3)) : json(nullptr); };
@@ -86,28 +88,37 @@ std::optional<double> xact_to_query_ratio(const PoolLoad& p) {
   return statements_ms > 0 ? *p.avg_xact_ms / statements_ms : std::optional<double>();
 }
 
-Finding long_transactions(const PoolLoad& p, double ratio, const RuleParams& params, const std::string& component) {
+Finding long_transactions(const PoolLoad& p, double ratio, const RuleParams& params,
+                          const std::string& component) {
   Finding f = params.make_finding(pool_name(p));
   f.component = component;
   f.severity = Severity::high;
-  f.title = fmt::format("The application holds transactions open: {} per transaction for {} of statements, "
-                        "while clients wait for the {} pool",
-                        human_ms(*p.avg_xact_ms), human_ms(*p.avg_xact_ms / ratio), pool_name(p));
+  f.title = fmt::format(
+      "The application holds transactions open: {} per transaction for {} of statements, "
+      "while clients wait for the {} pool",
+      human_ms(*p.avg_xact_ms), human_ms(*p.avg_xact_ms / ratio), pool_name(p));
   f.detail = fmt::format(
-      "Statements are fast ({} each, {:.1f} per transaction) but each transaction keeps its server connection "
+      "Statements are fast ({} each, {:.1f} per transaction) but each transaction keeps its server "
+      "connection "
       "{:.0f}x longer than they run: the rest is the application's own time between statements. Meanwhile "
       "{:.1f} clients wait for a connection on average ({} each).",
       human_ms(*p.avg_query_ms), p.queries / p.xacts, ratio, p.avg_waiting,
       p.wait_per_xact_ms ? human_ms(*p.wait_per_xact_ms) : "?");
   f.impact = {round_to(1 - 1 / ratio, 4), "xact_time"};
   json ev = pool_evidence(p);
-  f.evidence = {{"database", p.database},           {"user", p.user},
-                {"pool", pool_name(p)},              {"avg_xact_ms", ev["avg_xact_ms"]},
-                {"avg_query_ms", ev["avg_query_ms"]}, {"queries_per_xact", ev["queries_per_xact"]},
-                {"xact_to_query_ratio", round_to(ratio, 2)}, {"idle_share", round_to(1 - 1 / ratio, 4)},
-                {"avg_clients_waiting", ev["avg_clients_waiting"]}, {"wait_per_xact_ms", ev["wait_per_xact_ms"]}};
+  f.evidence = {{"database", p.database},
+                {"user", p.user},
+                {"pool", pool_name(p)},
+                {"avg_xact_ms", ev["avg_xact_ms"]},
+                {"avg_query_ms", ev["avg_query_ms"]},
+                {"queries_per_xact", ev["queries_per_xact"]},
+                {"xact_to_query_ratio", round_to(ratio, 2)},
+                {"idle_share", round_to(1 - 1 / ratio, 4)},
+                {"avg_clients_waiting", ev["avg_clients_waiting"]},
+                {"wait_per_xact_ms", ev["wait_per_xact_ms"]}};
   f.remediation.summary =
-      "Move the application's slow work (external calls, rendering, computation) out of the transaction: BEGIN "
+      "Move the application's slow work (external calls, rendering, computation) out of the transaction: "
+      "BEGIN "
       "just before the statements that must be atomic, COMMIT right after. A bigger pool would only hide it.";
   return f;
 }
@@ -123,12 +134,15 @@ Finding pool_saturation(const PoolLoad& p, const RuleParams& params, const std::
   if (caused_by_application)
     f.severity = Severity::low;  // the code.long_transactions finding carries the diagnosis
   else
-    f.severity = work > 0 && wait >= 5 * work ? Severity::critical : work > 0 && wait >= work ? Severity::high
-                                                                                                : Severity::medium;
-  f.title = fmt::format("PgBouncer pool {} is saturated: {:.1f} clients wait for its {:.0f} server connections",
-                        pool_name(p), p.avg_waiting, p.pool_size);
+    f.severity = work > 0 && wait >= 5 * work ? Severity::critical
+                 : work > 0 && wait >= work   ? Severity::high
+                                              : Severity::medium;
+  f.title =
+      fmt::format("PgBouncer pool {} is saturated: {:.1f} clients wait for its {:.0f} server connections",
+                  pool_name(p), p.avg_waiting, p.pool_size);
   f.detail = fmt::format(
-      "{:.1f} clients waiting on average (up to {:.0f}), oldest wait {}; each transaction waits {} for a server "
+      "{:.1f} clients waiting on average (up to {:.0f}), oldest wait {}; each transaction waits {} for a "
+      "server "
       "connection and then runs {} ({} per statement).{}",
       p.avg_waiting, p.max_waiting, human_ms(p.maxwait_ms), p.wait_per_xact_ms ? human_ms(wait) : "?",
       p.avg_xact_ms ? human_ms(work) : "?", p.avg_query_ms ? human_ms(*p.avg_query_ms) : "?",
@@ -139,11 +153,14 @@ Finding pool_saturation(const PoolLoad& p, const RuleParams& params, const std::
   f.impact = {round_to(share, 4), "xact_time"};
   f.evidence = pool_evidence(p);
   f.remediation.summary = fmt::format(
-      "Demand is about {:.0f} concurrent transactions for {:.0f} server connections: raise this pool's size to "
-      "about {:.0f} if PostgreSQL has the connections and CPU for it (max_connections, cores), otherwise make "
+      "Demand is about {:.0f} concurrent transactions for {:.0f} server connections: raise this pool's size "
+      "to "
+      "about {:.0f} if PostgreSQL has the connections and CPU for it (max_connections, cores), otherwise "
+      "make "
       "the transactions cheaper.",
       demand, p.pool_size, suggested);
-  f.remediation.config = fmt::format("; pgbouncer.ini, [databases]\n{} = ... pool_size={:.0f}", p.database, suggested);
+  f.remediation.config =
+      fmt::format("; pgbouncer.ini, [databases]\n{} = ... pool_size={:.0f}", p.database, suggested);
   return f;
 }
 
@@ -195,14 +212,16 @@ Judgement judge(const Snapshot& s, const Target& target, const Settings& setting
     bool app_holds = false;
     if (settings.enabled("code.long_transactions") && ratio) {
       RuleParams lt = settings.params("code.long_transactions");
-      app_holds = *ratio >= lt["min_xact_to_query_ratio"] && p.avg_query_ms && *p.avg_query_ms <= lt["max_query_ms"];
+      app_holds =
+          *ratio >= lt["min_xact_to_query_ratio"] && p.avg_query_ms && *p.avg_query_ms <= lt["max_query_ms"];
       if (app_holds) j.findings.push_back(long_transactions(p, *ratio, lt, component + ":" + p.database));
     }
     j.findings.push_back(pool_saturation(p, sat, component + ":" + p.database, app_holds));
   }
   if (s.pool_samples.empty()) j.notes.push_back("no SHOW POOLS sample was taken");
   if (s.window_s <= 0)
-    j.notes.push_back("window 0: times are PgBouncer's own averages over its last stats_period, not a window");
+    j.notes.push_back(
+        "window 0: times are PgBouncer's own averages over its last stats_period, not a window");
   return j;
 }
 

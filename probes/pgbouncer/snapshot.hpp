@@ -23,11 +23,11 @@ struct Snapshot {
   double window_s = 0;
   std::vector<Row> stats_start;  // SHOW STATS at the window's start (empty when window_s == 0)
   std::vector<Row> stats_end;
-  std::vector<PoolSample> pool_samples;  // SHOW POOLS through the window
-  std::vector<Row> databases;            // SHOW DATABASES
+  std::vector<PoolSample> pool_samples;       // SHOW POOLS through the window
+  std::vector<Row> databases;                 // SHOW DATABASES
   std::map<std::string, std::string> config;  // SHOW CONFIG: key -> value
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Snapshot, version, window_s, stats_start, stats_end, pool_samples,
-                                                databases, config)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Snapshot, version, window_s, stats_start, stats_end,
+                                                pool_samples, databases, config)
 
 }  // namespace cp::pgb

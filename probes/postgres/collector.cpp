@@ -35,14 +35,25 @@ struct CollectError {
   std::string message;
 };
 
-
-double num(const pqxx::field& f) { return f.is_null() ? 0.0 : f.as<double>(); }
-std::string text(const pqxx::field& f) { return f.is_null() ? std::string() : std::string(f.c_str()); }
+double num(const pqxx::field& f) {
+  return f.is_null() ? 0.0 : f.as<double>();
+}
+std::string text(const pqxx::field& f) {
+  return f.is_null() ? std::string() : std::string(f.c_str());
+}
 
 bool is_numeric_oid(pqxx::oid type) {
   switch (type) {
-    case 20: case 21: case 23: case 26: case 700: case 701: case 1700: return true;
-    default: return false;
+    case 20:
+    case 21:
+    case 23:
+    case 26:
+    case 700:
+    case 701:
+    case 1700:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -76,7 +87,8 @@ std::string connect_error_message(const std::string& raw, const ConnInfo& info, 
   std::string where = info.display_name();
   if (msg.find("password authentication failed") != std::string::npos ||
       msg.find("no password supplied") != std::string::npos)
-    return fmt::format("{}: {} — check the user and password in the DSN (or ~/.pgpass / PGPASSWORD)", where, msg);
+    return fmt::format("{}: {} — check the user and password in the DSN (or ~/.pgpass / PGPASSWORD)", where,
+                       msg);
   if (msg.find("does not exist") != std::string::npos)
     return fmt::format("{}: {} — check the database and user names in the DSN", where, msg);
   if (msg.find("timeout expired") != std::string::npos)
@@ -152,7 +164,8 @@ std::vector<Statement> statement_deltas(const StatementMap& start, const Stateme
     }
     if (d.calls > 0) out.push_back(std::move(d));
   }
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.total_exec_ms > b.total_exec_ms; });
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.total_exec_ms > b.total_exec_ms; });
   return out;
 }
 
@@ -173,8 +186,9 @@ std::vector<Table> read_tables(Connection& s) {
       "s.seq_tup_read, coalesce(s.idx_scan, 0) AS idx_scan "
       "FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid");
   for (const auto& row : r)
-    out.push_back({text(row["schemaname"]), text(row["relname"]), num(row["reltuples"]), num(row["n_live_tup"]),
-                   num(row["size_bytes"]), num(row["seq_scan"]), num(row["seq_tup_read"]), num(row["idx_scan"])});
+    out.push_back({text(row["schemaname"]), text(row["relname"]), num(row["reltuples"]),
+                   num(row["n_live_tup"]), num(row["size_bytes"]), num(row["seq_scan"]),
+                   num(row["seq_tup_read"]), num(row["idx_scan"])});
   return out;
 }
 
@@ -201,8 +215,14 @@ std::vector<Index> read_indexes(Connection& s) {
       "JOIN pg_am am ON am.oid = i.relam JOIN pg_namespace n ON n.oid = t.relnamespace "
       "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'");
   for (const auto& row : r) {
-    Index ix{text(row["nspname"]), text(row["tbl"]), text(row["idx"]), text(row["amname"]), {},
-             row["indisunique"].as<bool>(), row["indisprimary"].as<bool>(), row["partial"].as<bool>()};
+    Index ix{text(row["nspname"]),
+             text(row["tbl"]),
+             text(row["idx"]),
+             text(row["amname"]),
+             {},
+             row["indisunique"].as<bool>(),
+             row["indisprimary"].as<bool>(),
+             row["partial"].as<bool>()};
     auto cols = nlohmann::json::parse(text(row["columns"]), nullptr, false);
     if (cols.is_array())
       for (const auto& c : cols) ix.columns.push_back(c.is_string() ? c.get<std::string>() : "");
@@ -260,7 +280,8 @@ nlohmann::json generic_plan(pqxx::transaction_base& tx, const std::string& query
   }
   auto r = tx.exec(std::string(kTag) + sql);
   auto doc = nlohmann::json::parse(text(r[0][0]), nullptr, false);
-  if (!doc.is_array() || doc.empty() || !doc[0].contains("Plan")) throw CollectError{"unreadable EXPLAIN output"};
+  if (!doc.is_array() || doc.empty() || !doc[0].contains("Plan"))
+    throw CollectError{"unreadable EXPLAIN output"};
   nlohmann::json plan = doc[0]["Plan"];
   strip_outputs(plan);
   return plan;
@@ -278,7 +299,8 @@ void what_if(pqxx::dbtransaction& tx, pqxx::connection& conn, const std::string&
     // abort the others.
     pqxx::subtransaction sub(tx, "chokepoint_whatif");
     sub.exec(std::string(kTag) + "SELECT hypopg_reset()");
-    auto r = sub.exec(std::string(kTag) + "SELECT indexname FROM hypopg_create_index(" + sub.quote(ddl) + ")");
+    auto r =
+        sub.exec(std::string(kTag) + "SELECT indexname FROM hypopg_create_index(" + sub.quote(ddl) + ")");
     std::string index_name = r.empty() ? "" : text(r[0][0]);
     // A fresh PREPARE: a cached generic plan would not see the hypothetical index.
     nlohmann::json plan = generic_plan(sub, query, version);
@@ -405,7 +427,8 @@ ActivitySample sample_activity(Connection& s, double t_s) {
   for (const auto& ses : all) blockers.insert(ses.blocked_by.begin(), ses.blocked_by.end());
   for (auto& ses : all) {
     bool notable = ses.wait_event_type == "Lock" || blockers.count(ses.pid) ||
-                   ses.state.rfind("idle in transaction", 0) == 0 || (ses.state == "active" && ses.xact_age_s >= 1);
+                   ses.state.rfind("idle in transaction", 0) == 0 ||
+                   (ses.state == "active" && ses.xact_age_s >= 1);
     if (!notable) continue;
     ses.query = normalized_activity_query(ses.query);
     out.sessions.push_back(std::move(ses));
@@ -414,8 +437,8 @@ ActivitySample sample_activity(Connection& s, double t_s) {
 }
 
 // Samples pg_stat_activity every `interval` until the window ends (once for a zero window).
-void sample_until_window_end(Connection& s, const CollectContext& ctx, Clock::time_point started, double interval,
-                             Snapshot& snap) {
+void sample_until_window_end(Connection& s, const CollectContext& ctx, Clock::time_point started,
+                             double interval, Snapshot& snap) {
   snap.sample_interval_s = interval;
   auto period = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(interval));
   do {
@@ -431,7 +454,8 @@ std::optional<double> tcp_handshake_ms(const std::string& host, const std::strin
   addrinfo hints{};
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* res = nullptr;
-  if (getaddrinfo(host.c_str(), port.empty() ? "5432" : port.c_str(), &hints, &res) != 0 || !res) return std::nullopt;
+  if (getaddrinfo(host.c_str(), port.empty() ? "5432" : port.c_str(), &hints, &res) != 0 || !res)
+    return std::nullopt;
   std::optional<double> out;
   int fd = ::socket(res->ai_family, res->ai_socktype, res->ai_protocol);
   if (fd >= 0) {
@@ -466,7 +490,8 @@ ConnectTiming measure_connect(const ConnInfo& info, const SessionLimits& limits,
   return out;
 }
 
-Snapshot collect_snapshot(Connection& s, const CollectContext& ctx, const ConnInfo& info, const SessionLimits& limits) {
+Snapshot collect_snapshot(Connection& s, const CollectContext& ctx, const ConnInfo& info,
+                          const SessionLimits& limits) {
   Snapshot snap;
   bool cumulative = ctx.window_s <= 0;
   snap.server_version_num = s.conn().server_version();
@@ -486,8 +511,9 @@ Snapshot collect_snapshot(Connection& s, const CollectContext& ctx, const ConnIn
   }
   if (pgss_schema.empty()) throw CollectError{pgss_missing_message(snap.database)};
   snap.pgss_all_visible =
-      s.run("SELECT rolsuper OR pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') FROM pg_roles "
-            "WHERE rolname = current_user")[0][0]
+      s.run(
+           "SELECT rolsuper OR pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') FROM pg_roles "
+           "WHERE rolname = current_user")[0][0]
           .as<bool>();
   bool has_info = snap.server_version_num >= 140000;
   auto read_dealloc = [&]() -> double {
@@ -509,11 +535,13 @@ Snapshot collect_snapshot(Connection& s, const CollectContext& ctx, const ConnIn
     start_tables = read_tables(s);
     start_dealloc = read_dealloc();
   }
-  double interval = ctx.settings ? ctx.settings->probe_option("postgres", "sample_interval_ms", 200) / 1000.0 : 0.2;
+  double interval =
+      ctx.settings ? ctx.settings->probe_option("postgres", "sample_interval_ms", 200) / 1000.0 : 0.2;
   sample_until_window_end(s, ctx, started, std::max(interval, 0.05), snap);
 
   StatementMap own_statements;
-  StatementMap end_statements = read_statements(s, pgss_schema, snap.server_version_num, true, &own_statements);
+  StatementMap end_statements =
+      read_statements(s, pgss_schema, snap.server_version_num, true, &own_statements);
   for (const auto& own : statement_deltas(start_statements, own_statements, cumulative)) {
     snap.self_calls += own.calls;
     snap.self_exec_ms += own.total_exec_ms;
@@ -534,7 +562,8 @@ Snapshot collect_snapshot(Connection& s, const CollectContext& ctx, const ConnIn
   if (auto it = snap.settings.find("pg_stat_statements.max"); it != snap.settings.end())
     snap.pgss_max = std::atof(it->second.c_str());
 
-  int attempts = static_cast<int>(ctx.settings ? ctx.settings->probe_option("postgres", "connect_samples", 3) : 3);
+  int attempts =
+      static_cast<int>(ctx.settings ? ctx.settings->probe_option("postgres", "connect_samples", 3) : 3);
   if (attempts > 0) snap.connect = measure_connect(info, limits, attempts);
 
   double explain_top = ctx.settings ? ctx.settings->probe_option("postgres", "explain_top", 20) : 20;

@@ -2,8 +2,8 @@
 // end of the window, generic plans (EXPLAIN without ANALYZE) and HypoPG what-if indexes.
 #pragma once
 
-#include "probes/probe.hpp"
 #include "probes/postgres/snapshot.hpp"
+#include "probes/probe.hpp"
 
 namespace cp::pg {
 

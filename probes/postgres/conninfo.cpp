@@ -60,7 +60,8 @@ std::optional<ConnInfo> parse_conninfo(const std::string& dsn, std::string& erro
 std::string session_conninfo(const ConnInfo& info, const SessionLimits& limits, bool with_options) {
   ConnInfo s = info;
   s.params["application_name"] = "chokepoint";
-  if (s.get("connect_timeout").empty()) s.params["connect_timeout"] = std::to_string(limits.connect_timeout_s);
+  if (s.get("connect_timeout").empty())
+    s.params["connect_timeout"] = std::to_string(limits.connect_timeout_s);
   if (with_options) {
     s.params["options"] = fmt::format(
         "-c default_transaction_read_only=on -c statement_timeout={} -c lock_timeout={} "

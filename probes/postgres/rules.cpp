@@ -68,12 +68,13 @@ void describe_suggestion(const IndexSuggestion& s, Finding& f) {
     queryids.push_back(st->queryid);
   }
   std::string cols = fmt::format("{}", fmt::join(s.columns, ", "));
-  f.title = fmt::format("Add an index on {} ({}): a hot query reads all {} rows of it per call", s.table, cols,
-                        human_count(s.rows));
+  f.title = fmt::format("Add an index on {} ({}): a hot query reads all {} rows of it per call", s.table,
+                        cols, human_count(s.rows));
   std::string cost;
   if (s.cost_after && s.cost_before)
-    cost = fmt::format(" With a hypothetical index (HypoPG) the estimated cost falls from {:.1f} to {:.1f} (-{}).",
-                       *s.cost_before, *s.cost_after, percent(1 - *s.cost_after / *s.cost_before));
+    cost = fmt::format(
+        " With a hypothetical index (HypoPG) the estimated cost falls from {:.1f} to {:.1f} (-{}).",
+        *s.cost_before, *s.cost_after, percent(1 - *s.cost_after / *s.cost_before));
   else
     cost = " HypoPG is not installed, so the saving is estimated from the plan's selectivity only.";
   f.detail = fmt::format(
@@ -100,7 +101,8 @@ void describe_suggestion(const IndexSuggestion& s, Finding& f) {
                 {"cost_source", s.cost_after ? "hypopg" : "plan_estimate"},
                 {"plan_node", s.node_type}};
   f.remediation.summary =
-      "Create the index without blocking writes (CONCURRENTLY), then re-run chokepoint to see the plan use it.";
+      "Create the index without blocking writes (CONCURRENTLY), then re-run chokepoint to see the plan use "
+      "it.";
   f.remediation.sql = create_index_sql(s.schema, s.table, s.columns, true) + ";";
 }
 
@@ -156,8 +158,17 @@ std::vector<Finding> missing_index(const Workload& w, const RuleParams& p) {
       std::string key = fmt::format("{}.{}({})", scan.schema, scan.table, fmt::join(columns, ","));
       IndexSuggestion& s = suggestions[key];
       if (s.statements.empty()) {
-        s = {scan.schema, scan.table, columns, rows, scan.plan_rows, scan.node_type, scan.filter, {}, 0,
-             plan.total_cost, best ? best->cost_after : std::nullopt};
+        s = {scan.schema,
+             scan.table,
+             columns,
+             rows,
+             scan.plan_rows,
+             scan.node_type,
+             scan.filter,
+             {},
+             0,
+             plan.total_cost,
+             best ? best->cost_after : std::nullopt};
       }
       if (std::find(s.statements.begin(), s.statements.end(), st) == s.statements.end()) {
         s.statements.push_back(st);
@@ -193,8 +204,8 @@ std::vector<Finding> slow_query(const Workload& w, const RuleParams& p, const st
     // Fast but dominant is worth knowing (where to optimize first), not a bottleneck by itself.
     f.severity = slow && dominant ? Severity::high : slow ? Severity::medium : Severity::info;
     std::string q = one_line(st.query, 100);
-    f.title = slow ? fmt::format("Slow query: {} takes {} per call ({} of database time)", q,
-                                 human_ms(mean), percent(share))
+    f.title = slow ? fmt::format("Slow query: {} takes {} per call ({} of database time)", q, human_ms(mean),
+                                 percent(share))
                    : fmt::format("One query is {} of database time: {}", percent(share), q);
     f.detail = fmt::format(
         "{} calls, mean {}, {} rows per call, {} in total; the database spent {} ms/s executing statements.",
@@ -209,9 +220,10 @@ std::vector<Finding> slow_query(const Workload& w, const RuleParams& p, const st
                   {"db_time_share", round_to(share, 4)},
                   {"rows_per_call", round_to(st.rows / st.calls, 2)},
                   {"calls_per_s", round_to(w.per_s(st.calls), 2)}};
-    f.remediation.summary = slow ? "Run EXPLAIN (ANALYZE, BUFFERS) on this query against a copy of the data and "
-                                   "fix the plan (an index, fewer rows, a rewrite), or cache its result."
-                                 : "Make this query cheaper or call it less (cache, batch) before adding capacity.";
+    f.remediation.summary =
+        slow ? "Run EXPLAIN (ANALYZE, BUFFERS) on this query against a copy of the data and "
+               "fix the plan (an index, fewer rows, a rewrite), or cache its result."
+             : "Make this query cheaper or call it less (cache, batch) before adding capacity.";
     out.push_back(std::move(f));
   }
   return out;
@@ -245,27 +257,29 @@ std::vector<Finding> n_plus_one(const Workload& w, const RuleParams& p) {
     f.component = w.component;
     f.severity = repeats >= 2 * p["min_calls_per_parent"] ? Severity::high : Severity::medium;
     std::string q = one_line(child.query, 100);
-    f.title = fmt::format("N+1 queries: {} runs {:.0f} times per {} — fetch the rows in one query", q, repeats,
-                          parent ? "parent query" : "transaction");
-    f.detail = parent ? fmt::format("{} returns {:.1f} rows per call and then {} runs once per row ({} calls vs "
-                                    "{} parent calls, {:.1f} per transaction). Each call is a round trip.",
-                                    one_line(parent->query, 120), parent->rows / parent->calls, q,
-                                    human_count(child.calls), human_count(parent->calls), per_xact)
+    f.title = fmt::format("N+1 queries: {} runs {:.0f} times per {} — fetch the rows in one query", q,
+                          repeats, parent ? "parent query" : "transaction");
+    f.detail = parent ? fmt::format(
+                            "{} returns {:.1f} rows per call and then {} runs once per row ({} calls vs "
+                            "{} parent calls, {:.1f} per transaction). Each call is a round trip.",
+                            one_line(parent->query, 120), parent->rows / parent->calls, q,
+                            human_count(child.calls), human_count(parent->calls), per_xact)
                       : fmt::format("{} single-row lookups, {:.1f} per transaction: one round trip per row.",
                                     human_count(child.calls), per_xact);
     f.impact = {w.calls > 0 ? round_to(child.calls / w.calls, 4) : std::optional<double>(), "calls"};
-    f.evidence = {{"query", one_line(child.query, 2048)},
-                  {"queryid", child.queryid},
-                  {"calls", child.calls},
-                  {"rows_per_call", round_to(rows_per_call, 3)},
-                  {"calls_per_xact", round_to(per_xact, 2)},
-                  {"parent_query", parent ? json(one_line(parent->query, 2048)) : json(nullptr)},
-                  {"parent_queryid", parent ? json(parent->queryid) : json(nullptr)},
-                  {"parent_calls", parent ? json(parent->calls) : json(nullptr)},
-                  {"parent_rows_per_call", parent ? json(round_to(parent->rows / parent->calls, 3)) : json(nullptr)},
-                  {"calls_per_parent", parent ? json(round_to(per_parent, 2)) : json(nullptr)},
-                  {"mean_ms", round_to(child.total_exec_ms / child.calls, 4)},
-                  {"total_ms", round_to(child.total_exec_ms, 3)}};
+    f.evidence = {
+        {"query", one_line(child.query, 2048)},
+        {"queryid", child.queryid},
+        {"calls", child.calls},
+        {"rows_per_call", round_to(rows_per_call, 3)},
+        {"calls_per_xact", round_to(per_xact, 2)},
+        {"parent_query", parent ? json(one_line(parent->query, 2048)) : json(nullptr)},
+        {"parent_queryid", parent ? json(parent->queryid) : json(nullptr)},
+        {"parent_calls", parent ? json(parent->calls) : json(nullptr)},
+        {"parent_rows_per_call", parent ? json(round_to(parent->rows / parent->calls, 3)) : json(nullptr)},
+        {"calls_per_parent", parent ? json(round_to(per_parent, 2)) : json(nullptr)},
+        {"mean_ms", round_to(child.total_exec_ms / child.calls, 4)},
+        {"total_ms", round_to(child.total_exec_ms, 3)}};
     out.push_back(std::move(f));
   }
   return out;
@@ -281,21 +295,27 @@ std::vector<Finding> low_cache_hit(const Workload& w, const RuleParams& p) {
   Finding f = p.make_finding(w.snap->database);
   f.component = w.component;
   f.severity = ratio < 0.90 ? Severity::high : ratio < 0.95 ? Severity::medium : Severity::low;
-  f.title = fmt::format("Only {} of block reads in {} come from shared buffers", percent(ratio), w.snap->database);
+  f.title =
+      fmt::format("Only {} of block reads in {} come from shared buffers", percent(ratio), w.snap->database);
   double shared_buffers = 0;
   if (auto it = w.snap->settings.find("shared_buffers"); it != w.snap->settings.end()) {
     // "16384 8kB": pages of 8 kB.
     double pages = std::atof(it->second.c_str());
     shared_buffers = it->second.find("8kB") != std::string::npos ? pages * 8192 : pages;
   }
-  f.detail = fmt::format("{} block reads per second, {} of them from disk or the OS cache; shared_buffers is {}.",
-                         human_count(per_s), human_count(read / w.time_base_s), human_bytes(shared_buffers));
+  f.detail =
+      fmt::format("{} block reads per second, {} of them from disk or the OS cache; shared_buffers is {}.",
+                  human_count(per_s), human_count(read / w.time_base_s), human_bytes(shared_buffers));
   f.impact = {round_to(1 - ratio, 4), "block_reads"};
-  f.evidence = {{"database", w.snap->database}, {"hit_ratio", round_to(ratio, 4)}, {"blks_hit", hit},
-                {"blks_read", read},           {"blocks_per_s", round_to(per_s, 1)},
+  f.evidence = {{"database", w.snap->database},
+                {"hit_ratio", round_to(ratio, 4)},
+                {"blks_hit", hit},
+                {"blks_read", read},
+                {"blocks_per_s", round_to(per_s, 1)},
                 {"shared_buffers_bytes", shared_buffers}};
   f.remediation.summary =
-      "Cut the working set first (indexes instead of sequential scans), then size shared_buffers to about 25 % "
+      "Cut the working set first (indexes instead of sequential scans), then size shared_buffers to about 25 "
+      "% "
       "of RAM or add memory.";
   return {f};
 }
@@ -309,24 +329,28 @@ std::vector<std::string> collection_notes(const Workload& w) {
         "missing from these statistics; raise pg_stat_statements.max",
         s.pgss_dealloc, s.window_s > 0 ? "during the window" : "since its last reset", s.pgss_max));
   if (s.window_s <= 0 && s.stats_age_s && *s.stats_age_s < 3600)
-    notes.push_back(fmt::format("cumulative statistics cover only the last {:.0f} s (pg_stat_statements was reset "
-                                "then): judge them with care or use a sampling window",
-                                *s.stats_age_s));
+    notes.push_back(
+        fmt::format("cumulative statistics cover only the last {:.0f} s (pg_stat_statements was reset "
+                    "then): judge them with care or use a sampling window",
+                    *s.stats_age_s));
   if (!s.pgss_all_visible)
-    notes.push_back("this role sees only its own statements' text: grant it pg_read_all_stats (or pg_monitor)");
+    notes.push_back(
+        "this role sees only its own statements' text: grant it pg_read_all_stats (or pg_monitor)");
   if (!s.hypopg)
-    notes.push_back("HypoPG is not installed in this database: index suggestions are not checked with a "
-                    "hypothetical index (CREATE EXTENSION hypopg)");
+    notes.push_back(
+        "HypoPG is not installed in this database: index suggestions are not checked with a "
+        "hypothetical index (CREATE EXTENSION hypopg)");
   if (s.statements.empty())
-    notes.push_back(s.window_s > 0 ? "no statement ran in this database during the window: was the load running?"
-                                   : "pg_stat_statements holds no statement for this database");
+    notes.push_back(s.window_s > 0
+                        ? "no statement ran in this database during the window: was the load running?"
+                        : "pg_stat_statements holds no statement for this database");
   size_t failed = 0;
   std::string first_error;
   for (const auto& plan : s.plans)
     if (!plan.error.empty() && failed++ == 0) first_error = plan.error;
   if (failed)
-    notes.push_back(fmt::format("{} of {} top statements could not be planned (first: {})", failed, s.plans.size(),
-                                first_error));
+    notes.push_back(fmt::format("{} of {} top statements could not be planned (first: {})", failed,
+                                s.plans.size(), first_error));
   return notes;
 }
 
@@ -360,7 +384,8 @@ Judgement judge(const Snapshot& snap, const Target& target, const Settings& sett
     }
   }
   std::vector<Finding> locks;
-  if (settings.enabled("db.lock_contention")) locks = lock_contention(w, settings.params("db.lock_contention"));
+  if (settings.enabled("db.lock_contention"))
+    locks = lock_contention(w, settings.params("db.lock_contention"));
   // A statement whose time is lock waiting is explained by the lock finding, not slow by itself.
   for (const auto& f : locks) {
     auto waiting = sql_fingerprint(f.evidence["waiting_query"].get<std::string>());
@@ -368,7 +393,8 @@ Judgement judge(const Snapshot& snap, const Target& target, const Settings& sett
       if (waiting && sql_fingerprint(st.query) == waiting) indexed.insert(st.queryid);
   }
   if (settings.enabled("db.slow_query"))
-    for (auto& f : slow_query(w, settings.params("db.slow_query"), indexed)) j.findings.push_back(std::move(f));
+    for (auto& f : slow_query(w, settings.params("db.slow_query"), indexed))
+      j.findings.push_back(std::move(f));
   for (auto& f : locks) j.findings.push_back(std::move(f));
   judge_rule(j, settings, "db.n_plus_one", n_plus_one, w);
   judge_rule(j, settings, "db.low_cache_hit", low_cache_hit, w);

@@ -108,23 +108,26 @@ std::vector<Finding> lock_contention(const Workload& w, const RuleParams& p) {
   for (const auto& [relation, g] : groups) {
     double avg_waiting = g.waiter_samples / n;
     double samples_share = g.samples_with_waits / n;
-    if (avg_waiting < p["min_avg_waiting_sessions"] || samples_share < p["min_waiting_samples_share"]) continue;
+    if (avg_waiting < p["min_avg_waiting_sessions"] || samples_share < p["min_waiting_samples_share"])
+      continue;
     double share_of_active = std::min(1.0, avg_waiting / std::max(avg_active, 1.0));
     Finding f = p.make_finding(w.snap->database + "/" + relation);
     f.component = w.component;
-    f.severity = share_of_active >= 0.8                        ? Severity::critical
+    f.severity = share_of_active >= 0.8                       ? Severity::critical
                  : share_of_active >= p["high_waiting_share"] ? Severity::high
                                                               : Severity::medium;
     std::string blocking_query = most_common(g.blocking_queries);
     std::string blocking_state = most_common(g.blocking_states);
     std::string waiting_query = most_common(g.waiting_queries);
-    f.title = fmt::format("Lock contention on {}: {:.1f} sessions wait on average ({} of active sessions)", relation,
-                          avg_waiting, percent(share_of_active));
+    f.title = fmt::format("Lock contention on {}: {:.1f} sessions wait on average ({} of active sessions)",
+                          relation, avg_waiting, percent(share_of_active));
     f.detail = fmt::format(
-        "{} waits ({}) behind sessions that are '{}' running {}; {} distinct sessions waited, up to {} at once, "
+        "{} waits ({}) behind sessions that are '{}' running {}; {} distinct sessions waited, up to {} at "
+        "once, "
         "the longest for {:.1f} s; waits were seen in {} of {:.0f} samples.",
-        one_line(waiting_query, 120), most_common(g.wait_events), blocking_state, one_line(blocking_query, 120),
-        g.waiters.size(), g.max_waiting, g.max_wait_s, g.samples_with_waits, n);
+        one_line(waiting_query, 120), most_common(g.wait_events), blocking_state,
+        one_line(blocking_query, 120), g.waiters.size(), g.max_waiting, g.max_wait_s, g.samples_with_waits,
+        n);
     f.impact = {round_to(share_of_active, 4), "sessions"};
     f.evidence = {{"relation", relation},
                   {"waiting_query", waiting_query},
@@ -140,7 +143,8 @@ std::vector<Finding> lock_contention(const Workload& w, const RuleParams& p) {
                   {"waiting_share_of_active", round_to(share_of_active, 4)}};
     f.remediation.summary =
         blocking_state.rfind("idle in transaction", 0) == 0
-            ? "The blockers are idle inside their transactions: the application holds row locks while it does "
+            ? "The blockers are idle inside their transactions: the application holds row locks while it "
+              "does "
               "something else. Commit before slow work; set idle_in_transaction_session_timeout."
             : "Shorten the transactions that update these rows (nothing slow between the UPDATE and COMMIT), "
               "update hot rows last, or spread them (SKIP LOCKED queues, batched counters).";
@@ -161,8 +165,9 @@ std::vector<Finding> connection_saturation(const Workload& w, const RuleParams& 
   f.severity = usage >= 1.0 ? Severity::critical : Severity::high;
   f.title = fmt::format("Connections at {} of max_connections ({} of {} usable): new clients will be refused",
                         percent(usage), connections_peak, usable);
-  f.detail = fmt::format("Peak {} client connections, {:.1f} on average, {:.1f} of them active.", connections_peak,
-                         average(samples, &ActivitySample::total), average(samples, &ActivitySample::active));
+  f.detail =
+      fmt::format("Peak {} client connections, {:.1f} on average, {:.1f} of them active.", connections_peak,
+                  average(samples, &ActivitySample::total), average(samples, &ActivitySample::active));
   f.impact = {round_to(std::min(usage, 1.0), 4), "connections"};
   f.evidence = {{"database", w.snap->database},
                 {"connections_peak", connections_peak},
@@ -171,7 +176,8 @@ std::vector<Finding> connection_saturation(const Workload& w, const RuleParams& 
                 {"usable_connections", usable},
                 {"connection_usage", round_to(usage, 4)}};
   f.remediation.summary =
-      "Most of these connections are idle: put PgBouncer (transaction mode) in front and size its pool to the "
+      "Most of these connections are idle: put PgBouncer (transaction mode) in front and size its pool to "
+      "the "
       "active demand, rather than raising max_connections (each connection costs memory and snapshot work).";
   return {f};
 }
@@ -198,16 +204,19 @@ std::vector<Finding> no_connection_pooling(const Workload& w, const RuleParams& 
   int peak_active = 0;
   for (const auto& s : w.snap->activity) peak_active = std::max(peak_active, s.active);
   double usable = usable_connections(*w.snap);
-  int pool_size = static_cast<int>(std::clamp(std::ceil(peak_active * 1.5), 5.0, std::max(5.0, usable * 0.8)));
+  int pool_size =
+      static_cast<int>(std::clamp(std::ceil(peak_active * 1.5), 5.0, std::max(5.0, usable * 0.8)));
 
   Finding f = p.make_finding(w.snap->database);
   f.component = w.component;
   f.severity = connect_share && *connect_share >= p["high_connect_share"] ? Severity::high : Severity::medium;
   f.title = connect_share
-                ? fmt::format("No connection pooling: a new connection every {:.1f} transactions, and connecting "
-                              "is {} of each connection's time",
-                              xacts_per_session, percent(*connect_share))
-                : fmt::format("No connection pooling: a new connection every {:.1f} transactions", xacts_per_session);
+                ? fmt::format(
+                      "No connection pooling: a new connection every {:.1f} transactions, and connecting "
+                      "is {} of each connection's time",
+                      xacts_per_session, percent(*connect_share))
+                : fmt::format("No connection pooling: a new connection every {:.1f} transactions",
+                              xacts_per_session);
   f.detail = fmt::format(
       "{} sessions for {} transactions in {:.1f} s ({:.0f} new connections per second, {:.1f} transactions "
       "each). Connecting and authenticating takes {}{} while a transaction takes {}.",
@@ -231,12 +240,14 @@ std::vector<Finding> no_connection_pooling(const Workload& w, const RuleParams& 
                 {"peak_active_sessions", peak_active},
                 {"max_connections", setting_number(*w.snap, "max_connections")}};
   f.remediation.summary = fmt::format(
-      "Pool connections: PgBouncer in transaction mode in front of this server, with a pool sized to the peak "
+      "Pool connections: PgBouncer in transaction mode in front of this server, with a pool sized to the "
+      "peak "
       "of {} concurrently active sessions seen (or the driver's own pool, kept open across requests).",
       peak_active);
   f.remediation.config = fmt::format(
       "; pgbouncer.ini\n[databases]\n{0} = host=DB_HOST port=5432 dbname={0}\n\n[pgbouncer]\npool_mode = "
-      "transaction\ndefault_pool_size = {1}\nreserve_pool_size = {2}\nmax_client_conn = {3}\nmax_db_connections = "
+      "transaction\ndefault_pool_size = {1}\nreserve_pool_size = {2}\nmax_client_conn = "
+      "{3}\nmax_db_connections = "
       "{4}\nserver_idle_timeout = 600",
       w.snap->database, pool_size, std::max(1, pool_size / 4), std::max(1000, peak_active * 20),
       static_cast<int>(std::max(usable * 0.9, 1.0)));
@@ -267,7 +278,9 @@ std::vector<Finding> idle_in_transaction(const Workload& w, const RuleParams& p)
   double avg = average(samples, &ActivitySample::idle_in_transaction);
   Finding f = p.make_finding(w.snap->database + "/" + most_common(apps));
   f.component = w.component;
-  f.severity = blocks_others ? Severity::high : max_idle >= p["high_idle_s"] ? Severity::medium : Severity::low;
+  f.severity = blocks_others                  ? Severity::high
+               : max_idle >= p["high_idle_s"] ? Severity::medium
+                                              : Severity::low;
   f.title = fmt::format("{} session{} idle inside open transactions for up to {:.1f} s{}", idle_pids.size(),
                         idle_pids.size() == 1 ? "" : "s", max_idle, blocks_others ? ", blocking others" : "");
   f.detail = fmt::format(
@@ -284,7 +297,8 @@ std::vector<Finding> idle_in_transaction(const Workload& w, const RuleParams& p)
                 {"application_name", most_common(apps)},
                 {"blocks_others", blocks_others}};
   f.remediation.summary =
-      "Commit or roll back before slow application work; set idle_in_transaction_session_timeout (e.g. 60s) so "
+      "Commit or roll back before slow application work; set idle_in_transaction_session_timeout (e.g. 60s) "
+      "so "
       "a forgotten transaction cannot hold locks forever.";
   return {f};
 }

@@ -39,8 +39,8 @@ struct Table {
   double seq_tup_read = 0;
   double idx_scan = 0;
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Table, schema, name, reltuples, n_live_tup, size_bytes, seq_scan,
-                                                seq_tup_read, idx_scan)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Table, schema, name, reltuples, n_live_tup, size_bytes,
+                                                seq_scan, seq_tup_read, idx_scan)
 
 struct Index {
   std::string schema;
@@ -93,8 +93,8 @@ struct Session {
   std::string query;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Session, pid, state, wait_event_type, wait_event, usename,
-                                                application_name, xact_age_s, state_age_s, query_age_s, blocked_by,
-                                                relation, query)
+                                                application_name, xact_age_s, state_age_s, query_age_s,
+                                                blocked_by, relation, query)
 
 // pg_stat_activity at one moment: counts of every client backend, details of the notable ones.
 struct ActivitySample {
@@ -122,12 +122,12 @@ struct Snapshot {
   std::string server_version;
   int server_version_num = 0;
   std::string database;
-  double window_s = 0;  // measured between the two readings; 0 = cumulative
+  double window_s = 0;                // measured between the two readings; 0 = cumulative
   std::optional<double> stats_age_s;  // age of the cumulative statistics (pg_stat_statements reset)
   bool hypopg = false;
   std::string pgss_version;
   double pgss_max = 0;
-  double pgss_dealloc = 0;  // entries evicted during the window (cumulative when window_s == 0)
+  double pgss_dealloc = 0;       // entries evicted during the window (cumulative when window_s == 0)
   bool pgss_all_visible = true;  // false: the role lacks pg_read_all_stats and sees only its own texts
   std::vector<Statement> statements;
   std::map<std::string, double> database_start;  // pg_stat_database numeric columns
@@ -144,10 +144,10 @@ struct Snapshot {
   double self_exec_ms = 0;
   std::vector<std::string> notes;  // caveats met while collecting
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Snapshot, server_version, server_version_num, database, window_s,
-                                                stats_age_s, hypopg, pgss_version, pgss_max, pgss_dealloc,
-                                                pgss_all_visible, statements, database_start, database_end,
-                                                tables, indexes, plans, settings, activity, sample_interval_s,
-                                                connect, self_calls, self_exec_ms, notes)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Snapshot, server_version, server_version_num, database,
+                                                window_s, stats_age_s, hypopg, pgss_version, pgss_max,
+                                                pgss_dealloc, pgss_all_visible, statements, database_start,
+                                                database_end, tables, indexes, plans, settings, activity,
+                                                sample_interval_s, connect, self_calls, self_exec_ms, notes)
 
 }  // namespace cp::pg

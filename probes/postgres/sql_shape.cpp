@@ -111,8 +111,9 @@ bool has_aggregate_or_window(const json& node) {
       if (f->contains("over") || f->value("agg_star", false)) return true;
       const auto& names = f->value("funcname", json::array());
       std::string fn = names.empty() ? "" : names.back()["String"].value("sval", "");
-      static const char* kAggregates[] = {"count", "sum", "avg", "min", "max", "array_agg", "string_agg",
-                                          "json_agg", "jsonb_agg", "bool_and", "bool_or"};
+      static const char* kAggregates[] = {"count",     "sum",       "avg",        "min",
+                                          "max",       "array_agg", "string_agg", "json_agg",
+                                          "jsonb_agg", "bool_and",  "bool_or"};
       for (const char* agg : kAggregates)
         if (fn == agg) return true;
     }
@@ -128,15 +129,45 @@ bool has_aggregate_or_window(const json& node) {
 // PostgreSQL's reserved keywords (SQL Key Words appendix, "reserved" in the PostgreSQL column):
 // an identifier spelled like one needs quotes.
 bool is_reserved_keyword(std::string_view s) {
-  static const char* kReserved[] = {
-      "all", "analyse", "analyze", "and", "any", "array", "as", "asc", "asymmetric", "both", "case", "cast",
-      "check", "collate", "column", "constraint", "create", "current_catalog", "current_date", "current_role",
-      "current_time", "current_timestamp", "current_user", "default", "deferrable", "desc", "distinct", "do",
-      "else", "end", "except", "false", "fetch", "for", "foreign", "from", "grant", "group", "having", "in",
-      "initially", "intersect", "into", "lateral", "leading", "limit", "localtime", "localtimestamp", "not",
-      "null", "offset", "on", "only", "or", "order", "placing", "primary", "references", "returning", "select",
-      "session_user", "some", "symmetric", "table", "then", "to", "trailing", "true", "union", "unique", "user",
-      "using", "variadic", "when", "where", "window", "with"};
+  static const char* kReserved[] = {"all",          "analyse",
+                                    "analyze",      "and",
+                                    "any",          "array",
+                                    "as",           "asc",
+                                    "asymmetric",   "both",
+                                    "case",         "cast",
+                                    "check",        "collate",
+                                    "column",       "constraint",
+                                    "create",       "current_catalog",
+                                    "current_date", "current_role",
+                                    "current_time", "current_timestamp",
+                                    "current_user", "default",
+                                    "deferrable",   "desc",
+                                    "distinct",     "do",
+                                    "else",         "end",
+                                    "except",       "false",
+                                    "fetch",        "for",
+                                    "foreign",      "from",
+                                    "grant",        "group",
+                                    "having",       "in",
+                                    "initially",    "intersect",
+                                    "into",         "lateral",
+                                    "leading",      "limit",
+                                    "localtime",    "localtimestamp",
+                                    "not",          "null",
+                                    "offset",       "on",
+                                    "only",         "or",
+                                    "order",        "placing",
+                                    "primary",      "references",
+                                    "returning",    "select",
+                                    "session_user", "some",
+                                    "symmetric",    "table",
+                                    "then",         "to",
+                                    "trailing",     "true",
+                                    "union",        "unique",
+                                    "user",         "using",
+                                    "variadic",     "when",
+                                    "where",        "window",
+                                    "with"};
   for (const char* k : kReserved)
     if (s == k) return true;
   return false;
@@ -146,7 +177,8 @@ bool is_simple_ident(std::string_view s) {
   if (is_reserved_keyword(s)) return false;
   if (s.empty() || !(std::islower(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
   return std::all_of(s.begin(), s.end(), [](char c) {
-    return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '_';
+    return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
+           c == '_';
   });
 }
 
@@ -170,7 +202,8 @@ FilterColumns filter_columns(const std::string& filter) {
 
 std::vector<std::vector<std::string>> index_candidates(const FilterColumns& f) {
   std::vector<std::vector<std::string>> out;
-  std::vector<std::string> combined(f.equality.begin(), f.equality.begin() + std::min<size_t>(f.equality.size(), 3));
+  std::vector<std::string> combined(f.equality.begin(),
+                                    f.equality.begin() + std::min<size_t>(f.equality.size(), 3));
   if (!f.range.empty()) combined.push_back(f.range.front());
   if (!combined.empty()) out.push_back(combined);
   if (combined.size() > 1)

@@ -44,7 +44,8 @@ class Connection {
       argv.push_back(a.data());
       lens.push_back(a.size());
     }
-    auto* r = static_cast<redisReply*>(redisCommandArgv(ctx_.get(), static_cast<int>(argv.size()), argv.data(), lens.data()));
+    auto* r = static_cast<redisReply*>(
+        redisCommandArgv(ctx_.get(), static_cast<int>(argv.size()), argv.data(), lens.data()));
     if (!r) throw RedisError{ctx_->errstr[0] ? ctx_->errstr : "connection lost"};
     return ReplyPtr(r, freeReplyObject);
   }
@@ -78,8 +79,9 @@ std::map<std::string, std::string> read_info(Connection& c) {
   if (r->type == REDIS_REPLY_ERROR) {
     std::string err = as_text(r.get());
     if (err.rfind("NOAUTH", 0) == 0)
-      throw RedisError{"authentication required: put the password (and ACL user) in the URL, "
-                       "redis://user:password@host:port"};
+      throw RedisError{
+          "authentication required: put the password (and ACL user) in the URL, "
+          "redis://user:password@host:port"};
     if (err.rfind("NOPERM", 0) == 0)
       throw RedisError{"this ACL user may not run INFO: grant it +info (or +@slow) — " + err};
     throw RedisError{"INFO refused: " + err};
@@ -99,7 +101,8 @@ long long read_slowlog(Connection& c, long long after_id, std::vector<SlowEntry>
     max_id = std::max(max_id, id);
     if (!out || id <= after_id) continue;
     const redisReply* args = e->element[3];
-    std::string command = args->type == REDIS_REPLY_ARRAY && args->elements > 0 ? as_text(args->element[0]) : "?";
+    std::string command =
+        args->type == REDIS_REPLY_ARRAY && args->elements > 0 ? as_text(args->element[0]) : "?";
     for (auto& ch : command) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
     out->push_back({command, static_cast<double>(e->element[2]->integer)});
   }
@@ -108,11 +111,14 @@ long long read_slowlog(Connection& c, long long after_id, std::vector<SlowEntry>
 
 std::string connect_message(const std::string& err, const RedisUrl& u, const std::string& where) {
   if (err.find("refused") != std::string::npos)
-    return fmt::format("{}: connection refused — is Redis listening on {}:{} (bind, port)?", where, u.host, u.port);
-  if (err.find("Name or service not known") != std::string::npos || err.find("nodename nor servname") != std::string::npos ||
+    return fmt::format("{}: connection refused — is Redis listening on {}:{} (bind, port)?", where, u.host,
+                       u.port);
+  if (err.find("Name or service not known") != std::string::npos ||
+      err.find("nodename nor servname") != std::string::npos ||
       err.find("Temporary failure in name resolution") != std::string::npos)
     return fmt::format("{}: DNS lookup of {} failed", where, u.host);
-  if (err.find("timed out") != std::string::npos || err.find("Resource temporarily unavailable") != std::string::npos)
+  if (err.find("timed out") != std::string::npos ||
+      err.find("Resource temporarily unavailable") != std::string::npos)
     return fmt::format("{}: no answer from {}:{} (timed out)", where, u.host, u.port);
   return fmt::format("{}: {}", where, err);
 }
@@ -123,7 +129,8 @@ Collected collect(const Target& target, const CollectContext& ctx) {
   std::string error;
   auto url = parse_redis_url(target.spec, error);
   if (!url) return {ProbeStatus::error, target.name + ": " + error, {}};
-  int timeout_ms = static_cast<int>(ctx.settings ? ctx.settings->probe_option("redis", "timeout_ms", 3000) : 3000);
+  int timeout_ms =
+      static_cast<int>(ctx.settings ? ctx.settings->probe_option("redis", "timeout_ms", 3000) : 3000);
   Snapshot snap;
   snap.db = url->db;
   try {
@@ -134,7 +141,8 @@ Collected collect(const Target& target, const CollectContext& ctx) {
       return {ProbeStatus::error, scrub(connect_message(e.message, *url, target.name), target.secrets), {}};
     }
     if (!url->password.empty()) {
-      auto r = url->user.empty() ? c->run({"AUTH", url->password}) : c->run({"AUTH", url->user, url->password});
+      auto r =
+          url->user.empty() ? c->run({"AUTH", url->password}) : c->run({"AUTH", url->user, url->password});
       if (r->type == REDIS_REPLY_ERROR)
         return {ProbeStatus::error,
                 scrub(fmt::format("{}: authentication failed: {} — check the user and password in the URL",
@@ -144,7 +152,8 @@ Collected collect(const Target& target, const CollectContext& ctx) {
     }
     if (url->db != 0) {
       auto r = c->run({"SELECT", std::to_string(url->db)});
-      if (r->type == REDIS_REPLY_ERROR) throw RedisError{"SELECT " + std::to_string(url->db) + ": " + as_text(r.get())};
+      if (r->type == REDIS_REPLY_ERROR)
+        throw RedisError{"SELECT " + std::to_string(url->db) + ": " + as_text(r.get())};
     }
     bool cumulative = ctx.window_s <= 0;
     auto started = Clock::now();
@@ -157,8 +166,10 @@ Collected collect(const Target& target, const CollectContext& ctx) {
       snap.slowlog_available = false;  // renamed or forbidden by ACL
     }
     Histogram ping;
-    double interval = ctx.settings ? ctx.settings->probe_option("redis", "ping_interval_ms", 100) / 1000 : 0.1;
-    auto period = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(std::max(interval, 0.01)));
+    double interval =
+        ctx.settings ? ctx.settings->probe_option("redis", "ping_interval_ms", 100) / 1000 : 0.1;
+    auto period =
+        std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(std::max(interval, 0.01)));
     do {
       auto t0 = Clock::now();
       c->run({"PING"});

@@ -26,8 +26,10 @@ std::string describe(const std::string&, const std::string& spec, std::vector<st
   }
   // Built from the parts, so a password never shows (redis://secret@host has no ':' to find).
   std::string auth;
-  if (!url->user.empty()) auth = url->user + (url->password.empty() ? "" : std::string(":") + std::string(kRedacted)) + "@";
-  else if (!url->password.empty()) auth = std::string(":") + std::string(kRedacted) + "@";
+  if (!url->user.empty())
+    auth = url->user + (url->password.empty() ? "" : std::string(":") + std::string(kRedacted)) + "@";
+  else if (!url->password.empty())
+    auth = std::string(":") + std::string(kRedacted) + "@";
   return "redis://" + auth + url->host + ":" + std::to_string(url->port) + "/" + std::to_string(url->db);
 }
 

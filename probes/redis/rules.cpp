@@ -17,7 +17,7 @@ struct Load {
   const Snapshot* s;
   std::string component;  // redis:host:port/db, for people
   std::string subject;    // redis:host/db: finding ids stay stable when only the port changes
-  double seconds = 0;  // the window, or the server's uptime for cumulative readings
+  double seconds = 0;     // the window, or the server's uptime for cumulative readings
 
   double end(const std::string& key) const {
     auto it = s->info_end.find(key);
@@ -30,13 +30,15 @@ struct Load {
   double per_s(double v) const { return seconds > 0 ? v / seconds : 0; }
   std::string config(const std::string& key, const std::string& info_key = "") const {
     if (auto it = s->config.find(key); it != s->config.end()) return it->second;
-    if (auto it = s->info_end.find(info_key.empty() ? key : info_key); it != s->info_end.end()) return it->second;
+    if (auto it = s->info_end.find(info_key.empty() ? key : info_key); it != s->info_end.end())
+      return it->second;
     return "";
   }
 };
 
 Load derive(const Snapshot& s, const std::string& target) {
-  std::string host = target.substr(0, target.rfind(':') == std::string::npos ? target.size() : target.rfind(':'));
+  std::string host =
+      target.substr(0, target.rfind(':') == std::string::npos ? target.size() : target.rfind(':'));
   Load l{&s, "redis:" + target, "redis:" + host + "/db" + std::to_string(s.db), 0};
   l.seconds = s.window_s > 0 ? s.window_s : l.end("uptime_in_seconds");
   return l;
@@ -51,16 +53,21 @@ std::vector<Finding> low_hit_ratio(const Load& l, const RuleParams& p) {
   Finding f = p.make_finding(l.subject);
   f.component = l.component;
   f.severity = ratio < 0.5 ? Severity::high : Severity::medium;
-  f.title = fmt::format("Redis cache hit ratio {}: {} of lookups miss and go to the slower store", percent(ratio),
-                        percent(1 - ratio));
-  f.detail = fmt::format("{} hits and {} misses in {:.1f} s ({:.0f} lookups/s); {} keys evicted.", human_count(hits),
-                         human_count(misses), l.seconds, l.per_s(lookups), human_count(l.delta("evicted_keys")));
+  f.title = fmt::format("Redis cache hit ratio {}: {} of lookups miss and go to the slower store",
+                        percent(ratio), percent(1 - ratio));
+  f.detail =
+      fmt::format("{} hits and {} misses in {:.1f} s ({:.0f} lookups/s); {} keys evicted.", human_count(hits),
+                  human_count(misses), l.seconds, l.per_s(lookups), human_count(l.delta("evicted_keys")));
   f.impact = {round_to(1 - ratio, 4), "lookups"};
-  f.evidence = {{"hit_ratio", round_to(ratio, 4)},  {"keyspace_hits", hits},
-                {"keyspace_misses", misses},        {"lookups_per_s", round_to(l.per_s(lookups), 2)},
-                {"evicted_keys", l.delta("evicted_keys")}, {"maxmemory_bytes", std::atof(l.config("maxmemory").c_str())}};
+  f.evidence = {{"hit_ratio", round_to(ratio, 4)},
+                {"keyspace_hits", hits},
+                {"keyspace_misses", misses},
+                {"lookups_per_s", round_to(l.per_s(lookups), 2)},
+                {"evicted_keys", l.delta("evicted_keys")},
+                {"maxmemory_bytes", std::atof(l.config("maxmemory").c_str())}};
   f.remediation.summary =
-      "Find why keys miss: evicted before reuse (see cache.evictions: give Redis more maxmemory), TTLs shorter "
+      "Find why keys miss: evicted before reuse (see cache.evictions: give Redis more maxmemory), TTLs "
+      "shorter "
       "than the reuse interval, keys that vary per request, or a cold cache after a deploy (warm it).";
   return {f};
 }
@@ -74,10 +81,12 @@ std::vector<Finding> evictions(const Load& l, const RuleParams& p) {
   f.component = l.component;
   double writes = l.per_s(l.delta("total_commands_processed"));
   f.severity = l.per_s(evicted) >= 100 ? Severity::high : Severity::medium;
-  f.title = fmt::format("Redis evicts {:.0f} keys/s: maxmemory ({}) is too small for the working set",
-                        l.per_s(evicted), maxmemory > 0 ? human_bytes(maxmemory) : std::string("not readable"));
-  f.detail = fmt::format("{} keys evicted in {:.1f} s under {} ({} used of {}); {:.0f} commands/s.", human_count(evicted),
-                         l.seconds, policy.empty() ? "an unknown policy" : policy, human_bytes(l.end("used_memory")),
+  f.title =
+      fmt::format("Redis evicts {:.0f} keys/s: maxmemory ({}) is too small for the working set",
+                  l.per_s(evicted), maxmemory > 0 ? human_bytes(maxmemory) : std::string("not readable"));
+  f.detail = fmt::format("{} keys evicted in {:.1f} s under {} ({} used of {}); {:.0f} commands/s.",
+                         human_count(evicted), l.seconds, policy.empty() ? "an unknown policy" : policy,
+                         human_bytes(l.end("used_memory")),
                          maxmemory > 0 ? human_bytes(maxmemory) : std::string("?"), writes);
   f.impact = {std::nullopt, "lookups"};
   f.evidence = {{"evicted_keys", evicted},
@@ -85,9 +94,11 @@ std::vector<Finding> evictions(const Load& l, const RuleParams& p) {
                 {"maxmemory_bytes", maxmemory},
                 {"maxmemory_policy", policy},
                 {"used_memory_bytes", l.end("used_memory")}};
-  f.remediation.summary = "Give Redis more memory (maxmemory, or a bigger instance), shorten TTLs of cold data, or "
-                          "store less per key; check that the eviction policy fits (allkeys-lru for a pure cache).";
-  f.remediation.config = fmt::format("CONFIG SET maxmemory {:.0f}mb", std::max(64.0, maxmemory / 1048576 * 4));
+  f.remediation.summary =
+      "Give Redis more memory (maxmemory, or a bigger instance), shorten TTLs of cold data, or "
+      "store less per key; check that the eviction policy fits (allkeys-lru for a pure cache).";
+  f.remediation.config =
+      fmt::format("CONFIG SET maxmemory {:.0f}mb", std::max(64.0, maxmemory / 1048576 * 4));
   return {f};
 }
 
@@ -105,27 +116,33 @@ std::vector<Finding> slow_commands(const Load& l, const RuleParams& p) {
   }
   std::vector<Finding> out;
   for (const auto& [command, a] : by_command) {
-    static const char* kBlocking[] = {"KEYS", "FLUSHALL", "FLUSHDB", "SMEMBERS", "HGETALL", "LRANGE", "SORT",
-                                      "SUNION", "SINTER", "ZRANGE", "DEBUG"};
-    bool blocking = std::any_of(std::begin(kBlocking), std::end(kBlocking), [&](const char* k) { return command == k; });
+    static const char* kBlocking[] = {"KEYS", "FLUSHALL", "FLUSHDB", "SMEMBERS", "HGETALL", "LRANGE",
+                                      "SORT", "SUNION",   "SINTER",  "ZRANGE",   "DEBUG"};
+    bool blocking =
+        std::any_of(std::begin(kBlocking), std::end(kBlocking), [&](const char* k) { return command == k; });
     Finding f = p.make_finding(l.subject + "/" + command);
     f.component = l.component;
     f.severity = blocking || a.max_us >= p["high_duration_us"] ? Severity::high : Severity::medium;
-    f.title = fmt::format("Slow Redis command {}: {:.0f} call{} in the slow log, up to {} each — Redis is single-threaded, "
-                          "every other client waits",
-                          command, a.count, a.count == 1 ? "" : "s", human_ms(a.max_us / 1000));
-    f.detail = fmt::format("{:.0f} entries, {} in total during the window (slowlog-log-slower-than {} µs).", a.count,
-                           human_ms(a.total_us / 1000), l.config("slowlog-log-slower-than").empty() ? "?" : l.config("slowlog-log-slower-than"));
-    f.impact = {l.seconds > 0 ? std::optional<double>(round_to(std::min(1.0, a.total_us / 1e6 / l.seconds), 4)) : std::nullopt,
+    f.title = fmt::format(
+        "Slow Redis command {}: {:.0f} call{} in the slow log, up to {} each — Redis is single-threaded, "
+        "every other client waits",
+        command, a.count, a.count == 1 ? "" : "s", human_ms(a.max_us / 1000));
+    f.detail =
+        fmt::format("{:.0f} entries, {} in total during the window (slowlog-log-slower-than {} µs).", a.count,
+                    human_ms(a.total_us / 1000),
+                    l.config("slowlog-log-slower-than").empty() ? "?" : l.config("slowlog-log-slower-than"));
+    f.impact = {l.seconds > 0
+                    ? std::optional<double>(round_to(std::min(1.0, a.total_us / 1e6 / l.seconds), 4))
+                    : std::nullopt,
                 "server_time"};
     f.evidence = {{"command", command},
                   {"calls", a.count},
                   {"max_ms", round_to(a.max_us / 1000, 3)},
                   {"total_ms", round_to(a.total_us / 1000, 3)}};
-    f.remediation.summary = command == "KEYS"
-                                ? "Replace KEYS with SCAN (incremental), or keep an index set of the keys you need."
-                                : "Avoid O(N) commands on large values in the request path: paginate (SCAN family, "
-                                  "LRANGE with small ranges), split big keys, or move the work off Redis.";
+    f.remediation.summary =
+        command == "KEYS" ? "Replace KEYS with SCAN (incremental), or keep an index set of the keys you need."
+                          : "Avoid O(N) commands on large values in the request path: paginate (SCAN family, "
+                            "LRANGE with small ranges), split big keys, or move the work off Redis.";
     out.push_back(std::move(f));
   }
   return out;
@@ -140,15 +157,21 @@ std::vector<Finding> clients_saturation(const Load& l, const RuleParams& p) {
   Finding f = p.make_finding(l.subject + "/clients");
   f.component = l.component;
   f.severity = rejected > 0 ? Severity::critical : Severity::high;
-  f.title = rejected > 0 ? fmt::format("Redis rejected {:.0f} connections: maxclients ({:.0f}) reached", rejected, maxclients)
-                         : fmt::format("Redis clients at {} of maxclients ({:.0f} of {:.0f})", percent(usage), clients, maxclients);
-  f.detail = fmt::format("{:.0f} connected, {:.0f} blocked; {:.0f} connections rejected in the window.", clients,
-                         l.end("blocked_clients"), rejected);
+  f.title = rejected > 0 ? fmt::format("Redis rejected {:.0f} connections: maxclients ({:.0f}) reached",
+                                       rejected, maxclients)
+                         : fmt::format("Redis clients at {} of maxclients ({:.0f} of {:.0f})", percent(usage),
+                                       clients, maxclients);
+  f.detail = fmt::format("{:.0f} connected, {:.0f} blocked; {:.0f} connections rejected in the window.",
+                         clients, l.end("blocked_clients"), rejected);
   f.impact = {round_to(std::min(usage, 1.0), 4), "connections"};
-  f.evidence = {{"connected_clients", clients}, {"maxclients", maxclients}, {"clients_usage", round_to(usage, 4)},
-                {"rejected_connections", rejected}, {"blocked_clients", l.end("blocked_clients")}};
-  f.remediation.summary = "Pool connections in the clients (one pool per process, not per request), close idle ones "
-                          "(timeout), and raise maxclients only with the file-descriptor limit.";
+  f.evidence = {{"connected_clients", clients},
+                {"maxclients", maxclients},
+                {"clients_usage", round_to(usage, 4)},
+                {"rejected_connections", rejected},
+                {"blocked_clients", l.end("blocked_clients")}};
+  f.remediation.summary =
+      "Pool connections in the clients (one pool per process, not per request), close idle ones "
+      "(timeout), and raise maxclients only with the file-descriptor limit.";
   return {f};
 }
 
@@ -163,11 +186,15 @@ std::vector<Finding> memory_fragmentation(const Load& l, const RuleParams& p) {
   f.severity = ratio >= 2 ? Severity::medium : Severity::low;
   f.title = fmt::format("Redis memory fragmented: RSS {} for {} of data (ratio {:.2f})", human_bytes(rss),
                         human_bytes(used), ratio);
-  f.detail = "Redis's MEMORY DOCTOR would report high fragmentation: the process holds memory its data no longer uses.";
+  f.detail =
+      "Redis's MEMORY DOCTOR would report high fragmentation: the process holds memory its data no longer "
+      "uses.";
   f.impact = {round_to(std::min(1.0, (rss - used) / rss), 4), "memory"};
-  f.evidence = {{"mem_fragmentation_ratio", ratio}, {"used_memory_bytes", used}, {"used_memory_rss_bytes", rss}};
-  f.remediation.summary = "Enable active defragmentation (CONFIG SET activedefrag yes, jemalloc builds) or restart "
-                          "the replica/primary in a maintenance window.";
+  f.evidence = {
+      {"mem_fragmentation_ratio", ratio}, {"used_memory_bytes", used}, {"used_memory_rss_bytes", rss}};
+  f.remediation.summary =
+      "Enable active defragmentation (CONFIG SET activedefrag yes, jemalloc builds) or restart "
+      "the replica/primary in a maintenance window.";
   return {f};
 }
 
@@ -175,7 +202,8 @@ std::vector<Finding> memory_fragmentation(const Load& l, const RuleParams& p) {
 
 Judgement judge(const Snapshot& s, const Target& target, const Settings& settings) {
   Judgement j;
-  std::string name = target.name.substr(target.name.find("://") == std::string::npos ? 0 : target.name.find("://") + 3);
+  std::string name =
+      target.name.substr(target.name.find("://") == std::string::npos ? 0 : target.name.find("://") + 3);
   if (auto at = name.rfind('@'); at != std::string::npos) name = name.substr(at + 1);
   Load l = derive(s, name);
   judge_rule(j, settings, "cache.low_hit_ratio", low_hit_ratio, l);
@@ -186,22 +214,29 @@ Judgement judge(const Snapshot& s, const Target& target, const Settings& setting
 
   std::map<std::string, std::string> labels = {{"target", target.name}};
   double hits = l.delta("keyspace_hits"), misses = l.delta("keyspace_misses");
-  if (hits + misses > 0) j.metrics.push_back({"redis.hit_ratio", round_to(hits / (hits + misses), 4), "ratio", labels});
-  j.metrics.push_back({"redis.commands_per_s", round_to(l.per_s(l.delta("total_commands_processed")), 2), "commands/s", labels});
-  j.metrics.push_back({"redis.evictions_per_s", round_to(l.per_s(l.delta("evicted_keys")), 2), "keys/s", labels});
+  if (hits + misses > 0)
+    j.metrics.push_back({"redis.hit_ratio", round_to(hits / (hits + misses), 4), "ratio", labels});
+  j.metrics.push_back({"redis.commands_per_s", round_to(l.per_s(l.delta("total_commands_processed")), 2),
+                       "commands/s", labels});
+  j.metrics.push_back(
+      {"redis.evictions_per_s", round_to(l.per_s(l.delta("evicted_keys")), 2), "keys/s", labels});
   j.metrics.push_back({"redis.connected_clients", l.end("connected_clients"), "clients", labels});
   j.metrics.push_back({"redis.used_memory_bytes", l.end("used_memory"), "bytes", labels});
   if (s.ping_count > 0) {
     j.metrics.push_back({"redis.ping_p50_ms", round_to(s.ping_p50_ms, 3), "ms", labels});
     j.metrics.push_back({"redis.ping_p99_ms", round_to(s.ping_p99_ms, 3), "ms", labels});
   }
-  j.notes.push_back(fmt::format("Redis {}, db {}; PING round trip p50 {} / p99 {} over {:.0f} pings", s.version, s.db,
-                                human_ms(s.ping_p50_ms), human_ms(s.ping_p99_ms), s.ping_count));
+  j.notes.push_back(fmt::format("Redis {}, db {}; PING round trip p50 {} / p99 {} over {:.0f} pings",
+                                s.version, s.db, human_ms(s.ping_p50_ms), human_ms(s.ping_p99_ms),
+                                s.ping_count));
   if (!s.config_error.empty())
-    j.notes.push_back("CONFIG GET refused (" + s.config_error + "): limits are read from INFO where it has them");
-  if (!s.slowlog_available) j.notes.push_back("SLOWLOG is not available to this user: slow commands are not judged");
+    j.notes.push_back("CONFIG GET refused (" + s.config_error +
+                      "): limits are read from INFO where it has them");
+  if (!s.slowlog_available)
+    j.notes.push_back("SLOWLOG is not available to this user: slow commands are not judged");
   for (const auto& e : s.latency)
-    j.notes.push_back(fmt::format("LATENCY LATEST {}: latest {:.0f} ms, max {:.0f} ms", e.event, e.latest_ms, e.max_ms));
+    j.notes.push_back(
+        fmt::format("LATENCY LATEST {}: latest {:.0f} ms, max {:.0f} ms", e.event, e.latest_ms, e.max_ms));
   return j;
 }
 

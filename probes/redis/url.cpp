@@ -60,8 +60,10 @@ std::optional<RedisUrl> parse_redis_url(const std::string& url, std::string& err
     }
     host = authority.substr(1, close - 1);
     authority = authority.substr(close + 1);
-    if (!authority.empty() && authority.front() == ':') authority = authority.substr(1);
-    else authority.clear();
+    if (!authority.empty() && authority.front() == ':')
+      authority = authority.substr(1);
+    else
+      authority.clear();
   } else if (auto colon = authority.rfind(':'); colon != std::string::npos) {
     host = authority.substr(0, colon);
     authority = authority.substr(colon + 1);

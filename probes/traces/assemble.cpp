@@ -13,16 +13,24 @@ constexpr size_t kStatementCacheLimit = 200000;
 
 Latency latency_of(const Histogram& h) {
   auto r = [](double v) { return round_to(v, 3); };
-  return {static_cast<double>(h.count()), r(h.mean()), r(h.percentile(50)), r(h.percentile(95)), r(h.percentile(99)),
+  return {static_cast<double>(h.count()),
+          r(h.mean()),
+          r(h.percentile(50)),
+          r(h.percentile(95)),
+          r(h.percentile(99)),
           r(h.max())};
 }
 
-double ms(int64_t ns) { return static_cast<double>(ns) / 1e6; }
+double ms(int64_t ns) {
+  return static_cast<double>(ns) / 1e6;
+}
 
 SpanClass classify(const RawSpan& s) {
   bool server = s.kind == SpanKind::server || s.kind == SpanKind::consumer;
-  if (s.db_system == "redis" || s.db_system == "memcached") return server ? SpanClass::request : SpanClass::cache;
-  if (!s.db_system.empty() || !s.db_statement.empty()) return server ? SpanClass::request : SpanClass::database;
+  if (s.db_system == "redis" || s.db_system == "memcached")
+    return server ? SpanClass::request : SpanClass::cache;
+  if (!s.db_system.empty() || !s.db_statement.empty())
+    return server ? SpanClass::request : SpanClass::database;
   if (server) return SpanClass::request;
   if (s.kind == SpanKind::client || s.kind == SpanKind::producer) return SpanClass::external;
   return SpanClass::internal;
@@ -86,7 +94,8 @@ void Assembler::add(const RawSpan& raw) {
       s.call = strings_.intern(method + endpoint);
       break;
     }
-    case SpanClass::internal: break;
+    case SpanClass::internal:
+      break;
   }
   spans_.push_back(s);
   if (!last_seen_slot_ || !(s.trace == last_trace_)) {
@@ -307,8 +316,8 @@ void Assembler::analyze_request(size_t root_local) {
   for (const auto& [call, m] : call_max)
     if (m.first >= 2) record_pattern(acc, "repeated_call", call, m.first, m.second, 0, repeat_parent[call]);
   if (best.len >= 2)
-    record_pattern(acc, "sequential", strings_.intern(best.key), best.len, best.total, best.total - best.longest,
-                   root.name);
+    record_pattern(acc, "sequential", strings_.intern(best.key), best.len, best.total,
+                   best.total - best.longest, root.name);
   for (uint32_t h : hosts) {
     externals_[h].requests += 1;
     externals_[h].request_ms += request_ms;
@@ -400,24 +409,35 @@ Snapshot Assembler::finish() {
     });
     snap.routes.push_back(std::move(r));
   }
-  std::sort(snap.routes.begin(), snap.routes.end(), [](auto& a, auto& b) { return a.request_ms > b.request_ms; });
+  std::sort(snap.routes.begin(), snap.routes.end(),
+            [](auto& a, auto& b) { return a.request_ms > b.request_ms; });
   for (auto& [id, acc] : statements_) {
     if (!id) continue;
     snap.statements.push_back({strings_.str(id), strings_.str(acc.system), acc.cache, acc.count,
                                round_to(acc.total_ms, 3), latency_of(acc.latency)});
   }
-  std::sort(snap.statements.begin(), snap.statements.end(), [](auto& a, auto& b) { return a.total_ms > b.total_ms; });
+  std::sort(snap.statements.begin(), snap.statements.end(),
+            [](auto& a, auto& b) { return a.total_ms > b.total_ms; });
   if (snap.statements.size() > 500) snap.statements.resize(500);
   for (auto& [host, acc] : externals_) {
-    External e{strings_.str(host), acc.count, acc.errors, acc.timeouts, acc.server_errors, round_to(acc.total_ms, 3),
-               latency_of(acc.latency), acc.requests, round_to(acc.request_ms, 3), {}};
+    External e{strings_.str(host),
+               acc.count,
+               acc.errors,
+               acc.timeouts,
+               acc.server_errors,
+               round_to(acc.total_ms, 3),
+               latency_of(acc.latency),
+               acc.requests,
+               round_to(acc.request_ms, 3),
+               {}};
     for (auto& [call, ca] : acc.calls)
       e.calls.push_back({strings_.str(call), ca.count, round_to(ca.total_ms, 3), latency_of(ca.latency)});
     std::sort(e.calls.begin(), e.calls.end(), [](auto& a, auto& b) { return a.total_ms > b.total_ms; });
     if (e.calls.size() > 10) e.calls.resize(10);
     snap.externals.push_back(std::move(e));
   }
-  std::sort(snap.externals.begin(), snap.externals.end(), [](auto& a, auto& b) { return a.total_ms > b.total_ms; });
+  std::sort(snap.externals.begin(), snap.externals.end(),
+            [](auto& a, auto& b) { return a.total_ms > b.total_ms; });
   if (snap.externals.size() > 200) snap.externals.resize(200);
   return snap;
 }

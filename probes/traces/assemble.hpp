@@ -34,7 +34,7 @@ class Assembler {
     Histogram latency;
     double requests = 0, errors = 0, request_ms = 0;
     double database_ms = 0, cache_ms = 0, external_ms = 0, code_ms = 0;
-    std::unordered_map<uint32_t, SelfTime> self;  // by span name
+    std::unordered_map<uint32_t, SelfTime> self;     // by span name
     std::unordered_map<uint64_t, Pattern> patterns;  // by (kind, key, repeats)
   };
   struct StatementAcc {
@@ -54,7 +54,9 @@ class Assembler {
   };
 
   struct TraceIdHash {
-    size_t operator()(const TraceId& t) const { return static_cast<size_t>(t.lo * 0x9E3779B97F4A7C15ull ^ t.hi); }
+    size_t operator()(const TraceId& t) const {
+      return static_cast<size_t>(t.lo * 0x9E3779B97F4A7C15ull ^ t.hi);
+    }
   };
 
   uint32_t statement_id(std::string_view raw, bool cache, std::string_view name);
@@ -73,7 +75,7 @@ class Assembler {
   Interner strings_;
   std::vector<Span> spans_;
   std::vector<InputFile> files_;
-  Interner raw_texts_;                                          // storage for the cache's keys
+  Interner raw_texts_;                                              // storage for the cache's keys
   std::unordered_map<std::string_view, uint32_t> statement_cache_;  // raw text -> normalized id (bounded)
   std::unordered_map<uint64_t, RouteAcc> routes_;
   std::unordered_map<uint32_t, StatementAcc> statements_;

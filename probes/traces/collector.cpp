@@ -31,11 +31,13 @@ Collected collect(const Target& target, const CollectContext& ctx) {
     }
     std::string name = path == "-" ? "<stdin>" : path;
     if (stats.spans == 0)
-      return {ProbeStatus::error,
-              fmt::format("{}: no spans in this {} input: nothing to examine (is the exporter sending spans?)", name,
-                          to_string(stats.format)),
-              {}};
-    assembler.add_file({name, to_string(stats.format), static_cast<double>(stats.bytes), static_cast<double>(stats.spans)});
+      return {
+          ProbeStatus::error,
+          fmt::format("{}: no spans in this {} input: nothing to examine (is the exporter sending spans?)",
+                      name, to_string(stats.format)),
+          {}};
+    assembler.add_file(
+        {name, to_string(stats.format), static_cast<double>(stats.bytes), static_cast<double>(stats.spans)});
     base += stats.bytes;
     if (nl == std::string::npos) break;
     start = nl + 1;

@@ -20,11 +20,21 @@ struct CharClass {
   }
 };
 constexpr CharClass kClass;
-inline bool is_space(char ch) { return kClass.c[static_cast<unsigned char>(ch)] & kSpace; }
-inline bool is_digit(char ch) { return kClass.c[static_cast<unsigned char>(ch)] & kDigit; }
-inline bool is_alpha(char ch) { return kClass.c[static_cast<unsigned char>(ch)] & kAlpha; }
-inline bool is_alnum(char ch) { return kClass.c[static_cast<unsigned char>(ch)] & (kAlpha | kDigit); }
-inline bool is_ident_char(char ch) { return kClass.c[static_cast<unsigned char>(ch)] & kIdent; }
+inline bool is_space(char ch) {
+  return kClass.c[static_cast<unsigned char>(ch)] & kSpace;
+}
+inline bool is_digit(char ch) {
+  return kClass.c[static_cast<unsigned char>(ch)] & kDigit;
+}
+inline bool is_alpha(char ch) {
+  return kClass.c[static_cast<unsigned char>(ch)] & kAlpha;
+}
+inline bool is_alnum(char ch) {
+  return kClass.c[static_cast<unsigned char>(ch)] & (kAlpha | kDigit);
+}
+inline bool is_ident_char(char ch) {
+  return kClass.c[static_cast<unsigned char>(ch)] & kIdent;
+}
 
 // Output goes to a raw buffer sized up front: a literal of one character becomes "$n" (up to
 // three), so 3x the input is always enough.
@@ -55,7 +65,8 @@ bool collapse_in_list(std::string_view sql, size_t& i, Writer& out, int& n) {
     if (c == ')') break;
     if (c == '\'') {  // string literal
       ++j;
-      while (j < sql.size() && !(sql[j] == '\'' && (j + 1 >= sql.size() || sql[j + 1] != '\''))) j += sql[j] == '\'' ? 2 : 1;
+      while (j < sql.size() && !(sql[j] == '\'' && (j + 1 >= sql.size() || sql[j + 1] != '\'')))
+        j += sql[j] == '\'' ? 2 : 1;
       ++j;
       any = true;
     } else if (is_digit(c) || c == '$' || c == '?' || c == '-' || c == '.' || c == '+') {
@@ -100,7 +111,8 @@ std::string normalize_statement(std::string_view sql) {
       size_t end = sql.find("*/", i + 2);
       i = end == std::string_view::npos ? sql.size() : end + 2;
       space = true;
-    } else if (c == '\'' || ((c == 'E' || c == 'e') && i + 1 < sql.size() && sql[i + 1] == '\'' && !after_ident())) {
+    } else if (c == '\'' ||
+               ((c == 'E' || c == 'e') && i + 1 < sql.size() && sql[i + 1] == '\'' && !after_ident())) {
       if (c != '\'') ++i;
       ++i;
       while (i < sql.size()) {
@@ -125,7 +137,8 @@ std::string normalize_statement(std::string_view sql) {
       end = end == std::string_view::npos ? sql.size() : end + 1;
       out.put(sql.substr(i, end - i));
       i = end;
-    } else if ((is_digit(c) || (c == '.' && i + 1 < sql.size() && is_digit(sql[i + 1]))) && (!after_ident() || space)) {
+    } else if ((is_digit(c) || (c == '.' && i + 1 < sql.size() && is_digit(sql[i + 1]))) &&
+               (!after_ident() || space)) {
       while (i < sql.size() && (is_alnum(sql[i]) || sql[i] == '.')) ++i;
       emit_space();
       append_param(out, n);
@@ -162,7 +175,8 @@ std::string url_host(std::string_view url) {
   auto scheme = url.find("://");
   size_t start = scheme == std::string_view::npos ? 0 : scheme + 3;
   size_t end = url.find_first_of("/?#", start);
-  std::string_view authority = url.substr(start, end == std::string_view::npos ? url.size() - start : end - start);
+  std::string_view authority =
+      url.substr(start, end == std::string_view::npos ? url.size() - start : end - start);
   if (auto at = authority.rfind('@'); at != std::string_view::npos) authority.remove_prefix(at + 1);
   return std::string(authority);
 }
@@ -181,7 +195,7 @@ bool is_identifier_segment(std::string_view seg) {
   }
   if (all_digits) return true;
   if (all_hex && dashes == 4 && seg.size() == 36) return true;  // UUID
-  return all_hex && dashes == 0 && seg.size() >= 16;             // long hex ids, hashes
+  return all_hex && dashes == 0 && seg.size() >= 16;            // long hex ids, hashes
 }
 }  // namespace
 
@@ -196,7 +210,8 @@ std::string normalize_url(std::string_view url) {
   size_t i = 0;
   while (i < path.size()) {
     size_t slash = path.find('/', i + 1);
-    std::string_view seg = path.substr(i + 1, slash == std::string_view::npos ? std::string_view::npos : slash - i - 1);
+    std::string_view seg =
+        path.substr(i + 1, slash == std::string_view::npos ? std::string_view::npos : slash - i - 1);
     if (path[i] == '/') {
       out += '/';
       out += is_identifier_segment(seg) ? std::string_view("{id}") : seg;

@@ -16,10 +16,14 @@ using namespace simdjson;
 
 const char* to_string(Format f) {
   switch (f) {
-    case Format::otlp_json: return "otlp-json";
-    case Format::otlp_jsonl: return "otlp-jsonl";
-    case Format::jaeger: return "jaeger-json";
-    case Format::zipkin: return "zipkin-v2";
+    case Format::otlp_json:
+      return "otlp-json";
+    case Format::otlp_jsonl:
+      return "otlp-jsonl";
+    case Format::jaeger:
+      return "jaeger-json";
+    case Format::zipkin:
+      return "zipkin-v2";
   }
   return "?";
 }
@@ -46,7 +50,9 @@ struct HexTable {
 };
 constexpr HexTable kHex;
 
-int hex_value(char c) { return kHex.v[static_cast<unsigned char>(c)]; }
+int hex_value(char c) {
+  return kHex.v[static_cast<unsigned char>(c)];
+}
 
 // The common case on the hot path: exactly 16 hex digits.
 bool hex16(const char* p, uint64_t& out) {
@@ -77,7 +83,8 @@ bool decode_id(std::string_view s, uint8_t out[16], size_t& n) {
   bool hex = !s.empty() && s.size() % 2 == 0 && s.size() <= 32;
   for (char c : s) hex = hex && hex_value(c) >= 0;
   if (hex) {
-    for (size_t i = 0; i < s.size(); i += 2) out[n++] = static_cast<uint8_t>(hex_value(s[i]) * 16 + hex_value(s[i + 1]));
+    for (size_t i = 0; i < s.size(); i += 2)
+      out[n++] = static_cast<uint8_t>(hex_value(s[i]) * 16 + hex_value(s[i + 1]));
     return true;
   }
   if (s.size() != 12 && s.size() != 24) return false;  // base64 of 8 or 16 bytes
@@ -110,7 +117,9 @@ uint64_t parse_span_id(std::string_view s, const char* field) {
   if (s.size() == 16 && hex16(s.data(), fast)) return fast;
   uint8_t b[16];
   size_t n;
-  if (!decode_id(s, b, n) || n > 8) throw ShapeError{fmt::format("{} \"{}\" is neither 16 hex digits nor base64 of 8 bytes", field, s.substr(0, 40))};
+  if (!decode_id(s, b, n) || n > 8)
+    throw ShapeError{
+        fmt::format("{} \"{}\" is neither 16 hex digits nor base64 of 8 bytes", field, s.substr(0, 40))};
   return bytes_to_u64(b, n);
 }
 
@@ -141,9 +150,12 @@ uint64_t u64(ondemand::value v) {
   if (v.type() == ondemand::json_type::string) return v.get_uint64_in_string();
   ondemand::number num = v.get_number();
   switch (num.get_number_type()) {
-    case ondemand::number_type::unsigned_integer: return num.get_uint64();
-    case ondemand::number_type::signed_integer: return static_cast<uint64_t>(std::max<int64_t>(0, num.get_int64()));
-    default: return static_cast<uint64_t>(std::max(0.0, num.as_double()));
+    case ondemand::number_type::unsigned_integer:
+      return num.get_uint64();
+    case ondemand::number_type::signed_integer:
+      return static_cast<uint64_t>(std::max<int64_t>(0, num.get_int64()));
+    default:
+      return static_cast<uint64_t>(std::max(0.0, num.as_double()));
   }
 }
 
@@ -151,38 +163,52 @@ int64_t i64(ondemand::value v) {
   if (v.type() == ondemand::json_type::string) return v.get_int64_in_string();
   ondemand::number num = v.get_number();
   switch (num.get_number_type()) {
-    case ondemand::number_type::unsigned_integer: return static_cast<int64_t>(num.get_uint64());
-    case ondemand::number_type::signed_integer: return num.get_int64();
-    default: return static_cast<int64_t>(num.as_double());
+    case ondemand::number_type::unsigned_integer:
+      return static_cast<int64_t>(num.get_uint64());
+    case ondemand::number_type::signed_integer:
+      return num.get_int64();
+    default:
+      return static_cast<int64_t>(num.as_double());
   }
 }
 
 // ---- semantic conventions ------------------------------------------------------------------
 
 // One attribute/tag; both generations of the OpenTelemetry conventions map to the same field.
-void apply_attribute(RawSpan& s, std::string_view key, std::string_view str, int64_t num, bool is_num, bool flag) {
+void apply_attribute(RawSpan& s, std::string_view key, std::string_view str, int64_t num, bool is_num,
+                     bool flag) {
   // Most attributes are none of these: a length check first keeps the common case cheap.
   switch (key.size()) {
     case 5:
       if (key == "error") s.error = s.error || flag || str == "true";
       return;
     case 8:
-      if (key == "url.full") s.url = str;
-      else if (key == "http.url") s.url = str;
-      else if (key == "url.path") s.target_path = str;
+      if (key == "url.full")
+        s.url = str;
+      else if (key == "http.url")
+        s.url = str;
+      else if (key == "url.path")
+        s.target_path = str;
       return;
     case 9:
-      if (key == "db.system") s.db_system = str;
+      if (key == "db.system")
+        s.db_system = str;
       else if (key == "span.kind") {
-        if (str == "server") s.kind = SpanKind::server;
-        else if (str == "client") s.kind = SpanKind::client;
-        else if (str == "producer") s.kind = SpanKind::producer;
-        else if (str == "consumer") s.kind = SpanKind::consumer;
-        else if (str == "internal") s.kind = SpanKind::internal;
+        if (str == "server")
+          s.kind = SpanKind::server;
+        else if (str == "client")
+          s.kind = SpanKind::client;
+        else if (str == "producer")
+          s.kind = SpanKind::producer;
+        else if (str == "consumer")
+          s.kind = SpanKind::consumer;
+        else if (str == "internal")
+          s.kind = SpanKind::internal;
       }
       return;
     case 10:
-      if (key == "http.route") s.http_route = str;
+      if (key == "http.route")
+        s.http_route = str;
       else if (key == "error.type") {
         if (str.find("imeout") != std::string_view::npos || str.find("TIMEOUT") != std::string_view::npos ||
             str.find("eadline") != std::string_view::npos)
@@ -190,29 +216,40 @@ void apply_attribute(RawSpan& s, std::string_view key, std::string_view str, int
       }
       return;
     case 11:
-      if (key == "http.method") s.http_method = str;
-      else if (key == "http.target") s.target_path = str;
-      else if (key == "rpc.service" && s.peer.empty()) s.peer = str;
+      if (key == "http.method")
+        s.http_method = str;
+      else if (key == "http.target")
+        s.target_path = str;
+      else if (key == "rpc.service" && s.peer.empty())
+        s.peer = str;
       return;
     case 12:
-      if (key == "db.statement") s.db_statement = str;
-      else if (key == "peer.service" && s.peer.empty()) s.peer = str;
+      if (key == "db.statement")
+        s.db_statement = str;
+      else if (key == "peer.service" && s.peer.empty())
+        s.peer = str;
       return;
     case 13:
-      if (key == "db.query.text") s.db_statement = str;
-      else if (key == "net.peer.name") s.peer = str;
+      if (key == "db.query.text")
+        s.db_statement = str;
+      else if (key == "net.peer.name")
+        s.peer = str;
       return;
     case 14:
-      if (key == "db.system.name") s.db_system = str;
-      else if (key == "server.address") s.peer = str;
+      if (key == "db.system.name")
+        s.db_system = str;
+      else if (key == "server.address")
+        s.peer = str;
       else if (key == "exception.type") {
         if (str.find("imeout") != std::string_view::npos || str.find("eadline") != std::string_view::npos)
           s.timeout = true;
       }
       return;
     case 16:
-      if (key == "http.status_code") s.http_status = is_num ? static_cast<int>(num) : std::atoi(std::string(str).c_str());
-      else if (key == "otel.status_code") s.error = s.error || str == "ERROR";
+      if (key == "http.status_code")
+        s.http_status = is_num ? static_cast<int>(num) : std::atoi(std::string(str).c_str());
+      else if (key == "otel.status_code")
+        s.error = s.error || str == "ERROR";
       return;
     case 19:
       if (key == "http.request.method") s.http_method = str;
@@ -229,12 +266,18 @@ void apply_attribute(RawSpan& s, std::string_view key, std::string_view str, int
 SpanKind otlp_kind(ondemand::value v) {
   if (v.type() == ondemand::json_type::number) {
     switch (v.get_uint64()) {
-      case 1: return SpanKind::internal;
-      case 2: return SpanKind::server;
-      case 3: return SpanKind::client;
-      case 4: return SpanKind::producer;
-      case 5: return SpanKind::consumer;
-      default: return SpanKind::unspecified;
+      case 1:
+        return SpanKind::internal;
+      case 2:
+        return SpanKind::server;
+      case 3:
+        return SpanKind::client;
+      case 4:
+        return SpanKind::producer;
+      case 5:
+        return SpanKind::consumer;
+      default:
+        return SpanKind::unspecified;
     }
   }
   std::string_view k = v.get_string();
@@ -256,24 +299,38 @@ SpanKind upper_kind(std::string_view k) {  // Zipkin
 
 // OTLP AnyValue: {"stringValue": …} | {"intValue": "200" or 200} | {"boolValue": true} | …
 // Keys are compared raw (OTLP keys never hold escapes): no unescaping on the hot path.
-bool key_is(ondemand::raw_json_string key, const char* name) { return key.unsafe_is_equal(name); }
+bool key_is(ondemand::raw_json_string key, const char* name) {
+  return key.unsafe_is_equal(name);
+}
 
 // Attribute keys the rules use (both generations of the conventions). Most attributes are none of
 // them, and their values are then never parsed.
 bool wanted_attribute(std::string_view key) {
   switch (key.size()) {
-    case 5: return key == "error";
-    case 8: return key == "url.full" || key == "http.url" || key == "url.path";
-    case 9: return key == "db.system" || key == "span.kind";
-    case 10: return key == "http.route" || key == "error.type";
-    case 11: return key == "http.method" || key == "http.target" || key == "rpc.service";
-    case 12: return key == "db.statement" || key == "peer.service";
-    case 13: return key == "db.query.text" || key == "net.peer.name";
-    case 14: return key == "db.system.name" || key == "server.address" || key == "exception.type";
-    case 16: return key == "http.status_code" || key == "otel.status_code";
-    case 19: return key == "http.request.method";
-    case 25: return key == "http.response.status_code";
-    default: return false;
+    case 5:
+      return key == "error";
+    case 8:
+      return key == "url.full" || key == "http.url" || key == "url.path";
+    case 9:
+      return key == "db.system" || key == "span.kind";
+    case 10:
+      return key == "http.route" || key == "error.type";
+    case 11:
+      return key == "http.method" || key == "http.target" || key == "rpc.service";
+    case 12:
+      return key == "db.statement" || key == "peer.service";
+    case 13:
+      return key == "db.query.text" || key == "net.peer.name";
+    case 14:
+      return key == "db.system.name" || key == "server.address" || key == "exception.type";
+    case 16:
+      return key == "http.status_code" || key == "otel.status_code";
+    case 19:
+      return key == "http.request.method";
+    case 25:
+      return key == "http.response.status_code";
+    default:
+      return false;
   }
 }
 
@@ -302,11 +359,13 @@ void read_otlp_attribute(ondemand::object attr, RawSpan& s) {
     } else if (key_is(k, "value")) {
       for (auto vf : field.value().get_object()) {
         ondemand::raw_json_string vk = vf.key();
-        if (key_is(vk, "stringValue")) str = vf.value().get_string();
+        if (key_is(vk, "stringValue"))
+          str = vf.value().get_string();
         else if (key_is(vk, "intValue")) {
           num = i64(vf.value());
           is_num = true;
-        } else if (key_is(vk, "boolValue")) flag = vf.value().get_bool();
+        } else if (key_is(vk, "boolValue"))
+          flag = vf.value().get_bool();
       }
     }
   }
@@ -326,7 +385,8 @@ void read_otlp_status(ondemand::object status, RawSpan& s) {
         s.error = s.error || std::string_view(v.get_string()) == "STATUS_CODE_ERROR";
     } else if (k == "message") {
       std::string_view m = field.value().get_string();
-      if (m.find("imeout") != std::string_view::npos || m.find("eadline") != std::string_view::npos) s.timeout = true;
+      if (m.find("imeout") != std::string_view::npos || m.find("eadline") != std::string_view::npos)
+        s.timeout = true;
     }
   }
 }
@@ -365,7 +425,7 @@ RawSpan read_otlp_span(ondemand::object span) {
 struct Emitter {
   const SpanSink& sink;
   size_t spans = 0;
-  uint64_t offset = 0;  // of the document / line being read
+  uint64_t offset = 0;           // of the document / line being read
   std::vector<RawSpan> pending;  // spans waiting for their service name (JSON objects are unordered)
   // A span whose service is known already goes straight out.
   void emit(RawSpan& s) {
@@ -396,7 +456,8 @@ void read_otlp_resource_spans(ondemand::object rs, Emitter& e) {
           std::string_view key, str;
           for (auto af : attr.get_object()) {
             std::string_view ak = af.unescaped_key();
-            if (ak == "key") key = af.value().get_string();
+            if (ak == "key")
+              key = af.value().get_string();
             else if (ak == "value")
               for (auto vf : af.value().get_object())
                 if (std::string_view(vf.unescaped_key()) == "stringValue") str = vf.value().get_string();
@@ -445,13 +506,18 @@ void read_jaeger_tag(ondemand::object tag, RawSpan& s) {
     } else if (k == "value") {
       ondemand::value v = field.value();
       switch (v.type()) {
-        case ondemand::json_type::string: str = v.get_string(); break;
-        case ondemand::json_type::boolean: flag = v.get_bool(); break;
+        case ondemand::json_type::string:
+          str = v.get_string();
+          break;
+        case ondemand::json_type::boolean:
+          flag = v.get_bool();
+          break;
         case ondemand::json_type::number:
           num = i64(v);
           is_num = true;
           break;
-        default: break;
+        default:
+          break;
       }
     }
   }
@@ -487,10 +553,13 @@ void read_jaeger_trace(ondemand::object trace, Emitter& e) {
               std::string_view type, id;
               for (auto rf : ref.get_object()) {
                 std::string_view rk = rf.unescaped_key();
-                if (rk == "refType") type = rf.value().get_string();
-                else if (rk == "spanID") id = rf.value().get_string();
+                if (rk == "refType")
+                  type = rf.value().get_string();
+                else if (rk == "spanID")
+                  id = rf.value().get_string();
               }
-              if (type == "CHILD_OF" || (s.parent == 0 && type == "FOLLOWS_FROM")) s.parent = parse_span_id(id, "references.spanID");
+              if (type == "CHILD_OF" || (s.parent == 0 && type == "FOLLOWS_FROM"))
+                s.parent = parse_span_id(id, "references.spanID");
             }
           } else if (sk == "startTime") {
             s.start_ns = static_cast<int64_t>(u64(sf.value())) * 1000;
@@ -513,7 +582,8 @@ void read_jaeger_trace(ondemand::object trace, Emitter& e) {
       for (auto pf : field.value().get_object()) {
         std::string_view id = pf.unescaped_key();
         for (auto f : pf.value().get_object())
-          if (std::string_view(f.unescaped_key()) == "serviceName") processes.emplace_back(id, f.value().get_string());
+          if (std::string_view(f.unescaped_key()) == "serviceName")
+            processes.emplace_back(id, f.value().get_string());
       }
     }
   }
@@ -554,7 +624,8 @@ void read_zipkin_span(ondemand::object item, Emitter& e) {
         if (std::string_view(f.unescaped_key()) == "serviceName") s.service = f.value().get_string();
     } else if (k == "remoteEndpoint") {
       for (auto f : field.value().get_object())
-        if (std::string_view(f.unescaped_key()) == "serviceName" && s.peer.empty()) s.peer = f.value().get_string();
+        if (std::string_view(f.unescaped_key()) == "serviceName" && s.peer.empty())
+          s.peer = f.value().get_string();
     } else if (k == "tags") {
       for (auto tag : field.value().get_object()) {
         std::string_view key = tag.unescaped_key();
@@ -579,7 +650,8 @@ size_t line_of(const char* begin, size_t offset) {
 }
 
 const char* kExpected =
-    "expected OTLP/JSON ({\"resourceSpans\": …}), OTLP JSON Lines, Jaeger JSON ({\"data\": [{\"spans\": …}]}) "
+    "expected OTLP/JSON ({\"resourceSpans\": …}), OTLP JSON Lines, Jaeger JSON ({\"data\": [{\"spans\": "
+    "…}]}) "
     "or Zipkin v2 JSON ([{\"traceId\": …}])";
 
 // One whole document of any format. Returns the detected format.
@@ -614,7 +686,8 @@ std::string describe_error(const std::string& name, const char* base, size_t siz
                            const std::string& what, size_t line_offset = 0) {
   if (at && at >= base && at <= base + size) {
     size_t offset = static_cast<size_t>(at - base);
-    return fmt::format("{}:{}: byte {}: {}", name, line_offset ? line_offset : line_of(base, offset), offset, what);
+    return fmt::format("{}:{}: byte {}: {}", name, line_offset ? line_offset : line_of(base, offset), offset,
+                       what);
   }
   return fmt::format("{}: {}", name, what);
 }
@@ -623,7 +696,8 @@ std::string simdjson_message(error_code code, bool at_end) {
   if (code == INCOMPLETE_ARRAY_OR_OBJECT || (at_end && (code == TAPE_ERROR || code == EMPTY)))
     return "the JSON ends in the middle of a document (truncated file?)";
   if (code == INCORRECT_TYPE || code == NUMBER_ERROR || code == NUMBER_OUT_OF_RANGE)
-    return std::string("a value of the wrong type for a trace field (") + error_message(code) + "); " + kExpected;
+    return std::string("a value of the wrong type for a trace field (") + error_message(code) + "); " +
+           kExpected;
   return std::string("invalid JSON: ") + error_message(code);
 }
 
@@ -634,7 +708,8 @@ class LineStream {
   LineStream(const std::string& name, Emitter& e) : name_(name), emitter_(e) {}
 
   // `unterminated`: the input's last line, without a newline (where a truncated file ends).
-  void line(const char* p, size_t len, size_t capacity, size_t line_no, size_t file_offset, bool unterminated) {
+  void line(const char* p, size_t len, size_t capacity, size_t line_no, size_t file_offset,
+            bool unterminated) {
     while (len && (p[len - 1] == '\r' || p[len - 1] == ' ' || p[len - 1] == '\t')) --len;
     size_t skip = 0;
     while (skip < len && (p[skip] == ' ' || p[skip] == '\t')) ++skip;
@@ -647,13 +722,15 @@ class LineStream {
       ondemand::document doc = parser_.iterate(p, len, capacity);
       if (doc.type() != ondemand::json_type::object) throw ShapeError{"expected a JSON object per line"};
       if (!read_otlp_request(doc.get_object(), emitter_))
-        throw ShapeError{"a line without \"resourceSpans\" (OTLP JSON Lines hold one ExportTraceServiceRequest per line)"};
+        throw ShapeError{
+            "a line without \"resourceSpans\" (OTLP JSON Lines hold one ExportTraceServiceRequest per line)"};
     } catch (const simdjson_error& err) {
       dom::element ignored;
       error_code syntax = validator_.parse(p, len, true).get(ignored);
-      std::string what = unterminated && syntax ? "the last line ends in the middle of a JSON document (truncated file?)"
-                         : syntax           ? simdjson_message(syntax, false)
-                                            : simdjson_message(err.error(), false);
+      std::string what = unterminated && syntax
+                             ? "the last line ends in the middle of a JSON document (truncated file?)"
+                         : syntax ? simdjson_message(syntax, false)
+                                  : simdjson_message(err.error(), false);
       throw ReadError{fmt::format("{}:{}: byte {}: {}", name_, line_no, file_offset + skip, what)};
     } catch (const ShapeError& err) {
       throw ReadError{fmt::format("{}:{}: {}", name_, line_no, err.what)};
@@ -675,7 +752,8 @@ bool first_line_is_otlp_request(const char* data, size_t size) {
   size_t start = 0;
   while (start < nl && (data[start] == ' ' || data[start] == '\t' || data[start] == '\r')) ++start;
   if (start >= nl || data[start] != '{') return false;
-  if (std::string_view(data + start, nl - start).find("\"resourceSpans\"") == std::string_view::npos) return false;
+  if (std::string_view(data + start, nl - start).find("\"resourceSpans\"") == std::string_view::npos)
+    return false;
   dom::parser parser;
   dom::element root;
   if (parser.parse(data + start, nl - start, true).get(root)) return false;
@@ -688,13 +766,16 @@ bool has_trailing_content(ondemand::document& doc) {
   return doc.current_location().get(at) == SUCCESS;
 }
 
-ReadStats read_whole(const std::string& name, const char* data, size_t size, size_t capacity, const SpanSink& sink) {
+ReadStats read_whole(const std::string& name, const char* data, size_t size, size_t capacity,
+                     const SpanSink& sink) {
   Emitter e{sink};
   ReadStats stats;
   stats.bytes = size;
   ondemand::parser parser;
   size_t start = 0;
-  while (start < size && (data[start] == ' ' || data[start] == '\n' || data[start] == '\r' || data[start] == '\t')) ++start;
+  while (start < size &&
+         (data[start] == ' ' || data[start] == '\n' || data[start] == '\r' || data[start] == '\t'))
+    ++start;
   if (start == size) throw ReadError{name + ": the input is empty: " + kExpected};
   ondemand::document doc;
   bool started = false;  // a document that failed stage 1 has no position to ask for
@@ -717,7 +798,7 @@ ReadStats read_whole(const std::string& name, const char* data, size_t size, siz
     dom::element ignored;
     error_code syntax = validator.parse(data, size, true).get(ignored);
     std::string what = syntax && syntax != CAPACITY ? simdjson_message(syntax, truncated)
-                                                     : simdjson_message(err.error(), truncated);
+                                                    : simdjson_message(err.error(), truncated);
     throw ReadError{describe_error(name, data, size, at, what)};
   } catch (const ShapeError& err) {
     throw ReadError{describe_error(name, data, size, location(), err.what)};
@@ -804,9 +885,11 @@ ReadStats read_traces(const std::string& path, const SpanSink& sink) {
     size_t tail = pos < filled ? filled - pos : 0;
     std::memmove(buf.data(), buf.data() + pos, tail);
     file_offset += pos;
-    if (tail == kChunk || tail + kChunk + SIMDJSON_PADDING > buf.size()) buf.resize(tail + kChunk + SIMDJSON_PADDING);
+    if (tail == kChunk || tail + kChunk + SIMDJSON_PADDING > buf.size())
+      buf.resize(tail + kChunk + SIMDJSON_PADDING);
     size_t n = std::fread(buf.data() + tail, 1, buf.size() - SIMDJSON_PADDING - tail, file.get());
-    if (std::ferror(file.get())) throw ReadError{fmt::format("{}: read error: {}", name, std::strerror(errno))};
+    if (std::ferror(file.get()))
+      throw ReadError{fmt::format("{}: read error: {}", name, std::strerror(errno))};
     filled = tail + n;
     eof = n == 0 || std::feof(file.get());
   }

@@ -12,10 +12,16 @@ namespace cp::traces {
 
 namespace {
 
-std::string component_of(const Route& r) { return "traces:" + r.service; }
+std::string component_of(const Route& r) {
+  return "traces:" + r.service;
+}
 
-double attributed_ms(const Route& r) { return r.database_ms + r.cache_ms + r.external_ms + r.code_ms; }
-double mean_request_ms(const Route& r) { return r.requests > 0 ? r.request_ms / r.requests : 0; }
+double attributed_ms(const Route& r) {
+  return r.database_ms + r.cache_ms + r.external_ms + r.code_ms;
+}
+double mean_request_ms(const Route& r) {
+  return r.requests > 0 ? r.request_ms / r.requests : 0;
+}
 
 Severity share_severity(double share) {
   return share >= 0.5 ? Severity::critical : share >= 0.2 ? Severity::high : Severity::medium;
@@ -58,11 +64,12 @@ std::vector<Finding> n_plus_one(const Snapshot& s, const RuleParams& p) {
       if (per_request_ms < p["min_total_ms"]) continue;
       double reps = t.repeats / t.requests;
       double share = mean_request_ms(r) > 0 ? std::min(1.0, per_request_ms / mean_request_ms(r)) : 0;
-      Finding f = p.make_finding(fmt::format("traces/{}/{}/{}", r.service, r.route, statement_subject(statement)));
+      Finding f =
+          p.make_finding(fmt::format("traces/{}/{}/{}", r.service, r.route, statement_subject(statement)));
       f.component = component_of(r);
       f.severity = share_severity(share);
-      f.title = fmt::format("N+1 queries on {} {}: {} runs {:.0f} times per request ({} of it)", r.service, r.route,
-                            one_line(statement, 90), reps, human_ms(per_request_ms));
+      f.title = fmt::format("N+1 queries on {} {}: {} runs {:.0f} times per request ({} of it)", r.service,
+                            r.route, one_line(statement, 90), reps, human_ms(per_request_ms));
       f.detail = fmt::format(
           "In {} of {} requests to {} the same statement runs {:.0f} times under one parent span ({}), "
           "{} per request — {} of the request's mean {}.",
@@ -100,13 +107,15 @@ std::vector<Finding> slow_statements(const Snapshot& s, const RuleParams& p) {
     f.severity = slow && dominant ? Severity::high : Severity::medium;
     f.title = fmt::format("Slow query: {} takes {} per call, p95 {} ({} of database time in the traces)",
                           one_line(st.text, 90), human_ms(mean), human_ms(st.latency.p95), percent(share));
-    f.detail = fmt::format("{} calls in the traces, {} in total.", human_count(st.count), human_ms(st.total_ms));
+    f.detail =
+        fmt::format("{} calls in the traces, {} in total.", human_count(st.count), human_ms(st.total_ms));
     f.impact = {round_to(share, 4), "db_time"};
-    f.evidence = {{"query", one_line(st.text, 2048)}, {"calls", st.count},         {"mean_ms", round_to(mean, 3)},
-                  {"total_ms", st.total_ms},          {"db_time_share", round_to(share, 4)},
-                  {"p95_ms", st.latency.p95}};
-    f.remediation.summary = "EXPLAIN (ANALYZE, BUFFERS) the query with representative parameters and fix the plan, or "
-                            "cache its result; run chokepoint with --postgres against that database for the plan.";
+    f.evidence = {{"query", one_line(st.text, 2048)},    {"calls", st.count},
+                  {"mean_ms", round_to(mean, 3)},        {"total_ms", st.total_ms},
+                  {"db_time_share", round_to(share, 4)}, {"p95_ms", st.latency.p95}};
+    f.remediation.summary =
+        "EXPLAIN (ANALYZE, BUFFERS) the query with representative parameters and fix the plan, or "
+        "cache its result; run chokepoint with --postgres against that database for the plan.";
     out.push_back(std::move(f));
   }
   return out;
@@ -121,13 +130,14 @@ std::vector<Finding> slow_external_calls(const Snapshot& s, const RuleParams& p)
     Finding f = p.make_finding("external/" + e.host);
     f.component = "external:" + e.host;
     f.severity = share >= p["critical_request_share"] ? Severity::critical
-                 : share >= p["high_request_share"]    ? Severity::high
-                                                       : Severity::medium;
+                 : share >= p["high_request_share"]   ? Severity::high
+                                                      : Severity::medium;
     f.title = fmt::format("Slow dependency {}: p95 {}, {} of the time of the requests that call it", e.host,
                           human_ms(e.latency.p95), percent(share));
-    f.detail = fmt::format("{} calls (p50 {}, p99 {}), slowest endpoint {}; {} requests waited {} on it in all.",
-                           human_count(e.count), human_ms(e.latency.p50), human_ms(e.latency.p99), url,
-                           human_count(e.requests), human_ms(e.total_ms));
+    f.detail =
+        fmt::format("{} calls (p50 {}, p99 {}), slowest endpoint {}; {} requests waited {} on it in all.",
+                    human_count(e.count), human_ms(e.latency.p50), human_ms(e.latency.p99), url,
+                    human_count(e.requests), human_ms(e.total_ms));
     f.impact = {round_to(share, 4), "request_time"};
     f.evidence = {{"host", e.host},
                   {"url", url},
@@ -159,13 +169,15 @@ std::vector<Finding> repeated_external_calls(const Snapshot& s, const RuleParams
       Finding f = p.make_finding(fmt::format("traces/{}/{}/{}", r.service, r.route, call));
       f.component = component_of(r);
       f.severity = share_severity(share);
-      f.title = fmt::format("{} repeats {:.0f} times per request on {} {} ({} per request)", call, reps, r.service,
-                            r.route, human_ms(per_request_ms));
-      f.detail = fmt::format("In {} requests the call repeats under {}; batch or cache it.", human_count(t.requests),
-                             t.parent);
+      f.title = fmt::format("{} repeats {:.0f} times per request on {} {} ({} per request)", call, reps,
+                            r.service, r.route, human_ms(per_request_ms));
+      f.detail = fmt::format("In {} requests the call repeats under {}; batch or cache it.",
+                             human_count(t.requests), t.parent);
       f.impact = {round_to(share, 4), "request_time"};
-      f.evidence = {{"call", call},       {"host", host},
-                    {"route", r.route},   {"service", r.service},
+      f.evidence = {{"call", call},
+                    {"host", host},
+                    {"route", r.route},
+                    {"service", r.service},
                     {"repetitions_per_request", round_to(reps, 2)},
                     {"requests", t.requests},
                     {"time_per_request_ms", round_to(per_request_ms, 3)},
@@ -186,9 +198,10 @@ std::vector<Finding> sequential_external_calls(const Snapshot& s, const RulePara
       Finding f = p.make_finding(fmt::format("traces/{}/{}/{}", r.service, r.route, sequence));
       f.component = component_of(r);
       f.severity = share_severity(share);
-      f.title = fmt::format("{} {} makes {:.0f} independent calls one after another: running them concurrently saves "
-                            "about {} per request",
-                            r.service, r.route, t.repeats / t.requests, human_ms(saved));
+      f.title = fmt::format(
+          "{} {} makes {:.0f} independent calls one after another: running them concurrently saves "
+          "about {} per request",
+          r.service, r.route, t.repeats / t.requests, human_ms(saved));
       f.detail = fmt::format("Sequence: {}. Seen in {} requests; together {} per request.", sequence,
                              human_count(t.requests), human_ms(t.total_ms / t.requests));
       f.impact = {round_to(share, 4), "request_time"};
@@ -221,10 +234,14 @@ std::vector<Finding> external_errors(const Snapshot& s, const RuleParams& p) {
     f.detail = fmt::format("{} calls, {} answered 5xx, {} timed out.", human_count(e.count),
                            human_count(e.server_errors), human_count(e.timeouts));
     f.impact = {round_to(rate, 4), "calls"};
-    f.evidence = {{"host", e.host},         {"url", e.calls.empty() ? e.host : e.calls.front().call},
-                  {"calls", e.count},       {"errors", e.errors},
-                  {"error_rate", round_to(rate, 4)}, {"timeouts", e.timeouts},
-                  {"server_errors", e.server_errors}, {"source", "traces"}};
+    f.evidence = {{"host", e.host},
+                  {"url", e.calls.empty() ? e.host : e.calls.front().call},
+                  {"calls", e.count},
+                  {"errors", e.errors},
+                  {"error_rate", round_to(rate, 4)},
+                  {"timeouts", e.timeouts},
+                  {"server_errors", e.server_errors},
+                  {"source", "traces"}};
     out.push_back(std::move(f));
   }
   return out;
@@ -242,10 +259,12 @@ std::vector<Finding> self_time_hotspots(const Snapshot& s, const RuleParams& p) 
     Finding f = p.make_finding(fmt::format("traces/{}/{}/{}", r.service, r.route, top.name));
     f.component = component_of(r);
     f.severity = code_share >= p["high_code_share"] ? Severity::high : Severity::medium;
-    f.title = fmt::format("{} {} spends {} of its time in its own code, most in {} ({} per request)", r.service,
-                          r.route, percent(code_share), top.name, human_ms(top.self_ms / std::max(r.requests, 1.0)));
+    f.title = fmt::format("{} {} spends {} of its time in its own code, most in {} ({} per request)",
+                          r.service, r.route, percent(code_share), top.name,
+                          human_ms(top.self_ms / std::max(r.requests, 1.0)));
     f.detail = fmt::format(
-        "p95 {} over {} requests; database {}, cache {}, external calls {}, own code {} of the attributed time. "
+        "p95 {} over {} requests; database {}, cache {}, external calls {}, own code {} of the attributed "
+        "time. "
         "{} alone holds {}.",
         human_ms(r.latency.p95), human_count(r.requests), percent(r.database_ms / attributed),
         percent(r.cache_ms / attributed), percent(r.external_ms / attributed), percent(code_share), top.name,
@@ -260,7 +279,8 @@ std::vector<Finding> self_time_hotspots(const Snapshot& s, const RuleParams& p) 
                   {"p95_ms", r.latency.p95},
                   {"requests", r.requests}};
     f.remediation.summary = fmt::format(
-        "Profile {} (a CPU profiler, or finer spans inside it): look for quadratic loops, per-item serialization, "
+        "Profile {} (a CPU profiler, or finer spans inside it): look for quadratic loops, per-item "
+        "serialization, "
         "regex or template work, synchronous I/O.",
         top.name);
     out.push_back(std::move(f));
@@ -272,16 +292,20 @@ namespace {
 
 void add_notes(const Snapshot& s, Judgement& j) {
   for (const auto& f : s.files)
-    j.notes.push_back(fmt::format("{}: {} ({}, {} spans)", f.name, f.format, human_bytes(f.bytes), human_count(f.spans)));
+    j.notes.push_back(
+        fmt::format("{}: {} ({}, {} spans)", f.name, f.format, human_bytes(f.bytes), human_count(f.spans)));
   if (s.orphans > 0)
-    j.notes.push_back(fmt::format("{} spans name a parent that never arrived (orphans): counted, not fatal; "
-                                  "incomplete traces under-count children",
-                                  human_count(s.orphans)));
+    j.notes.push_back(
+        fmt::format("{} spans name a parent that never arrived (orphans): counted, not fatal; "
+                    "incomplete traces under-count children",
+                    human_count(s.orphans)));
   if (s.skewed > 0)
-    j.notes.push_back(fmt::format("{} spans reach outside their parent's interval (clock skew between hosts): "
-                                  "clipped to the parent",
-                                  human_count(s.skewed)));
-  if (s.duplicates > 0) j.notes.push_back(fmt::format("{} duplicate span ids ignored", human_count(s.duplicates)));
+    j.notes.push_back(
+        fmt::format("{} spans reach outside their parent's interval (clock skew between hosts): "
+                    "clipped to the parent",
+                    human_count(s.skewed)));
+  if (s.duplicates > 0)
+    j.notes.push_back(fmt::format("{} duplicate span ids ignored", human_count(s.duplicates)));
   if (s.requests == 0)
     j.notes.push_back("no request (server or root span) found: only statements and dependencies are judged");
 }
@@ -307,7 +331,8 @@ void add_breakdowns(const Snapshot& s, const Target& target, Judgement& j) {
                               {"cache", round_to(r.cache_ms / attributed, 4)},
                               {"external", round_to(r.external_ms / attributed, 4)},
                               {"code", round_to(r.code_ms / attributed, 4)}}}});
-    std::map<std::string, std::string> labels = {{"target", target.name}, {"service", r.service}, {"route", r.route}};
+    std::map<std::string, std::string> labels = {
+        {"target", target.name}, {"service", r.service}, {"route", r.route}};
     j.metrics.push_back({"traces.route_p95_ms", r.latency.p95, "ms", labels});
     j.metrics.push_back({"traces.route_requests", r.requests, "requests", labels});
   }

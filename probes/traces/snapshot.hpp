@@ -28,7 +28,8 @@ struct Pattern {
   double saved_ms = 0;  // sequential: sum over requests of (sum - max) of the calls
   std::string parent;   // name of the span the repetitions hang under (first seen)
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Pattern, kind, key, repeats, requests, total_ms, saved_ms, parent)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Pattern, kind, key, repeats, requests, total_ms, saved_ms,
+                                                parent)
 
 struct SelfTime {
   std::string name;
@@ -48,7 +49,8 @@ struct Route {
   std::vector<Pattern> patterns;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Route, service, route, requests, errors, request_ms, latency,
-                                                database_ms, cache_ms, external_ms, code_ms, self_time, patterns)
+                                                database_ms, cache_ms, external_ms, code_ms, self_time,
+                                                patterns)
 
 struct Statement {
   std::string text;    // normalized ($n)
@@ -70,12 +72,12 @@ struct External {
   std::string host;  // host[:port] or peer service
   double count = 0, errors = 0, timeouts = 0, server_errors = 0, total_ms = 0;
   Latency latency;
-  double requests = 0;    // requests that called it
-  double request_ms = 0;  // their total duration
+  double requests = 0;           // requests that called it
+  double request_ms = 0;         // their total duration
   std::vector<CallStats> calls;  // by endpoint, most time first (top 10)
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(External, host, count, errors, timeouts, server_errors, total_ms,
-                                                latency, requests, request_ms, calls)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(External, host, count, errors, timeouts, server_errors,
+                                                total_ms, latency, requests, request_ms, calls)
 
 struct InputFile {
   std::string name, format;
@@ -93,7 +95,7 @@ struct Snapshot {
   std::vector<Statement> statements;
   std::vector<External> externals;
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Snapshot, files, spans, traces, requests, orphans, skewed, duplicates,
-                                                routes, statements, externals)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Snapshot, files, spans, traces, requests, orphans, skewed,
+                                                duplicates, routes, statements, externals)
 
 }  // namespace cp::traces

@@ -5,16 +5,21 @@ namespace cp {
 namespace {
 constexpr std::string_view kPgHero = "PgHero (ankane/pghero) defaults";
 constexpr std::string_view kDexter = "Dexter (ankane/dexter) --min-cost-savings-pct default";
-constexpr std::string_view kSentryN1 = "Sentry N+1 Queries detector (count >= 5 repeated spans, total >= 50 ms)";
+constexpr std::string_view kSentryN1 =
+    "Sentry N+1 Queries detector (count >= 5 repeated spans, total >= 50 ms)";
 constexpr std::string_view kChokepoint = "chokepoint default (documented in the rule's README)";
 constexpr std::string_view kSentryApi = "Sentry N+1 API Calls detector (>= 10 calls, total >= 300 ms)";
 constexpr std::string_view kSentryHttp =
-    "Sentry Consecutive HTTP detector (>= 3 sequential calls, <= 500 ms apart; its 2000 ms saving targets frontends)";
-constexpr std::string_view kMixin = "kubernetes-mixin CPUThrottlingHigh alert (> 25 % of CFS periods throttled)";
+    "Sentry Consecutive HTTP detector (>= 3 sequential calls, <= 500 ms apart; its 2000 ms saving targets "
+    "frontends)";
+constexpr std::string_view kMixin =
+    "kubernetes-mixin CPUThrottlingHigh alert (> 25 % of CFS periods throttled)";
 constexpr std::string_view kMemoryDoctor =
     "Redis MEMORY DOCTOR (fragmentation ratio > 1.4 with > 10 MB fragmented; instances under 5 MB ignored)";
-constexpr std::string_view kPgBouncerDocs = "PgBouncer docs, SHOW POOLS: maxwait \"if it goes high, increase pool_size\"";
-constexpr std::string_view kConnAlert = "common alerting practice (postgres_exporter mixin): connections above 90 % of max_connections";
+constexpr std::string_view kPgBouncerDocs =
+    "PgBouncer docs, SHOW POOLS: maxwait \"if it goes high, increase pool_size\"";
+constexpr std::string_view kConnAlert =
+    "common alerting practice (postgres_exporter mixin): connections above 90 % of max_connections";
 }  // namespace
 
 const std::vector<RuleSpec>& rule_catalog() {
@@ -29,15 +34,17 @@ const std::vector<RuleSpec>& rule_catalog() {
            {"min_table_rows", 10000, "rows", "smallest table worth an index suggestion", kChokepoint},
            {"max_selectivity", 0.1, "ratio", "estimated rows returned / table rows for a selective filter",
             kChokepoint},
-           {"min_cost_savings_ratio", 0.5, "ratio", "estimated cost must fall by at least this share", kDexter},
+           {"min_cost_savings_ratio", 0.5, "ratio", "estimated cost must fall by at least this share",
+            kDexter},
            {"min_db_time_share", 0.01, "ratio", "share of database time that makes a query hot", kChokepoint},
            {"high_db_time_share", 0.2, "ratio", "share of database time from which the finding is high",
             kChokepoint},
            {"critical_db_time_share", 0.5, "ratio", "share of database time from which it is critical",
             kChokepoint},
        },
-       {"table", "schema", "columns", "query", "queryid", "queryids", "calls", "mean_ms", "total_ms", "db_time_share", "table_rows",
-        "estimated_rows", "selectivity", "cost_before", "cost_after", "cost_source", "plan_node"}},
+       {"table", "schema", "columns", "query", "queryid", "queryids", "calls", "mean_ms", "total_ms",
+        "db_time_share", "table_rows", "estimated_rows", "selectivity", "cost_before", "cost_after",
+        "cost_source", "plan_node"}},
       {"db.slow_query",
        Category::database,
        "a query dominates database time (share of all statement time in the window) or is slow per call "
@@ -77,7 +84,8 @@ const std::vector<RuleSpec>& rule_catalog() {
        "(indexes instead of scans, archive cold rows).",
        {
            {"min_hit_ratio", 0.99, "ratio", "shared-buffer hit ratio of a healthy OLTP database", kPgHero},
-           {"min_blocks_per_s", 1000, "blocks/s", "block accesses per second of a busy database", kChokepoint},
+           {"min_blocks_per_s", 1000, "blocks/s", "block accesses per second of a busy database",
+            kChokepoint},
        },
        {"database", "hit_ratio", "blks_hit", "blks_read", "blocks_per_s", "shared_buffers_bytes"}},
       {"db.lock_contention",
@@ -87,15 +95,15 @@ const std::vector<RuleSpec>& rule_catalog() {
        "Shorten the transactions that hold the locks (no slow work or external calls between the UPDATE and "
        "COMMIT), touch hot rows last, use SELECT … FOR UPDATE SKIP LOCKED for queues, batch counter updates.",
        {
-           {"min_avg_waiting_sessions", 0.5, "sessions", "sessions waiting on a lock, averaged over the samples",
-            kChokepoint},
+           {"min_avg_waiting_sessions", 0.5, "sessions",
+            "sessions waiting on a lock, averaged over the samples", kChokepoint},
            {"min_waiting_samples_share", 0.1, "ratio", "share of samples with a lock wait", kChokepoint},
            {"high_waiting_share", 0.3, "ratio", "share of active sessions waiting from which it is high",
             kChokepoint},
        },
-       {"relation", "waiting_query", "blocking_query", "blocking_state", "lock_wait_event", "avg_waiting_sessions",
-        "max_waiting_sessions", "waiting_sessions", "max_wait_s", "samples_with_waits", "samples",
-        "waiting_share_of_active"}},
+       {"relation", "waiting_query", "blocking_query", "blocking_state", "lock_wait_event",
+        "avg_waiting_sessions", "max_waiting_sessions", "waiting_sessions", "max_wait_s",
+        "samples_with_waits", "samples", "waiting_share_of_active"}},
       {"db.pool_saturation",
        Category::database,
        "PostgreSQL connections near max_connections, or PgBouncer clients waiting for a server connection "
@@ -104,10 +112,12 @@ const std::vector<RuleSpec>& rule_catalog() {
        "server's cores), or put a transaction-mode pooler in front of PostgreSQL instead of raising "
        "max_connections.",
        {
-           {"max_connection_usage", 0.9, "ratio", "peak client connections / usable max_connections", kConnAlert},
+           {"max_connection_usage", 0.9, "ratio", "peak client connections / usable max_connections",
+            kConnAlert},
            {"min_avg_clients_waiting", 0.5, "clients", "PgBouncer clients waiting, averaged over the samples",
             kChokepoint},
-           {"max_wait_ms", 1000, "ms", "PgBouncer maxwait (oldest waiting client) that is too long", kPgBouncerDocs},
+           {"max_wait_ms", 1000, "ms", "PgBouncer maxwait (oldest waiting client) that is too long",
+            kPgBouncerDocs},
        },
        {"database", "user", "pool", "pool_mode", "pool_size", "avg_clients_waiting", "max_clients_waiting",
         "avg_clients_active", "avg_servers_active", "maxwait_ms", "wait_per_xact_ms", "avg_xact_ms",
@@ -115,35 +125,41 @@ const std::vector<RuleSpec>& rule_catalog() {
         "usable_connections", "connection_usage"}},
       {"db.no_connection_pooling",
        Category::database,
-       "new connections are opened for every few transactions (pg_stat_database sessions per transaction); the "
+       "new connections are opened for every few transactions (pg_stat_database sessions per transaction); "
+       "the "
        "connect + authentication time is measured and compared with the transactions a connection runs",
        "Put PgBouncer in transaction mode in front of PostgreSQL (the finding carries a configuration sized "
        "for this server), or use the driver's connection pool.",
        {
            {"min_sessions_per_xact", 0.1, "sessions",
-            "new sessions per transaction (autocommit statements are transactions of their own)", kChokepoint},
+            "new sessions per transaction (autocommit statements are transactions of their own)",
+            kChokepoint},
            {"min_sessions_per_s", 5, "sessions/s", "new sessions per second worth pooling", kChokepoint},
            {"high_connect_share", 0.5, "ratio",
             "connect time / (connect + the connection's transactions) from which it is high", kChokepoint},
        },
-       {"database", "sessions", "xacts", "sessions_per_xact", "xacts_per_session", "sessions_per_s", "connect_ms", "tcp_connect_ms", "tls",
-        "mean_xact_ms", "connect_share", "peak_active_sessions", "max_connections"}},
+       {"database", "sessions", "xacts", "sessions_per_xact", "xacts_per_session", "sessions_per_s",
+        "connect_ms", "tcp_connect_ms", "tls", "mean_xact_ms", "connect_share", "peak_active_sessions",
+        "max_connections"}},
       {"db.idle_in_transaction",
        Category::database,
-       "sessions sit idle inside an open transaction (state 'idle in transaction') for longer than min_idle_s, "
+       "sessions sit idle inside an open transaction (state 'idle in transaction') for longer than "
+       "min_idle_s, "
        "holding their locks and snapshot",
        "Commit or roll back before doing slow work in the application (HTTP calls, rendering); set "
        "idle_in_transaction_session_timeout as a safety net.",
        {
            {"min_idle_s", 1, "s", "time idle inside a transaction that counts", kChokepoint},
-           {"high_idle_s", 60, "s", "idle time from which it is high even without blocking anyone", kChokepoint},
+           {"high_idle_s", 60, "s", "idle time from which it is high even without blocking anyone",
+            kChokepoint},
        },
-       {"database", "sessions", "avg_sessions", "max_idle_s", "max_xact_age_s", "last_query", "application_name",
-        "blocks_others"}},
+       {"database", "sessions", "avg_sessions", "max_idle_s", "max_xact_age_s", "last_query",
+        "application_name", "blocks_others"}},
       {"cache.low_hit_ratio",
        Category::database,
        "Redis misses dominate: keyspace hits / (hits + misses) over the window is low on a busy cache",
-       "Find why keys miss (evicted before reuse, short TTLs, per-request keys, a cold cache after a deploy) and "
+       "Find why keys miss (evicted before reuse, short TTLs, per-request keys, a cold cache after a deploy) "
+       "and "
        "fix that; a cache that misses adds a round trip to every slow lookup.",
        {
            {"min_hit_ratio", 0.8, "ratio", "keyspace hit ratio of a useful cache", kChokepoint},
@@ -153,7 +169,8 @@ const std::vector<RuleSpec>& rule_catalog() {
       {"cache.evictions",
        Category::database,
        "Redis evicts keys because it reached maxmemory (evicted_keys over the window)",
-       "Give Redis more memory or store less; make sure the eviction policy fits the data (allkeys-lru for a pure "
+       "Give Redis more memory or store less; make sure the eviction policy fits the data (allkeys-lru for a "
+       "pure "
        "cache, volatile-* when some keys must stay).",
        {
            {"min_evictions_per_s", 1, "keys/s", "evictions per second", kChokepoint},
@@ -161,12 +178,15 @@ const std::vector<RuleSpec>& rule_catalog() {
        {"evicted_keys", "evictions_per_s", "maxmemory_bytes", "maxmemory_policy", "used_memory_bytes"}},
       {"cache.slow_commands",
        Category::database,
-       "commands appear in Redis's SLOWLOG during the window (slower than slowlog-log-slower-than); the command "
+       "commands appear in Redis's SLOWLOG during the window (slower than slowlog-log-slower-than); the "
+       "command "
        "is named, never its arguments",
-       "Replace O(N) commands in the request path (KEYS -> SCAN, big HGETALL/SMEMBERS/LRANGE -> paginate), split "
+       "Replace O(N) commands in the request path (KEYS -> SCAN, big HGETALL/SMEMBERS/LRANGE -> paginate), "
+       "split "
        "big keys; Redis runs one command at a time, so one slow command delays every client.",
        {
-           {"min_entries", 1, "entries", "slow-log entries in the window", "Redis SLOWLOG (slowlog-log-slower-than)"},
+           {"min_entries", 1, "entries", "slow-log entries in the window",
+            "Redis SLOWLOG (slowlog-log-slower-than)"},
            {"high_duration_us", 100000, "us", "duration from which a slow command is high", kChokepoint},
        },
        {"command", "calls", "max_ms", "total_ms"}},
@@ -181,7 +201,8 @@ const std::vector<RuleSpec>& rule_catalog() {
        {"connected_clients", "maxclients", "clients_usage", "rejected_connections", "blocked_clients"}},
       {"cache.memory_fragmentation",
        Category::database,
-       "Redis's resident memory is much larger than its data (mem_fragmentation_ratio), as MEMORY DOCTOR reports",
+       "Redis's resident memory is much larger than its data (mem_fragmentation_ratio), as MEMORY DOCTOR "
+       "reports",
        "Enable active defragmentation (activedefrag yes) or restart the instance in a maintenance window.",
        {
            {"max_fragmentation_ratio", 1.4, "ratio", "used_memory_rss / used_memory", kMemoryDoctor},
@@ -191,46 +212,57 @@ const std::vector<RuleSpec>& rule_catalog() {
        {"mem_fragmentation_ratio", "used_memory_bytes", "used_memory_rss_bytes"}},
       {"net.connect_overhead",
        Category::network,
-       "DNS, TCP and TLS set-up dominate calls to a dependency: fresh connections are much slower than reused "
+       "DNS, TCP and TLS set-up dominate calls to a dependency: fresh connections are much slower than "
+       "reused "
        "ones and set-up is most of their time",
-       "Reuse connections: keep-alive / a connection pool in the HTTP client (one client per process, not per "
+       "Reuse connections: keep-alive / a connection pool in the HTTP client (one client per process, not "
+       "per "
        "request), HTTP/2; cache DNS; resume TLS sessions.",
        {
-           {"min_setup_share", 0.5, "ratio", "DNS + TCP + TLS time / total time of a fresh call", kChokepoint},
+           {"min_setup_share", 0.5, "ratio", "DNS + TCP + TLS time / total time of a fresh call",
+            kChokepoint},
            {"min_setup_ms", 20, "ms", "set-up time worth saving per call", kChokepoint},
        },
-       {"url", "host", "dns_ms", "tcp_ms", "tls_ms", "setup_ms", "setup_share", "fresh_p50_ms", "reused_p50_ms",
-        "calls"}},
+       {"url", "host", "dns_ms", "tcp_ms", "tls_ms", "setup_ms", "setup_share", "fresh_p50_ms",
+        "reused_p50_ms", "calls"}},
       {"net.slow_external_call",
        Category::network,
-       "an external dependency (host) is slow at p95 and takes a large share of the time of the requests that "
+       "an external dependency (host) is slow at p95 and takes a large share of the time of the requests "
+       "that "
        "call it; only the slow dependency is named",
-       "Take the call off the request path (cache the answer, call it asynchronously, prefetch), give it a tight "
+       "Take the call off the request path (cache the answer, call it asynchronously, prefetch), give it a "
+       "tight "
        "timeout with a fallback, or ask its owner for a faster endpoint.",
        {
            {"min_p95_ms", 200, "ms", "p95 latency of a slow dependency", kChokepoint},
-           {"min_request_share", 0.1, "ratio", "share of the calling requests' time spent waiting on it", kChokepoint},
+           {"min_request_share", 0.1, "ratio", "share of the calling requests' time spent waiting on it",
+            kChokepoint},
            {"high_request_share", 0.3, "ratio", "share from which the finding is high", kChokepoint},
            {"critical_request_share", 0.6, "ratio", "share from which it is critical", kChokepoint},
        },
-       {"host", "url", "calls", "p50_ms", "p95_ms", "p99_ms", "max_ms", "total_ms", "requests", "request_share",
-        "error_rate", "source", "connect_ms", "ttfb_ms", "reused_p50_ms", "fresh_p50_ms"}},
+       {"host", "url", "calls", "p50_ms", "p95_ms", "p99_ms", "max_ms", "total_ms", "requests",
+        "request_share", "error_rate", "source", "connect_ms", "ttfb_ms", "reused_p50_ms", "fresh_p50_ms"}},
       {"net.repeated_external_call",
        Category::network,
-       "the same external call (method + URL template) repeats many times within one request: an N+1 over the "
+       "the same external call (method + URL template) repeats many times within one request: an N+1 over "
+       "the "
        "network, or a missing cache",
-       "Batch the calls (one request for all ids), cache the answer for the request or longer, or fetch it once "
+       "Batch the calls (one request for all ids), cache the answer for the request or longer, or fetch it "
+       "once "
        "and pass it down.",
        {
            {"min_repeats", 10, "calls", "repetitions of one call in one request", kSentryApi},
            {"min_total_ms", 300, "ms", "time the repetitions cost per request", kSentryApi},
        },
-       {"call", "host", "route", "service", "repetitions_per_request", "requests", "time_per_request_ms", "parent"}},
+       {"call", "host", "route", "service", "repetitions_per_request", "requests", "time_per_request_ms",
+        "parent"}},
       {"net.sequential_external_calls",
        Category::network,
-       "independent external calls (different endpoints, none overlapping) run one after another in a request "
+       "independent external calls (different endpoints, none overlapping) run one after another in a "
+       "request "
        "and could run concurrently; the time saved is estimated as their sum minus the longest",
-       "Issue the independent calls concurrently (async/await gather, futures, a parallel HTTP client) and wait "
+       "Issue the independent calls concurrently (async/await gather, futures, a parallel HTTP client) and "
+       "wait "
        "for all of them once.",
        {
            {"min_calls", 3, "calls", "calls in a sequence", kSentryHttp},
@@ -259,18 +291,21 @@ const std::vector<RuleSpec>& rule_catalog() {
            {"min_p95_ms", 100, "ms", "route p95 latency worth optimizing", kChokepoint},
            {"high_code_share", 0.7, "ratio", "share from which it is high", kChokepoint},
        },
-       {"service", "route", "span", "span_self_ms_per_request", "span_share", "code_share", "p95_ms", "requests"}},
+       {"service", "route", "span", "span_self_ms_per_request", "span_share", "code_share", "p95_ms",
+        "requests"}},
       {"infra.cpu_throttling",
        Category::infrastructure,
        "the cgroup's CFS quota throttles it: throttled periods / periods over the window above the threshold",
-       "Raise (or remove) the CPU limit to above the usage it needs, or make the runtime match the quota: thread "
+       "Raise (or remove) the CPU limit to above the usage it needs, or make the runtime match the quota: "
+       "thread "
        "pools, GOMAXPROCS, -XX:ActiveProcessorCount, worker counts sized to the limit, not the host's cores.",
        {
            {"min_throttled_ratio", 0.25, "ratio", "throttled periods / periods", kMixin},
-           {"critical_throttled_ratio", 0.5, "ratio", "ratio from which the finding is critical", kChokepoint},
+           {"critical_throttled_ratio", 0.5, "ratio", "ratio from which the finding is critical",
+            kChokepoint},
        },
-       {"cgroup", "throttled_ratio", "throttled_s_per_s", "limit_cores", "usage_cores", "nr_periods", "nr_throttled",
-        "quota_us", "period_us", "suggested_limit_cores", "cgroup_version"}},
+       {"cgroup", "throttled_ratio", "throttled_s_per_s", "limit_cores", "usage_cores", "nr_periods",
+        "nr_throttled", "quota_us", "period_us", "suggested_limit_cores", "cgroup_version"}},
       {"infra.cpu_saturation",
        Category::infrastructure,
        "more runnable tasks than CPUs (procs_running), CPU pressure (PSI some avg10) or steal time is high",
@@ -282,8 +317,8 @@ const std::vector<RuleSpec>& rule_catalog() {
             kChokepoint},
            {"max_steal_ratio", 0.1, "ratio", "CPU time stolen by the hypervisor", kChokepoint},
        },
-       {"scope", "runnable_per_cpu", "run_queue_avg", "run_queue_max", "cpus", "cpu_pressure_some_avg10", "steal_ratio",
-        "busy_ratio", "iowait_ratio"}},
+       {"scope", "runnable_per_cpu", "run_queue_avg", "run_queue_max", "cpus", "cpu_pressure_some_avg10",
+        "steal_ratio", "busy_ratio", "iowait_ratio"}},
       {"infra.memory_pressure",
        Category::infrastructure,
        "memory pressure (PSI), OOM kills, swapping, or a cgroup near its memory limit",
@@ -298,9 +333,11 @@ const std::vector<RuleSpec>& rule_catalog() {
         "usage_bytes", "limit_bytes", "limit_usage"}},
       {"infra.network_drops",
        Category::infrastructure,
-       "the kernel drops connections on full listen queues (ListenOverflows/ListenDrops) or retransmits many TCP "
+       "the kernel drops connections on full listen queues (ListenOverflows/ListenDrops) or retransmits many "
+       "TCP "
        "segments",
-       "Raise the listen backlog (net.core.somaxconn and the server's backlog) and accept faster (more acceptor "
+       "Raise the listen backlog (net.core.somaxconn and the server's backlog) and accept faster (more "
+       "acceptor "
        "threads); for retransmits, look at packet loss on the path (NIC errors, congested links, MTU).",
        {
            {"max_listen_drops", 0, "drops", "listen-queue overflows or drops in the window", kChokepoint},

@@ -66,11 +66,12 @@ ProgressFn stderr_progress(const std::vector<Target>& targets, double window_s) 
     std::fprintf(stderr, "chokepoint: examining %zu target%s over %s\n", targets.size(),
                  targets.size() == 1 ? "" : "s",
                  window_s > 0 ? fmt::format("a {} s window", window_s).c_str()
-                              : any_live ? "cumulative counters" : "offline input");
+                 : any_live   ? "cumulative counters"
+                              : "offline input");
   return [tty](double elapsed, double window, size_t running, size_t total) {
     if (tty) {
-      std::string line = running ? fmt::format("chokepoint: {:.0f}/{:.0f} s · {} of {} probes running", elapsed,
-                                               window, running, total)
+      std::string line = running ? fmt::format("chokepoint: {:.0f}/{:.0f} s · {} of {} probes running",
+                                               elapsed, window, running, total)
                                  : "";
       std::fprintf(stderr, "\r\x1b[K%s", line.c_str());
     } else if (!running) {
@@ -125,7 +126,8 @@ GateOptions gate_options(const Settings& settings, const std::optional<std::stri
 void validate(const DiagnoseArgs& a) {
   if (a.targets.empty() && !a.replay)
     throw UsageError("diagnose needs at least one target (--postgres, …) or --replay FILE");
-  if (!a.targets.empty() && a.replay) throw UsageError("--replay judges saved evidence: give no targets with it");
+  if (!a.targets.empty() && a.replay)
+    throw UsageError("--replay judges saved evidence: give no targets with it");
   if (!(a.window_s >= 0) || a.window_s > kMaxWindowS)
     throw UsageError(fmt::format("--window: expected seconds between 0 and {}", kMaxWindowS));
 }
@@ -147,7 +149,8 @@ int run_diagnose(const DiagnoseArgs& args) {
   std::vector<Target> targets = resolve_targets(args.targets);
 
   Evidence ev = args.replay ? load_evidence(*args.replay)
-                            : collect_evidence(targets, args.window_s, settings, stderr_progress(targets, args.window_s));
+                            : collect_evidence(targets, args.window_s, settings,
+                                               stderr_progress(targets, args.window_s));
   bool output_ok = true;
   if (args.save_evidence) {
     if (auto err = write_file_atomic(*args.save_evidence, evidence_to_json(ev).dump() + "\n")) {
@@ -209,21 +212,26 @@ std::string judged_by(std::string_view rule) {
 json rule_to_json(const RuleSpec& r) {
   json th = json::array();
   for (const auto& t : r.thresholds)
-    th.push_back({{"name", t.name}, {"default", t.value}, {"unit", t.unit}, {"meaning", t.meaning}, {"source", t.source}});
-  return {{"id", r.id},       {"category", to_string(r.category)}, {"fires_when", r.fires_when},
-          {"fix", r.fix},     {"thresholds", th},                  {"evidence_keys", r.evidence_keys},
-          {"judged_by", judged_by(r.id)}};
+    th.push_back({{"name", t.name},
+                  {"default", t.value},
+                  {"unit", t.unit},
+                  {"meaning", t.meaning},
+                  {"source", t.source}});
+  return {
+      {"id", r.id},       {"category", to_string(r.category)}, {"fires_when", r.fires_when},  {"fix", r.fix},
+      {"thresholds", th}, {"evidence_keys", r.evidence_keys},  {"judged_by", judged_by(r.id)}};
 }
 
 std::string rule_text(const RuleSpec& r) {
-  std::string out = fmt::format("{}  ({})\n\nFires when\n  {}\n\nThresholds (override in chokepoint.toml under "
-                                "[rules.\"{}\"])\n",
-                                r.id, to_string(r.category), r.fires_when, r.id);
+  std::string out = fmt::format(
+      "{}  ({})\n\nFires when\n  {}\n\nThresholds (override in chokepoint.toml under "
+      "[rules.\"{}\"])\n",
+      r.id, to_string(r.category), r.fires_when, r.id);
   for (const auto& t : r.thresholds)
     out += fmt::format("  {:<26} {:>10} {:<9} {}\n  {:<26} {:>10} {:<9} source: {}\n", t.name,
                        fmt::format("{}", t.value), t.unit, t.meaning, "", "", "", t.source);
-  out += fmt::format("\nEvidence keys\n  {}\n\nFix\n  {}\n\nJudged by\n  {}\n", fmt::join(r.evidence_keys, ", "), r.fix,
-                     judged_by(r.id));
+  out += fmt::format("\nEvidence keys\n  {}\n\nFix\n  {}\n\nJudged by\n  {}\n",
+                     fmt::join(r.evidence_keys, ", "), r.fix, judged_by(r.id));
   return out;
 }
 
@@ -245,7 +253,8 @@ int run_rules(const std::optional<std::string>& rule, const std::string& format)
     out = all.dump(2) + "\n";
   } else {
     for (const auto& r : rule_catalog())
-      out += fmt::format("{:<28} {:<15} {}\n", r.id, to_string(r.category), one_line(std::string(r.fires_when), 120));
+      out += fmt::format("{:<28} {:<15} {}\n", r.id, to_string(r.category),
+                         one_line(std::string(r.fires_when), 120));
     out += "\n`chokepoint rules RULE` shows a rule's thresholds, their sources and the fix.\n";
   }
   std::fwrite(out.data(), 1, out.size(), stdout);

@@ -44,10 +44,14 @@ void parse_rule(const RuleSpec& spec, const toml::table& t, const std::string& w
     std::string at = where + "." + key;
     if (key == "level") {
       auto s = v.value<std::string>();
-      if (s == "off") out.level = RuleLevel::off;
-      else if (s == "warn") out.level = RuleLevel::warn;
-      else if (s == "error") out.level = RuleLevel::error;
-      else fail(at, "expected \"off\", \"warn\" or \"error\"");
+      if (s == "off")
+        out.level = RuleLevel::off;
+      else if (s == "warn")
+        out.level = RuleLevel::warn;
+      else if (s == "error")
+        out.level = RuleLevel::error;
+      else
+        fail(at, "expected \"off\", \"warn\" or \"error\"");
     } else if (key == "severity") {
       auto s = v.value<std::string>();
       auto sev = s ? severity_from_string(*s) : std::nullopt;
@@ -67,7 +71,8 @@ void parse_rules(const toml::table& rules, const std::string& where, Settings& s
   for (auto&& [k, v] : rules) {
     std::string id(k.str());
     const RuleSpec* spec = find_rule(id);
-    if (!spec) fail(where, fmt::format("unknown rule \"{}\"{}; `chokepoint rules` lists them", id, closest_rule(id)));
+    if (!spec)
+      fail(where, fmt::format("unknown rule \"{}\"{}; `chokepoint rules` lists them", id, closest_rule(id)));
     if (!v.is_table()) fail(where + "." + id, "expected a table");
     parse_rule(*spec, *v.as_table(), where + ".\"" + id + "\"", s.rules[id]);
   }
@@ -81,7 +86,8 @@ void parse_probes(const toml::table& probes, Settings& s) {
     if (!v.is_table()) fail("probes." + name, "expected a table");
     for (auto&& [ok, ov] : *v.as_table()) {
       std::string opt(ok.str());
-      if (!kind->options.count(opt)) fail("probes." + name, fmt::format("{} has no option \"{}\"", name, opt));
+      if (!kind->options.count(opt))
+        fail("probes." + name, fmt::format("{} has no option \"{}\"", name, opt));
       s.probe_options[name][opt] = number_of(ov, "probes." + name + "." + opt);
     }
   }
@@ -118,10 +124,14 @@ Settings parse_config(const std::string& text, const std::string& source_name) {
           if (s.gate.metric_tolerance < 0) fail("gate.metric_tolerance", "expected a ratio >= 0");
         } else if (g == "metric_regressions") {
           auto val = gv.value<std::string>();
-          if (val == "off") s.gate.metric_regressions = RuleLevel::off;
-          else if (val == "warn") s.gate.metric_regressions = RuleLevel::warn;
-          else if (val == "error") s.gate.metric_regressions = RuleLevel::error;
-          else fail("gate.metric_regressions", "expected \"off\", \"warn\" or \"error\"");
+          if (val == "off")
+            s.gate.metric_regressions = RuleLevel::off;
+          else if (val == "warn")
+            s.gate.metric_regressions = RuleLevel::warn;
+          else if (val == "error")
+            s.gate.metric_regressions = RuleLevel::error;
+          else
+            fail("gate.metric_regressions", "expected \"off\", \"warn\" or \"error\"");
         } else {
           fail("gate", "unknown key \"" + g + "\" (expected fail_on, metric_tolerance, metric_regressions)");
         }
@@ -139,7 +149,8 @@ Settings parse_config(const std::string& text, const std::string& source_name) {
         s.per_target[target] = std::move(overlay.rules);
       }
     } else {
-      fail(source_name, fmt::format("unknown section \"{}\" (expected [rules], [probes], [gate] or [targets])", key));
+      fail(source_name,
+           fmt::format("unknown section \"{}\" (expected [rules], [probes], [gate] or [targets])", key));
     }
   }
   return s;

@@ -8,7 +8,7 @@
 
 namespace cp {
 
-Settings load_config(const std::string& path);           // throws UsageError
+Settings load_config(const std::string& path);                                   // throws UsageError
 Settings parse_config(const std::string& text, const std::string& source_name);  // throws UsageError
 
 }  // namespace cp

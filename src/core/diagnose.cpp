@@ -23,7 +23,9 @@ Collected collect_one(const ProbeKind& kind, const Target& target, const Collect
     return kind.collect(target, ctx);
   } catch (const std::exception& e) {
     // A collector should return its errors as values; this keeps one bug from losing the run.
-    return {ProbeStatus::error, scrub(fmt::format("{} probe failed: {}", kind.name, e.what()), target.secrets), {}};
+    return {ProbeStatus::error,
+            scrub(fmt::format("{} probe failed: {}", kind.name, e.what()), target.secrets),
+            {}};
   }
 }
 
@@ -34,7 +36,8 @@ std::string flags_for(Category c) {
       for (const auto& f : k.flags) flags.emplace_back(f.flag);
   if (flags.empty()) return "no probe for this category yet";
   std::string out = "no ";
-  for (size_t i = 0; i < flags.size(); ++i) out += (i ? (i + 1 == flags.size() ? " or " : ", ") : "") + flags[i];
+  for (size_t i = 0; i < flags.size(); ++i)
+    out += (i ? (i + 1 == flags.size() ? " or " : ", ") : "") + flags[i];
   return out + " target given";
 }
 
@@ -45,7 +48,8 @@ std::map<Category, Coverage> coverage_of(const Report& r) {
     std::vector<std::string> failures;
     for (const auto& p : r.probes) {
       const ProbeKind* kind = find_probe_kind(p.name);
-      if (!kind || std::find(kind->examines.begin(), kind->examines.end(), c) == kind->examines.end()) continue;
+      if (!kind || std::find(kind->examines.begin(), kind->examines.end(), c) == kind->examines.end())
+        continue;
       if (p.status == ProbeStatus::ok)
         cov.examined = true;
       else
@@ -100,7 +104,8 @@ Evidence collect_evidence(const std::vector<Target>& targets, double window_s, c
   if (progress) {
     while (running.load() > 0) {
       progress(ms_since(start) / 1000.0, window_s, running.load(), targets.size());
-      for (int i = 0; i < 10 && running.load() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+      for (int i = 0; i < 10 && running.load() > 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(25));
     }
     progress(ms_since(start) / 1000.0, window_s, 0, targets.size());
   }
@@ -117,7 +122,8 @@ nlohmann::json evidence_to_json(const Evidence& ev) {
   nlohmann::json doc;
   doc["format"] = "chokepoint-evidence";
   doc["version"] = 1;
-  doc["run"] = {{"started_at", ev.run.started_at}, {"window_s", ev.run.window_s}, {"duration_ms", ev.run.duration_ms}};
+  doc["run"] = {
+      {"started_at", ev.run.started_at}, {"window_s", ev.run.window_s}, {"duration_ms", ev.run.duration_ms}};
   doc["probes"] = nlohmann::json::array();
   for (const auto& e : ev.entries)
     doc["probes"].push_back({{"kind", e.target.kind},

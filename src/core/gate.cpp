@@ -22,10 +22,17 @@ struct GatedMetric {
   double floor;
 };
 constexpr GatedMetric kGatedMetrics[] = {
-    {"traces.route_p95_ms", +1, 5},   {"http.p95_ms", +1, 5},          {"http.p50_ms", +1, 5},
-    {"http.error_ratio", +1, 0.02},   {"redis.ping_p99_ms", +1, 1},    {"redis.hit_ratio", -1, 0.02},
-    {"redis.evictions_per_s", +1, 1}, {"pg.db_time_ms_per_s", +1, 20}, {"pg.cache_hit_ratio", -1, 0.005},
-    {"pgbouncer.wait_per_xact_ms", +1, 2}, {"pgbouncer.maxwait_ms", +1, 10},
+    {"traces.route_p95_ms", +1, 5},
+    {"http.p95_ms", +1, 5},
+    {"http.p50_ms", +1, 5},
+    {"http.error_ratio", +1, 0.02},
+    {"redis.ping_p99_ms", +1, 1},
+    {"redis.hit_ratio", -1, 0.02},
+    {"redis.evictions_per_s", +1, 1},
+    {"pg.db_time_ms_per_s", +1, 20},
+    {"pg.cache_hit_ratio", -1, 0.005},
+    {"pgbouncer.wait_per_xact_ms", +1, 2},
+    {"pgbouncer.maxwait_ms", +1, 10},
     {"cgroup.cpu_throttled_ratio", +1, 0.05},
 };
 
@@ -88,11 +95,12 @@ void compare_metrics(Report& report, const GateOptions& options) {
          {"labels", labels},
          {"baseline", before},
          {"current", after},
-         {"change_ratio", before != 0 ? json(round_to((after - before) / std::fabs(before), 4)) : json(nullptr)},
+         {"change_ratio",
+          before != 0 ? json(round_to((after - before) / std::fabs(before), 4)) : json(nullptr)},
          {"regressed", regressed}});
     if (regressed && options.metric_regressions == RuleLevel::error)
-      report.gate.reasons.push_back(fmt::format("metric {} regressed: {} -> {} {}", m->name, round_to(before, 3),
-                                                round_to(after, 3), m->unit));
+      report.gate.reasons.push_back(fmt::format("metric {} regressed: {} -> {} {}", m->name,
+                                                round_to(before, 3), round_to(after, 3), m->unit));
   }
 }
 
@@ -116,8 +124,9 @@ void check_same_targets(const Report& current, const Report& baseline, const std
     for (const auto& x : s) out += (out.empty() ? "" : ", ") + x;
     return out.empty() ? std::string("nothing") : out;
   };
-  throw UsageError(fmt::format("baseline {} examined {}, but this run examined {}: compare runs of the same targets",
-                               file, list(then), list(now)));
+  throw UsageError(
+      fmt::format("baseline {} examined {}, but this run examined {}: compare runs of the same targets", file,
+                  list(then), list(now)));
 }
 
 void apply_gate(Report& report, const GateOptions& options) {
@@ -134,8 +143,9 @@ void apply_gate(Report& report, const GateOptions& options) {
     if (options.baseline) {
       auto it = before.find(f.id);
       f.baseline = it == before.end() ? "new" : f.severity > it->second->severity ? "regressed" : "unchanged";
-      (f.baseline == "new" ? g.baseline.new_ids : f.baseline == "regressed" ? g.baseline.regressed_ids
-                                                                              : g.baseline.unchanged_ids)
+      (f.baseline == "new"         ? g.baseline.new_ids
+       : f.baseline == "regressed" ? g.baseline.regressed_ids
+                                   : g.baseline.unchanged_ids)
           .push_back(f.id);
     }
     // With a baseline only what is new or got worse can fail the gate.

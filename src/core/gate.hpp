@@ -13,8 +13,8 @@ struct GateOptions {
   std::optional<Severity> fail_on;  // nullopt = "never"
   std::optional<std::string> baseline_file;
   const Report* baseline = nullptr;
-  double metric_tolerance = 0.25;                   // relative change a gated metric may move
-  RuleLevel metric_regressions = RuleLevel::warn;   // warn: reported; error: fail the gate; off: not compared
+  double metric_tolerance = 0.25;                  // relative change a gated metric may move
+  RuleLevel metric_regressions = RuleLevel::warn;  // warn: reported; error: fail the gate; off: not compared
 };
 
 // "critical|high|medium|low|never"; throws UsageError otherwise.

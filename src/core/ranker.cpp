@@ -7,21 +7,30 @@ namespace cp {
 
 double prior(Category c) {
   switch (c) {
-    case Category::database: return 0.70;
-    case Category::network: return 0.15;
-    case Category::code: return 0.10;
-    case Category::infrastructure: return 0.05;
+    case Category::database:
+      return 0.70;
+    case Category::network:
+      return 0.15;
+    case Category::code:
+      return 0.10;
+    case Category::infrastructure:
+      return 0.05;
   }
   return 0;
 }
 
 double severity_weight(Severity s) {
   switch (s) {
-    case Severity::critical: return 0.95;
-    case Severity::high: return 0.80;
-    case Severity::medium: return 0.50;
-    case Severity::low: return 0.20;
-    case Severity::info: return 0.0;
+    case Severity::critical:
+      return 0.95;
+    case Severity::high:
+      return 0.80;
+    case Severity::medium:
+      return 0.50;
+    case Severity::low:
+      return 0.20;
+    case Severity::info:
+      return 0.0;
   }
   return 0;
 }
@@ -54,7 +63,8 @@ std::string join_names(const std::vector<std::string>& names) {
   return out;
 }
 
-std::string none_headline(const std::vector<std::string>& examined, const std::vector<std::string>& unexamined) {
+std::string none_headline(const std::vector<std::string>& examined,
+                          const std::vector<std::string>& unexamined) {
   if (examined.empty()) return "Nothing could be examined: see the probes' errors";
   std::string h = "No bottleneck found in " + join_names(examined);
   if (!unexamined.empty()) h += " (" + join_names(unexamined) + " not examined)";

@@ -7,8 +7,12 @@ namespace cp {
 
 namespace {
 
-json optional_number(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
-json optional_string(const std::optional<std::string>& v) { return v ? json(*v) : json(nullptr); }
+json optional_number(const std::optional<double>& v) {
+  return v ? json(*v) : json(nullptr);
+}
+json optional_string(const std::optional<std::string>& v) {
+  return v ? json(*v) : json(nullptr);
+}
 
 json metric_to_json(const Metric& m) {
   json labels = json::object();
@@ -72,11 +76,12 @@ json report_to_json(const Report& r) {
                     {"headline", r.verdict.headline}};
   doc["ranking"] = json::array();
   for (const auto& e : r.ranking)
-    doc["ranking"].push_back({{"category", to_string(e.category)},
-                              {"probability", e.probability},
-                              {"examined", e.examined},
-                              {"findings", e.findings},
-                              {"not_examined_reason", e.examined ? json(nullptr) : json(e.not_examined_reason)}});
+    doc["ranking"].push_back(
+        {{"category", to_string(e.category)},
+         {"probability", e.probability},
+         {"examined", e.examined},
+         {"findings", e.findings},
+         {"not_examined_reason", e.examined ? json(nullptr) : json(e.not_examined_reason)}});
   doc["findings"] = json::array();
   for (const auto& f : r.findings) doc["findings"].push_back(finding_to_json(f));
   doc["metrics"] = json::array();
@@ -108,14 +113,16 @@ Report report_from_json(const json& doc) {
   r.run.duration_ms = run.value("duration_ms", 0.0);
   r.run.replayed = run.value("replayed", false);
   for (const auto& t : required<json>(doc, "targets", "report"))
-    r.targets.push_back({required<std::string>(t, "kind", "targets[]"), required<std::string>(t, "name", "targets[]")});
+    r.targets.push_back(
+        {required<std::string>(t, "kind", "targets[]"), required<std::string>(t, "name", "targets[]")});
   for (const auto& jf : required<json>(doc, "findings", "report")) {
     Finding f;
     f.id = required<std::string>(jf, "id", "findings[]");
     f.rule = required<std::string>(jf, "rule", "findings[]");
     auto cat = category_from_string(required<std::string>(jf, "category", "findings[]"));
     auto sev = severity_from_string(required<std::string>(jf, "severity", "findings[]"));
-    if (!cat || !sev) throw UsageError("not a chokepoint report: finding " + f.id + " has an unknown category or severity");
+    if (!cat || !sev)
+      throw UsageError("not a chokepoint report: finding " + f.id + " has an unknown category or severity");
     f.category = *cat;
     f.severity = *sev;
     f.component = jf.value("component", "");
@@ -135,7 +142,8 @@ Report report_from_json(const json& doc) {
       const auto& rem = jf["remediation"];
       f.remediation.summary = rem.value("summary", "");
       if (rem.contains("sql") && rem["sql"].is_string()) f.remediation.sql = rem["sql"].get<std::string>();
-      if (rem.contains("config") && rem["config"].is_string()) f.remediation.config = rem["config"].get<std::string>();
+      if (rem.contains("config") && rem["config"].is_string())
+        f.remediation.config = rem["config"].get<std::string>();
     }
     r.findings.push_back(std::move(f));
   }

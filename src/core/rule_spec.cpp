@@ -26,7 +26,8 @@ RuleParams::RuleParams(const RuleSpec& spec, const std::map<std::string, double,
 double RuleParams::operator[](std::string_view name) const {
   auto it = values_.find(name);
   if (it == values_.end())
-    throw std::logic_error("rule " + std::string(spec_->id) + " reads undeclared threshold " + std::string(name));
+    throw std::logic_error("rule " + std::string(spec_->id) + " reads undeclared threshold " +
+                           std::string(name));
   return it->second;
 }
 

@@ -3,6 +3,8 @@
 
 namespace cp {
 
-std::string render_json(const Report& report) { return report_to_json(report).dump(2) + "\n"; }
+std::string render_json(const Report& report) {
+  return report_to_json(report).dump(2) + "\n";
+}
 
 }  // namespace cp

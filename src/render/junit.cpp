@@ -16,11 +16,21 @@ std::string xml(const std::string& s) {
   std::string out;
   for (unsigned char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
       default:
         if (c < 0x20 && c != '\n' && c != '\t') continue;  // not allowed in XML 1.0
         out += static_cast<char>(c);
@@ -42,10 +52,12 @@ struct Suite {
 };
 
 std::string finding_body(const Finding& f) {
-  std::string text = f.detail + "\n\nfix: " + f.remediation.summary + (f.remediation.sql ? "\n" + *f.remediation.sql : "");
+  std::string text =
+      f.detail + "\n\nfix: " + f.remediation.summary + (f.remediation.sql ? "\n" + *f.remediation.sql : "");
   if (f.fails_gate)
     return fmt::format("<failure type=\"{}\" message=\"{}\">{}</failure>", xml(f.rule),
-                       xml(fmt::format("{}{}: {}", f.baseline.empty() ? "" : f.baseline + " ", to_string(f.severity), f.title)),
+                       xml(fmt::format("{}{}: {}", f.baseline.empty() ? "" : f.baseline + " ",
+                                       to_string(f.severity), f.title)),
                        xml(text));
   return fmt::format("<system-out>{}</system-out>", xml(std::string(to_string(f.severity)) + ": " + text));
 }
@@ -98,7 +110,8 @@ std::string render_junit(const Report& r) {
         c.body = fmt::format("<failure type=\"metric\" message=\"{} regressed: {}\"/>", xml(name), xml(text));
         ++metrics.failures;
       } else {
-        c.body = fmt::format("<system-out>{}{}</system-out>", xml(text), regressed ? " (worse, reported only)" : " (better)");
+        c.body = fmt::format("<system-out>{}{}</system-out>", xml(text),
+                             regressed ? " (worse, reported only)" : " (better)");
       }
       metrics.cases.push_back(std::move(c));
     }
@@ -113,15 +126,19 @@ std::string render_junit(const Report& r) {
     skipped += s.skipped;
   }
   std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-  out += fmt::format("<testsuites name=\"chokepoint\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3f}\">\n",
-                     tests, failures, errors, skipped, time_s);
+  out += fmt::format(
+      "<testsuites name=\"chokepoint\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" "
+      "time=\"{:.3f}\">\n",
+      tests, failures, errors, skipped, time_s);
   for (const auto& name : order) {
     const Suite& s = suites[name];
-    out += fmt::format("  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3f}\" "
-                       "timestamp=\"{}\">\n",
-                       xml(s.name), s.cases.size(), s.failures, s.errors, s.skipped, s.time_s, xml(r.run.started_at));
+    out += fmt::format(
+        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3f}\" "
+        "timestamp=\"{}\">\n",
+        xml(s.name), s.cases.size(), s.failures, s.errors, s.skipped, s.time_s, xml(r.run.started_at));
     for (const auto& c : s.cases) {
-      out += fmt::format("    <testcase classname=\"{}\" name=\"{}\" time=\"{:.3f}\"", xml(c.classname), xml(c.name), c.time_s);
+      out += fmt::format("    <testcase classname=\"{}\" name=\"{}\" time=\"{:.3f}\"", xml(c.classname),
+                         xml(c.name), c.time_s);
       out += c.body.empty() ? "/>\n" : ">" + c.body + "</testcase>\n";
     }
     out += "  </testsuite>\n";

@@ -19,11 +19,16 @@ constexpr int kBarWidth = 24;
 
 std::string severity_sgr(Severity s) {
   switch (s) {
-    case Severity::critical: return "1;31";
-    case Severity::high: return "31";
-    case Severity::medium: return "33";
-    case Severity::low: return "36";
-    case Severity::info: return "2";
+    case Severity::critical:
+      return "1;31";
+    case Severity::high:
+      return "31";
+    case Severity::medium:
+      return "33";
+    case Severity::low:
+      return "36";
+    case Severity::info:
+      return "2";
   }
   return "0";
 }
@@ -78,7 +83,8 @@ std::string evidence_value(const json& v) {
 std::string evidence_line(const Finding& f) {
   std::string out;
   for (const auto& [key, v] : f.evidence.items()) {
-    if (v.is_null() || v.is_object() || key == "queryid" || key == "queryids" || key.find("query") != std::string::npos)
+    if (v.is_null() || v.is_object() || key == "queryid" || key == "queryids" ||
+        key.find("query") != std::string::npos)
       continue;
     std::string value = evidence_value(v);
     if (value.size() > 40) continue;
@@ -112,9 +118,10 @@ void render_breakdowns(std::string& out, const Report& r) {
   if (r.breakdowns.empty()) return;
   out += "TIME BREAKDOWN (share of request time)\n";
   for (const auto& b : r.breakdowns) {
-    out += fmt::format("  {} {}  requests={}  p50={}  p95={}  p99={}\n", b.value("service", ""), b.value("route", ""),
-                       human_count(b.value("requests", 0.0)), human_ms(b.value("p50_ms", 0.0)),
-                       human_ms(b.value("p95_ms", 0.0)), human_ms(b.value("p99_ms", 0.0)));
+    out += fmt::format("  {} {}  requests={}  p50={}  p95={}  p99={}\n", b.value("service", ""),
+                       b.value("route", ""), human_count(b.value("requests", 0.0)),
+                       human_ms(b.value("p50_ms", 0.0)), human_ms(b.value("p95_ms", 0.0)),
+                       human_ms(b.value("p99_ms", 0.0)));
     std::string parts;
     const json shares = b.value("shares", json::object());
     for (const auto& [k, v] : shares.items())
@@ -141,10 +148,11 @@ std::string render_text(const Report& r, const RenderOptions& options) {
 
   out += st.paint("RANKING", "1") + "\n";
   for (const auto& e : r.ranking) {
-    std::string state = e.examined ? fmt::format("{} finding{}", e.findings.size(), e.findings.size() == 1 ? "" : "s")
-                                   : "not examined";
-    out += fmt::format("  {:<15} {} {:>5}  {}\n", to_string(e.category), bar(e.probability), percent(e.probability),
-                       state);
+    std::string state =
+        e.examined ? fmt::format("{} finding{}", e.findings.size(), e.findings.size() == 1 ? "" : "s")
+                   : "not examined";
+    out += fmt::format("  {:<15} {} {:>5}  {}\n", to_string(e.category), bar(e.probability),
+                       percent(e.probability), state);
   }
   out += "\n";
 
@@ -176,11 +184,13 @@ std::string render_text(const Report& r, const RenderOptions& options) {
     for (const auto& reason : r.gate.reasons) out += wrap("- " + reason, 2);
     const auto& b = r.gate.baseline;
     if (b.file) {
-      out += fmt::format("  against the baseline: {} new, {} regressed, {} unchanged, {} resolved\n", b.new_ids.size(),
-                         b.regressed_ids.size(), b.unchanged_ids.size(), b.resolved_ids.size());
+      out += fmt::format("  against the baseline: {} new, {} regressed, {} unchanged, {} resolved\n",
+                         b.new_ids.size(), b.regressed_ids.size(), b.unchanged_ids.size(),
+                         b.resolved_ids.size());
       for (const auto& m : b.metric_changes)
-        out += fmt::format("  metric {} {} -> {} ({})\n", m.value("name", ""), round_to(m.value("baseline", 0.0), 3),
-                           round_to(m.value("current", 0.0), 3), m.value("regressed", false) ? "worse" : "better");
+        out += fmt::format("  metric {} {} -> {} ({})\n", m.value("name", ""),
+                           round_to(m.value("baseline", 0.0), 3), round_to(m.value("current", 0.0), 3),
+                           m.value("regressed", false) ? "worse" : "better");
     }
   }
   return out;

@@ -58,8 +58,12 @@ double Histogram::percentile(double p) const {
 
 nlohmann::ordered_json Histogram::summary() const {
   auto round3 = [](double v) { return std::round(v * 1000.0) / 1000.0; };
-  return {{"count", count_},          {"mean", round3(mean())},       {"p50", round3(percentile(50))},
-          {"p95", round3(percentile(95))}, {"p99", round3(percentile(99))}, {"max", round3(max())}};
+  return {{"count", count_},
+          {"mean", round3(mean())},
+          {"p50", round3(percentile(50))},
+          {"p95", round3(percentile(95))},
+          {"p99", round3(percentile(99))},
+          {"max", round3(max())}};
 }
 
 }  // namespace cp

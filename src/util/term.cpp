@@ -6,7 +6,9 @@
 
 namespace cp {
 
-bool is_tty(std::FILE* stream) { return ::isatty(::fileno(stream)) == 1; }
+bool is_tty(std::FILE* stream) {
+  return ::isatty(::fileno(stream)) == 1;
+}
 
 bool use_color(std::FILE* stream) {
   const char* no_color = std::getenv("NO_COLOR");

@@ -1,7 +1,7 @@
 // libFuzzer target: every trace reader and the assembler on arbitrary bytes. Any input must end
 // in spans or a ReadError, never a crash, hang or sanitizer report.
-//   cmake -S . -B build-fuzz -G Ninja -DCHOKEPOINT_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_C_COMPILER=clang
-//   cmake --build build-fuzz --target fuzz_trace_readers
+//   cmake -S . -B build-fuzz -G Ninja -DCHOKEPOINT_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++
+//   -DCMAKE_C_COMPILER=clang cmake --build build-fuzz --target fuzz_trace_readers
 //   build-fuzz/tests/fuzz_trace_readers -max_total_time=600 tests/fuzz/corpus
 #include <cstddef>
 #include <cstdint>

@@ -22,12 +22,14 @@ inline std::string psql_value(const std::string& sql) {
   return r.out;
 }
 
-inline void reset_statistics() { psql_value("SELECT pg_stat_statements_reset(); SELECT pg_stat_reset();"); }
+inline void reset_statistics() {
+  psql_value("SELECT pg_stat_statements_reset(); SELECT pg_stat_reset();");
+}
 
 struct Load {
-  std::string workload;                  // tests/workloads/<workload>.sql
-  std::string dsn;                       // where pgbench connects
-  std::vector<std::string> flags;        // extra pgbench flags (-c 8, -C, -M prepared …)
+  std::string workload;            // tests/workloads/<workload>.sql
+  std::string dsn;                 // where pgbench connects
+  std::vector<std::string> flags;  // extra pgbench flags (-c 8, -C, -M prepared …)
 };
 
 // Runs the load for the whole window and diagnoses with `args` (targets and options).

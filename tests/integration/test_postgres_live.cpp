@@ -41,8 +41,10 @@ TEST_CASE("N+1: a list query then 20 single-row lookups per transaction") {
   CHECK(r.report["verdict"]["category"] == "database");
   auto n1 = findings_of(r.report, "db.n_plus_one");
   REQUIRE(n1.size() == 1);
-  CHECK(n1[0]["evidence"]["query"].get<std::string>().find("FROM products WHERE id = $1") != std::string::npos);
-  CHECK(n1[0]["evidence"]["parent_query"].get<std::string>().find("WHERE category_id = $1") != std::string::npos);
+  CHECK(n1[0]["evidence"]["query"].get<std::string>().find("FROM products WHERE id = $1") !=
+        std::string::npos);
+  CHECK(n1[0]["evidence"]["parent_query"].get<std::string>().find("WHERE category_id = $1") !=
+        std::string::npos);
   CHECK(n1[0]["evidence"]["calls_per_parent"].get<double>() == doctest::Approx(20).epsilon(0.1));
   // pg_stat_database lags up to a second behind pg_stat_statements (backends flush their
   // counters at most once a second), so over a 5 s window calls per transaction is approximate.
@@ -90,8 +92,9 @@ TEST_CASE("pg_stat_statements missing: actionable error, exit 3") {
 TEST_CASE("light: one read-only connection, EXPLAIN never runs the query") {
   reset_statistics();
   // A statement chokepoint will EXPLAIN: the seq scan on orders, run twice by "the application".
-  psql_value("SET ROLE app; SELECT count(*) FROM orders WHERE customer_id = 42; "
-             "SELECT count(*) FROM orders WHERE customer_id = 43;");
+  psql_value(
+      "SET ROLE app; SELECT count(*) FROM orders WHERE customer_id = 42; "
+      "SELECT count(*) FROM orders WHERE customer_id = 43;");
   std::string scans_before = psql_value("SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'orders'");
   std::string evidence = temp_path("light.evidence.json");
   ReportRun r;

@@ -47,7 +47,8 @@ std::string probe_message(const ordered_json& report, const std::string& target_
 TEST_CASE("redis: a few MB of maxmemory under random reads and writes -> low hit ratio and evictions") {
   std::string port = service("REDIS_SMALL_PORT"), pw = service("REDIS_PASSWORD");
   redis_cli(port, {"FLUSHALL"}, pw);
-  auto writes = benchmark(port, pw, {"-t", "set", "-r", "1000000", "-d", "200", "-n", "100000000", "-c", "4"});
+  auto writes =
+      benchmark(port, pw, {"-t", "set", "-r", "1000000", "-d", "200", "-n", "100000000", "-c", "4"});
   auto reads = benchmark(port, pw, {"-t", "get", "-r", "1000000", "-n", "100000000", "-c", "4"});
   std::this_thread::sleep_for(std::chrono::seconds(1));
   auto r = diagnose_json({"--redis", service("REDIS_SMALL_URL"), "--window", std::to_string(kWindowS)});
@@ -66,11 +67,13 @@ TEST_CASE("redis: a few MB of maxmemory under random reads and writes -> low hit
 TEST_CASE("redis: a healthy, warm cache reports neither") {
   std::string port = service("REDIS_BIG_PORT");
   redis_cli(port, {"FLUSHALL"});
-  auto load = run({"redis-benchmark", "-h", "127.0.0.1", "-p", port, "-q", "-t", "set", "-r", "1000", "-n", "20000"});
+  auto load =
+      run({"redis-benchmark", "-h", "127.0.0.1", "-p", port, "-q", "-t", "set", "-r", "1000", "-n", "20000"});
   REQUIRE(load.exit_code == 0);
   auto reads = benchmark(port, "", {"-t", "get", "-r", "1000", "-n", "100000000", "-c", "2"});
   std::this_thread::sleep_for(std::chrono::seconds(1));
-  auto r = diagnose_json({"--redis", service("REDIS_BIG_URL"), "--window", std::to_string(kWindowS), "--fail-on", "high"});
+  auto r = diagnose_json(
+      {"--redis", service("REDIS_BIG_URL"), "--window", std::to_string(kWindowS), "--fail-on", "high"});
   CHECK(r.schema_errors.empty());
   CHECK(r.exit_code == 0);
   CHECK(findings_of(r.report, "cache.low_hit_ratio").empty());
@@ -81,10 +84,12 @@ TEST_CASE("redis: a healthy, warm cache reports neither") {
 TEST_CASE("redis: KEYS * over a large keyspace lands in the slow log, named as KEYS") {
   std::string port = service("REDIS_BIG_PORT");
   redis_cli(port, {"FLUSHALL"});
-  auto fill = run({"redis-benchmark", "-h", "127.0.0.1", "-p", port, "-q", "-t", "set", "-r", "300000", "-n", "600000",
-                   "-P", "64"});
+  auto fill = run({"redis-benchmark", "-h", "127.0.0.1", "-p", port, "-q", "-t", "set", "-r", "300000", "-n",
+                   "600000", "-P", "64"});
   REQUIRE(fill.exit_code == 0);
-  Background keys({"sh", "-c", "for i in 1 2 3 4 5 6 7 8; do redis-cli -p " + port + " KEYS '*' >/dev/null; sleep 0.5; done"});
+  Background keys(
+      {"sh", "-c",
+       "for i in 1 2 3 4 5 6 7 8; do redis-cli -p " + port + " KEYS '*' >/dev/null; sleep 0.5; done"});
   auto r = diagnose_json({"--redis", service("REDIS_BIG_URL"), "--window", std::to_string(kWindowS)});
   CHECK(r.schema_errors.empty());
   auto slow = findings_of(r.report, "cache.slow_commands");
@@ -101,7 +106,8 @@ TEST_CASE("redis: ACL user and password from the URL, a wrong password is an act
   std::string bad = "redis://app:Wrong-Pass-77@127.0.0.1:" + service("REDIS_SMALL_PORT") + "/0";
   auto r = diagnose_json({"--redis", bad, "--window", "1"});
   CHECK(r.exit_code == 3);
-  CHECK(r.report["probes"][0]["message"].get<std::string>().find("authentication failed") != std::string::npos);
+  CHECK(r.report["probes"][0]["message"].get<std::string>().find("authentication failed") !=
+        std::string::npos);
   CHECK(r.stdout_text.find("Wrong-Pass-77") == std::string::npos);
   CHECK(r.stderr_text.find("Wrong-Pass-77") == std::string::npos);
 }
@@ -120,10 +126,11 @@ TEST_CASE("http: a ~400 ms dependency next to a ~1 ms one -> network, naming the
 
 TEST_CASE("http: refused, DNS failure and timeout are each named, the report still comes out") {
   std::string config = temp_path("http.toml");
-  REQUIRE(run({"sh", "-c", "printf '[probes.http]\\ntimeout_ms = 800\\nrate_per_s = 5\\n' > " + config}).exit_code == 0);
-  auto r = diagnose_json({"--config", config, "--http", service("HTTP_REFUSED"), "--http", "http://no-such-host.invalid/x",
-                          "--http", service("HTTP_BASE") + "/hang", "--http", service("HTTP_BASE") + "/flaky?every=3",
-                          "--window", "4"});
+  REQUIRE(run({"sh", "-c", "printf '[probes.http]\\ntimeout_ms = 800\\nrate_per_s = 5\\n' > " + config})
+              .exit_code == 0);
+  auto r = diagnose_json({"--config", config, "--http", service("HTTP_REFUSED"), "--http",
+                          "http://no-such-host.invalid/x", "--http", service("HTTP_BASE") + "/hang", "--http",
+                          service("HTTP_BASE") + "/flaky?every=3", "--window", "4"});
   CHECK(r.schema_errors.empty());
   CHECK(r.exit_code == 3);  // three targets could not be measured at all
   CHECK(probe_message(r.report, service("HTTP_REFUSED")).find("connection refused") != std::string::npos);
@@ -133,7 +140,8 @@ TEST_CASE("http: refused, DNS failure and timeout are each named, the report sti
   auto errors = findings_of(r.report, "net.external_errors");
   REQUIRE(errors.size() == 1);
   CHECK(errors[0]["evidence"]["server_errors"].get<double>() > 0);
-  auto flaky_only = diagnose_json({"--config", config, "--http", service("HTTP_BASE") + "/flaky?every=3", "--window", "4"});
+  auto flaky_only =
+      diagnose_json({"--config", config, "--http", service("HTTP_BASE") + "/flaky?every=3", "--window", "4"});
   CHECK(flaky_only.exit_code == 0);
 }
 
@@ -142,8 +150,9 @@ TEST_CASE("http: TLS with a self-signed certificate: named when unverifiable, me
   auto refused = diagnose_json({"--http", url, "--window", "1"});
   CHECK(refused.exit_code == 3);
   CHECK(refused.report["probes"][0]["message"].get<std::string>().find("TLS failed") != std::string::npos);
-  auto trusted = run({"env", "CHOKEPOINT_CA_FILE=" + service("HTTP_CA_FILE"), chokepoint_bin(), "diagnose", "--http", url,
-                      "--window", "2", "--format", "json", "--save-evidence", temp_path("tls.evidence.json")});
+  auto trusted =
+      run({"env", "CHOKEPOINT_CA_FILE=" + service("HTTP_CA_FILE"), chokepoint_bin(), "diagnose", "--http",
+           url, "--window", "2", "--format", "json", "--save-evidence", temp_path("tls.evidence.json")});
   CHECK(trusted.exit_code == 0);
   auto doc = ordered_json::parse(trusted.out);
   CHECK(doc["probes"][0]["status"] == "ok");

@@ -20,14 +20,16 @@ TEST_CASE("hot-row updates in slow transactions: lock contention on accounts") {
 }
 
 TEST_CASE("pgbench -C: no connection pooling, with the measured connect time") {
-  auto r = diagnose_under({"healthy", service("PG_APP_DSN"), {"-c", "4", "-C"}}, {"--postgres", service("PG_APP_DSN")});
+  auto r = diagnose_under({"healthy", service("PG_APP_DSN"), {"-c", "4", "-C"}},
+                          {"--postgres", service("PG_APP_DSN")});
   CHECK(r.exit_code == 0);
   CHECK(r.report["verdict"]["category"] == "database");
   auto f = findings_of(r.report, "db.no_connection_pooling");
   REQUIRE(f.size() == 1);
   CHECK(f[0]["evidence"]["connect_ms"].get<double>() > 0);
   CHECK(f[0]["evidence"]["connect_share"].get<double>() > 0.3);
-  CHECK(f[0]["remediation"]["config"].get<std::string>().find("pool_mode = transaction") != std::string::npos);
+  CHECK(f[0]["remediation"]["config"].get<std::string>().find("pool_mode = transaction") !=
+        std::string::npos);
 }
 
 TEST_CASE("16 clients on a PgBouncer pool of 2: pool saturation naming the pool") {
@@ -51,15 +53,16 @@ TEST_CASE("fast statements in transactions the application holds open: verdict c
 }
 
 TEST_CASE("a healthy pooled workload stays quiet") {
-  auto r = diagnose_under({"healthy", service("PGB_POOLED_DSN"), {"-c", "4"}},
-                          {"--pgbouncer", service("PGB_ADMIN_DSN"), "--postgres", service("PG_APP_DSN"),
-                           "--fail-on", "high"});
+  auto r = diagnose_under(
+      {"healthy", service("PGB_POOLED_DSN"), {"-c", "4"}},
+      {"--pgbouncer", service("PGB_ADMIN_DSN"), "--postgres", service("PG_APP_DSN"), "--fail-on", "high"});
   CHECK(r.exit_code == 0);
   CHECK(r.report["verdict"]["category"] == "none");
   CHECK(nothing_high(r.report));
 }
 
-TEST_CASE("PgBouncer without admin rights or unreachable: exit 3 naming the setting, PostgreSQL still judged") {
+TEST_CASE(
+    "PgBouncer without admin rights or unreachable: exit 3 naming the setting, PostgreSQL still judged") {
   auto r = diagnose_under({"hot_rows", service("PG_APP_DSN"), {"-c", "8", "-M", "prepared"}},
                           {"--pgbouncer", service("PGB_NOADMIN_DSN"), "--postgres", service("PG_APP_DSN")});
   CHECK(r.exit_code == 3);

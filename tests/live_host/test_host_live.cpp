@@ -37,9 +37,13 @@ struct TestCgroup {
   std::string dir;
   bool v2 = false;
   bool set_quota(double cores) const {
-    if (v2) return write_file(dir + "/cpu.max", cores > 0 ? std::to_string(static_cast<int>(cores * 100000)) + " 100000" : "max 100000");
+    if (v2)
+      return write_file(dir + "/cpu.max", cores > 0
+                                              ? std::to_string(static_cast<int>(cores * 100000)) + " 100000"
+                                              : "max 100000");
     return write_file(dir + "/cpu.cfs_period_us", "100000") &&
-           write_file(dir + "/cpu.cfs_quota_us", cores > 0 ? std::to_string(static_cast<int>(cores * 100000)) : "-1");
+           write_file(dir + "/cpu.cfs_quota_us",
+                      cores > 0 ? std::to_string(static_cast<int>(cores * 100000)) : "-1");
   }
   ~TestCgroup() {
     if (!dir.empty()) ::rmdir(dir.c_str());
@@ -76,7 +80,9 @@ TestCgroup make_cgroup() {
 
 }  // namespace
 
-TEST_CASE("a busy process capped at 0.2 CPU: infrastructure, infra.cpu_throttling, ratio > 0.5, uncapped: no limit") {
+TEST_CASE(
+    "a busy process capped at 0.2 CPU: infrastructure, infra.cpu_throttling, ratio > 0.5, uncapped: no "
+    "limit") {
   TestCgroup cg = make_cgroup();
   REQUIRE(cg.set_quota(0.2));
   Background busy({"sh", "-c", "echo $$ > " + cg.dir + "/cgroup.procs && exec sh -c 'while :; do :; done'"});

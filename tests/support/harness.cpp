@@ -17,8 +17,12 @@ extern char** environ;
 
 namespace cp::test {
 
-std::string source_dir() { return CHOKEPOINT_SOURCE_DIR; }
-std::string chokepoint_bin() { return CHOKEPOINT_BIN; }
+std::string source_dir() {
+  return CHOKEPOINT_SOURCE_DIR;
+}
+std::string chokepoint_bin() {
+  return CHOKEPOINT_BIN;
+}
 
 namespace {
 
@@ -121,7 +125,8 @@ const std::map<std::string, std::string>& services() {
       auto eq = line.find('=');
       if (eq == std::string::npos) continue;
       std::string value = line.substr(eq + 1);
-      if (value.size() >= 2 && value.front() == '\'' && value.back() == '\'') value = value.substr(1, value.size() - 2);
+      if (value.size() >= 2 && value.front() == '\'' && value.back() == '\'')
+        value = value.substr(1, value.size() - 2);
       out[line.substr(0, eq)] = value;
     }
     return out;
@@ -132,8 +137,9 @@ const std::map<std::string, std::string>& services() {
 std::string service(const std::string& key) {
   auto it = services().find(key);
   if (it == services().end())
-    throw std::runtime_error("service " + key +
-                             " is not running: these tests need the ctest fixture that runs tests/tools/services.sh");
+    throw std::runtime_error(
+        "service " + key +
+        " is not running: these tests need the ctest fixture that runs tests/tools/services.sh");
   return it->second;
 }
 
@@ -155,7 +161,8 @@ ReportRun diagnose_json(std::vector<std::string> args) {
   return out;
 }
 
-std::vector<nlohmann::ordered_json> findings_of(const nlohmann::ordered_json& report, const std::string& rule) {
+std::vector<nlohmann::ordered_json> findings_of(const nlohmann::ordered_json& report,
+                                                const std::string& rule) {
   std::vector<nlohmann::ordered_json> out;
   if (!report.is_object()) return out;
   for (const auto& f : report["findings"])

@@ -47,7 +47,8 @@ struct ReportRun {
 ReportRun diagnose_json(std::vector<std::string> args);
 
 // Findings of one rule.
-std::vector<nlohmann::ordered_json> findings_of(const nlohmann::ordered_json& report, const std::string& rule);
+std::vector<nlohmann::ordered_json> findings_of(const nlohmann::ordered_json& report,
+                                                const std::string& rule);
 
 std::string temp_path(const std::string& name);  // a fresh path in a per-process temp dir
 

@@ -16,7 +16,9 @@ bool type_matches(const std::string& type, const json& v) {
   if (type == "array") return v.is_array();
   if (type == "string") return v.is_string();
   if (type == "number") return v.is_number();
-  if (type == "integer") return v.is_number_integer() || (v.is_number_float() && v.get<double>() == static_cast<int64_t>(v.get<double>()));
+  if (type == "integer")
+    return v.is_number_integer() ||
+           (v.is_number_float() && v.get<double>() == static_cast<int64_t>(v.get<double>()));
   if (type == "boolean") return v.is_boolean();
   if (type == "null") return v.is_null();
   throw std::logic_error("schema: unknown type " + type);
@@ -43,7 +45,8 @@ const json& JsonSchema::resolve(const std::string& ref) const {
   return *node;
 }
 
-void JsonSchema::check(const json& s, const json& v, const std::string& path, std::vector<std::string>& errors) const {
+void JsonSchema::check(const json& s, const json& v, const std::string& path,
+                       std::vector<std::string>& errors) const {
   if (s.is_boolean()) {
     if (!s.get<bool>()) errors.push_back(path + ": not allowed");
     return;
@@ -54,8 +57,10 @@ void JsonSchema::check(const json& s, const json& v, const std::string& path, st
       check(resolve(arg.get<std::string>()), v, path, errors);
     } else if (key == "type") {
       bool ok = false;
-      if (arg.is_string()) ok = type_matches(arg.get<std::string>(), v);
-      else for (const auto& t : arg) ok = ok || type_matches(t.get<std::string>(), v);
+      if (arg.is_string())
+        ok = type_matches(arg.get<std::string>(), v);
+      else
+        for (const auto& t : arg) ok = ok || type_matches(t.get<std::string>(), v);
       if (!ok) errors.push_back(path + ": expected type " + arg.dump() + ", got " + v.dump().substr(0, 80));
     } else if (key == "enum") {
       bool ok = false;
@@ -66,7 +71,8 @@ void JsonSchema::check(const json& s, const json& v, const std::string& path, st
     } else if (key == "required") {
       if (v.is_object())
         for (const auto& r : arg)
-          if (!v.contains(r.get<std::string>())) errors.push_back(path + ": missing \"" + r.get<std::string>() + "\"");
+          if (!v.contains(r.get<std::string>()))
+            errors.push_back(path + ": missing \"" + r.get<std::string>() + "\"");
     } else if (key == "properties") {
       if (v.is_object())
         for (const auto& [name, sub] : arg.items())
@@ -74,22 +80,29 @@ void JsonSchema::check(const json& s, const json& v, const std::string& path, st
     } else if (key == "additionalProperties") {
       if (v.is_object())
         for (const auto& [name, val] : v.items())
-          if (!s.contains("properties") || !s["properties"].contains(name)) check(arg, val, path + "." + name, errors);
+          if (!s.contains("properties") || !s["properties"].contains(name))
+            check(arg, val, path + "." + name, errors);
     } else if (key == "items") {
       if (v.is_array())
         for (size_t i = 0; i < v.size(); ++i) check(arg, v[i], path + "[" + std::to_string(i) + "]", errors);
     } else if (key == "minItems") {
-      if (v.is_array() && v.size() < arg.get<size_t>()) errors.push_back(path + ": fewer than " + arg.dump() + " items");
+      if (v.is_array() && v.size() < arg.get<size_t>())
+        errors.push_back(path + ": fewer than " + arg.dump() + " items");
     } else if (key == "maxItems") {
-      if (v.is_array() && v.size() > arg.get<size_t>()) errors.push_back(path + ": more than " + arg.dump() + " items");
+      if (v.is_array() && v.size() > arg.get<size_t>())
+        errors.push_back(path + ": more than " + arg.dump() + " items");
     } else if (key == "minimum") {
-      if (v.is_number() && v.get<double>() < arg.get<double>()) errors.push_back(path + ": below " + arg.dump());
+      if (v.is_number() && v.get<double>() < arg.get<double>())
+        errors.push_back(path + ": below " + arg.dump());
     } else if (key == "maximum") {
-      if (v.is_number() && v.get<double>() > arg.get<double>()) errors.push_back(path + ": above " + arg.dump());
+      if (v.is_number() && v.get<double>() > arg.get<double>())
+        errors.push_back(path + ": above " + arg.dump());
     } else if (key == "minLength") {
-      if (v.is_string() && v.get<std::string>().size() < arg.get<size_t>()) errors.push_back(path + ": too short");
+      if (v.is_string() && v.get<std::string>().size() < arg.get<size_t>())
+        errors.push_back(path + ": too short");
     } else if (key == "pattern") {
-      if (v.is_string() && !std::regex_search(v.get<std::string>(), std::regex(arg.get<std::string>(), std::regex::ECMAScript)))
+      if (v.is_string() && !std::regex_search(v.get<std::string>(),
+                                              std::regex(arg.get<std::string>(), std::regex::ECMAScript)))
         errors.push_back(path + ": " + v.dump() + " does not match " + arg.get<std::string>());
     } else if (key == "not") {
       std::vector<std::string> sub;
@@ -102,7 +115,8 @@ void JsonSchema::check(const json& s, const json& v, const std::string& path, st
         check(alt, v, path, sub);
         matches += sub.empty();
       }
-      if (key == "anyOf" ? matches == 0 : matches != 1) errors.push_back(path + ": " + key + " not satisfied");
+      if (key == "anyOf" ? matches == 0 : matches != 1)
+        errors.push_back(path + ": " + key + " not satisfied");
     } else {
       throw std::logic_error("schema: keyword not supported by the test validator: " + key);
     }

@@ -59,7 +59,8 @@ TEST_CASE("findings from every fixture match their rule's declaration") {
       CHECK(f.thresholds.size() == spec->thresholds.size());
       for (const auto& [key, value] : f.evidence.items()) {
         CAPTURE(key);
-        CHECK(std::find(spec->evidence_keys.begin(), spec->evidence_keys.end(), key) != spec->evidence_keys.end());
+        CHECK(std::find(spec->evidence_keys.begin(), spec->evidence_keys.end(), key) !=
+              spec->evidence_keys.end());
       }
       ++checked;
     }

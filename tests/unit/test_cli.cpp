@@ -11,7 +11,9 @@
 using namespace cp::test;
 
 namespace {
-std::string fixture_path(const std::string& rel) { return source_dir() + "/tests/fixtures/" + rel; }
+std::string fixture_path(const std::string& rel) {
+  return source_dir() + "/tests/fixtures/" + rel;
+}
 std::string slurp(const std::string& path) {
   std::ifstream in(path);
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -60,10 +62,12 @@ TEST_CASE("--replay judges saved evidence: verdict, gate exit code, --output wri
   CHECK(r.exit_code == 0);
   CHECK(r.report["verdict"]["category"] == "database");
   CHECK(r.report["run"]["replayed"] == true);
-  auto gated = diagnose_json({"--replay", fixture_path("postgres/missing_index.evidence.json"), "--fail-on", "high"});
+  auto gated =
+      diagnose_json({"--replay", fixture_path("postgres/missing_index.evidence.json"), "--fail-on", "high"});
   CHECK(gated.exit_code == 1);
   CHECK(gated.report["gate"]["status"] == "fail");
-  auto healthy = diagnose_json({"--replay", fixture_path("postgres/healthy.evidence.json"), "--fail-on", "medium"});
+  auto healthy =
+      diagnose_json({"--replay", fixture_path("postgres/healthy.evidence.json"), "--fail-on", "medium"});
   CHECK(healthy.exit_code == 0);
   CHECK(healthy.report["verdict"]["category"] == "none");
 
@@ -73,8 +77,9 @@ TEST_CASE("--replay judges saved evidence: verdict, gate exit code, --output wri
   CHECK(w.exit_code == 0);
   CHECK(w.out.empty());
   CHECK(slurp(out).find("db.n_plus_one") != std::string::npos);
-  auto unwritable = run({chokepoint_bin(), "diagnose", "--replay", fixture_path("postgres/n_plus_one.evidence.json"),
-                         "--output", "/nonexistent-dir/report.txt"});
+  auto unwritable =
+      run({chokepoint_bin(), "diagnose", "--replay", fixture_path("postgres/n_plus_one.evidence.json"),
+           "--output", "/nonexistent-dir/report.txt"});
   CHECK(unwritable.exit_code == 2);
   CHECK(unwritable.err.find("/nonexistent-dir") != std::string::npos);
 }
@@ -100,8 +105,8 @@ TEST_CASE("an unreachable target: exit 3, a report with the probe in error, no s
   CHECK(r.stdout_text.find("Hunter2-secret") == std::string::npos);
   CHECK(r.stderr_text.find("Hunter2-secret") == std::string::npos);
   CHECK(slurp(evidence).find("Hunter2-secret") == std::string::npos);
-  auto text = run({chokepoint_bin(), "diagnose", "--postgres", "password=Hunter2-secret host=127.0.0.1 port=1",
-                   "--window", "0"});
+  auto text = run({chokepoint_bin(), "diagnose", "--postgres",
+                   "password=Hunter2-secret host=127.0.0.1 port=1", "--window", "0"});
   CHECK(text.exit_code == 3);
   CHECK(text.out.find("Hunter2-secret") == std::string::npos);
   CHECK(text.err.find("Hunter2-secret") == std::string::npos);
@@ -109,8 +114,8 @@ TEST_CASE("an unreachable target: exit 3, a report with the probe in error, no s
 
 TEST_CASE("--output onto a device, a FIFO or a symlink writes into it and never replaces it") {
   struct stat st {};
-  auto r = run({chokepoint_bin(), "diagnose", "--replay", fixture_path("postgres/healthy.evidence.json"), "--output",
-                "/dev/null"});
+  auto r = run({chokepoint_bin(), "diagnose", "--replay", fixture_path("postgres/healthy.evidence.json"),
+                "--output", "/dev/null"});
   CHECK(r.exit_code == 0);
   REQUIRE(stat("/dev/null", &st) == 0);
   CHECK(S_ISCHR(st.st_mode));
@@ -118,7 +123,8 @@ TEST_CASE("--output onto a device, a FIFO or a symlink writes into it and never 
   std::string target = temp_path("real-report.txt");
   std::string link = temp_path("link-report.txt");
   REQUIRE(symlink(target.c_str(), link.c_str()) == 0);
-  r = run({chokepoint_bin(), "diagnose", "--replay", fixture_path("postgres/healthy.evidence.json"), "--output", link});
+  r = run({chokepoint_bin(), "diagnose", "--replay", fixture_path("postgres/healthy.evidence.json"),
+           "--output", link});
   CHECK(r.exit_code == 0);
   struct stat lst {};
   REQUIRE(lstat(link.c_str(), &lst) == 0);

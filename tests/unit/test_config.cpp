@@ -31,7 +31,8 @@ explain_top = 5
 
 [targets."postgresql://app@db:5432/shop".rules."db.slow_query"]
 min_mean_ms = 100
-)", "chokepoint.toml");
+)",
+                        "chokepoint.toml");
   CHECK(s.level("db.missing_index") == RuleLevel::error);
   CHECK(s.params("db.missing_index")["min_table_rows"] == 50000);
   CHECK(s.severity_override("db.missing_index") == Severity::high);
@@ -43,7 +44,8 @@ min_mean_ms = 100
 }
 
 TEST_CASE("config: anything unknown is an error that names it") {
-  CHECK(error_of("[rules.\"db.missing_indexes\"]\nlevel = \"off\"\n").find("db.missing_indexes") != std::string::npos);
+  CHECK(error_of("[rules.\"db.missing_indexes\"]\nlevel = \"off\"\n").find("db.missing_indexes") !=
+        std::string::npos);
   CHECK(error_of("[rules.\"db.missing_indexes\"]\nlevel = \"off\"\n").find("did you mean db.missing_index") !=
         std::string::npos);
   CHECK(error_of("[rules.\"db.slow_query\"]\nmin_mean = 3\n").find("min_mean") != std::string::npos);

@@ -56,7 +56,8 @@ std::string junit_counts(const std::string& xml_path) {
 
 }  // namespace
 
-TEST_CASE("JUnit parses; one failure per failing finding, errors for probes that failed, skipped categories") {
+TEST_CASE(
+    "JUnit parses; one failure per failing finding, errors for probes that failed, skipped categories") {
   Report r = gated("pgbouncer/pool_saturation.evidence.json");
   int failing = 0;
   for (const auto& f : r.findings) failing += f.fails_gate;
@@ -79,11 +80,13 @@ TEST_CASE("JUnit parses; one failure per failing finding, errors for probes that
 TEST_CASE("JUnit from the CLI: the must-hold pair counts its failing N+1") {
   auto bin = test::chokepoint_bin();
   std::string base = test::temp_path("base.json"), out = test::temp_path("gate.xml");
-  REQUIRE(test::run({bin, "diagnose", "--replay", test::source_dir() + "/tests/fixtures/postgres/healthy.evidence.json",
-                     "--format", "json", "--output", base})
+  REQUIRE(test::run({bin, "diagnose", "--replay",
+                     test::source_dir() + "/tests/fixtures/postgres/healthy.evidence.json", "--format",
+                     "json", "--output", base})
               .exit_code == 0);
-  auto r = test::run({bin, "diagnose", "--replay", test::source_dir() + "/tests/fixtures/postgres/n_plus_one.evidence.json",
-                      "--baseline", base, "--fail-on", "high", "--format", "junit", "--output", out});
+  auto r = test::run({bin, "diagnose", "--replay",
+                      test::source_dir() + "/tests/fixtures/postgres/n_plus_one.evidence.json", "--baseline",
+                      base, "--fail-on", "high", "--format", "junit", "--output", out});
   CHECK(r.exit_code == 1);
   int tests, failures, errors, skipped;
   REQUIRE(sscanf(junit_counts(out).c_str(), "%d %d %d %d", &tests, &failures, &errors, &skipped) == 4);

@@ -25,7 +25,9 @@ Metric* metric(Report& r, const std::string& name) {
   return nullptr;
 }
 
-std::string fixture_path(const std::string& rel) { return test::source_dir() + "/tests/fixtures/" + rel; }
+std::string fixture_path(const std::string& rel) {
+  return test::source_dir() + "/tests/fixtures/" + rel;
+}
 
 std::string write_temp(const std::string& name, const std::string& content) {
   std::string path = test::temp_path(name);
@@ -48,8 +50,8 @@ TEST_CASE("gate decisions") {
   };
   std::vector<Case> cases = {
       {"no gate", "", "n_plus_one", std::nullopt, RuleLevel::warn, nullptr, "pass", ""},
-      {"no baseline: every finding at or above fail_on", "", "n_plus_one", Severity::high, RuleLevel::warn, nullptr,
-       "fail", "db.n_plus_one"},
+      {"no baseline: every finding at or above fail_on", "", "n_plus_one", Severity::high, RuleLevel::warn,
+       nullptr, "fail", "db.n_plus_one"},
       {"healthy against healthy", "healthy", "healthy", Severity::low, RuleLevel::warn, nullptr, "pass", ""},
       {"a new high finding", "healthy", "n_plus_one", Severity::high, RuleLevel::warn, nullptr, "fail",
        "new db.n_plus_one high"},
@@ -63,7 +65,8 @@ TEST_CASE("gate decisions") {
        "fail", "regressed db.n_plus_one critical"},
       {"a resolved finding", "n_plus_one", "healthy", Severity::low, RuleLevel::warn, nullptr, "pass", ""},
       {"a regressed metric, gated", "healthy", "healthy", std::nullopt, RuleLevel::error,
-       [](Report& r) { metric(r, "pg.db_time_ms_per_s")->value *= 3; }, "fail", "metric pg.db_time_ms_per_s regressed"},
+       [](Report& r) { metric(r, "pg.db_time_ms_per_s")->value *= 3; }, "fail",
+       "metric pg.db_time_ms_per_s regressed"},
       {"a regressed metric, reported only", "healthy", "healthy", Severity::high, RuleLevel::warn,
        [](Report& r) { metric(r, "pg.db_time_ms_per_s")->value *= 3; }, "pass", ""},
       {"a small change under the floor is noise", "healthy", "healthy", std::nullopt, RuleLevel::error,
@@ -82,7 +85,8 @@ TEST_CASE("gate decisions") {
   for (const auto& c : cases) {
     CAPTURE(c.name);
     std::optional<Report> base;
-    if (*c.baseline) base = report_from_json(report_to_json(scenario(c.baseline)));  // as read back from a file
+    if (*c.baseline)
+      base = report_from_json(report_to_json(scenario(c.baseline)));  // as read back from a file
     Report current = scenario(c.current);
     if (c.tweak) c.tweak(current);
     GateOptions g;
@@ -138,11 +142,11 @@ TEST_CASE("a baseline of other targets is an error; ports may differ") {
 TEST_CASE("must hold: healthy baseline then a new N+1 -> exit 1 naming it, rule off -> exit 0") {
   auto bin = test::chokepoint_bin();
   std::string base = test::temp_path("healthy.json");
-  auto r = test::run({bin, "diagnose", "--replay", fixture_path("postgres/healthy.evidence.json"), "--format", "json",
-                      "--output", base});
+  auto r = test::run({bin, "diagnose", "--replay", fixture_path("postgres/healthy.evidence.json"), "--format",
+                      "json", "--output", base});
   REQUIRE(r.exit_code == 0);
-  auto gated = test::diagnose_json({"--replay", fixture_path("postgres/n_plus_one.evidence.json"), "--baseline", base,
-                                    "--fail-on", "high"});
+  auto gated = test::diagnose_json({"--replay", fixture_path("postgres/n_plus_one.evidence.json"),
+                                    "--baseline", base, "--fail-on", "high"});
   CHECK(gated.exit_code == 1);
   CHECK(gated.schema_errors.empty());
   REQUIRE_FALSE(gated.report["gate"]["reasons"].empty());
@@ -150,15 +154,15 @@ TEST_CASE("must hold: healthy baseline then a new N+1 -> exit 1 naming it, rule 
   CHECK(gated.report["gate"]["baseline"]["new"].size() >= 1);
 
   std::string off = write_temp("off.toml", "[rules.\"db.n_plus_one\"]\nlevel = \"off\"\n");
-  auto quiet = test::diagnose_json({"--replay", fixture_path("postgres/n_plus_one.evidence.json"), "--baseline", base,
-                                    "--fail-on", "high", "--config", off});
+  auto quiet = test::diagnose_json({"--replay", fixture_path("postgres/n_plus_one.evidence.json"),
+                                    "--baseline", base, "--fail-on", "high", "--config", off});
   CHECK(quiet.exit_code == 0);
   CHECK(test::findings_of(quiet.report, "db.n_plus_one").empty());
 
   // compare does the same on two saved reports.
   std::string current = test::temp_path("current.json");
-  REQUIRE(test::run({bin, "diagnose", "--replay", fixture_path("postgres/n_plus_one.evidence.json"), "--format", "json",
-                     "--output", current})
+  REQUIRE(test::run({bin, "diagnose", "--replay", fixture_path("postgres/n_plus_one.evidence.json"),
+                     "--format", "json", "--output", current})
               .exit_code == 0);
   auto cmp = test::run({bin, "compare", base, current, "--fail-on", "high"});
   CHECK(cmp.exit_code == 1);
@@ -170,11 +174,12 @@ TEST_CASE("must hold: healthy baseline then a new N+1 -> exit 1 naming it, rule 
 TEST_CASE("configuration and baseline errors exit 2 with a message naming the problem") {
   auto bin = test::chokepoint_bin();
   std::string bad = write_temp("bad.toml", "[rules.\"db.no_such_rule\"]\nlevel = \"error\"\n");
-  auto r = test::run({bin, "diagnose", "--replay", fixture_path("postgres/healthy.evidence.json"), "--config", bad});
+  auto r = test::run(
+      {bin, "diagnose", "--replay", fixture_path("postgres/healthy.evidence.json"), "--config", bad});
   CHECK(r.exit_code == 2);
   CHECK(r.err.find("db.no_such_rule") != std::string::npos);
-  auto missing = test::run({bin, "diagnose", "--replay", fixture_path("postgres/healthy.evidence.json"), "--baseline",
-                            "/nonexistent/baseline.json"});
+  auto missing = test::run({bin, "diagnose", "--replay", fixture_path("postgres/healthy.evidence.json"),
+                            "--baseline", "/nonexistent/baseline.json"});
   CHECK(missing.exit_code == 2);
   CHECK(missing.err.find("--baseline") != std::string::npos);
   std::string garbage = write_temp("garbage.json", "{\"not\": \"a report\"}");
@@ -183,25 +188,32 @@ TEST_CASE("configuration and baseline errors exit 2 with a message naming the pr
   CHECK(unreadable.err.find("not a chokepoint report") != std::string::npos);
   // A baseline of another target.
   std::string other = test::temp_path("other.json");
-  REQUIRE(test::run({bin, "diagnose", "--replay", fixture_path("traces/../pgbouncer/pool_saturation.evidence.json"),
-                     "--format", "json", "--output", other})
+  REQUIRE(test::run({bin, "diagnose", "--replay",
+                     fixture_path("traces/../pgbouncer/pool_saturation.evidence.json"), "--format", "json",
+                     "--output", other})
               .exit_code == 0);
-  auto mismatch = test::run({bin, "diagnose", "--replay", fixture_path("postgres/healthy.evidence.json"), "--baseline", other});
+  auto mismatch = test::run(
+      {bin, "diagnose", "--replay", fixture_path("postgres/healthy.evidence.json"), "--baseline", other});
   CHECK(mismatch.exit_code == 2);
   CHECK(mismatch.err.find("compare runs of the same targets") != std::string::npos);
   std::string bad_gate = write_temp("gate.toml", "[gate]\nmetric_regressions = \"loud\"\n");
-  CHECK(test::run({bin, "diagnose", "--replay", fixture_path("postgres/healthy.evidence.json"), "--config", bad_gate}).exit_code == 2);
+  CHECK(test::run({bin, "diagnose", "--replay", fixture_path("postgres/healthy.evidence.json"), "--config",
+                   bad_gate})
+            .exit_code == 2);
 }
 
 TEST_CASE("[gate] in the config: fail_on and metric regressions") {
-  auto s = parse_config("[gate]\nfail_on = \"medium\"\nmetric_tolerance = 0.5\nmetric_regressions = \"error\"\n", "c.toml");
+  auto s = parse_config(
+      "[gate]\nfail_on = \"medium\"\nmetric_tolerance = 0.5\nmetric_regressions = \"error\"\n", "c.toml");
   CHECK(s.gate.fail_on == "medium");
   CHECK(s.gate.metric_tolerance == 0.5);
   CHECK(s.gate.metric_regressions == RuleLevel::error);
   auto bin = test::chokepoint_bin();
   std::string cfg = write_temp("failon.toml", "[gate]\nfail_on = \"high\"\n");
-  CHECK(test::run({bin, "diagnose", "--replay", fixture_path("postgres/n_plus_one.evidence.json"), "--config", cfg}).exit_code == 1);
-  CHECK(test::run({bin, "diagnose", "--replay", fixture_path("postgres/n_plus_one.evidence.json"), "--config", cfg,
-                   "--fail-on", "never"})
+  CHECK(test::run(
+            {bin, "diagnose", "--replay", fixture_path("postgres/n_plus_one.evidence.json"), "--config", cfg})
+            .exit_code == 1);
+  CHECK(test::run({bin, "diagnose", "--replay", fixture_path("postgres/n_plus_one.evidence.json"), "--config",
+                   cfg, "--fail-on", "never"})
             .exit_code == 0);
 }

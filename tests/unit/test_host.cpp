@@ -12,7 +12,9 @@ using namespace cp::host;
 
 namespace {
 
-std::string tree(const std::string& name) { return test::source_dir() + "/tests/fixtures/host/" + name; }
+std::string tree(const std::string& name) {
+  return test::source_dir() + "/tests/fixtures/host/" + name;
+}
 
 Location located(const std::string& name, const std::string& flag, const std::string& spec) {
   Location where;
@@ -61,7 +63,8 @@ TEST_CASE("parsers: /proc/PID/cgroup, mountinfo, cpu.max, PSI, snmp") {
   CHECK_FALSE(quota);
   CHECK(period == 100000);
   CHECK(*parse_cpu_max("20000 100000").first == 20000);
-  auto psi = parse_psi("some avg10=1.50 avg60=0.00 avg300=0.00 total=42\nfull avg10=0.25 avg60=0 avg300=0 total=7\n");
+  auto psi = parse_psi(
+      "some avg10=1.50 avg60=0.00 avg300=0.00 total=42\nfull avg10=0.25 avg60=0 avg300=0 total=7\n");
   REQUIRE(psi);
   CHECK(psi->some_avg10 == 1.5);
   CHECK(psi->full_total_us == 7);
@@ -134,13 +137,14 @@ TEST_CASE("hybrid (recorded): v1 controllers, v2 files from the 0:: line, cpuacc
   CHECK(r.cpu_limit.state == "limited");
   CHECK(r.cgroup["nr_throttled"] == 60);
   CHECK(r.cgroup["usage_usec"] == doctest::Approx(1.2e6));  // 120 ticks of the one task at 100 Hz
-  CHECK_FALSE(r.pressure_avg10.count("cgroup.cpu.some"));  // the 0:: cgroup is the root: host-wide
+  CHECK_FALSE(r.pressure_avg10.count("cgroup.cpu.some"));   // the 0:: cgroup is the root: host-wide
 }
 
 TEST_CASE("--cgroup accepts a directory or a cgroup path, errors name what is wrong") {
   auto dir = located("v1", "--cgroup", "/sys/fs/cgroup/memory/docker/4f1a");
   CHECK(dir.dirs.cpu == "/sys/fs/cgroup/cpu,cpuacct/docker/4f1a");
-  auto path = located("v2", "--cgroup", "/kubepods.slice/kubepods-burstable.slice/pod1.slice/cri-containerd-abc.scope");
+  auto path = located("v2", "--cgroup",
+                      "/kubepods.slice/kubepods-burstable.slice/pod1.slice/cri-containerd-abc.scope");
   CHECK(read_all(path).cpu_limit.state == "limited");
   Location w;
   CHECK(locate(tree("v1"), "--pid", "999999", w).find("not found") != std::string::npos);
@@ -207,7 +211,8 @@ TEST_CASE("saturation, memory pressure and network drops from the host counters"
   REQUIRE(retrans.size() == 1);
   CHECK(retrans[0].evidence["retransmit_ratio"].get<double>() == doctest::Approx(0.05));
   // Quiet counters: nothing.
-  Snapshot quiet = window_snapshot(read_all(located("v1_container", "--host", "")), read_all(located("v1_container", "--host", "")), 5);
+  Snapshot quiet = window_snapshot(read_all(located("v1_container", "--host", "")),
+                                   read_all(located("v1_container", "--host", "")), 5);
   quiet.run_queue = {1, 1};
   quiet.pressure_avg10.clear();
   Target t{"host", "--host", "", "host:x", {}};

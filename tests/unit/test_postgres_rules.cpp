@@ -11,7 +11,8 @@ using json = nlohmann::ordered_json;
 namespace {
 
 pg::Snapshot snapshot(const std::string& scenario) {
-  return test::fixture("postgres/" + scenario + ".evidence.json")["probes"][0]["snapshot"].get<pg::Snapshot>();
+  return test::fixture("postgres/" + scenario + ".evidence.json")["probes"][0]["snapshot"]
+      .get<pg::Snapshot>();
 }
 
 Judgement judge(const pg::Snapshot& s, const Settings& settings = {}) {
@@ -90,12 +91,14 @@ TEST_CASE("db.missing_index: without HypoPG the suggestion rests on the plan's s
   CHECK(found[0].evidence["cost_after"].is_null());
   CHECK(found[0].evidence["cost_source"] == "plan_estimate");
   auto notes = judge(s).notes;
-  CHECK(std::any_of(notes.begin(), notes.end(), [](auto& n) { return n.find("HypoPG") != std::string::npos; }));
+  CHECK(
+      std::any_of(notes.begin(), notes.end(), [](auto& n) { return n.find("HypoPG") != std::string::npos; }));
 }
 
 TEST_CASE("db.missing_index: an existing index on the column is not suggested again") {
   auto s = snapshot("missing_index");
-  s.indexes.push_back({"public", "orders", "orders_customer_id_idx", "btree", {"customer_id"}, false, false, false});
+  s.indexes.push_back(
+      {"public", "orders", "orders_customer_id_idx", "btree", {"customer_id"}, false, false, false});
   CHECK(of_rule(judge(s), "db.missing_index").empty());
 }
 
@@ -127,7 +130,8 @@ TEST_CASE("db.n_plus_one names the lookup and its parent list query") {
 TEST_CASE("db.n_plus_one: without a matching parent, calls per transaction decide") {
   auto s = snapshot("n_plus_one");
   for (auto& st : s.statements)
-    if (st.query.find("category_id") != std::string::npos) st.rows = st.calls * 3;  // parent no longer matches
+    if (st.query.find("category_id") != std::string::npos)
+      st.rows = st.calls * 3;  // parent no longer matches
   auto found = of_rule(judge(s), "db.n_plus_one");
   REQUIRE(found.size() == 1);
   CHECK(found[0].evidence["parent_query"].is_null());
@@ -167,7 +171,8 @@ TEST_CASE("notes: truncated and young statistics are said") {
   s.stats_age_s = 120;
   auto notes = judge(s).notes;
   auto has = [&](const char* text) {
-    return std::any_of(notes.begin(), notes.end(), [&](auto& n) { return n.find(text) != std::string::npos; });
+    return std::any_of(notes.begin(), notes.end(),
+                       [&](auto& n) { return n.find(text) != std::string::npos; });
   };
   CHECK(has("evicted 42 entries"));
   CHECK(has("only the last 120 s"));

@@ -19,7 +19,8 @@ std::vector<Finding> findings(const Snap& s, Judge judge, const std::string& rul
   return out;
 }
 
-redis::Snapshot redis_window(std::map<std::string, std::string> start, std::map<std::string, std::string> end) {
+redis::Snapshot redis_window(std::map<std::string, std::string> start,
+                             std::map<std::string, std::string> end) {
   redis::Snapshot s;
   s.version = "7.0.15";
   s.window_s = 5;
@@ -29,8 +30,12 @@ redis::Snapshot redis_window(std::map<std::string, std::string> start, std::map<
   return s;
 }
 
-auto redis_judge = [](const redis::Snapshot& s, const Target& t, const Settings& st) { return redis::judge(s, t, st); };
-auto http_judge = [](const http::Snapshot& s, const Target& t, const Settings& st) { return http::judge(s, t, st); };
+auto redis_judge = [](const redis::Snapshot& s, const Target& t, const Settings& st) {
+  return redis::judge(s, t, st);
+};
+auto http_judge = [](const http::Snapshot& s, const Target& t, const Settings& st) {
+  return http::judge(s, t, st);
+};
 const std::string kRedisName = "redis://:***@10.0.0.5:6379/0";
 
 }  // namespace
@@ -66,7 +71,9 @@ TEST_CASE("redis display names never hold the password, even without a user") {
 
 TEST_CASE("cache.low_hit_ratio and cache.evictions on a cold, small cache, quiet on a warm one") {
   auto cold = redis_window({{"keyspace_hits", "100"}, {"keyspace_misses", "100"}, {"evicted_keys", "0"}},
-                           {{"keyspace_hits", "1100"}, {"keyspace_misses", "40100"}, {"evicted_keys", "50000"},
+                           {{"keyspace_hits", "1100"},
+                            {"keyspace_misses", "40100"},
+                            {"evicted_keys", "50000"},
                             {"used_memory", "2090000"}});
   auto low = findings(cold, redis_judge, "cache.low_hit_ratio", kRedisName);
   REQUIRE(low.size() == 1);
@@ -78,8 +85,9 @@ TEST_CASE("cache.low_hit_ratio and cache.evictions on a cold, small cache, quiet
   CHECK(ev[0].evidence["maxmemory_policy"] == "allkeys-lru");
   CHECK(ev[0].component == "redis:10.0.0.5:6379/0");
 
-  auto warm = redis_window({{"keyspace_hits", "0"}, {"keyspace_misses", "0"}},
-                           {{"keyspace_hits", "50000"}, {"keyspace_misses", "100"}, {"connected_clients", "5"}});
+  auto warm =
+      redis_window({{"keyspace_hits", "0"}, {"keyspace_misses", "0"}},
+                   {{"keyspace_hits", "50000"}, {"keyspace_misses", "100"}, {"connected_clients", "5"}});
   CHECK(findings(warm, redis_judge, "cache.low_hit_ratio", kRedisName).empty());
   CHECK(findings(warm, redis_judge, "cache.evictions", kRedisName).empty());
 }
@@ -94,12 +102,15 @@ TEST_CASE("finding ids survive a port change (CI runs on random ports)") {
 }
 
 TEST_CASE("cache.slow_commands names the command, never its arguments, clients and fragmentation") {
-  auto s = redis_window({}, {{"connected_clients", "95"}, {"used_memory", "26000000"}, {"used_memory_rss", "60000000"},
+  auto s = redis_window({}, {{"connected_clients", "95"},
+                             {"used_memory", "26000000"},
+                             {"used_memory_rss", "60000000"},
                              {"mem_fragmentation_ratio", "2.31"}});
   s.slowlog = {{"KEYS", 87000}, {"KEYS", 91000}, {"HGETALL", 15000}};
   auto slow = findings(s, redis_judge, "cache.slow_commands", kRedisName);
   REQUIRE(slow.size() == 2);
-  auto keys = std::find_if(slow.begin(), slow.end(), [](const Finding& f) { return f.evidence["command"] == "KEYS"; });
+  auto keys = std::find_if(slow.begin(), slow.end(),
+                           [](const Finding& f) { return f.evidence["command"] == "KEYS"; });
   REQUIRE(keys != slow.end());
   CHECK(keys->evidence["calls"] == 2);
   CHECK(keys->severity == Severity::high);
@@ -115,7 +126,8 @@ TEST_CASE("cache.slow_commands names the command, never its arguments, clients a
 }
 
 namespace {
-http::Snapshot http_snapshot(double reused_ms, double fresh_setup_ms, int failures = 0, const std::string& kind = "") {
+http::Snapshot http_snapshot(double reused_ms, double fresh_setup_ms, int failures = 0,
+                             const std::string& kind = "") {
   http::Snapshot s;
   s.url = "https://api.example.com/v1/charges";
   s.endpoint = "api.example.com/v1/charges";
@@ -143,7 +155,8 @@ http::Snapshot http_snapshot(double reused_ms, double fresh_setup_ms, int failur
 }  // namespace
 
 TEST_CASE("net.slow_external_call from the HTTP probe: p95 over the reused connection, a fast one is quiet") {
-  auto slow = findings(http_snapshot(400, 1), http_judge, "net.slow_external_call", "https://api.example.com/v1/charges");
+  auto slow = findings(http_snapshot(400, 1), http_judge, "net.slow_external_call",
+                       "https://api.example.com/v1/charges");
   REQUIRE(slow.size() == 1);
   CHECK(slow[0].evidence["url"] == "https://api.example.com/v1/charges");
   CHECK(slow[0].evidence["p95_ms"].get<double>() == doctest::Approx(400.2).epsilon(0.02));
@@ -157,7 +170,8 @@ TEST_CASE("net.connect_overhead: fresh connections cost the set-up, measured aga
   CHECK(f[0].evidence["setup_ms"].get<double>() == doctest::Approx(90).epsilon(0.02));
   CHECK(f[0].evidence["tls_ms"].get<double>() == doctest::Approx(45).epsilon(0.02));
   CHECK(f[0].evidence["reused_p50_ms"].get<double>() == doctest::Approx(10.2).epsilon(0.02));
-  CHECK(findings(http_snapshot(10, 2), http_judge, "net.connect_overhead", "x").empty());  // 2 ms: not worth it
+  CHECK(
+      findings(http_snapshot(10, 2), http_judge, "net.connect_overhead", "x").empty());  // 2 ms: not worth it
 }
 
 TEST_CASE("net.external_errors counts 5xx and timeouts by kind") {

@@ -18,7 +18,9 @@ nlohmann::json probe_snapshot(const std::string& fixture, const std::string& kin
   throw std::runtime_error(fixture + " has no " + kind + " probe");
 }
 
-Target target(const std::string& kind) { return {kind, "--" + kind, "", kind + "://app@127.0.0.1/x", {}}; }
+Target target(const std::string& kind) {
+  return {kind, "--" + kind, "", kind + "://app@127.0.0.1/x", {}};
+}
 
 std::vector<Finding> of_rule(const std::vector<Finding>& fs, const std::string& rule) {
   std::vector<Finding> out;
@@ -120,7 +122,8 @@ TEST_CASE("db.idle_in_transaction: long idle transactions, high when they block 
 }
 
 TEST_CASE("PgBouncer: a saturated pool is named, with the wait per transaction") {
-  auto found = of_rule(pgb_findings(pgb_snapshot("pgbouncer/pool_saturation.evidence.json")), "db.pool_saturation");
+  auto found =
+      of_rule(pgb_findings(pgb_snapshot("pgbouncer/pool_saturation.evidence.json")), "db.pool_saturation");
   REQUIRE(found.size() == 1);
   const auto& f = found[0];
   CHECK(f.evidence["pool"] == "shop/app");
@@ -141,14 +144,16 @@ TEST_CASE("PgBouncer: fast statements in long transactions are the application's
   REQUIRE(sat.size() == 1);
   CHECK(sat[0].severity == Severity::low);
   // The whole run says code, not database.
-  auto report = judge_evidence(evidence_from_json(test::fixture("pgbouncer/held_transactions.evidence.json")), {});
+  auto report =
+      judge_evidence(evidence_from_json(test::fixture("pgbouncer/held_transactions.evidence.json")), {});
   REQUIRE(report.verdict.category);
   CHECK(*report.verdict.category == Category::code);
 }
 
 TEST_CASE("PgBouncer: a healthy pooled workload is quiet") {
   CHECK(pgb_findings(pgb_snapshot("pgbouncer/healthy_pooled.evidence.json")).empty());
-  auto report = judge_evidence(evidence_from_json(test::fixture("pgbouncer/healthy_pooled.evidence.json")), {});
+  auto report =
+      judge_evidence(evidence_from_json(test::fixture("pgbouncer/healthy_pooled.evidence.json")), {});
   for (const auto& f : report.findings) CHECK(f.severity < Severity::high);
 }
 

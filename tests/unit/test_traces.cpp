@@ -18,7 +18,9 @@ using json = nlohmann::ordered_json;
 
 namespace {
 
-std::string fixture_path(const std::string& name) { return test::source_dir() + "/tests/fixtures/traces/" + name; }
+std::string fixture_path(const std::string& name) {
+  return test::source_dir() + "/tests/fixtures/traces/" + name;
+}
 
 Snapshot assemble(const std::vector<std::string>& files) {
   Assembler a;
@@ -57,9 +59,12 @@ TEST_CASE("normalize_statement: literal and $1 forms are one statement") {
   CHECK(normalize_statement("SELECT id FROM users WHERE id = ?") == "SELECT id FROM users WHERE id = $1");
   CHECK(normalize_statement("select *  from t where name = 'O''Brien' and x = :x") ==
         "select * from t where name = $1 and x = $2");
-  CHECK(normalize_statement("SELECT * FROM t WHERE id IN (1, 2, 3) -- list") == "SELECT * FROM t WHERE id IN ($1)");
-  CHECK(normalize_statement("SELECT * FROM t WHERE id IN (SELECT a FROM b)") == "SELECT * FROM t WHERE id IN (SELECT a FROM b)");
-  CHECK(normalize_statement("SELECT t1.c2 FROM t1 /* hint */ WHERE v = -1.5e3;") == "SELECT t1.c2 FROM t1 WHERE v = -$1");
+  CHECK(normalize_statement("SELECT * FROM t WHERE id IN (1, 2, 3) -- list") ==
+        "SELECT * FROM t WHERE id IN ($1)");
+  CHECK(normalize_statement("SELECT * FROM t WHERE id IN (SELECT a FROM b)") ==
+        "SELECT * FROM t WHERE id IN (SELECT a FROM b)");
+  CHECK(normalize_statement("SELECT t1.c2 FROM t1 /* hint */ WHERE v = -1.5e3;") ==
+        "SELECT t1.c2 FROM t1 WHERE v = -$1");
   CHECK(normalize_statement("SELECT \"Weird Col\" FROM t") == "SELECT \"Weird Col\" FROM t");
 }
 
@@ -90,7 +95,8 @@ TEST_CASE("readers detect every format") {
 }
 
 TEST_CASE("ids in hex or base64, 64-bit numbers as numbers or strings, both kind spellings") {
-  std::string hex = R"({"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"a"}}]},
+  std::string hex =
+      R"({"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"a"}}]},
     "scopeSpans":[{"spans":[{"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"1112131415161718",
     "name":"x","kind":2,"startTimeUnixNano":"1000000","endTimeUnixNano":3000000}]}]}]})";
   std::string b64 = R"({"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"AQIDBAUGBwgJCgsMDQ4PEA==",
@@ -115,21 +121,24 @@ TEST_CASE("ids in hex or base64, 64-bit numbers as numbers or strings, both kind
 }
 
 TEST_CASE("a single Jaeger trace object and the older instrumentationLibrarySpans") {
-  std::string jaeger = R"({"traceID":"abc123abc123abc1","spans":[{"traceID":"abc123abc123abc1","spanID":"0000000000000001",
+  std::string jaeger =
+      R"({"traceID":"abc123abc123abc1","spans":[{"traceID":"abc123abc123abc1","spanID":"0000000000000001",
     "operationName":"GET /a","references":[],"startTime":1000,"duration":5000,"processID":"p1",
     "tags":[{"key":"span.kind","type":"string","value":"server"}]}],"processes":{"p1":{"serviceName":"svc"}}})";
   auto s = assemble_text(jaeger);
   REQUIRE(s.routes.size() == 1);
   CHECK(s.routes[0].service == "svc");
   CHECK(s.routes[0].latency.p50 == doctest::Approx(5).epsilon(0.02));
-  std::string old_otlp = R"({"resourceSpans":[{"instrumentationLibrarySpans":[{"spans":[{"traceId":"0102030405060708090a0b0c0d0e0f10",
+  std::string old_otlp =
+      R"({"resourceSpans":[{"instrumentationLibrarySpans":[{"spans":[{"traceId":"0102030405060708090a0b0c0d0e0f10",
     "spanId":"1112131415161718","name":"job","kind":1,"startTimeUnixNano":"0","endTimeUnixNano":"1000000"}]}]}]})";
   auto o = assemble_text(old_otlp);
   CHECK(o.spans == 1);
   CHECK(o.routes.size() == 1);  // a root span is a request
 }
 
-TEST_CASE("must hold: OTLP, 30 user lookups per request (half literal, half $1) -> one db.n_plus_one per route") {
+TEST_CASE(
+    "must hold: OTLP, 30 user lookups per request (half literal, half $1) -> one db.n_plus_one per route") {
   auto s = assemble({"otlp_n_plus_one.json", "otlp_n_plus_one_base64.json"});
   auto n1 = findings(s, "db.n_plus_one");
   REQUIRE(n1.size() == 1);
@@ -144,7 +153,8 @@ TEST_CASE("must hold: OTLP, 30 user lookups per request (half literal, half $1) 
   for (const auto& f : n1) CHECK(f.evidence["route"] != "/health");
 }
 
-TEST_CASE("must hold: Jaeger, a slow third-party host -> net.slow_external_call naming it, not the fast one") {
+TEST_CASE(
+    "must hold: Jaeger, a slow third-party host -> net.slow_external_call naming it, not the fast one") {
   auto s = assemble({"jaeger_slow_dependency.json"});
   auto slow = findings(s, "net.slow_external_call");
   REQUIRE(slow.size() == 1);
@@ -152,7 +162,8 @@ TEST_CASE("must hold: Jaeger, a slow third-party host -> net.slow_external_call 
   CHECK(slow[0].evidence["p95_ms"].get<double>() > 380);
   CHECK(slow[0].severity == Severity::critical);
   Target t{"traces", "--traces", "", "fixture", {}};
-  for (const auto& f : judge(s, t, {}).findings) CHECK(f.title.find("inventory.internal") == std::string::npos);
+  for (const auto& f : judge(s, t, {}).findings)
+    CHECK(f.title.find("inventory.internal") == std::string::npos);
 }
 
 TEST_CASE("must hold: JSON Lines, one internal function holds the time -> code.self_time_hotspot naming it") {
@@ -202,7 +213,8 @@ TEST_CASE("orphans and clock skew are counted and reported, not fatal") {
   Target t{"traces", "--traces", "", "fixture", {}};
   auto notes = judge(s, t, {}).notes;
   auto has = [&](const char* text) {
-    return std::any_of(notes.begin(), notes.end(), [&](auto& n) { return n.find(text) != std::string::npos; });
+    return std::any_of(notes.begin(), notes.end(),
+                       [&](auto& n) { return n.find(text) != std::string::npos; });
   };
   CHECK(has("orphans"));
   CHECK(has("clock skew"));
@@ -222,7 +234,8 @@ TEST_CASE("bad input: a clear message with where and what was expected") {
       R"({"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"zz","spanId":"1112131415161718"}]}]}]})");
   CHECK(bad_id.find("traceId") != std::string::npos);
   CHECK(bad_id.find("byte") != std::string::npos);
-  for (const char* file : {"bad_truncated.jsonl", "bad_invalid.json", "bad_not_a_trace.json", "bad_span_id.json"}) {
+  for (const char* file :
+       {"bad_truncated.jsonl", "bad_invalid.json", "bad_not_a_trace.json", "bad_span_id.json"}) {
     CAPTURE(file);
     CHECK_THROWS_AS(read_traces(fixture_path(file), [](const RawSpan&) {}), ReadError);
   }
@@ -239,10 +252,12 @@ TEST_CASE("JSON Lines larger than the read chunk: lines across chunk boundaries 
   std::ofstream out(path);
   size_t lines = 0, bytes = 0;
   while (bytes < (18u << 20)) {  // > the 16 MiB chunk
-    std::string line = R"({"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"s"}}]},"scopeSpans":[{"spans":[)";
+    std::string line =
+        R"({"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"s"}}]},"scopeSpans":[{"spans":[)";
     for (int i = 0; i < 20; ++i) {
-      line += fmt::format(R"({}{{"traceId":"{:032x}","spanId":"{:016x}","name":"GET /x","kind":2,"startTimeUnixNano":"{}","endTimeUnixNano":"{}","attributes":[{{"key":"http.route","value":{{"stringValue":"/x"}}}}]}})",
-                          i ? "," : "", lines * 20 + i + 1, lines * 20 + i + 1, 1000, 2001000);
+      line += fmt::format(
+          R"({}{{"traceId":"{:032x}","spanId":"{:016x}","name":"GET /x","kind":2,"startTimeUnixNano":"{}","endTimeUnixNano":"{}","attributes":[{{"key":"http.route","value":{{"stringValue":"/x"}}}}]}})",
+          i ? "," : "", lines * 20 + i + 1, lines * 20 + i + 1, 1000, 2001000);
     }
     line += "]}]}]}\n";
     out << line;
@@ -268,11 +283,13 @@ TEST_CASE("CLI: must-hold verdicts, schema-valid reports, exit codes") {
 
   auto net = test::diagnose_json({"--traces", fixture_path("jaeger_slow_dependency.json")});
   CHECK(net.report["verdict"]["category"] == "network");
-  CHECK(net.report["verdict"]["headline"].get<std::string>().find("api.payments-provider.com") != std::string::npos);
+  CHECK(net.report["verdict"]["headline"].get<std::string>().find("api.payments-provider.com") !=
+        std::string::npos);
 
   auto code = test::diagnose_json({"--traces", fixture_path("jsonl_code_hotspot.jsonl")});
   CHECK(code.report["verdict"]["category"] == "code");
-  CHECK(code.report["verdict"]["headline"].get<std::string>().find("ReportBuilder.build") != std::string::npos);
+  CHECK(code.report["verdict"]["headline"].get<std::string>().find("ReportBuilder.build") !=
+        std::string::npos);
 
   auto healthy = test::diagnose_json({"--traces", fixture_path("zipkin_healthy.json"), "--fail-on", "low"});
   CHECK(healthy.exit_code == 0);
@@ -284,9 +301,10 @@ TEST_CASE("CLI: must-hold verdicts, schema-valid reports, exit codes") {
   CHECK(bad.schema_errors.empty());
   CHECK(bad.report["probes"][0]["status"] == "error");
 
-  auto stdin_run = test::run({test::chokepoint_bin(), "diagnose", "--traces", "-", "--format", "json"},
-                             "[{\"traceId\":\"00000000000000aa\",\"id\":\"00000000000000ab\",\"name\":\"get /s\","
-                             "\"kind\":\"SERVER\",\"timestamp\":1,\"duration\":5,\"localEndpoint\":{\"serviceName\":\"z\"}}]");
+  auto stdin_run = test::run(
+      {test::chokepoint_bin(), "diagnose", "--traces", "-", "--format", "json"},
+      "[{\"traceId\":\"00000000000000aa\",\"id\":\"00000000000000ab\",\"name\":\"get /s\","
+      "\"kind\":\"SERVER\",\"timestamp\":1,\"duration\":5,\"localEndpoint\":{\"serviceName\":\"z\"}}]");
   CHECK(stdin_run.exit_code == 0);
   CHECK(stdin_run.out.find("\"<stdin>\"") != std::string::npos);
 }

@@ -107,7 +107,7 @@ TEST_CASE("gate decisions") {
   }
 }
 
-TEST_CASE("baseline classification: new, unchanged, resolved; metric changes listed both ways") {
+TEST_CASE("baseline classification: new, unchanged, resolved, metric changes listed both ways") {
   Report base = scenario("n_plus_one");
   Report current = scenario("healthy");
   GateOptions g;
@@ -125,7 +125,7 @@ TEST_CASE("baseline classification: new, unchanged, resolved; metric changes lis
   CHECK(errors.empty());
 }
 
-TEST_CASE("a baseline of other targets is an error; ports may differ") {
+TEST_CASE("a baseline of other targets is an error, ports may differ") {
   Report a = scenario("healthy"), b = scenario("healthy");
   b.targets[0].name = "postgresql://app@127.0.0.1:6543/shop";  // another port: the same target
   CHECK_NOTHROW(check_same_targets(a, b, "b.json"));

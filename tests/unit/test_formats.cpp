@@ -57,7 +57,7 @@ std::string junit_counts(const std::string& xml_path) {
 }  // namespace
 
 TEST_CASE(
-    "JUnit parses; one failure per failing finding, errors for probes that failed, skipped categories") {
+    "JUnit parses, one failure per failing finding, errors for probes that failed, skipped categories") {
   Report r = gated("pgbouncer/pool_saturation.evidence.json");
   int failing = 0;
   for (const auto& f : r.findings) failing += f.fails_gate;

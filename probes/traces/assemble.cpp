@@ -190,26 +190,30 @@ void Assembler::analyze_request(size_t root_local) {
   requests_ += 1;
 
   // Per request: the most repetitions of a statement / call under one parent, with their time.
-  std::unordered_map<uint32_t, std::pair<int, double>> statement_max, call_max;
-  std::unordered_map<uint32_t, uint32_t> repeat_parent;
-  std::vector<uint32_t> hosts;
+  statement_max_.clear();
+  call_max_.clear();
+  hosts_.clear();
   struct Run {
-    int len = 0;
+    std::vector<uint32_t> calls;
     double total = 0, longest = 0;
-    std::string key;
-  } best;
+    double saved() const { return total - longest; }
+  };
+  Run best, run;
+  auto close_run = [&] {
+    if (run.calls.size() >= 2 && (best.calls.size() < 2 || run.saved() > best.saved())) best = run;
+    run.calls.clear();
+    run.total = run.longest = 0;
+  };
 
-  std::vector<uint32_t> stack = {static_cast<uint32_t>(root_local)};
-  std::unordered_map<uint32_t, std::pair<int, double>> counts;
-  while (!stack.empty()) {
-    uint32_t p_local = stack.back();
-    stack.pop_back();
+  stack_.assign(1, static_cast<uint32_t>(root_local));
+  while (!stack_.empty()) {
+    uint32_t p_local = stack_.back();
+    stack_.pop_back();
     const Span& p = trace_spans_[base_ + p_local];
     int64_t covered = 0, cover_start = 0, cover_end = 0;
     bool open = false;
-    counts.clear();
-    std::unordered_map<uint32_t, std::pair<int, double>> call_counts;
-    Run run;
+    counts_.clear();
+    call_counts_.clear();
     const Span* prev_external = nullptr;
 
     for (uint32_t ci = child_offset_[p_local]; ci < child_offset_[p_local + 1]; ++ci) {
@@ -238,11 +242,7 @@ void Assembler::analyze_request(size_t root_local) {
           st.total_ms += dur;
           st.system = c.target;
           st.cache = c.cls == SpanClass::cache;
-          if (c.statement) {
-            auto& cnt = counts[c.statement];
-            ++cnt.first;
-            cnt.second += dur;
-          }
+          if (c.statement) counts_.add(c.statement, dur);
           break;
         }
         case SpanClass::request:  // a server span right under ours: a call we did not see the client side of
@@ -261,64 +261,49 @@ void Assembler::analyze_request(size_t root_local) {
           ca.latency.add(dur);
           ca.count += 1;
           ca.total_ms += dur;
-          if (std::find(hosts.begin(), hosts.end(), host) == hosts.end()) hosts.push_back(host);
-          auto& cc = call_counts[call];
-          ++cc.first;
-          cc.second += dur;
+          if (std::find(hosts_.begin(), hosts_.end(), host) == hosts_.end()) hosts_.push_back(host);
+          call_counts_.add(call, dur);
           // Sequential, independent calls: each starts after the previous ended, to another endpoint.
           bool long_enough = c.end_ns - c.start_ns >= min_call_ns_;
           bool continues = long_enough && prev_external && c.start_ns >= prev_external->end_ns &&
                            c.start_ns - prev_external->end_ns <= max_gap_ns_ && call != prev_external->call;
-          if (!continues) {
-            if (run.len >= 2 && run.total - run.longest > best.total - best.longest) best = run;
-            run = {};
-          }
+          if (!continues) close_run();
           if (!long_enough) {
             prev_external = nullptr;
             break;
           }
-          run.len += 1;
+          run.calls.push_back(call);
           run.total += dur;
           run.longest = std::max(run.longest, dur);
-          run.key += (run.key.empty() ? "" : " → ") + strings_.str(call);
           prev_external = &c;
           break;
         }
         case SpanClass::internal:
-          stack.push_back(c_local);
+          stack_.push_back(c_local);
           break;
       }
     }
     if (open) covered += cover_end - cover_start;
-    if (run.len >= 2 && run.total - run.longest > best.total - best.longest) best = run;
+    close_run();
     double self = std::max(0.0, ms(p.end_ns - p.start_ns - covered));
     acc.code_ms += self;
     SelfTime& st = acc.self[p.name];
     st.self_ms += self;
     st.count += 1;
-    for (const auto& [stmt, cnt] : counts) {
-      auto& m = statement_max[stmt];
-      if (cnt.first > m.first) {
-        m = cnt;
-        repeat_parent[stmt] = p.name;
-      }
-    }
-    for (const auto& [call, cnt] : call_counts) {
-      auto& m = call_max[call];
-      if (cnt.first > m.first) {
-        m = cnt;
-        repeat_parent[call] = p.name;
-      }
-    }
+    statement_max_.keep_max(counts_, p.name);
+    call_max_.keep_max(call_counts_, p.name);
   }
-  for (const auto& [stmt, m] : statement_max)
-    if (m.first >= 2) record_pattern(acc, "n_plus_one", stmt, m.first, m.second, 0, repeat_parent[stmt]);
-  for (const auto& [call, m] : call_max)
-    if (m.first >= 2) record_pattern(acc, "repeated_call", call, m.first, m.second, 0, repeat_parent[call]);
-  if (best.len >= 2)
-    record_pattern(acc, "sequential", strings_.intern(best.key), best.len, best.total,
-                   best.total - best.longest, root.name);
-  for (uint32_t h : hosts) {
+  for (const auto& m : statement_max_.entries)
+    if (m.count >= 2) record_pattern(acc, "n_plus_one", m.key, m.count, m.ms, 0, m.parent);
+  for (const auto& m : call_max_.entries)
+    if (m.count >= 2) record_pattern(acc, "repeated_call", m.key, m.count, m.ms, 0, m.parent);
+  if (best.calls.size() >= 2) {
+    std::string key;
+    for (uint32_t call : best.calls) key += (key.empty() ? "" : " → ") + strings_.str(call);
+    record_pattern(acc, "sequential", strings_.intern(key), static_cast<int>(best.calls.size()), best.total,
+                   best.saved(), root.name);
+  }
+  for (uint32_t h : hosts_) {
     externals_[h].requests += 1;
     externals_[h].request_ms += request_ms;
   }

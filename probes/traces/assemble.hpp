@@ -89,6 +89,37 @@ class Assembler {
   TraceId last_trace_{~0ull, ~0ull};
   uint64_t* last_seen_slot_ = nullptr;
 
+  // A few keys per request: a flat vector beats a hash map here, and is reused without allocating.
+  struct Tally {
+    struct Entry {
+      uint32_t key;
+      int count;
+      double ms;
+      uint32_t parent;  // the span name the repetitions hang under
+    };
+    std::vector<Entry> entries;
+    void clear() { entries.clear(); }
+    Entry& at(uint32_t key) {
+      for (auto& e : entries)
+        if (e.key == key) return e;
+      return entries.emplace_back(Entry{key, 0, 0, 0});
+    }
+    void add(uint32_t key, double ms) {
+      Entry& e = at(key);
+      ++e.count;
+      e.ms += ms;
+    }
+    // Keeps, per key, the parent with the most repetitions.
+    void keep_max(const Tally& under_one_parent, uint32_t parent) {
+      for (const auto& c : under_one_parent.entries) {
+        Entry& m = at(c.key);
+        if (c.count > m.count) m = {c.key, c.count, c.ms, parent};
+      }
+    }
+  };
+  Tally statement_max_, call_max_, counts_, call_counts_;
+  std::vector<uint32_t> hosts_, stack_;
+
   // Per-trace scratch, reused.
   std::vector<Span> trace_spans_;  // the traces being analysed, grouped and in start order
   std::vector<Span> complete_;

@@ -9,8 +9,6 @@ namespace cp::traces {
 
 namespace {
 
-constexpr size_t kStatementCacheLimit = 200000;
-
 Latency latency_of(const Histogram& h) {
   auto r = [](double v) { return round_to(v, 3); };
   return {static_cast<double>(h.count()),
@@ -44,17 +42,11 @@ uint32_t Assembler::statement_id(std::string_view raw, bool cache, std::string_v
     return strings_.intern(text.substr(0, text.find(' ')));
   }
   if (raw.empty()) return 0;
-  // Texts with a quote are literal forms: seen once, not worth a cache lookup.
-  bool maybe_cached = raw.find('\'') == std::string_view::npos;
-  if (maybe_cached)
-    if (auto it = statement_cache_.find(raw); it != statement_cache_.end()) return it->second;
+  // Parameterized texts repeat verbatim: an exact match is the cheapest lookup.
+  if (auto it = parameterized_.find(raw); it != parameterized_.end()) return it->second;
   std::string normalized = normalize_statement(raw);
   uint32_t id = strings_.intern(normalized);
-  // Cache only texts that repeat: parameterized ones ($1, ?). A text with literals is, in effect,
-  // seen once; caching it would only hold memory.
-  bool parameterized = normalized == raw;
-  if (parameterized && statement_cache_.size() < kStatementCacheLimit)
-    statement_cache_.emplace(raw_texts_.str(raw_texts_.intern(raw)), id);
+  if (normalized == raw) parameterized_.emplace(strings_.str(id), id);  // interned: a stable view
   return id;
 }
 

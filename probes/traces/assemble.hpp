@@ -75,8 +75,7 @@ class Assembler {
   Interner strings_;
   std::vector<Span> spans_;
   std::vector<InputFile> files_;
-  Interner raw_texts_;                                              // storage for the cache's keys
-  std::unordered_map<std::string_view, uint32_t> statement_cache_;  // raw text -> normalized id (bounded)
+  std::unordered_map<std::string_view, uint32_t> parameterized_;  // texts already normalized -> their id
   std::unordered_map<uint64_t, RouteAcc> routes_;
   std::unordered_map<uint32_t, StatementAcc> statements_;
   std::unordered_map<uint32_t, ExternalAcc> externals_;

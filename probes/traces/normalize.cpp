@@ -1,6 +1,8 @@
 #include "probes/traces/normalize.hpp"
 
 #include <cctype>
+#include <cstring>
+#include <vector>
 
 namespace cp::traces {
 
@@ -36,18 +38,24 @@ inline bool is_ident_char(char ch) {
   return kClass.c[static_cast<unsigned char>(ch)] & kIdent;
 }
 
-// Output goes to a raw buffer sized up front: a literal of one character becomes "$n" (up to
-// three), so 3x the input is always enough.
+// The tokenizer writes through a sink that also answers what it was last given (it looks back at
+// the output, e.g. for "IN (").
+// It writes into a reused buffer sized up front (a one-character literal becomes "$n", so 3x the
+// input is always enough): no allocation and no capacity check per character.
 struct Writer {
+  char* begin;
   char* w;
   void put(char c) { *w++ = c; }
   void put(std::string_view s) {
-    for (char c : s) *w++ = c;
+    std::memcpy(w, s.data(), s.size());
+    w += s.size();
   }
-  char last(const char* begin) const { return w == begin ? '\0' : w[-1]; }
+  size_t size() const { return static_cast<size_t>(w - begin); }
+  char back(size_t k) const { return k < size() ? w[-1 - static_cast<std::ptrdiff_t>(k)] : '\0'; }
 };
 
-void append_param(Writer& out, int& n) {
+template <typename Sink>
+void append_param(Sink& out, int& n) {
   ++n;
   out.put('$');
   char digits[12];
@@ -57,7 +65,8 @@ void append_param(Writer& out, int& n) {
 }
 
 // After "IN (" : if the list holds only literals/params, emit a single "$n" and skip to ")".
-bool collapse_in_list(std::string_view sql, size_t& i, Writer& out, int& n) {
+template <typename Sink>
+bool collapse_in_list(std::string_view sql, size_t& i, Sink& out, int& n) {
   size_t j = i;
   bool any = false;
   while (j < sql.size()) {
@@ -85,20 +94,16 @@ bool collapse_in_list(std::string_view sql, size_t& i, Writer& out, int& n) {
   return true;
 }
 
-}  // namespace
-
-std::string normalize_statement(std::string_view sql) {
-  std::string buffer(sql.size() * 3 + 16, '\0');
-  char* const begin = buffer.data();
-  Writer out{begin};
+template <typename Sink>
+void tokenize(std::string_view sql, Sink& out) {
   int n = 0;
   bool space = false;
   size_t i = 0;
   auto emit_space = [&] {
-    if (space && out.w != begin) out.put(' ');
+    if (space && out.size() > 0) out.put(' ');
     space = false;
   };
-  auto after_ident = [&] { return out.w != begin && is_ident_char(out.w[-1]); };
+  auto after_ident = [&] { return out.size() > 0 && is_ident_char(out.back(0)); };
   while (i < sql.size()) {
     char c = sql[i];
     if (is_space(c)) {
@@ -111,8 +116,7 @@ std::string normalize_statement(std::string_view sql) {
       size_t end = sql.find("*/", i + 2);
       i = end == std::string_view::npos ? sql.size() : end + 2;
       space = true;
-    } else if (c == '\'' ||
-               ((c == 'E' || c == 'e') && i + 1 < sql.size() && sql[i + 1] == '\'' && !after_ident())) {
+    } else if (c == '\'' || ((c == 'E' || c == 'e') && i + 1 < sql.size() && sql[i + 1] == '\'' && !after_ident())) {
       if (c != '\'') ++i;
       ++i;
       while (i < sql.size()) {
@@ -137,8 +141,7 @@ std::string normalize_statement(std::string_view sql) {
       end = end == std::string_view::npos ? sql.size() : end + 1;
       out.put(sql.substr(i, end - i));
       i = end;
-    } else if ((is_digit(c) || (c == '.' && i + 1 < sql.size() && is_digit(sql[i + 1]))) &&
-               (!after_ident() || space)) {
+    } else if ((is_digit(c) || (c == '.' && i + 1 < sql.size() && is_digit(sql[i + 1]))) && (!after_ident() || space)) {
       while (i < sql.size() && (is_alnum(sql[i]) || sql[i] == '.')) ++i;
       emit_space();
       append_param(out, n);
@@ -148,8 +151,8 @@ std::string normalize_statement(std::string_view sql) {
       while (i < sql.size() && (is_alnum(sql[i]) || sql[i] == '_')) ++i;
       emit_space();
       append_param(out, n);
-    } else if (c == '(' && out.w - begin >= 2 && (out.w[-2] == 'I' || out.w[-2] == 'i') &&
-               (out.w[-1] == 'N' || out.w[-1] == 'n') && (out.w - begin == 2 || !is_ident_char(out.w[-3]))) {
+    } else if (c == '(' && out.size() >= 2 && (out.back(1) == 'I' || out.back(1) == 'i') &&
+               (out.back(0) == 'N' || out.back(0) == 'n') && (out.size() == 2 || !is_ident_char(out.back(2)))) {
       emit_space();
       out.put('(');
       ++i;
@@ -166,10 +169,19 @@ std::string normalize_statement(std::string_view sql) {
       ++i;
     }
   }
-  while (out.w != begin && (out.w[-1] == ';' || out.w[-1] == ' ')) --out.w;
-  buffer.resize(static_cast<size_t>(out.w - begin));
-  return buffer;
 }
+
+}  // namespace
+
+std::string normalize_statement(std::string_view sql) {
+  thread_local std::vector<char> buffer;
+  if (buffer.size() < sql.size() * 3 + 16) buffer.resize(sql.size() * 3 + 16);
+  Writer out{buffer.data(), buffer.data()};
+  tokenize(sql, out);
+  while (out.w != out.begin && (out.w[-1] == ';' || out.w[-1] == ' ')) --out.w;
+  return std::string(out.begin, out.size());
+}
+
 
 std::string url_host(std::string_view url) {
   auto scheme = url.find("://");

@@ -2,6 +2,7 @@
 // that "id = 42" and "id = $1" are one statement. libpg_query runs once per distinct result.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 

@@ -13,11 +13,17 @@ std::string describe(const std::string&, const std::string& spec, std::vector<st
   if (spec.rfind("http://", 0) != 0 && spec.rfind("https://", 0) != 0)
     throw UsageError("--http: expected an http:// or https:// URL, not \"" + redact_url(spec) + "\"");
   std::string shown = redact_url(spec);
-  if (shown != spec) {  // remember the password so no message can echo it
-    auto start = spec.find("://") + 3;
-    auto at = spec.find('@', start);
-    auto colon = spec.find(':', start);
-    if (at != std::string::npos && colon < at) secrets.push_back(spec.substr(colon + 1, at - colon - 1));
+  // Remember every redacted part (password, credential parameters) so no message can echo it.
+  for (size_t i = 0, j = 0; i < spec.size() && j < shown.size();) {
+    if (spec[i] == shown[j]) {
+      ++i;
+      ++j;
+      continue;
+    }
+    size_t end = spec.find_first_of("@&#", i);
+    secrets.push_back(spec.substr(i, end == std::string::npos ? std::string::npos : end - i));
+    i = end == std::string::npos ? spec.size() : end;
+    j += kRedacted.size();
   }
   return shown;
 }

@@ -13,7 +13,8 @@ std::string describe(const std::string&, const std::string& spec, std::vector<st
   std::string error;
   auto info = pg::parse_conninfo(spec, error);
   if (!info) throw UsageError("--postgres: not a PostgreSQL connection string: " + error);
-  if (auto pw = info->get("password"); !pw.empty()) secrets.push_back(pw);
+  for (const char* key : {"password", "sslpassword"})
+    if (auto pw = info->get(key); !pw.empty()) secrets.push_back(pw);
   return info->display_name();
 }
 

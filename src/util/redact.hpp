@@ -8,7 +8,8 @@ namespace cp {
 
 inline constexpr std::string_view kRedacted = "***";
 
-// "scheme://user:secret@host/…" -> "scheme://user:***@host/…"; anything else unchanged.
+// "scheme://user:secret@host/…" -> "scheme://user:***@host/…", and the values of query parameters
+// that carry credentials (?api_key=…, &token=…, &X-Amz-Signature=…) become "***".
 std::string redact_url(std::string_view url);
 
 // Replaces every occurrence of each secret (non-empty) in `text` with "***". Used on messages that

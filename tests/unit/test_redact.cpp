@@ -11,6 +11,10 @@ TEST_CASE("redact_url hides the password only") {
   CHECK(redact_url("postgresql://app@db/shop") == "postgresql://app@db/shop");
   CHECK(redact_url("https://api.example.com/path?q=a:b@c") == "https://api.example.com/path?q=a:b@c");
   CHECK(redact_url("not a url") == "not a url");
+  CHECK(redact_url("https://api.example.com/v1/x?id=42&api_key=abc123&access_token=zz#f") ==
+        "https://api.example.com/v1/x?id=42&api_key=***&access_token=***#f");
+  CHECK(redact_url("https://s3.example.com/b?X-Amz-Signature=deadbeef&page=2") ==
+        "https://s3.example.com/b?X-Amz-Signature=***&page=2");
 }
 
 TEST_CASE("scrub replaces every occurrence of a secret") {

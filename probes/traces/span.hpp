@@ -67,7 +67,6 @@ class Interner {
     return id;
   }
   const std::string& str(uint32_t id) const { return storage_[id]; }
-  size_t size() const { return storage_.size(); }
 
  private:
   std::deque<std::string> storage_;  // stable addresses for the views in ids_

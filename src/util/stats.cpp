@@ -32,16 +32,6 @@ void Histogram::add(double value) {
   sum_ += value;
 }
 
-void Histogram::merge(const Histogram& other) {
-  if (!other.count_) return;
-  if (other.buckets_.size() > buckets_.size()) buckets_.resize(other.buckets_.size(), 0);
-  for (size_t i = 0; i < other.buckets_.size(); ++i) buckets_[i] += other.buckets_[i];
-  min_ = count_ ? std::min(min_, other.min_) : other.min_;
-  max_ = count_ ? std::max(max_, other.max_) : other.max_;
-  count_ += other.count_;
-  sum_ += other.sum_;
-}
-
 double Histogram::percentile(double p) const {
   if (!count_) return 0;
   p = std::clamp(p, 0.0, 100.0);
@@ -56,14 +46,5 @@ double Histogram::percentile(double p) const {
   return max_;
 }
 
-nlohmann::ordered_json Histogram::summary() const {
-  auto round3 = [](double v) { return std::round(v * 1000.0) / 1000.0; };
-  return {{"count", count_},
-          {"mean", round3(mean())},
-          {"p50", round3(percentile(50))},
-          {"p95", round3(percentile(95))},
-          {"p99", round3(percentile(99))},
-          {"max", round3(max())}};
-}
 
 }  // namespace cp

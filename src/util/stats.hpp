@@ -3,23 +3,18 @@
 #include <cstdint>
 #include <vector>
 
-#include <nlohmann/json.hpp>
 
 namespace cp {
 
 class Histogram {
  public:
   void add(double value);  // any non-negative value; the unit is the caller's
-  void merge(const Histogram& other);
   uint64_t count() const { return count_; }
   double sum() const { return sum_; }
   double min() const { return count_ ? min_ : 0; }
   double max() const { return max_; }
   double mean() const { return count_ ? sum_ / static_cast<double>(count_) : 0; }
   double percentile(double p) const;  // p in [0,100]; 0 when empty
-
-  // {count, mean, p50, p95, p99, max}: what snapshots and reports keep.
-  nlohmann::ordered_json summary() const;
 
  private:
   static int bucket_of(double v);

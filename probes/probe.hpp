@@ -71,6 +71,15 @@ struct ProbeKind {
   std::map<std::string, double, std::less<>> options;
 };
 
+// Calls `sample(seconds since the call)` every `interval_s` until the window ends (once for a zero
+// window): the sampling loop every live collector shares.
+void sample_through_window(const CollectContext& ctx, double interval_s,
+                           const std::function<void(double)>& sample);
+
+// A probe's option in milliseconds from [probes.NAME], as seconds, never below `min_ms`.
+double interval_option(const CollectContext& ctx, std::string_view probe, std::string_view option,
+                       double default_ms, double min_ms);
+
 // Runs one rule unless the configuration turned it off: `fn(args..., params)` returns findings.
 template <typename Fn, typename... Args>
 void judge_rule(Judgement& j, const Settings& settings, std::string_view rule, Fn fn, const Args&... args) {

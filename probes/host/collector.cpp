@@ -257,16 +257,8 @@ Collected collect(const Target& target, const CollectContext& ctx) {
   Reading start = read_all(where);
   double cost = thread_cpu_ms() - cpu0;
   auto started = Clock::now();
-  double interval =
-      ctx.settings ? ctx.settings->probe_option("host", "sample_interval_ms", 250) / 1000 : 0.25;
-  auto period =
-      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(std::max(interval, 0.05)));
-  do {
-    auto t0 = Clock::now();
-    snap.run_queue.push_back(procs_running(root));
-    auto next = std::min(t0 + period, ctx.window_end);
-    if (next > Clock::now()) std::this_thread::sleep_until(next);
-  } while (Clock::now() < ctx.window_end);
+  sample_through_window(ctx, interval_option(ctx, "host", "sample_interval_ms", 250, 50),
+                        [&](double) { snap.run_queue.push_back(procs_running(root)); });
   cpu0 = thread_cpu_ms();
   Reading end = read_all(where);
   cost += thread_cpu_ms() - cpu0;

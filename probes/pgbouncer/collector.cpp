@@ -90,17 +90,10 @@ Collected collect(const Target& target, const CollectContext& ctx) {
     auto started = Clock::now();
     bool cumulative = ctx.window_s <= 0;
     if (!cumulative) snap.stats_start = console.show("STATS");
-    double interval =
-        ctx.settings ? ctx.settings->probe_option("pgbouncer", "sample_interval_ms", 250) / 1000 : 0.25;
-    auto period =
-        std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(std::max(interval, 0.05)));
-    do {
-      auto t0 = Clock::now();
-      snap.pool_samples.push_back(
-          {std::chrono::duration<double>(t0 - started).count(), console.show("POOLS")});
-      auto next = std::min(t0 + period, ctx.window_end);
-      if (next > Clock::now()) std::this_thread::sleep_until(next);
-    } while (Clock::now() < ctx.window_end);
+    sample_through_window(ctx, interval_option(ctx, "pgbouncer", "sample_interval_ms", 250, 50),
+                          [&](double t_s) {
+                            snap.pool_samples.push_back({t_s, console.show("POOLS")});
+                          });
     snap.stats_end = console.show("STATS");
     snap.window_s = cumulative ? 0 : std::chrono::duration<double>(Clock::now() - started).count();
     snap.databases = console.show("DATABASES");

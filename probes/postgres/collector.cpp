@@ -436,19 +436,6 @@ ActivitySample sample_activity(Connection& s, double t_s) {
   return out;
 }
 
-// Samples pg_stat_activity every `interval` until the window ends (once for a zero window).
-void sample_until_window_end(Connection& s, const CollectContext& ctx, Clock::time_point started,
-                             double interval, Snapshot& snap) {
-  snap.sample_interval_s = interval;
-  auto period = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(interval));
-  do {
-    auto t0 = Clock::now();
-    snap.activity.push_back(sample_activity(s, std::chrono::duration<double>(t0 - started).count()));
-    auto next = std::min(t0 + period, ctx.window_end);
-    if (next > Clock::now()) std::this_thread::sleep_until(next);
-  } while (Clock::now() < ctx.window_end);
-}
-
 std::optional<double> tcp_handshake_ms(const std::string& host, const std::string& port) {
   if (host.empty() || host.front() == '/' || host.find(',') != std::string::npos) return std::nullopt;
   addrinfo hints{};
@@ -535,9 +522,9 @@ Snapshot collect_snapshot(Connection& s, const CollectContext& ctx, const ConnIn
     start_tables = read_tables(s);
     start_dealloc = read_dealloc();
   }
-  double interval =
-      ctx.settings ? ctx.settings->probe_option("postgres", "sample_interval_ms", 200) / 1000.0 : 0.2;
-  sample_until_window_end(s, ctx, started, std::max(interval, 0.05), snap);
+  snap.sample_interval_s = interval_option(ctx, "postgres", "sample_interval_ms", 200, 50);
+  sample_through_window(ctx, snap.sample_interval_s,
+                        [&](double t_s) { snap.activity.push_back(sample_activity(s, t_s)); });
 
   StatementMap own_statements;
   StatementMap end_statements =

@@ -166,17 +166,11 @@ Collected collect(const Target& target, const CollectContext& ctx) {
       snap.slowlog_available = false;  // renamed or forbidden by ACL
     }
     Histogram ping;
-    double interval =
-        ctx.settings ? ctx.settings->probe_option("redis", "ping_interval_ms", 100) / 1000 : 0.1;
-    auto period =
-        std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(std::max(interval, 0.01)));
-    do {
+    sample_through_window(ctx, interval_option(ctx, "redis", "ping_interval_ms", 100, 10), [&](double) {
       auto t0 = Clock::now();
       c->run({"PING"});
       ping.add(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-      auto next = std::min(t0 + period, ctx.window_end);
-      if (next > Clock::now()) std::this_thread::sleep_until(next);
-    } while (Clock::now() < ctx.window_end);
+    });
     snap.info_end = read_info(*c);
     snap.window_s = cumulative ? 0 : std::chrono::duration<double>(Clock::now() - started).count();
     if (snap.slowlog_available) {

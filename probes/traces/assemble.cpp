@@ -42,11 +42,13 @@ uint32_t Assembler::statement_id(std::string_view raw, bool cache, std::string_v
     return strings_.intern(text.substr(0, text.find(' ')));
   }
   if (raw.empty()) return 0;
-  // Parameterized texts repeat verbatim: an exact match is the cheapest lookup.
-  if (auto it = parameterized_.find(raw); it != parameterized_.end()) return it->second;
-  std::string normalized = normalize_statement(raw);
-  uint32_t id = strings_.intern(normalized);
-  if (normalized == raw) parameterized_.emplace(strings_.str(id), id);  // interned: a stable view
+  // Parameterized texts repeat verbatim, and normalizing a normalized text changes nothing: an
+  // exact match with a known statement is the cheapest lookup.
+  uint32_t known = strings_.find(raw);
+  if (known != Interner::kEmpty && known < is_statement_.size() && is_statement_[known]) return known;
+  uint32_t id = strings_.intern(normalize_statement_view(raw));
+  if (id >= is_statement_.size()) is_statement_.resize(strings_.size(), false);
+  is_statement_[id] = true;
   return id;
 }
 
@@ -78,12 +80,17 @@ void Assembler::add(const RawSpan& raw) {
       s.target = strings_.intern(raw.db_system);
       break;
     case SpanClass::external: {
-      std::string host = !raw.url.empty() ? url_host(raw.url) : std::string(raw.peer);
+      std::string_view host = !raw.url.empty() ? url_host_view(raw.url) : raw.peer;
       if (host.empty()) host = raw.name;
       s.target = strings_.intern(host);
-      std::string endpoint = !raw.url.empty() ? normalize_url(raw.url) : host + std::string(raw.target_path);
-      std::string method = raw.http_method.empty() ? std::string() : std::string(raw.http_method) + " ";
-      s.call = strings_.intern(method + endpoint);
+      std::string& call = call_scratch_;  // "METHOD host/path-template"
+      call.clear();
+      if (!raw.http_method.empty()) (call += raw.http_method) += ' ';
+      if (!raw.url.empty())
+        append_url_template(raw.url, call);
+      else
+        (call += host) += raw.target_path;
+      s.call = strings_.intern(call);
       break;
     }
     case SpanClass::internal:
@@ -91,55 +98,59 @@ void Assembler::add(const RawSpan& raw) {
   }
   spans_.push_back(s);
   if (!last_seen_slot_ || !(s.trace == last_trace_)) {
-    last_seen_slot_ = &last_seen_[s.trace];  // node-based map: the address is stable until erased
+    // A node-based map: the address is stable until erased.
+    auto [it, inserted] = last_seen_.try_emplace(s.trace);
+    if (inserted) it->second.seq = next_seq_++;
+    last_seen_slot_ = &it->second;
     last_trace_ = s.trace;
   }
-  *last_seen_slot_ = std::max(*last_seen_slot_, raw.offset);
+  last_seen_slot_->offset = std::max(last_seen_slot_->offset, raw.offset);
   if (spans_.size() >= pending_limit_) evict_complete_traces(raw.offset);
 }
 
 void Assembler::evict_complete_traces(uint64_t now) {
   if (now > horizon_bytes_) {
     uint64_t cutoff = now - horizon_bytes_;
-    // Complete spans move to the back (kept ones stay in arrival order), then are analysed.
-    std::vector<Span>& complete = complete_;
-    complete.clear();
-    size_t kept = 0;
+    // Complete spans are analysed where they stand, then the pending ones close up.
+    sort_keys_.clear();
+    dropped_.assign(spans_.size(), 0);
     TraceId last{~0ull, ~0ull};
-    bool last_complete = false;
+    const Pending* pending = nullptr;
     for (size_t i = 0; i < spans_.size(); ++i) {
       const Span& s = spans_[i];
       if (!(s.trace == last)) {
         last = s.trace;
-        last_complete = last_seen_[s.trace] < cutoff;
+        pending = &last_seen_.find(s.trace)->second;
       }
-      if (last_complete)
-        complete.push_back(s);
-      else
-        spans_[kept++] = s;
+      if (pending->offset < cutoff) {
+        sort_keys_.push_back({pending->seq, static_cast<uint32_t>(i), s.start_ns});
+        dropped_[i] = 1;
+      }
     }
-    spans_.resize(kept);
-    size_t begin = spans_.size();
-    spans_.insert(spans_.end(), complete.begin(), complete.end());
-    analyze_range(begin, spans_.size());
-    for (size_t i = begin; i < spans_.size(); ++i) last_seen_.erase(spans_[i].trace);
-    last_seen_slot_ = nullptr;
-    total_spans_ += spans_.size() - begin;
-    spans_.resize(begin);
+    if (!sort_keys_.empty()) {
+      analyze_keys();
+      size_t kept = 0;
+      for (size_t i = 0; i < spans_.size(); ++i) {
+        if (!dropped_[i]) {
+          spans_[kept++] = spans_[i];
+        } else if (i == 0 || !(spans_[i].trace == spans_[i - 1].trace) || !dropped_[i - 1]) {
+          last_seen_.erase(spans_[i].trace);  // spans of a trace arrive together, mostly
+        }
+      }
+      last_seen_slot_ = nullptr;
+      total_spans_ += spans_.size() - kept;
+      spans_.resize(kept);
+    }
   }
   // Nothing (or little) was complete: wait for twice as many spans before looking again.
   pending_limit_ = std::max<size_t>(1u << 18, spans_.size() * 2);
 }
 
-void Assembler::analyze_range(size_t begin, size_t end) {
+void Assembler::analyze_keys() {
   // Sort small keys, not 80-byte spans, then gather each trace's spans in start order.
   std::vector<SortKey>& keys = sort_keys_;
-  keys.clear();
-  for (size_t i = begin; i < end; ++i)
-    keys.push_back({spans_[i].trace, spans_[i].start_ns, static_cast<uint32_t>(i)});
   std::sort(keys.begin(), keys.end(), [](const SortKey& a, const SortKey& b) {
-    if (!(a.trace == b.trace)) return a.trace < b.trace;
-    return a.start < b.start;
+    return a.seq != b.seq ? a.seq < b.seq : a.start < b.start;
   });
   trace_spans_.clear();
   for (const auto& k : keys) trace_spans_.push_back(spans_[k.index]);
@@ -342,7 +353,11 @@ void Assembler::analyze_trace(size_t begin, size_t end) {
 }
 
 Snapshot Assembler::finish() {
-  analyze_range(0, spans_.size());
+  sort_keys_.clear();
+  for (size_t i = 0; i < spans_.size(); ++i)
+    sort_keys_.push_back(
+        {last_seen_.find(spans_[i].trace)->second.seq, static_cast<uint32_t>(i), spans_[i].start_ns});
+  analyze_keys();
   total_spans_ += spans_.size();
   spans_.clear();
   spans_.shrink_to_fit();

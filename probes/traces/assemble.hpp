@@ -22,7 +22,12 @@ class Assembler {
                      uint64_t horizon_bytes = 64ull << 20)
       : max_gap_ns_(static_cast<int64_t>(sequential_max_gap_ms * 1e6)),
         min_call_ns_(static_cast<int64_t>(sequential_min_call_ms * 1e6)),
-        horizon_bytes_(horizon_bytes) {}
+        horizon_bytes_(horizon_bytes) {
+    // Address space, not memory (pages are touched as spans arrive): the pending spans and the
+    // analysed batch then rarely need to be moved to a bigger block.
+    spans_.reserve(2 * pending_limit_);
+    trace_spans_.reserve(pending_limit_);
+  }
 
   void add(const RawSpan& raw);
   void add_file(InputFile f) { files_.push_back(std::move(f)); }
@@ -61,7 +66,7 @@ class Assembler {
 
   uint32_t statement_id(std::string_view raw, bool cache, std::string_view name);
   void evict_complete_traces(uint64_t now);
-  void analyze_range(size_t begin, size_t end);  // spans_[begin, end): whole traces, any order
+  void analyze_keys();  // the spans sort_keys_ point at: whole traces, any order
   void analyze_trace(size_t begin, size_t end);
   void analyze_request(size_t root);
   void record_pattern(RouteAcc& acc, const char* kind, uint32_t key, int repeats, double ms, double saved,
@@ -71,11 +76,17 @@ class Assembler {
   int64_t min_call_ns_;
   uint64_t horizon_bytes_;
   size_t pending_limit_ = 1u << 18;
-  std::unordered_map<TraceId, uint64_t, TraceIdHash> last_seen_;  // input offset of a trace's latest span
+  struct Pending {
+    uint64_t offset = 0;  // input offset of the trace's latest span
+    uint32_t seq = 0;     // traces in order of arrival: a small sort key
+  };
+  std::unordered_map<TraceId, Pending, TraceIdHash> last_seen_;
+  uint32_t next_seq_ = 0;
   Interner strings_;
   std::vector<Span> spans_;
   std::vector<InputFile> files_;
-  std::unordered_map<std::string_view, uint32_t> parameterized_;  // texts already normalized -> their id
+  std::vector<bool> is_statement_;  // by string id: a normalized statement
+  std::string call_scratch_;
   std::unordered_map<uint64_t, RouteAcc> routes_;
   std::unordered_map<uint32_t, StatementAcc> statements_;
   std::unordered_map<uint32_t, ExternalAcc> externals_;
@@ -86,7 +97,7 @@ class Assembler {
   std::string last_service_text_;
   uint32_t last_service_ = 0;
   TraceId last_trace_{~0ull, ~0ull};
-  uint64_t* last_seen_slot_ = nullptr;
+  Pending* last_seen_slot_ = nullptr;
 
   // A few keys per request: a flat vector beats a hash map here, and is reused without allocating.
   struct Tally {
@@ -121,11 +132,11 @@ class Assembler {
 
   // Per-trace scratch, reused.
   std::vector<Span> trace_spans_;  // the traces being analysed, grouped and in start order
-  std::vector<Span> complete_;
+  std::vector<uint8_t> dropped_;   // spans_ analysed by the current eviction
   struct SortKey {
-    TraceId trace;
-    int64_t start;
+    uint32_t seq;
     uint32_t index;
+    int64_t start;
   };
   std::vector<SortKey> sort_keys_;
   size_t base_ = 0;

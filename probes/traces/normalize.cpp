@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 namespace cp::traces {
@@ -109,6 +110,15 @@ void tokenize(std::string_view sql, Sink& out) {
     if (is_space(c)) {
       space = true;
       ++i;
+    } else if ((is_alpha(c) || c == '_') &&
+               !((c == 'E' || c == 'e') && i + 1 < sql.size() && sql[i + 1] == '\'')) {
+      // A keyword or an identifier, copied whole (digits inside it are not literals): most of a
+      // statement's characters take this path.
+      size_t end = i + 1;
+      while (end < sql.size() && (is_alnum(sql[end]) || sql[end] == '_')) ++end;
+      emit_space();
+      out.put(sql.substr(i, end - i));
+      i = end;
     } else if (c == '-' && i + 1 < sql.size() && sql[i + 1] == '-') {  // -- comment
       while (i < sql.size() && sql[i] != '\n') ++i;
       space = true;
@@ -116,7 +126,8 @@ void tokenize(std::string_view sql, Sink& out) {
       size_t end = sql.find("*/", i + 2);
       i = end == std::string_view::npos ? sql.size() : end + 2;
       space = true;
-    } else if (c == '\'' || ((c == 'E' || c == 'e') && i + 1 < sql.size() && sql[i + 1] == '\'' && !after_ident())) {
+    } else if (c == '\'' ||
+               ((c == 'E' || c == 'e') && i + 1 < sql.size() && sql[i + 1] == '\'' && !after_ident())) {
       if (c != '\'') ++i;
       ++i;
       while (i < sql.size()) {
@@ -141,7 +152,8 @@ void tokenize(std::string_view sql, Sink& out) {
       end = end == std::string_view::npos ? sql.size() : end + 1;
       out.put(sql.substr(i, end - i));
       i = end;
-    } else if ((is_digit(c) || (c == '.' && i + 1 < sql.size() && is_digit(sql[i + 1]))) && (!after_ident() || space)) {
+    } else if ((is_digit(c) || (c == '.' && i + 1 < sql.size() && is_digit(sql[i + 1]))) &&
+               (!after_ident() || space)) {
       while (i < sql.size() && (is_alnum(sql[i]) || sql[i] == '.')) ++i;
       emit_space();
       append_param(out, n);
@@ -152,7 +164,8 @@ void tokenize(std::string_view sql, Sink& out) {
       emit_space();
       append_param(out, n);
     } else if (c == '(' && out.size() >= 2 && (out.back(1) == 'I' || out.back(1) == 'i') &&
-               (out.back(0) == 'N' || out.back(0) == 'n') && (out.size() == 2 || !is_ident_char(out.back(2)))) {
+               (out.back(0) == 'N' || out.back(0) == 'n') &&
+               (out.size() == 2 || !is_ident_char(out.back(2)))) {
       emit_space();
       out.put('(');
       ++i;
@@ -173,24 +186,48 @@ void tokenize(std::string_view sql, Sink& out) {
 
 }  // namespace
 
-std::string normalize_statement(std::string_view sql) {
+std::string_view normalize_statement_view(std::string_view sql) {
   thread_local std::vector<char> buffer;
   if (buffer.size() < sql.size() * 3 + 16) buffer.resize(sql.size() * 3 + 16);
   Writer out{buffer.data(), buffer.data()};
   tokenize(sql, out);
   while (out.w != out.begin && (out.w[-1] == ';' || out.w[-1] == ' ')) --out.w;
-  return std::string(out.begin, out.size());
+  return {out.begin, out.size()};
 }
 
+std::string normalize_statement(std::string_view sql) {
+  return std::string(normalize_statement_view(sql));
+}
+
+namespace {
+bool url_delimiter(char c) {
+  return c == '/' || c == '?' || c == '#';
+}
+
+// Where the authority ("user@host:port") starts and ends: after "scheme://" when there is one;
+// the path starts where it ends. Plain loops: this runs for every external span.
+std::pair<size_t, size_t> authority_bounds(std::string_view url) {
+  size_t start = 0;
+  for (size_t i = 0; i < url.size() && !url_delimiter(url[i]); ++i) {
+    if (url[i] != ':') continue;
+    if (url.substr(i, 3) == "://") start = i + 3;
+    break;
+  }
+  size_t end = start;
+  while (end < url.size() && !url_delimiter(url[end])) ++end;
+  return {start, end};
+}
+}  // namespace
+
+std::string_view url_host_view(std::string_view url) {
+  auto [start, end] = authority_bounds(url);
+  std::string_view authority = url.substr(start, end - start);
+  if (auto at = authority.rfind('@'); at != std::string_view::npos) authority.remove_prefix(at + 1);
+  return authority;
+}
 
 std::string url_host(std::string_view url) {
-  auto scheme = url.find("://");
-  size_t start = scheme == std::string_view::npos ? 0 : scheme + 3;
-  size_t end = url.find_first_of("/?#", start);
-  std::string_view authority =
-      url.substr(start, end == std::string_view::npos ? url.size() - start : end - start);
-  if (auto at = authority.rfind('@'); at != std::string_view::npos) authority.remove_prefix(at + 1);
-  return std::string(authority);
+  return std::string(url_host_view(url));
 }
 
 namespace {
@@ -211,14 +248,11 @@ bool is_identifier_segment(std::string_view seg) {
 }
 }  // namespace
 
-std::string normalize_url(std::string_view url) {
-  std::string host = url_host(url);
-  auto scheme = url.find("://");
-  size_t path_start = scheme == std::string_view::npos ? 0 : url.find_first_of("/?#", scheme + 3);
-  std::string out = host;
-  if (path_start == std::string_view::npos) return out;
-  std::string_view path = url.substr(path_start);
-  path = path.substr(0, path.find_first_of("?#"));
+void append_url_template(std::string_view url, std::string& out) {
+  out += url_host_view(url);
+  size_t path_start = authority_bounds(url).second, path_end = path_start;
+  while (path_end < url.size() && url[path_end] != '?' && url[path_end] != '#') ++path_end;
+  std::string_view path = url.substr(path_start, path_end - path_start);
   size_t i = 0;
   while (i < path.size()) {
     size_t slash = path.find('/', i + 1);
@@ -231,6 +265,11 @@ std::string normalize_url(std::string_view url) {
     if (slash == std::string_view::npos) break;
     i = slash;
   }
+}
+
+std::string normalize_url(std::string_view url) {
+  std::string out;
+  append_url_template(url, out);
   return out;
 }
 

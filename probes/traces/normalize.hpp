@@ -11,10 +11,14 @@ namespace cp::traces {
 // SQL: string/number literals and $n/?/:name parameters become $1, $2 … in order; IN (…) lists
 // collapse to IN ($n); whitespace collapses; comments drop. A tokenizer, not a parser.
 std::string normalize_statement(std::string_view sql);
+// The same into a reused buffer: the view is valid until the thread's next call (the hot path).
+std::string_view normalize_statement_view(std::string_view sql);
 
 // URL -> "host/path" template: scheme, query, fragment and credentials dropped; numeric, UUID and
 // long hex path segments become {id}.
 std::string normalize_url(std::string_view url);
+void append_url_template(std::string_view url, std::string& out);
 std::string url_host(std::string_view url);
+std::string_view url_host_view(std::string_view url);  // a view into `url`
 
 }  // namespace cp::traces

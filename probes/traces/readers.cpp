@@ -1,6 +1,8 @@
 #include "probes/traces/readers.hpp"
 
 #include <cerrno>
+#include <charconv>
+#include <climits>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -9,6 +11,9 @@
 
 #include <fmt/format.h>
 #include <simdjson.h>
+#if defined(__SSE4_1__)
+#include <immintrin.h>
+#endif
 
 namespace cp::traces {
 
@@ -54,7 +59,24 @@ int hex_value(char c) {
   return kHex.v[static_cast<unsigned char>(c)];
 }
 
-// The common case on the hot path: exactly 16 hex digits.
+// The common case on the hot path: exactly 16 hex digits, as a big-endian number.
+#if defined(__SSE4_1__)
+bool hex16(const char* p, uint64_t& out) {
+  __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  __m128i lower = _mm_or_si128(v, _mm_set1_epi8(0x20));
+  __m128i digit =
+      _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)), _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
+  __m128i letter = _mm_and_si128(_mm_cmpgt_epi8(lower, _mm_set1_epi8('a' - 1)),
+                                 _mm_cmplt_epi8(lower, _mm_set1_epi8('f' + 1)));
+  if (_mm_movemask_epi8(_mm_or_si128(digit, letter)) != 0xFFFF) return false;
+  __m128i nibbles = _mm_blendv_epi8(_mm_sub_epi8(lower, _mm_set1_epi8('a' - 10)),
+                                    _mm_sub_epi8(v, _mm_set1_epi8('0')), digit);
+  // Each pair of nibbles to a byte (the first is the high one), then the eight bytes together.
+  __m128i pairs = _mm_maddubs_epi16(nibbles, _mm_set1_epi16(0x0110));
+  out = __builtin_bswap64(static_cast<uint64_t>(_mm_cvtsi128_si64(_mm_packus_epi16(pairs, pairs))));
+  return true;
+}
+#else
 bool hex16(const char* p, uint64_t& out) {
   uint64_t v = 0;
   int bad = 0;
@@ -66,6 +88,7 @@ bool hex16(const char* p, uint64_t& out) {
   out = v;
   return bad >= 0;
 }
+#endif
 
 int base64_value(char c) {
   if (c >= 'A' && c <= 'Z') return c - 'A';
@@ -134,31 +157,59 @@ TraceId parse_trace_id(std::string_view s) {
   return {bytes_to_u64(b, n - 8), bytes_to_u64(b + n - 8, 8)};
 }
 
+// No '"' among 16 bytes (the padded document always has them), eight at a time.
+bool no_quote_in_16(const char* p) {
+  constexpr uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
+  constexpr uint64_t kQuotes = kOnes * '"';
+  uint64_t a, b;
+  std::memcpy(&a, p, 8);
+  std::memcpy(&b, p + 8, 8);
+  a ^= kQuotes;
+  b ^= kQuotes;
+  return !(((a - kOnes) & ~a & kHigh) | ((b - kOnes) & ~b & kHigh));
+}
+
 // An id's text straight from the JSON (ids are hex or base64: never escaped).
 std::string_view raw_string(ondemand::value v) {
   const char* p = ondemand::raw_json_string(v.get_raw_json_string()).raw();
   // The closing quote of a valid JSON string is within the (padded) document; an escape in an id
   // makes it undecodable, which the id parser reports.
+  // Most ids are 16 or 32 hex digits: look there before searching.
+  if (p[16] == '"' && no_quote_in_16(p)) return {p, 16};
+  if (p[32] == '"' && no_quote_in_16(p) && no_quote_in_16(p + 16)) return {p, 32};
   const char* end = static_cast<const char*>(std::memchr(p, '"', 256));
   if (!end) throw ShapeError{"an id longer than 256 characters"};
   return {p, static_cast<size_t>(end - p)};
 }
 
-// 64-bit numbers arrive as JSON numbers or strings (OTLP's int64 mapping).
-uint64_t u64(ondemand::value v) {
-  if (v.type() == ondemand::json_type::string) return v.get_uint64_in_string();
-  ondemand::number num = v.get_number();
-  switch (num.get_number_type()) {
-    case ondemand::number_type::unsigned_integer:
-      return num.get_uint64();
-    case ondemand::number_type::signed_integer:
-      return static_cast<uint64_t>(std::max<int64_t>(0, num.get_int64()));
-    default:
-      return static_cast<uint64_t>(std::max(0.0, num.as_double()));
-  }
+// 1 to 19 plain digits, quoted or not, straight from the JSON text (the value is left unread).
+bool plain_digits(std::string_view token, uint64_t& out) {
+  bool quoted = !token.empty() && token[0] == '"';
+  size_t i = quoted ? 1 : 0, end = i;
+  uint64_t v = 0;
+  while (end < token.size() && end - i < 19 && static_cast<unsigned char>(token[end] - '0') < 10)
+    v = v * 10 + static_cast<uint64_t>(token[end++] - '0');
+  if (end == i) return false;
+  bool closed = quoted ? end < token.size() && token[end] == '"'
+                       : end == token.size() || token[end] == ' ' || token[end] == '\n' ||
+                             token[end] == '\r' || token[end] == '\t';
+  out = v;
+  return closed;
+}
+
+// A number that is not an integer, from its text (simdjson 3.0's number::as_double loses long
+// mantissas), within the int64 range.
+int64_t fractional(std::string_view token) {
+  double d = 0;
+  std::from_chars(token.data(), token.data() + token.size(), d);
+  if (!(d == d)) return 0;
+  return d >= 9.2e18 ? INT64_MAX : d <= -9.2e18 ? INT64_MIN : static_cast<int64_t>(d);
 }
 
 int64_t i64(ondemand::value v) {
+  std::string_view token = v.raw_json_token();
+  uint64_t fast;
+  if (plain_digits(token, fast)) return static_cast<int64_t>(fast);
   if (v.type() == ondemand::json_type::string) return v.get_int64_in_string();
   ondemand::number num = v.get_number();
   switch (num.get_number_type()) {
@@ -167,8 +218,21 @@ int64_t i64(ondemand::value v) {
     case ondemand::number_type::signed_integer:
       return num.get_int64();
     default:
-      return static_cast<int64_t>(num.as_double());
+      return fractional(token);
   }
+}
+
+// 64-bit numbers arrive as JSON numbers or strings (OTLP's int64 mapping); negative ones are 0.
+uint64_t u64(ondemand::value v) {
+  std::string_view token = v.raw_json_token();
+  uint64_t fast;
+  if (plain_digits(token, fast)) return fast;
+  if (v.type() == ondemand::json_type::string) return v.get_uint64_in_string();
+  ondemand::number num = v.get_number();
+  if (num.get_number_type() == ondemand::number_type::unsigned_integer) return num.get_uint64();
+  int64_t value =
+      num.get_number_type() == ondemand::number_type::signed_integer ? num.get_int64() : fractional(token);
+  return static_cast<uint64_t>(std::max<int64_t>(0, value));
 }
 
 // ---- semantic conventions ------------------------------------------------------------------
@@ -875,7 +939,7 @@ ReadStats read_traces(const std::string& path, const SpanSink& sink) {
   if (!first_line_is_otlp_request(buf.data(), filled)) {
     // A single document (OTLP/JSON, Jaeger, Zipkin): read it whole.
     while (!eof) {
-      buf.resize(buf.size() + kChunk);
+      if (filled + kChunk + SIMDJSON_PADDING > buf.size()) buf.resize(2 * buf.size());  // amortized
       size_t n = std::fread(buf.data() + filled, 1, kChunk, file.get());
       filled += n;
       eof = n < kChunk;
@@ -905,8 +969,8 @@ ReadStats read_traces(const std::string& path, const SpanSink& sink) {
     size_t tail = pos < filled ? filled - pos : 0;
     std::memmove(buf.data(), buf.data() + pos, tail);
     file_offset += pos;
-    if (tail == kChunk || tail + kChunk + SIMDJSON_PADDING > buf.size())
-      buf.resize(tail + kChunk + SIMDJSON_PADDING);
+    // The buffer grows only for a line longer than itself; otherwise the next read fills it up.
+    if (tail + SIMDJSON_PADDING >= buf.size()) buf.resize(2 * buf.size());
     size_t n = std::fread(buf.data() + tail, 1, buf.size() - SIMDJSON_PADDING - tail, file.get());
     if (std::ferror(file.get()))
       throw ReadError{fmt::format("{}: read error: {}", name, std::strerror(errno))};

@@ -3,10 +3,10 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 namespace cp::traces {
@@ -54,23 +54,77 @@ struct Span {
   double duration_ms() const { return static_cast<double>(end_ns - start_ns) / 1e6; }
 };
 
-// Interned strings: id 0 is "".
+// Interned strings: id 0 is "". Every span interns a few strings, so the table is open-addressed
+// (one probe in a flat array, mostly) with a word-at-a-time hash.
 class Interner {
  public:
-  Interner() { intern(""); }
+  Interner() : slots_(1024) { intern(""); }
   uint32_t intern(std::string_view s) {
-    auto it = ids_.find(s);
-    if (it != ids_.end()) return it->second;
-    const std::string& stored = storage_.emplace_back(s);
-    uint32_t id = static_cast<uint32_t>(storage_.size() - 1);
-    ids_.emplace(stored, id);
-    return id;
+    uint32_t h = hash(s);
+    size_t mask = slots_.size() - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+      Slot& slot = slots_[i];
+      if (slot.id == kEmpty) {
+        uint32_t id = static_cast<uint32_t>(storage_.size());
+        storage_.emplace_back(s);
+        slot = {h, id};
+        if (storage_.size() * 2 > slots_.size()) grow();
+        return id;
+      }
+      if (slot.hash == h && storage_[slot.id] == s) return slot.id;
+    }
+  }
+  // The id of `s` when it was interned, else nullopt-like kEmpty.
+  uint32_t find(std::string_view s) const {
+    uint32_t h = hash(s);
+    size_t mask = slots_.size() - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+      const Slot& slot = slots_[i];
+      if (slot.id == kEmpty) return kEmpty;
+      if (slot.hash == h && storage_[slot.id] == s) return slot.id;
+    }
   }
   const std::string& str(uint32_t id) const { return storage_[id]; }
+  size_t size() const { return storage_.size(); }
+  static constexpr uint32_t kEmpty = ~0u;
 
  private:
-  std::deque<std::string> storage_;  // stable addresses for the views in ids_
-  std::unordered_map<std::string_view, uint32_t> ids_;
+  struct Slot {
+    uint32_t hash = 0;
+    uint32_t id = kEmpty;
+  };
+  static uint32_t hash(std::string_view s) {
+    constexpr uint64_t kMul = 0x9E3779B97F4A7C15ull;
+    uint64_t h = s.size() * kMul;
+    size_t i = 0;
+    for (; i + 8 <= s.size(); i += 8) {
+      uint64_t w;
+      std::memcpy(&w, s.data() + i, 8);
+      h = (h ^ w) * kMul;
+      h ^= h >> 29;
+    }
+    if (i < s.size()) {
+      uint64_t w = 0;
+      std::memcpy(&w, s.data() + i, s.size() - i);
+      h = (h ^ w) * kMul;
+    }
+    h ^= h >> 32;
+    return static_cast<uint32_t>(h * kMul >> 32);
+  }
+  void grow() {
+    std::vector<Slot> bigger(slots_.size() * 2);
+    size_t mask = bigger.size() - 1;
+    for (const Slot& slot : slots_) {
+      if (slot.id == kEmpty) continue;
+      size_t i = slot.hash & mask;
+      while (bigger[i].id != kEmpty) i = (i + 1) & mask;
+      bigger[i] = slot;
+    }
+    slots_ = std::move(bigger);
+  }
+
+  std::deque<std::string> storage_;  // stable: str() hands out references
+  std::vector<Slot> slots_;          // a power of two, at most half full
 };
 
 }  // namespace cp::traces

@@ -120,6 +120,39 @@ TEST_CASE("ids in hex or base64, 64-bit numbers as numbers or strings, both kind
   CHECK(services[0] == "a");  // resource after scopeSpans: still attributed
 }
 
+TEST_CASE("fast paths agree with the general ones: id case, spacing, long and fractional numbers") {
+  auto one = [](const std::string& span) {
+    std::string doc = R"({"resourceSpans":[{"scopeSpans":[{"spans":[)" + span + "]}]}]}";
+    std::vector<RawSpan> out;
+    read_traces_buffer("t", doc.data(), doc.size(), [&](const RawSpan& s) { out.push_back(s); });
+    REQUIRE(out.size() == 1);
+    return out[0];
+  };
+  RawSpan lower = one(
+      R"({"traceId":"00f067aa0ba902b700f067aa0ba902b7","spanId":"a0b1c2d3e4f5a6b7",)"
+      R"("parentSpanId":"","startTimeUnixNano":"1764100000000000000","endTimeUnixNano":1764100000000000001})");
+  RawSpan upper =
+      one(R"({"traceId":"00F067AA0BA902B700F067AA0BA902B7","spanId":"A0B1C2D3E4F5A6B7",)"
+          R"("startTimeUnixNano" : 1764100000000000000 , "endTimeUnixNano": 1.764100000000000001e18 })");
+  CHECK(lower.trace == upper.trace);
+  CHECK(lower.trace.hi == 0x00f067aa0ba902b7ull);
+  CHECK(lower.id == 0xa0b1c2d3e4f5a6b7ull);
+  CHECK(lower.id == upper.id);
+  CHECK(lower.parent == 0);
+  CHECK(lower.start_ns == 1764100000000000000);
+  CHECK(upper.start_ns == 1764100000000000000);
+  CHECK(lower.end_ns == 1764100000000000001);
+  CHECK(upper.end_ns >= 1764099999999000000);  // a double: close, not exact
+  // 20 digits (beyond the fast path) still read; an id with one non-hex digit is rejected.
+  CHECK(one(R"({"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"1112131415161718",)"
+            R"("startTimeUnixNano":"10000000000000000000"})")
+            .start_ns == static_cast<int64_t>(10000000000000000000ull));
+  std::string bad =
+      R"({"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0102030405060708090a0b0c0d0e0f10",)"
+      R"("spanId":"111213141516171g"}]}]}]})";
+  CHECK_THROWS_AS(read_traces_buffer("t", bad.data(), bad.size(), [](const RawSpan&) {}), ReadError);
+}
+
 TEST_CASE("a single Jaeger trace object and the older instrumentationLibrarySpans") {
   std::string jaeger =
       R"({"traceID":"abc123abc123abc1","spans":[{"traceID":"abc123abc123abc1","spanID":"0000000000000001",

@@ -9,6 +9,11 @@
 #include <optional>
 #include <vector>
 
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <csignal>
+
 #include <fmt/format.h>
 #include <simdjson.h>
 #if defined(__SSE4_1__)
@@ -915,6 +920,101 @@ struct FileCloser {
   }
 };
 
+// A regular file's JSON Lines, mapped a window at a time: no copy into a buffer, and the window's
+// pages are released as it moves on, so memory stays flat however large the file. nullopt when the
+// file is not JSON Lines (or cannot be mapped): the caller reads it instead.
+//
+// A mapped file that shrinks under the reader (copytruncate log rotation) raises SIGBUS: while the
+// map is in use, that signal ends the run with a message and exit 3 instead of a crash.
+char g_mapped_name[512];
+extern "C" void on_sigbus(int) {
+  const char head[] = "chokepoint: ";
+  const char tail[] = ": the file shrank while it was being read (truncated by log rotation?)\n";
+  ssize_t ignored = write(2, head, sizeof head - 1);
+  ignored = write(2, g_mapped_name, strnlen(g_mapped_name, sizeof g_mapped_name));
+  ignored = write(2, tail, sizeof tail - 1);
+  (void)ignored;
+  _exit(3);
+}
+
+class MappedLines {
+ public:
+  MappedLines(int fd, size_t size, const std::string& name) : fd_(fd), size_(size) {
+    std::snprintf(g_mapped_name, sizeof g_mapped_name, "%s", name.c_str());
+    struct sigaction sa {};
+    sa.sa_handler = on_sigbus;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGBUS, &sa, &previous_);
+  }
+  ~MappedLines() {
+    unmap();
+    sigaction(SIGBUS, &previous_, nullptr);
+  }
+  MappedLines(const MappedLines&) = delete;
+  MappedLines& operator=(const MappedLines&) = delete;
+
+  std::optional<ReadStats> read(const std::string& name, const SpanSink& sink) {
+    if (!map_at(0) || !first_line_is_otlp_request(at(0), end_ - begin_)) return std::nullopt;
+    Emitter e{sink};
+    LineStream lines(name, e);
+    ReadStats stats{Format::otlp_jsonl, size_, 0, 0};
+    size_t pos = 0;  // file offset of the next line
+    while (pos < size_) {
+      const void* hit = std::memchr(at(pos), '\n', end_ - pos);
+      size_t nl = hit ? static_cast<size_t>(static_cast<const char*>(hit) - at(0)) : end_;
+      if (!hit && end_ < size_) {  // the line goes on past the window: move the window to it
+        if (!map_at(pos)) throw ReadError{fmt::format("{}: cannot map: {}", name, std::strerror(errno))};
+        continue;
+      }
+      ++stats.lines;
+      size_t len = nl - pos;
+      if (end_ - pos >= len + SIMDJSON_PADDING) {
+        lines.line(at(pos), len, end_ - pos, stats.lines, pos, nl == size_);
+      } else {  // too close to the end of the window for simdjson's padding: a padded copy
+        padded_.assign(at(pos), at(pos) + len);
+        padded_.resize(len + SIMDJSON_PADDING);
+        lines.line(padded_.data(), len, padded_.size(), stats.lines, pos, nl == size_);
+      }
+      pos = nl + 1;
+    }
+    stats.spans = e.spans;
+    if (stats.lines <= 1) stats.format = Format::otlp_json;
+    return stats;
+  }
+
+ private:
+  static constexpr size_t kWindow = 16u << 20;
+  const char* at(size_t offset) const { return map_ + (offset - begin_); }
+
+  // Maps [offset rounded down to a page, + window) — twice as much each time one line fills it.
+  bool map_at(size_t offset) {
+    static const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    size_t start = offset / page * page;
+    size_t want = window_;
+    if (start == begin_ && map_ && end_ < size_) want = 2 * (end_ - begin_);  // one line, longer
+    unmap();
+    size_t len = std::min(want, size_ - start);
+    void* m = mmap(nullptr, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd_, static_cast<off_t>(start));
+    if (m == MAP_FAILED) return false;
+    map_ = static_cast<const char*>(m);
+    begin_ = start;
+    end_ = start + len;
+    return true;
+  }
+  void unmap() {
+    if (map_) munmap(const_cast<char*>(map_), end_ - begin_);
+    map_ = nullptr;
+  }
+
+  int fd_;
+  size_t size_;
+  struct sigaction previous_ {};
+  size_t window_ = kWindow;
+  const char* map_ = nullptr;
+  size_t begin_ = 0, end_ = 0;  // the file offsets mapped
+  std::vector<char> padded_;
+};
+
 }  // namespace
 
 ReadStats read_traces_buffer(const std::string& name, const char* data, size_t size, const SpanSink& sink) {
@@ -928,6 +1028,11 @@ ReadStats read_traces(const std::string& path, const SpanSink& sink) {
   std::unique_ptr<std::FILE, FileCloser> file(path == "-" ? stdin : std::fopen(path.c_str(), "rb"));
   if (!file) throw ReadError{fmt::format("{}: cannot open: {}", path, std::strerror(errno))};
   std::string name = path == "-" ? "<stdin>" : path;
+  struct stat st {};
+  if (path != "-" && fstat(fileno(file.get()), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+    MappedLines mapped(fileno(file.get()), static_cast<size_t>(st.st_size), name);
+    if (auto stats = mapped.read(name, sink)) return *stats;
+  }
 
   // Chunks of the input, with simdjson's padding after the data.
   constexpr size_t kChunk = 16u << 20;

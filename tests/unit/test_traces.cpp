@@ -3,6 +3,9 @@
 #include <doctest/doctest.h>
 
 #include <fstream>
+#include <thread>
+
+#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -281,28 +284,63 @@ TEST_CASE("bad input: a clear message with where and what was expected") {
 }
 
 TEST_CASE("JSON Lines larger than the read chunk: lines across chunk boundaries are read whole") {
-  std::string path = test::temp_path("big.jsonl");
-  std::ofstream out(path);
-  size_t lines = 0, bytes = 0;
-  while (bytes < (18u << 20)) {  // > the 16 MiB chunk
+  // One line longer than the 16 MiB read chunk / map window between ordinary ones, from a file
+  // (mapped) and from a pipe (read in chunks): every line and span either way.
+  auto line_of = [](size_t first, size_t spans) {
     std::string line =
         R"({"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"s"}}]},"scopeSpans":[{"spans":[)";
-    for (int i = 0; i < 20; ++i) {
+    for (size_t i = 0; i < spans; ++i) {
       line += fmt::format(
           R"({}{{"traceId":"{:032x}","spanId":"{:016x}","name":"GET /x","kind":2,"startTimeUnixNano":"{}","endTimeUnixNano":"{}","attributes":[{{"key":"http.route","value":{{"stringValue":"/x"}}}}]}})",
-          i ? "," : "", lines * 20 + i + 1, lines * 20 + i + 1, 1000, 2001000);
+          i ? "," : "", first + i + 1, first + i + 1, 1000, 2001000);
     }
-    line += "]}]}]}\n";
-    out << line;
-    bytes += line.size();
+    return line + "]}]}]}\n";
+  };
+  std::string text;
+  size_t lines = 0, spans_written = 0;
+  auto add = [&](size_t spans) {
+    text += line_of(spans_written, spans);
+    spans_written += spans;
     ++lines;
-  }
-  out.close();
+  };
+  add(20);
+  add(70000);  // ~17 MiB
+  while (text.size() < (34u << 20)) add(20);
+  std::string path = test::temp_path("big.jsonl");
+  std::ofstream(path) << text;
+
   size_t spans = 0;
   auto stats = read_traces(path, [&](const RawSpan&) { ++spans; });
   CHECK(stats.format == Format::otlp_jsonl);
   CHECK(stats.lines == lines);
-  CHECK(spans == lines * 20);
+  CHECK(stats.bytes == text.size());
+  CHECK(spans == spans_written);
+
+  int fds[2];
+  REQUIRE(pipe(fds) == 0);
+  std::thread writer([&] {
+    for (size_t done = 0; done < text.size();) {
+      ssize_t n = write(fds[1], text.data() + done, std::min<size_t>(1 << 20, text.size() - done));
+      if (n <= 0) break;
+      done += static_cast<size_t>(n);
+    }
+    close(fds[1]);
+  });
+  size_t piped = 0;
+  auto piped_stats = read_traces(fmt::format("/dev/fd/{}", fds[0]), [&](const RawSpan&) { ++piped; });
+  writer.join();
+  close(fds[0]);
+  CHECK(piped_stats.lines == lines);
+  CHECK(piped == spans_written);
+
+  // A line ending just before the end of the first 16 MiB window: no room for simdjson's padding.
+  std::string edge = line_of(0, 20);
+  edge.insert(edge.size() - 1, (16u << 20) - 10 - edge.size(), ' ');
+  edge += line_of(20, 20);
+  std::ofstream(path, std::ios::trunc) << edge;
+  spans = 0;
+  CHECK(read_traces(path, [&](const RawSpan&) { ++spans; }).lines == 2);
+  CHECK(spans == 40);
 }
 
 TEST_CASE("CLI: must-hold verdicts, schema-valid reports, exit codes") {

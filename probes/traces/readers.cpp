@@ -187,11 +187,29 @@ std::string_view raw_string(ondemand::value v) {
   return {p, static_cast<size_t>(end - p)};
 }
 
+// Eight ASCII digits at once (SWAR), or false when they are not all digits.
+bool eight_digits(const char* p, uint64_t& out) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  constexpr uint64_t kHigh = 0xF0F0F0F0F0F0F0F0ull;
+  if (((v & kHigh) | (((v + 0x0606060606060606ull) & kHigh) >> 4)) != 0x3333333333333333ull) return false;
+  v -= 0x3030303030303030ull;
+  v = v * 10 + (v >> 8);
+  out = ((v & 0x000000FF000000FFull) * (100 + (1000000ull << 32)) +
+         ((v >> 16) & 0x000000FF000000FFull) * (1 + (10000ull << 32))) >>
+        32;
+  return true;
+}
+
 // 1 to 19 plain digits, quoted or not, straight from the JSON text (the value is left unread).
 bool plain_digits(std::string_view token, uint64_t& out) {
   bool quoted = !token.empty() && token[0] == '"';
   size_t i = quoted ? 1 : 0, end = i;
-  uint64_t v = 0;
+  uint64_t v = 0, chunk;
+  while (end - i <= 8 && end + 8 <= token.size() && eight_digits(token.data() + end, chunk)) {
+    v = v * 100000000 + chunk;
+    end += 8;
+  }
   while (end < token.size() && end - i < 19 && static_cast<unsigned char>(token[end] - '0') < 10)
     v = v * 10 + static_cast<uint64_t>(token[end++] - '0');
   if (end == i) return false;
@@ -367,8 +385,12 @@ SpanKind upper_kind(std::string_view k) {  // Zipkin
 
 // OTLP AnyValue: {"stringValue": …} | {"intValue": "200" or 200} | {"boolValue": true} | …
 // Keys are compared raw (OTLP keys never hold escapes): no unescaping on the hot path.
-bool key_is(ondemand::raw_json_string key, const char* name) {
-  return key.unsafe_is_equal(name);
+// The key's text is followed by its closing quote, and the padded document holds the name's length
+// after it: one fixed-size comparison, no loop.
+template <size_t N>
+bool key_is(ondemand::raw_json_string key, const char (&name)[N]) {
+  const char* r = key.raw();
+  return std::memcmp(r, name, N - 1) == 0 && r[N - 1] == '"';
 }
 
 // Attribute keys the rules use (both generations of the conventions). Most attributes are none of
@@ -405,6 +427,18 @@ bool wanted_attribute(std::string_view key) {
 // The key as it stands in the JSON text; nullopt when it holds an escape (then it is unescaped).
 std::optional<std::string_view> plain_key(ondemand::raw_json_string raw) {
   const char* p = raw.raw();
+#if defined(__SSE4_1__)
+  // Sixteen bytes at a time (the padded document has them): the first quote or backslash.
+  for (size_t at = 0;; at += 16) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + at));
+    unsigned quotes = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('"'))));
+    unsigned escapes = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+    if (!(quotes | escapes)) continue;
+    unsigned first = static_cast<unsigned>(__builtin_ctz(quotes | escapes));
+    if (escapes & (1u << first)) return std::nullopt;
+    return std::string_view(p, at + first);
+  }
+#endif
   size_t n = 0;
   while (p[n] != '"') {
     if (p[n] == '\\') return std::nullopt;

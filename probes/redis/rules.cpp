@@ -118,8 +118,8 @@ std::vector<Finding> slow_commands(const Load& l, const RuleParams& p) {
   for (const auto& [command, a] : by_command) {
     static const char* kBlocking[] = {"KEYS", "FLUSHALL", "FLUSHDB", "SMEMBERS", "HGETALL", "LRANGE",
                                       "SORT", "SUNION",   "SINTER",  "ZRANGE",   "DEBUG"};
-    bool blocking =
-        std::any_of(std::begin(kBlocking), std::end(kBlocking), [&](const char* k) { return command == k; });
+    bool blocking = std::find(std::begin(kBlocking), std::end(kBlocking), std::string_view(command)) !=
+                    std::end(kBlocking);
     Finding f = p.make_finding(l.subject + "/" + command);
     f.component = l.component;
     f.severity = blocking || a.max_us >= p["high_duration_us"] ? Severity::high : Severity::medium;

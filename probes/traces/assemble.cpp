@@ -96,6 +96,11 @@ void Assembler::add(const RawSpan& raw) {
     case SpanClass::internal:
       break;
   }
+  if (spans_.size() == spans_.capacity() && spans_.size() >= (1u << 14)) {
+    // A large input: reserve for the most spans pending between two evictions at once (address
+    // space; pages are touched as spans arrive) rather than moving them to ever bigger blocks.
+    spans_.reserve(std::max(2 * pending_limit_, 2 * spans_.size()));
+  }
   spans_.push_back(s);
   if (!last_seen_slot_ || !(s.trace == last_trace_)) {
     // A node-based map: the address is stable until erased.
@@ -153,6 +158,8 @@ void Assembler::analyze_keys() {
     return a.seq != b.seq ? a.seq < b.seq : a.start < b.start;
   });
   trace_spans_.clear();
+  if (keys.size() > trace_spans_.capacity())  // geometric: a fresh block is fresh pages to touch
+    trace_spans_.reserve(std::max(keys.size(), 2 * trace_spans_.capacity()));
   for (const auto& k : keys) trace_spans_.push_back(spans_[k.index]);
   for (size_t i = 0; i < trace_spans_.size();) {
     size_t j = i + 1;
@@ -338,7 +345,8 @@ void Assembler::analyze_trace(size_t begin, size_t end) {
   }
   for (size_t i = 0; i < n; ++i) child_offset_[i + 1] += child_offset_[i];
   child_list_.assign(child_offset_[n], 0);
-  std::vector<uint32_t> fill(child_offset_.begin(), child_offset_.end() - 1);
+  std::vector<uint32_t>& fill = fill_;
+  fill.assign(child_offset_.begin(), child_offset_.end() - 1);
   for (size_t i = 0; i < n; ++i)  // spans are in start order, so children lists are too
     if (parent_[i] >= 0) child_list_[fill[static_cast<size_t>(parent_[i])]++] = static_cast<uint32_t>(i);
 

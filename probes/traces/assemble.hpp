@@ -22,12 +22,7 @@ class Assembler {
                      uint64_t horizon_bytes = 64ull << 20)
       : max_gap_ns_(static_cast<int64_t>(sequential_max_gap_ms * 1e6)),
         min_call_ns_(static_cast<int64_t>(sequential_min_call_ms * 1e6)),
-        horizon_bytes_(horizon_bytes) {
-    // Address space, not memory (pages are touched as spans arrive): the pending spans and the
-    // analysed batch then rarely need to be moved to a bigger block.
-    spans_.reserve(2 * pending_limit_);
-    trace_spans_.reserve(pending_limit_);
-  }
+        horizon_bytes_(horizon_bytes) {}
 
   void add(const RawSpan& raw);
   void add_file(InputFile f) { files_.push_back(std::move(f)); }
@@ -142,7 +137,7 @@ class Assembler {
   size_t base_ = 0;
   std::vector<std::pair<uint64_t, uint32_t>> ids_;
   std::vector<int32_t> parent_;
-  std::vector<uint32_t> child_offset_, child_list_;
+  std::vector<uint32_t> child_offset_, child_list_, fill_;
 };
 
 }  // namespace cp::traces

@@ -2,17 +2,41 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 namespace cp {
 namespace {
 constexpr double kResolution = 1e-3;  // smallest distinguishable value (1 µs when the unit is ms)
 constexpr double kGrowth = 1.01;      // 1 % wide buckets
-const double kLogGrowth = std::log(kGrowth);
+const double kLog2Resolution = std::log2(kResolution);
+const double kLog2Growth = std::log2(kGrowth);
+
+// log2 of a positive normal double from its bits: the exponent, plus log2 of the mantissa from a
+// 256-entry table with linear interpolation. The error (< 3e-6) is 0.02 % of a bucket's width;
+// a histogram is filled for every span of a trace file, and std::log was a tenth of its cost.
+struct Log2Table {
+  double v[257];
+  Log2Table() {
+    for (int i = 0; i <= 256; ++i) v[i] = std::log2(1.0 + i / 256.0);
+  }
+};
+const Log2Table kLog2;
+
+double fast_log2(double x) {
+  uint64_t bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  int exponent = static_cast<int>((bits >> 52) & 0x7FF) - 1023;
+  uint64_t mantissa = bits & ((1ull << 52) - 1);
+  size_t i = static_cast<size_t>(mantissa >> 44);  // the top 8 bits
+  double within =
+      static_cast<double>(mantissa & ((1ull << 44) - 1)) * (1.0 / static_cast<double>(1ull << 44));
+  return exponent + kLog2.v[i] + (kLog2.v[i + 1] - kLog2.v[i]) * within;
+}
 }  // namespace
 
 int Histogram::bucket_of(double v) {
   if (!(v > kResolution)) return 0;
-  return 1 + static_cast<int>(std::log(v / kResolution) / kLogGrowth);
+  return 1 + static_cast<int>((fast_log2(v) - kLog2Resolution) / kLog2Growth);
 }
 
 double Histogram::bucket_value(int index) {
@@ -45,6 +69,5 @@ double Histogram::percentile(double p) const {
   }
   return max_;
 }
-
 
 }  // namespace cp

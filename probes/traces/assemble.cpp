@@ -62,11 +62,7 @@ void Assembler::add(const RawSpan& raw) {
   s.kind = raw.kind;
   s.cls = classify(raw);
   s.name = strings_.intern(raw.name);
-  if (raw.service != last_service_text_) {
-    last_service_text_.assign(raw.service);
-    last_service_ = strings_.intern(raw.service);
-  }
-  s.service = last_service_;
+  s.service = last_service_.intern(strings_, raw.service);
   s.error = raw.error || raw.http_status >= 500;
   s.timeout = raw.timeout;
   s.http_status = static_cast<uint16_t>(std::clamp(raw.http_status, 0, 999));
@@ -77,19 +73,21 @@ void Assembler::add(const RawSpan& raw) {
     case SpanClass::database:
     case SpanClass::cache:
       s.statement = statement_id(raw.db_statement, s.cls == SpanClass::cache, raw.name);
-      s.target = strings_.intern(raw.db_system);
+      s.target = last_system_.intern(strings_, raw.db_system);
       break;
     case SpanClass::external: {
-      std::string_view host = !raw.url.empty() ? url_host_view(raw.url) : raw.peer;
-      if (host.empty()) host = raw.name;
-      s.target = strings_.intern(host);
       std::string& call = call_scratch_;  // "METHOD host/path-template"
       call.clear();
       if (!raw.http_method.empty()) (call += raw.http_method) += ' ';
-      if (!raw.url.empty())
-        append_url_template(raw.url, call);
-      else
+      std::string_view host;
+      if (!raw.url.empty()) {
+        host = append_url_template(raw.url, call);
+      } else {
+        host = raw.peer.empty() ? raw.name : raw.peer;
         (call += host) += raw.target_path;
+      }
+      if (host.empty()) host = raw.name;
+      s.target = strings_.intern(host);
       s.call = strings_.intern(call);
       break;
     }

@@ -88,9 +88,19 @@ class Assembler {
   size_t total_spans_ = 0;
   double traces_ = 0, requests_ = 0, orphans_ = 0, skewed_ = 0, duplicates_ = 0;
 
-  // The previous span's service and trace: consecutive spans mostly share them (one batch, one trace).
-  std::string last_service_text_;
-  uint32_t last_service_ = 0;
+  // The previous span's service, database system and trace: consecutive spans mostly share them.
+  struct Recent {  // the last string interned through it, and its id
+    std::string text;
+    uint32_t id = 0;
+    uint32_t intern(Interner& strings, std::string_view s) {
+      if (s != text || !id) {
+        text.assign(s);
+        id = strings.intern(s);
+      }
+      return id;
+    }
+  };
+  Recent last_service_, last_system_;
   TraceId last_trace_{~0ull, ~0ull};
   Pending* last_seen_slot_ = nullptr;
 

@@ -217,13 +217,16 @@ std::pair<size_t, size_t> authority_bounds(std::string_view url) {
   while (end < url.size() && !url_delimiter(url[end])) ++end;
   return {start, end};
 }
+
+std::string_view host_of_authority(std::string_view authority) {
+  if (auto at = authority.rfind('@'); at != std::string_view::npos) authority.remove_prefix(at + 1);
+  return authority;
+}
 }  // namespace
 
 std::string_view url_host_view(std::string_view url) {
   auto [start, end] = authority_bounds(url);
-  std::string_view authority = url.substr(start, end - start);
-  if (auto at = authority.rfind('@'); at != std::string_view::npos) authority.remove_prefix(at + 1);
-  return authority;
+  return host_of_authority(url.substr(start, end - start));
 }
 
 std::string url_host(std::string_view url) {
@@ -248,9 +251,11 @@ bool is_identifier_segment(std::string_view seg) {
 }
 }  // namespace
 
-void append_url_template(std::string_view url, std::string& out) {
-  out += url_host_view(url);
-  size_t path_start = authority_bounds(url).second, path_end = path_start;
+std::string_view append_url_template(std::string_view url, std::string& out) {
+  auto [start, path_start] = authority_bounds(url);
+  std::string_view host = host_of_authority(url.substr(start, path_start - start));
+  out += host;
+  size_t path_end = path_start;
   while (path_end < url.size() && url[path_end] != '?' && url[path_end] != '#') ++path_end;
   std::string_view path = url.substr(path_start, path_end - path_start);
   size_t i = 0;
@@ -265,6 +270,7 @@ void append_url_template(std::string_view url, std::string& out) {
     if (slash == std::string_view::npos) break;
     i = slash;
   }
+  return host;
 }
 
 std::string normalize_url(std::string_view url) {

@@ -17,7 +17,8 @@ std::string_view normalize_statement_view(std::string_view sql);
 // URL -> "host/path" template: scheme, query, fragment and credentials dropped; numeric, UUID and
 // long hex path segments become {id}.
 std::string normalize_url(std::string_view url);
-void append_url_template(std::string_view url, std::string& out);
+// The same appended to `out`; returns the host (a view into `url`).
+std::string_view append_url_template(std::string_view url, std::string& out);
 std::string url_host(std::string_view url);
 std::string_view url_host_view(std::string_view url);  // a view into `url`
 

@@ -52,7 +52,7 @@ uint32_t Assembler::statement_id(std::string_view raw, bool cache, std::string_v
   return id;
 }
 
-void Assembler::add(const RawSpan& raw) {
+void Assembler::add(const RawSpan& raw, uint64_t offset_base) {
   Span s;
   s.trace = raw.trace;
   s.id = raw.id;
@@ -107,8 +107,9 @@ void Assembler::add(const RawSpan& raw) {
     last_seen_slot_ = &it->second;
     last_trace_ = s.trace;
   }
-  last_seen_slot_->offset = std::max(last_seen_slot_->offset, raw.offset);
-  if (spans_.size() >= pending_limit_) evict_complete_traces(raw.offset);
+  uint64_t offset = raw.offset + offset_base;
+  last_seen_slot_->offset = std::max(last_seen_slot_->offset, offset);
+  if (spans_.size() >= pending_limit_) evict_complete_traces(offset);
 }
 
 void Assembler::evict_complete_traces(uint64_t now) {

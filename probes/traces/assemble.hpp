@@ -24,7 +24,8 @@ class Assembler {
         min_call_ns_(static_cast<int64_t>(sequential_min_call_ms * 1e6)),
         horizon_bytes_(horizon_bytes) {}
 
-  void add(const RawSpan& raw);
+  // `offset_base`: where the span's file starts in the whole input (files follow one another).
+  void add(const RawSpan& raw, uint64_t offset_base = 0);
   void add_file(InputFile f) { files_.push_back(std::move(f)); }
   Snapshot finish();
 

@@ -21,11 +21,7 @@ Collected collect(const Target& target, const CollectContext& ctx) {
     std::string path = target.spec.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
     ReadStats stats;
     try {
-      stats = read_traces(path, [&](const RawSpan& s) {
-        RawSpan shifted = s;
-        shifted.offset += base;
-        assembler.add(shifted);
-      });
+      stats = read_traces(path, [&](const RawSpan& s) { assembler.add(s, base); });
     } catch (const ReadError& e) {
       return {ProbeStatus::error, e.message, {}};
     }

@@ -396,7 +396,8 @@ Snapshot Assembler::finish() {
       st.self_ms = round_to(st.self_ms, 3);
       r.self_time.push_back(st);
     }
-    std::sort(r.self_time.begin(), r.self_time.end(), [](auto& a, auto& b) { return a.self_ms > b.self_ms; });
+    std::sort(r.self_time.begin(), r.self_time.end(),
+              [](auto& a, auto& b) { return std::tie(b.self_ms, a.name) < std::tie(a.self_ms, b.name); });
     if (r.self_time.size() > 10) r.self_time.resize(10);
     for (auto& [k, p] : acc.patterns) {
       p.total_ms = round_to(p.total_ms, 3);
@@ -408,15 +409,17 @@ Snapshot Assembler::finish() {
     });
     snap.routes.push_back(std::move(r));
   }
-  std::sort(snap.routes.begin(), snap.routes.end(),
-            [](auto& a, auto& b) { return a.request_ms > b.request_ms; });
+  // Largest first; ties by name, so the report does not depend on the order of a hash map.
+  std::sort(snap.routes.begin(), snap.routes.end(), [](auto& a, auto& b) {
+    return std::tie(b.request_ms, a.service, a.route) < std::tie(a.request_ms, b.service, b.route);
+  });
   for (auto& [id, acc] : statements_) {
     if (!id) continue;
     snap.statements.push_back({strings_.str(id), strings_.str(acc.system), acc.cache, acc.count,
                                round_to(acc.total_ms, 3), latency_of(acc.latency)});
   }
   std::sort(snap.statements.begin(), snap.statements.end(),
-            [](auto& a, auto& b) { return a.total_ms > b.total_ms; });
+            [](auto& a, auto& b) { return std::tie(b.total_ms, a.text) < std::tie(a.total_ms, b.text); });
   if (snap.statements.size() > 500) snap.statements.resize(500);
   for (auto& [host, acc] : externals_) {
     External e{strings_.str(host),
@@ -431,12 +434,13 @@ Snapshot Assembler::finish() {
                {}};
     for (auto& [call, ca] : acc.calls)
       e.calls.push_back({strings_.str(call), ca.count, round_to(ca.total_ms, 3), latency_of(ca.latency)});
-    std::sort(e.calls.begin(), e.calls.end(), [](auto& a, auto& b) { return a.total_ms > b.total_ms; });
+    std::sort(e.calls.begin(), e.calls.end(),
+              [](auto& a, auto& b) { return std::tie(b.total_ms, a.call) < std::tie(a.total_ms, b.call); });
     if (e.calls.size() > 10) e.calls.resize(10);
     snap.externals.push_back(std::move(e));
   }
   std::sort(snap.externals.begin(), snap.externals.end(),
-            [](auto& a, auto& b) { return a.total_ms > b.total_ms; });
+            [](auto& a, auto& b) { return std::tie(b.total_ms, a.host) < std::tie(a.total_ms, b.host); });
   if (snap.externals.size() > 200) snap.externals.resize(200);
   return snap;
 }

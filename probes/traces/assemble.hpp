@@ -2,7 +2,9 @@
 // computation over what the readers delivered; thresholds are applied later by the rules.
 #pragma once
 
+#include <algorithm>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "probes/traces/snapshot.hpp"
@@ -10,6 +12,29 @@
 #include "util/stats.hpp"
 
 namespace cp::traces {
+
+// Accumulators by interned-string id. Ids are small and dense: an index, not a hash map, on the
+// path every database and external span takes. References stay valid until the next insertion.
+template <typename V>
+class IdMap {
+ public:
+  V& operator[](uint32_t id) {
+    if (id >= slot_.size()) slot_.resize(std::max<size_t>(id + 1, 2 * slot_.size()), kNone);
+    uint32_t& slot = slot_[id];
+    if (slot == kNone) {
+      slot = static_cast<uint32_t>(values_.size());
+      values_.emplace_back(id, V{});
+    }
+    return values_[slot].second;
+  }
+  auto begin() { return values_.begin(); }
+  auto end() { return values_.end(); }
+
+ private:
+  static constexpr uint32_t kNone = ~0u;
+  std::vector<uint32_t> slot_;
+  std::vector<std::pair<uint32_t, V>> values_;  // in order of first use
+};
 
 class Assembler {
  public:
@@ -84,8 +109,8 @@ class Assembler {
   std::vector<bool> is_statement_;  // by string id: a normalized statement
   std::string call_scratch_;
   std::unordered_map<uint64_t, RouteAcc> routes_;
-  std::unordered_map<uint32_t, StatementAcc> statements_;
-  std::unordered_map<uint32_t, ExternalAcc> externals_;
+  IdMap<StatementAcc> statements_;
+  IdMap<ExternalAcc> externals_;
   size_t total_spans_ = 0;
   double traces_ = 0, requests_ = 0, orphans_ = 0, skewed_ = 0, duplicates_ = 0;
 

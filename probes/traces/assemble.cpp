@@ -101,10 +101,9 @@ void Assembler::add(const RawSpan& raw, uint64_t offset_base) {
   }
   spans_.push_back(s);
   if (!last_seen_slot_ || !(s.trace == last_trace_)) {
-    // A node-based map: the address is stable until erased.
-    auto [it, inserted] = last_seen_.try_emplace(s.trace);
-    if (inserted) it->second.seq = next_seq_++;
-    last_seen_slot_ = &it->second;
+    auto [pending, inserted] = last_seen_.try_emplace(s.trace);
+    if (inserted) pending->seq = next_seq_++;
+    last_seen_slot_ = pending;
     last_trace_ = s.trace;
   }
   uint64_t offset = raw.offset + offset_base;
@@ -124,7 +123,7 @@ void Assembler::evict_complete_traces(uint64_t now) {
       const Span& s = spans_[i];
       if (!(s.trace == last)) {
         last = s.trace;
-        pending = &last_seen_.find(s.trace)->second;
+        pending = last_seen_.find(s.trace);
       }
       if (pending->offset < cutoff) {
         sort_keys_.push_back({pending->seq, static_cast<uint32_t>(i), s.start_ns});
@@ -363,7 +362,7 @@ Snapshot Assembler::finish() {
   sort_keys_.clear();
   for (size_t i = 0; i < spans_.size(); ++i)
     sort_keys_.push_back(
-        {last_seen_.find(spans_[i].trace)->second.seq, static_cast<uint32_t>(i), spans_[i].start_ns});
+        {last_seen_.find(spans_[i].trace)->seq, static_cast<uint32_t>(i), spans_[i].start_ns});
   analyze_keys();
   total_spans_ += spans_.size();
   spans_.clear();

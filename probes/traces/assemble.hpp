@@ -13,6 +13,78 @@
 
 namespace cp::traces {
 
+// Values by trace id: open addressing with linear probing; erase shifts the rest of a run back (no
+// tombstones). A pointer it hands out is valid until the next insertion or erasure.
+template <typename V>
+class TraceMap {
+ public:
+  TraceMap() : entries_(1024) {}
+  V* find(const TraceId& t) {
+    for (size_t i = home(t);; i = next(i)) {
+      if (!entries_[i].used) return nullptr;
+      if (entries_[i].key == t) return &entries_[i].value;
+    }
+  }
+  std::pair<V*, bool> try_emplace(const TraceId& t) {
+    if (2 * (size_ + 1) > entries_.size()) grow();
+    size_t i = home(t);
+    for (; entries_[i].used; i = next(i))
+      if (entries_[i].key == t) return {&entries_[i].value, false};
+    entries_[i] = {t, {}, true};
+    ++size_;
+    return {&entries_[i].value, true};
+  }
+  void erase(const TraceId& t) {
+    size_t i = home(t);
+    for (; entries_[i].used; i = next(i))
+      if (entries_[i].key == t) break;
+    if (!entries_[i].used) return;
+    --size_;
+    // Move back each later entry of the run that may live at the hole (its home is not after it).
+    for (size_t hole = i, j = next(i);; j = next(j)) {
+      if (!entries_[j].used) {
+        entries_[hole].used = false;
+        return;
+      }
+      size_t h = home(entries_[j].key);
+      bool movable = hole <= j ? (h <= hole || h > j) : (h <= hole && h > j);
+      if (movable) {
+        entries_[hole] = entries_[j];
+        hole = j;
+      }
+    }
+  }
+  size_t size() const { return size_; }
+  void clear() {
+    entries_.assign(1024, {});
+    size_ = 0;
+  }
+
+ private:
+  struct Entry {
+    TraceId key;
+    V value;
+    bool used = false;
+  };
+  size_t home(const TraceId& t) const {
+    return static_cast<size_t>(((t.lo ^ (t.hi * 0x9E3779B97F4A7C15ull)) * 0x9E3779B97F4A7C15ull) >> 32) &
+           (entries_.size() - 1);
+  }
+  size_t next(size_t i) const { return (i + 1) & (entries_.size() - 1); }
+  void grow() {
+    std::vector<Entry> old(entries_.size() * 2);
+    old.swap(entries_);
+    for (const Entry& e : old) {
+      if (!e.used) continue;
+      size_t i = home(e.key);
+      while (entries_[i].used) i = next(i);
+      entries_[i] = e;
+    }
+  }
+  std::vector<Entry> entries_;  // a power of two, at most half used
+  size_t size_ = 0;
+};
+
 // Accumulators by interned-string id. Ids are small and dense: an index, not a hash map, on the
 // path every database and external span takes. References stay valid until the next insertion.
 template <typename V>
@@ -79,12 +151,6 @@ class Assembler {
     std::unordered_map<uint32_t, CallAcc> calls;
   };
 
-  struct TraceIdHash {
-    size_t operator()(const TraceId& t) const {
-      return static_cast<size_t>(t.lo * 0x9E3779B97F4A7C15ull ^ t.hi);
-    }
-  };
-
   uint32_t statement_id(std::string_view raw, bool cache, std::string_view name);
   void evict_complete_traces(uint64_t now);
   void analyze_keys();  // the spans sort_keys_ point at: whole traces, any order
@@ -101,7 +167,7 @@ class Assembler {
     uint64_t offset = 0;  // input offset of the trace's latest span
     uint32_t seq = 0;     // traces in order of arrival: a small sort key
   };
-  std::unordered_map<TraceId, Pending, TraceIdHash> last_seen_;
+  TraceMap<Pending> last_seen_;  // by trace: looked up whenever the trace changes between spans
   uint32_t next_seq_ = 0;
   Interner strings_;
   std::vector<Span> spans_;

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <fstream>
+#include <map>
 #include <thread>
 
 #include <unistd.h>
@@ -154,6 +155,39 @@ TEST_CASE("fast paths agree with the general ones: id case, spacing, long and fr
       R"({"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0102030405060708090a0b0c0d0e0f10",)"
       R"("spanId":"111213141516171g"}]}]}]})";
   CHECK_THROWS_AS(read_traces_buffer("t", bad.data(), bad.size(), [](const RawSpan&) {}), ReadError);
+}
+
+TEST_CASE("TraceMap agrees with std::map through inserts, erases and growth") {
+  TraceMap<int> flat;
+  std::map<TraceId, int> reference;
+  uint64_t state = 42;
+  auto next = [&] {  // xorshift: reproducible, with many collisions in a small key space
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  };
+  for (int step = 0; step < 200000; ++step) {
+    TraceId t{next() % 4, next() % 3000};
+    if (next() % 3) {
+      auto [value, inserted] = flat.try_emplace(t);
+      CHECK(inserted == !reference.count(t));
+      *value = step;
+      reference[t] = step;
+    } else {
+      flat.erase(t);
+      reference.erase(t);
+    }
+    if (step % 1000 == 0) {
+      REQUIRE(flat.size() == reference.size());
+      for (const auto& [key, value] : reference) {
+        int* found = flat.find(key);
+        REQUIRE(found);
+        CHECK(*found == value);
+      }
+    }
+  }
+  CHECK(flat.find({99, 99}) == nullptr);
 }
 
 TEST_CASE("a single Jaeger trace object and the older instrumentationLibrarySpans") {

@@ -10,7 +10,7 @@ namespace cp::traces {
 namespace {
 
 // Character classes by table: this runs for every database span of a large file.
-enum : uint8_t { kSpace = 1, kDigit = 2, kAlpha = 4, kIdent = 8 };
+enum : uint8_t { kSpace = 1, kDigit = 2, kAlpha = 4, kIdent = 8, kWord = 16 };
 struct CharClass {
   uint8_t c[256];
   constexpr CharClass() : c() {
@@ -20,6 +20,8 @@ struct CharClass {
     for (int i = 'A'; i <= 'Z'; ++i) c[i] = kAlpha | kIdent;
     c[static_cast<int>('_')] = kIdent;
     c[static_cast<int>('.')] = kIdent;
+    for (int i = 0; i < 256; ++i)  // the characters of a keyword or identifier after its first
+      if ((c[i] & (kAlpha | kDigit)) || i == '_') c[i] |= kWord;
   }
 };
 constexpr CharClass kClass;
@@ -115,7 +117,7 @@ void tokenize(std::string_view sql, Sink& out) {
       // A keyword or an identifier, copied whole (digits inside it are not literals): most of a
       // statement's characters take this path.
       size_t end = i + 1;
-      while (end < sql.size() && (is_alnum(sql[end]) || sql[end] == '_')) ++end;
+      while (end < sql.size() && (kClass.c[static_cast<unsigned char>(sql[end])] & kWord)) ++end;
       emit_space();
       out.put(sql.substr(i, end - i));
       i = end;

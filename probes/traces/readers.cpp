@@ -1024,7 +1024,7 @@ class MappedLines {
   bool map_at(size_t offset) {
     static const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
     size_t start = offset / page * page;
-    size_t want = window_;
+    size_t want = kWindow;
     if (start == begin_ && map_ && end_ < size_) want = 2 * (end_ - begin_);  // one line, longer
     unmap();
     size_t len = std::min(want, size_ - start);
@@ -1043,7 +1043,6 @@ class MappedLines {
   int fd_;
   size_t size_;
   struct sigaction previous_ {};
-  size_t window_ = kWindow;
   const char* map_ = nullptr;
   size_t begin_ = 0, end_ = 0;  // the file offsets mapped
   std::vector<char> padded_;

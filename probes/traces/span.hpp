@@ -74,7 +74,7 @@ class Interner {
       if (slot.hash == h && storage_[slot.id] == s) return slot.id;
     }
   }
-  // The id of `s` when it was interned, else nullopt-like kEmpty.
+  // The id of `s` if it was interned, else kEmpty.
   uint32_t find(std::string_view s) const {
     uint32_t h = hash(s);
     size_t mask = slots_.size() - 1;

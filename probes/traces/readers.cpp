@@ -229,12 +229,8 @@ int64_t fractional(std::string_view token) {
   return d >= 9.2e18 ? INT64_MAX : d <= -9.2e18 ? INT64_MIN : static_cast<int64_t>(d);
 }
 
-int64_t i64(ondemand::value v) {
-  std::string_view token = v.raw_json_token();
-  uint64_t fast;
-  if (plain_digits(token, fast)) return static_cast<int64_t>(fast);
-  if (v.type() == ondemand::json_type::string) return v.get_int64_in_string();
-  ondemand::number num = v.get_number();
+// A JSON number as int64: integers as they are, fractions truncated.
+int64_t number_i64(ondemand::number num, std::string_view token) {
   switch (num.get_number_type()) {
     case ondemand::number_type::unsigned_integer:
       return static_cast<int64_t>(num.get_uint64());
@@ -245,7 +241,16 @@ int64_t i64(ondemand::value v) {
   }
 }
 
-// 64-bit numbers arrive as JSON numbers or strings (OTLP's int64 mapping); negative ones are 0.
+// 64-bit numbers arrive as JSON numbers or strings (OTLP's int64 mapping).
+int64_t i64(ondemand::value v) {
+  std::string_view token = v.raw_json_token();
+  uint64_t fast;
+  if (plain_digits(token, fast)) return static_cast<int64_t>(fast);
+  if (v.type() == ondemand::json_type::string) return v.get_int64_in_string();
+  return number_i64(v.get_number(), token);
+}
+
+// The same unsigned (timestamps, durations): negative ones are 0.
 uint64_t u64(ondemand::value v) {
   std::string_view token = v.raw_json_token();
   uint64_t fast;
@@ -253,100 +258,139 @@ uint64_t u64(ondemand::value v) {
   if (v.type() == ondemand::json_type::string) return v.get_uint64_in_string();
   ondemand::number num = v.get_number();
   if (num.get_number_type() == ondemand::number_type::unsigned_integer) return num.get_uint64();
-  int64_t value =
-      num.get_number_type() == ondemand::number_type::signed_integer ? num.get_int64() : fractional(token);
-  return static_cast<uint64_t>(std::max<int64_t>(0, value));
+  return static_cast<uint64_t>(std::max<int64_t>(0, number_i64(num, token)));
 }
 
 // ---- semantic conventions ------------------------------------------------------------------
 
-// One attribute/tag; both generations of the OpenTelemetry conventions map to the same field.
-void apply_attribute(RawSpan& s, std::string_view key, std::string_view str, int64_t num, bool is_num,
-                     bool flag) {
-  // Most attributes are none of these: a length check first keeps the common case cheap.
+// The attributes/tags the rules use; both generations of the OpenTelemetry conventions map to the
+// same field. Most attributes are none of them, and their values are then never parsed.
+enum class Attr : uint8_t {
+  none,
+  error,
+  url,
+  target_path,
+  db_system,
+  span_kind,
+  http_route,
+  error_type,
+  http_method,
+  rpc_service,
+  db_statement,
+  peer_service,
+  peer,
+  exception_type,
+  http_status,
+  otel_status
+};
+
+// The one list of keys (a length check first keeps the common, unwanted case cheap).
+Attr attribute_of(std::string_view key) {
+  auto is = [&](std::string_view name, Attr a) { return key == name ? a : Attr::none; };
   switch (key.size()) {
     case 5:
-      if (key == "error") s.error = s.error || flag || str == "true";
-      return;
+      return is("error", Attr::error);
     case 8:
-      if (key == "url.full")
-        s.url = str;
-      else if (key == "http.url")
-        s.url = str;
-      else if (key == "url.path")
-        s.target_path = str;
-      return;
+      if (key == "url.full" || key == "http.url") return Attr::url;
+      return is("url.path", Attr::target_path);
     case 9:
-      if (key == "db.system")
-        s.db_system = str;
-      else if (key == "span.kind") {
-        if (str == "server")
-          s.kind = SpanKind::server;
-        else if (str == "client")
-          s.kind = SpanKind::client;
-        else if (str == "producer")
-          s.kind = SpanKind::producer;
-        else if (str == "consumer")
-          s.kind = SpanKind::consumer;
-        else if (str == "internal")
-          s.kind = SpanKind::internal;
-      }
-      return;
+      if (key == "db.system") return Attr::db_system;
+      return is("span.kind", Attr::span_kind);
     case 10:
-      if (key == "http.route")
-        s.http_route = str;
-      else if (key == "error.type") {
-        if (str.find("imeout") != std::string_view::npos || str.find("TIMEOUT") != std::string_view::npos ||
-            str.find("eadline") != std::string_view::npos)
-          s.timeout = true;
-      }
-      return;
+      if (key == "http.route") return Attr::http_route;
+      return is("error.type", Attr::error_type);
     case 11:
-      if (key == "http.method")
-        s.http_method = str;
-      else if (key == "http.target")
-        s.target_path = str;
-      else if (key == "rpc.service" && s.peer.empty())
-        s.peer = str;
-      return;
+      if (key == "http.method") return Attr::http_method;
+      if (key == "http.target") return Attr::target_path;
+      return is("rpc.service", Attr::rpc_service);
     case 12:
-      if (key == "db.statement")
-        s.db_statement = str;
-      else if (key == "peer.service" && s.peer.empty())
-        s.peer = str;
-      return;
+      if (key == "db.statement") return Attr::db_statement;
+      return is("peer.service", Attr::peer_service);
     case 13:
-      if (key == "db.query.text")
-        s.db_statement = str;
-      else if (key == "net.peer.name")
-        s.peer = str;
-      return;
+      if (key == "db.query.text") return Attr::db_statement;
+      return is("net.peer.name", Attr::peer);
     case 14:
-      if (key == "db.system.name")
-        s.db_system = str;
-      else if (key == "server.address")
-        s.peer = str;
-      else if (key == "exception.type") {
-        if (str.find("imeout") != std::string_view::npos || str.find("eadline") != std::string_view::npos)
-          s.timeout = true;
-      }
-      return;
+      if (key == "db.system.name") return Attr::db_system;
+      if (key == "server.address") return Attr::peer;
+      return is("exception.type", Attr::exception_type);
     case 16:
-      if (key == "http.status_code")
-        s.http_status = is_num ? static_cast<int>(num) : std::atoi(std::string(str).c_str());
-      else if (key == "otel.status_code")
-        s.error = s.error || str == "ERROR";
-      return;
+      if (key == "http.status_code") return Attr::http_status;
+      return is("otel.status_code", Attr::otel_status);
     case 19:
-      if (key == "http.request.method") s.http_method = str;
-      return;
+      return is("http.request.method", Attr::http_method);
     case 25:
-      if (key == "http.response.status_code")
-        s.http_status = is_num ? static_cast<int>(num) : std::atoi(std::string(str).c_str());
-      return;
+      return is("http.response.status_code", Attr::http_status);
     default:
+      return Attr::none;
+  }
+}
+
+bool mentions_timeout(std::string_view s) {
+  return s.find("imeout") != std::string_view::npos || s.find("TIMEOUT") != std::string_view::npos ||
+         s.find("eadline") != std::string_view::npos;
+}
+
+void apply_attribute(RawSpan& s, Attr attr, std::string_view str, int64_t num, bool is_num, bool flag) {
+  switch (attr) {
+    case Attr::none:
+      return;
+    case Attr::error:
+      s.error = s.error || flag || str == "true";
+      return;
+    case Attr::url:
+      s.url = str;
+      return;
+    case Attr::target_path:
+      s.target_path = str;
+      return;
+    case Attr::db_system:
+      s.db_system = str;
+      return;
+    case Attr::span_kind:
+      if (str == "server")
+        s.kind = SpanKind::server;
+      else if (str == "client")
+        s.kind = SpanKind::client;
+      else if (str == "producer")
+        s.kind = SpanKind::producer;
+      else if (str == "consumer")
+        s.kind = SpanKind::consumer;
+      else if (str == "internal")
+        s.kind = SpanKind::internal;
+      return;
+    case Attr::http_route:
+      s.http_route = str;
+      return;
+    case Attr::error_type:
+    case Attr::exception_type:
+      s.timeout = s.timeout || mentions_timeout(str);
+      return;
+    case Attr::http_method:
+      s.http_method = str;
+      return;
+    case Attr::rpc_service:
+    case Attr::peer_service:
+      if (s.peer.empty()) s.peer = str;
+      return;
+    case Attr::db_statement:
+      s.db_statement = str;
+      return;
+    case Attr::peer:
+      s.peer = str;
+      return;
+    case Attr::http_status:
+      s.http_status = is_num ? static_cast<int>(num) : std::atoi(std::string(str).c_str());
+      return;
+    case Attr::otel_status:
+      s.error = s.error || str == "ERROR";
       return;
   }
+}
+
+// Jaeger and Zipkin tags: by key.
+void apply_attribute(RawSpan& s, std::string_view key, std::string_view str, int64_t num, bool is_num,
+                     bool flag) {
+  apply_attribute(s, attribute_of(key), str, num, is_num, flag);
 }
 
 SpanKind otlp_kind(ondemand::value v) {
@@ -393,37 +437,6 @@ bool key_is(ondemand::raw_json_string key, const char (&name)[N]) {
   return std::memcmp(r, name, N - 1) == 0 && r[N - 1] == '"';
 }
 
-// Attribute keys the rules use (both generations of the conventions). Most attributes are none of
-// them, and their values are then never parsed.
-bool wanted_attribute(std::string_view key) {
-  switch (key.size()) {
-    case 5:
-      return key == "error";
-    case 8:
-      return key == "url.full" || key == "http.url" || key == "url.path";
-    case 9:
-      return key == "db.system" || key == "span.kind";
-    case 10:
-      return key == "http.route" || key == "error.type";
-    case 11:
-      return key == "http.method" || key == "http.target" || key == "rpc.service";
-    case 12:
-      return key == "db.statement" || key == "peer.service";
-    case 13:
-      return key == "db.query.text" || key == "net.peer.name";
-    case 14:
-      return key == "db.system.name" || key == "server.address" || key == "exception.type";
-    case 16:
-      return key == "http.status_code" || key == "otel.status_code";
-    case 19:
-      return key == "http.request.method";
-    case 25:
-      return key == "http.response.status_code";
-    default:
-      return false;
-  }
-}
-
 // The key as it stands in the JSON text; nullopt when it holds an escape (then it is unescaped).
 std::optional<std::string_view> plain_key(ondemand::raw_json_string raw) {
   const char* p = raw.raw();
@@ -448,7 +461,8 @@ std::optional<std::string_view> plain_key(ondemand::raw_json_string raw) {
 }
 
 void read_otlp_attribute(ondemand::object attr, RawSpan& s) {
-  std::string_view key, str;
+  Attr which = Attr::none;
+  std::string_view str;
   int64_t num = 0;
   bool is_num = false, flag = false;
   for (auto field : attr) {
@@ -456,8 +470,8 @@ void read_otlp_attribute(ondemand::object attr, RawSpan& s) {
     if (key_is(k, "key")) {
       // An escaped key cannot be one of the wanted ones; neither is skipped further.
       auto raw_key = plain_key(field.value().get_raw_json_string());
-      if (!raw_key || !wanted_attribute(*raw_key)) return;  // the value is never parsed
-      key = *raw_key;
+      which = raw_key ? attribute_of(*raw_key) : Attr::none;
+      if (which == Attr::none) return;  // the value is never parsed
     } else if (key_is(k, "value")) {
       for (auto vf : field.value().get_object()) {
         ondemand::raw_json_string vk = vf.key();
@@ -471,7 +485,7 @@ void read_otlp_attribute(ondemand::object attr, RawSpan& s) {
       }
     }
   }
-  apply_attribute(s, key, str, num, is_num, flag);
+  apply_attribute(s, which, str, num, is_num, flag);
 }
 
 // ---- OTLP ------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <fstream>
+#include <functional>
 #include <map>
 #include <thread>
 
@@ -188,6 +189,57 @@ TEST_CASE("TraceMap agrees with std::map through inserts, erases and growth") {
     }
   }
   CHECK(flat.find({99, 99}) == nullptr);
+}
+
+TEST_CASE("every semantic-convention key, both generations, through OTLP attributes and Zipkin tags") {
+  struct Case {
+    const char* key;
+    const char* value;
+    std::function<bool(const RawSpan&)> holds;
+  };
+  std::vector<Case> cases = {
+      {"db.statement", "SELECT 1", [](const RawSpan& s) { return s.db_statement == "SELECT 1"; }},
+      {"db.query.text", "SELECT 1", [](const RawSpan& s) { return s.db_statement == "SELECT 1"; }},
+      {"db.system", "redis", [](const RawSpan& s) { return s.db_system == "redis"; }},
+      {"db.system.name", "redis", [](const RawSpan& s) { return s.db_system == "redis"; }},
+      {"http.url", "https://a.example/x", [](const RawSpan& s) { return s.url == "https://a.example/x"; }},
+      {"url.full", "https://a.example/x", [](const RawSpan& s) { return s.url == "https://a.example/x"; }},
+      {"http.target", "/x", [](const RawSpan& s) { return s.target_path == "/x"; }},
+      {"url.path", "/x", [](const RawSpan& s) { return s.target_path == "/x"; }},
+      {"http.method", "POST", [](const RawSpan& s) { return s.http_method == "POST"; }},
+      {"http.request.method", "POST", [](const RawSpan& s) { return s.http_method == "POST"; }},
+      {"http.status_code", "503", [](const RawSpan& s) { return s.http_status == 503; }},
+      {"http.response.status_code", "503", [](const RawSpan& s) { return s.http_status == 503; }},
+      {"http.route", "/users/{id}", [](const RawSpan& s) { return s.http_route == "/users/{id}"; }},
+      {"net.peer.name", "db.internal", [](const RawSpan& s) { return s.peer == "db.internal"; }},
+      {"server.address", "db.internal", [](const RawSpan& s) { return s.peer == "db.internal"; }},
+      {"peer.service", "billing", [](const RawSpan& s) { return s.peer == "billing"; }},
+      {"rpc.service", "billing", [](const RawSpan& s) { return s.peer == "billing"; }},
+      {"span.kind", "client", [](const RawSpan& s) { return s.kind == SpanKind::client; }},
+      {"error", "true", [](const RawSpan& s) { return s.error; }},
+      {"otel.status_code", "ERROR", [](const RawSpan& s) { return s.error; }},
+      {"error.type", "ReadTimeout", [](const RawSpan& s) { return s.timeout; }},
+      {"exception.type", "DeadlineExceeded", [](const RawSpan& s) { return s.timeout; }},
+      {"unrelated.key", "x",
+       [](const RawSpan& s) { return s.db_statement.empty() && s.url.empty() && !s.error; }},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.key);
+    std::string otlp = fmt::format(
+        R"({{"resourceSpans":[{{"scopeSpans":[{{"spans":[{{"traceId":"0102030405060708090a0b0c0d0e0f10",)"
+        R"("spanId":"1112131415161718","attributes":[{{"key":"{}","value":{{"stringValue":"{}"}}}}]}}]}}]}}]}})",
+        c.key, c.value);
+    std::string zipkin = fmt::format(
+        R"([{{"traceId":"0102030405060708","id":"1112131415161718","name":"x","timestamp":1,"duration":1,)"
+        R"("tags":{{"{}":"{}"}}}}])",
+        c.key, c.value);
+    for (const std::string* doc : {&otlp, &zipkin}) {
+      std::vector<RawSpan> got;
+      read_traces_buffer("t", doc->data(), doc->size(), [&](const RawSpan& s) { got.push_back(s); });
+      REQUIRE(got.size() == 1);
+      CHECK(c.holds(got[0]));
+    }
+  }
 }
 
 TEST_CASE("a single Jaeger trace object and the older instrumentationLibrarySpans") {

@@ -233,6 +233,21 @@ Reading read_all(const Location& w) {
   return r;
 }
 
+void add_readings(Snapshot& snap, const Reading& start, const Reading& end, bool windowed) {
+  auto cpus = end.host.find("cpus");
+  snap.cpus = cpus == end.host.end() ? 0 : cpus->second;
+  snap.cpu_limit = end.cpu_limit;
+  if (windowed) {
+    snap.cgroup_start = start.cgroup;
+    snap.host_start = start.host;
+  }
+  snap.cgroup_end = end.cgroup;
+  snap.host_end = end.host;
+  snap.pressure_avg10 = end.pressure_avg10;
+  snap.memory_limit_bytes = end.memory_limit_bytes;
+  snap.memory_usage_bytes = end.memory_usage_bytes;
+}
+
 Collected collect(const Target& target, const CollectContext& ctx) {
   const char* env_root = std::getenv("CHOKEPOINT_FS_ROOT");
   std::string root = env_root && *env_root ? env_root : "/";
@@ -264,18 +279,7 @@ Collected collect(const Target& target, const CollectContext& ctx) {
   cost += thread_cpu_ms() - cpu0;
   snap.window_s = ctx.window_s > 0 ? std::chrono::duration<double>(Clock::now() - started).count() : 0;
   snap.read_cpu_ms = cost / 2;
-  snap.cpus = end.host.count("cpus") ? end.host["cpus"] : 0;
-  snap.cpu_limit = end.cpu_limit;
-  // Window 0: one reading of cumulative counters (since boot / the cgroup's creation).
-  if (ctx.window_s > 0) {
-    snap.cgroup_start = start.cgroup;
-    snap.host_start = start.host;
-  }
-  snap.cgroup_end = end.cgroup;
-  snap.host_end = end.host;
-  snap.pressure_avg10 = end.pressure_avg10;
-  snap.memory_limit_bytes = end.memory_limit_bytes;
-  snap.memory_usage_bytes = end.memory_usage_bytes;
+  add_readings(snap, start, end, ctx.window_s > 0);
   if (where.pid > 0 && !end.host.count("process_cpu_ticks"))
     snap.notes.push_back(fmt::format("process {} exited during the window", where.pid));
   return {ProbeStatus::ok, "", snap};

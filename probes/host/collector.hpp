@@ -28,5 +28,8 @@ struct Location {
 // Resolves --pid / --cgroup / --host to cgroup directories; an empty message means success.
 std::string locate(const std::string& root, const std::string& flag, const std::string& spec, Location& out);
 Reading read_all(const Location& where);
+// The readings' part of the snapshot: limits and gauges from `end`; counters from both when
+// `windowed`, else `end` alone (cumulative since boot / the cgroup's creation).
+void add_readings(Snapshot& snap, const Reading& start, const Reading& end, bool windowed);
 
 }  // namespace cp::host

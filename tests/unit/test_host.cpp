@@ -31,15 +31,8 @@ Snapshot window_snapshot(const Reading& start, const Reading& end, double window
   s.cgroup_path = "/docker/4f1a";
   s.cgroup_version = "v1";
   s.window_s = window_s;
-  s.cpus = 2;
-  s.cpu_limit = end.cpu_limit;
-  s.cgroup_start = start.cgroup;
-  s.cgroup_end = end.cgroup;
-  s.host_start = start.host;
-  s.host_end = end.host;
-  s.pressure_avg10 = end.pressure_avg10;
-  s.memory_limit_bytes = end.memory_limit_bytes;
-  s.memory_usage_bytes = end.memory_usage_bytes;
+  add_readings(s, start, end, true);  // what the collector does with its two readings
+  s.cpus = 2;                         // a 2-CPU node, whatever the recorded tree says
   return s;
 }
 

@@ -1,4 +1,4 @@
-// The JSON report (CONTRACT.md, schema_version "1.0") and reading one back (baselines, compare).
+// The JSON report (src/core/CONTRACT.md, schema_version 1.x) and reading one back (baselines, compare).
 #pragma once
 
 #include "core/model.hpp"

@@ -13,18 +13,8 @@ std::string describe(const std::string&, const std::string& spec, std::vector<st
   if (spec.rfind("http://", 0) != 0 && spec.rfind("https://", 0) != 0)
     throw UsageError("--http: expected an http:// or https:// URL, not \"" + redact_url(spec) + "\"");
   std::string shown = redact_url(spec);
-  // Remember every redacted part (password, credential parameters) so no message can echo it.
-  for (size_t i = 0, j = 0; i < spec.size() && j < shown.size();) {
-    if (spec[i] == shown[j]) {
-      ++i;
-      ++j;
-      continue;
-    }
-    size_t end = spec.find_first_of("@&#", i);
-    secrets.push_back(spec.substr(i, end == std::string::npos ? std::string::npos : end - i));
-    i = end == std::string::npos ? spec.size() : end;
-    j += kRedacted.size();
-  }
+  // Every redacted part (password, parameter values) is scrubbed from any message too.
+  for (auto& secret : url_secrets(spec)) secrets.push_back(std::move(secret));
   return shown;
 }
 

@@ -135,7 +135,8 @@ StatementMap read_statements(Connection& s, const std::string& schema, int versi
     if (ours && !own) continue;
     Statement& st = ours ? (*own)[id] : out[id];
     st.queryid = id;
-    if (with_text && st.query.empty()) st.query = text(row["query"]);
+    // Utility statements (ALTER ROLE … PASSWORD '…') are kept verbatim by pg_stat_statements.
+    if (with_text && st.query.empty()) st.query = statement_text_for_output(text(row["query"]));
     st.calls += num(row["calls"]);
     st.rows += num(row["rows"]);
     st.total_exec_ms += num(row["exec_ms"]);
@@ -379,10 +380,7 @@ std::vector<int> parse_int_array(const std::string& s) {  // "{12,34}"
 // Statement text from pg_stat_activity carries the application's literals (user data): keep the
 // normalized form only. Text PostgreSQL truncated may not parse; it is cut before any literal.
 std::string normalized_activity_query(const std::string& raw) {
-  if (raw.empty()) return raw;
-  if (auto n = normalize_sql(raw)) return one_line(*n, 300);
-  size_t cut = raw.find_first_of("'\"0123456789$");
-  return one_line(raw.substr(0, cut), 120) + (cut == std::string::npos ? "" : " …");
+  return one_line(statement_text_for_output(raw), 300);
 }
 
 constexpr std::string_view kActivitySql =

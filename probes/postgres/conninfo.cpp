@@ -2,6 +2,10 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
+#include <cctype>
+#include <set>
+
 #include <fmt/format.h>
 
 namespace cp::pg {
@@ -39,15 +43,54 @@ std::string ConnInfo::to_string() const {
   return out;
 }
 
+namespace {
+
+bool conninfo_keyword(std::string_view word) {
+  static const std::set<std::string, std::less<>> keywords = [] {
+    std::set<std::string, std::less<>> out;
+    PQconninfoOption* defaults = PQconndefaults();
+    for (PQconninfoOption* o = defaults; o && o->keyword; ++o) out.insert(o->keyword);
+    if (defaults) PQconninfoFree(defaults);
+    return out;
+  }();
+  return keywords.count(word) > 0;
+}
+
+}  // namespace
+
+std::string redact_parse_error(std::string_view message) {
+  // libpq quotes the offending part of the string, and that part may be (or hold) the password:
+  // `invalid percent-encoded token: "pa%zz"`, `missing "=" after "word" in connection info string`.
+  // Only keywords and punctuation survive.
+  std::string out;
+  size_t i = 0;
+  while (i < message.size()) {
+    size_t open = message.find('"', i);
+    size_t close = open == std::string_view::npos ? open : message.find('"', open + 1);
+    if (close == std::string_view::npos) {
+      out += message.substr(i);
+      break;
+    }
+    std::string_view quoted = message.substr(open + 1, close - open - 1);
+    bool punctuation = std::none_of(quoted.begin(), quoted.end(),
+                                    [](char c) { return std::isalnum(static_cast<unsigned char>(c)); });
+    out += message.substr(i, open + 1 - i);
+    out += punctuation || conninfo_keyword(quoted) ? std::string(quoted) : std::string("***");
+    out += '"';
+    i = close + 1;
+  }
+  return out;
+}
+
 std::optional<ConnInfo> parse_conninfo(const std::string& dsn, std::string& error) {
   char* err = nullptr;
   PQconninfoOption* opts = PQconninfoParse(dsn.c_str(), &err);
   if (!opts) {
-    // libpq's message never echoes the password, but keep only its first line.
+    // libpq echoes parts of the string (the password among them): first line, quoted parts hidden.
     std::string msg = err ? err : "not a connection string";
     if (err) PQfreemem(err);
     if (auto nl = msg.find('\n'); nl != std::string::npos) msg.resize(nl);
-    error = msg;
+    error = redact_parse_error(msg);
     return std::nullopt;
   }
   ConnInfo info;

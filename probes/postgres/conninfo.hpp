@@ -18,8 +18,11 @@ struct ConnInfo {
   std::string to_string() const;
 };
 
-// Parses a DSN; nullopt with `error` set when libpq rejects it.
+// Parses a DSN; nullopt with `error` set when libpq rejects it (never echoing the string's values).
 std::optional<ConnInfo> parse_conninfo(const std::string& dsn, std::string& error);
+
+// libpq's parse error with every quoted part that is not a keyword or punctuation hidden.
+std::string redact_parse_error(std::string_view message);
 
 struct SessionLimits {
   int connect_timeout_s = 5;

@@ -1,9 +1,11 @@
 #include "probes/traces/assemble.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include "probes/traces/normalize.hpp"
 #include "util/format.hpp"
+#include "util/sql.hpp"
 
 namespace cp::traces {
 
@@ -46,7 +48,9 @@ uint32_t Assembler::statement_id(std::string_view raw, bool cache, std::string_v
   // exact match with a known statement is the cheapest lookup.
   uint32_t known = strings_.find(raw);
   if (known != Interner::kEmpty && known < is_statement_.size() && is_statement_[known]) return known;
-  uint32_t id = strings_.intern(normalize_statement_view(raw));
+  std::string_view normalized = normalize_statement_view(raw);
+  std::optional<std::string> redacted = credential_redaction(normalized);  // ALTER ROLE … PASSWORD
+  uint32_t id = strings_.intern(redacted ? std::string_view(*redacted) : normalized);
   if (id >= is_statement_.size()) is_statement_.resize(strings_.size(), false);
   is_statement_[id] = true;
   return id;

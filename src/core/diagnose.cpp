@@ -153,9 +153,10 @@ Evidence evidence_from_json(const nlohmann::json& doc) {
     if (!find_probe_kind(e.target.kind))
       throw UsageError("evidence file names an unknown probe \"" + e.target.kind + "\"");
     e.target.flag = p.value("flag", "");
-    e.target.name = p.value("target", "");
+    // Written by another tool or by hand, an evidence file may hold what chokepoint never writes.
+    e.target.name = redact_url(p.value("target", ""));
     e.collected.status = p.value("status", "ok") == "ok" ? ProbeStatus::ok : ProbeStatus::error;
-    e.collected.message = p.value("message", "");
+    e.collected.message = redact_urls_in_text(p.value("message", ""));
     e.collected.snapshot = p.value("snapshot", nlohmann::json::object());
     e.duration_ms = p.value("duration_ms", 0.0);
     ev.entries.push_back(std::move(e));

@@ -2,6 +2,7 @@
 
 #include "chokepoint/version.hpp"
 #include "core/error.hpp"
+#include "util/redact.hpp"
 
 namespace cp {
 
@@ -113,8 +114,8 @@ Report report_from_json(const json& doc) {
   r.run.duration_ms = run.value("duration_ms", 0.0);
   r.run.replayed = run.value("replayed", false);
   for (const auto& t : required<json>(doc, "targets", "report"))
-    r.targets.push_back(
-        {required<std::string>(t, "kind", "targets[]"), required<std::string>(t, "name", "targets[]")});
+    r.targets.push_back({required<std::string>(t, "kind", "targets[]"),
+                         redact_url(required<std::string>(t, "name", "targets[]"))});
   for (const auto& jf : required<json>(doc, "findings", "report")) {
     Finding f;
     f.id = required<std::string>(jf, "id", "findings[]");
@@ -125,9 +126,10 @@ Report report_from_json(const json& doc) {
       throw UsageError("not a chokepoint report: finding " + f.id + " has an unknown category or severity");
     f.category = *cat;
     f.severity = *sev;
-    f.component = jf.value("component", "");
-    f.title = jf.value("title", "");
-    f.detail = jf.value("detail", "");
+    // A report read back is shown again (compare): what it says passes the same redaction.
+    f.component = redact_urls_in_text(jf.value("component", ""));
+    f.title = redact_urls_in_text(jf.value("title", ""));
+    f.detail = redact_urls_in_text(jf.value("detail", ""));
     if (jf.contains("impact") && jf["impact"].is_object()) {
       const auto& im = jf["impact"];
       if (im.contains("share") && im["share"].is_number()) f.impact.share = im["share"].get<double>();
@@ -137,7 +139,7 @@ Report report_from_json(const json& doc) {
     f.thresholds = jf.value("thresholds", json::object());
     const json source = jf.value("source", json::object());
     f.probe = source.value("probe", "");
-    f.target = source.value("target", "");
+    f.target = redact_url(source.value("target", ""));
     if (jf.contains("remediation") && jf["remediation"].is_object()) {
       const auto& rem = jf["remediation"];
       f.remediation.summary = rem.value("summary", "");
@@ -160,9 +162,9 @@ Report report_from_json(const json& doc) {
   for (const auto& jp : doc.value("probes", json::array())) {
     ProbeResult p;
     p.name = jp.value("name", "");
-    p.target = jp.value("target", "");
+    p.target = redact_url(jp.value("target", ""));
     p.status = jp.value("status", "ok") == "ok" ? ProbeStatus::ok : ProbeStatus::error;
-    p.message = jp.value("message", "");
+    p.message = redact_urls_in_text(jp.value("message", ""));
     p.duration_ms = jp.value("duration_ms", 0.0);
     for (const auto& n : jp.value("notes", json::array()))
       if (n.is_string()) p.notes.push_back(n.get<std::string>());

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -21,5 +22,20 @@ ParsedSql parse_sql(const std::string& query);
 
 // Literals replaced by $n; nullopt when the text does not parse.
 std::optional<std::string> normalize_sql(const std::string& query);
+
+// True when a statement names a credential (role passwords, dblink / postgres_fdw connection
+// strings and user mappings, SET … password …): such a text is never shown beyond its command.
+bool mentions_credentials(std::string_view text);
+
+// `text` with constants already replaced: "ALTER ROLE ***" when it carries a credential (any
+// statement other than a plain query that mentions one, or a query with a literal left), nullopt
+// when it may be shown.
+std::optional<std::string> credential_redaction(std::string_view normalized);
+
+// The only form of a statement text that may leave a probe (reports, evidence, messages):
+// constants replaced by $n; a statement that carries a credential reduced to its command
+// ("ALTER ROLE ***") unless it is a plain query whose every literal was replaced; a text that does
+// not parse (truncated by the server) cut before its first literal.
+std::string statement_text_for_output(const std::string& raw);
 
 }  // namespace cp

@@ -5,16 +5,16 @@
 
 using namespace cp;
 
-TEST_CASE("redact_url hides the password only") {
+TEST_CASE("redact_url hides the password and every parameter value, never a name") {
   CHECK(redact_url("redis://user:s3cret@cache:6379/0") == "redis://user:***@cache:6379/0");
   CHECK(redact_url("redis://:s3cret@cache") == "redis://:***@cache");
   CHECK(redact_url("postgresql://app@db/shop") == "postgresql://app@db/shop");
-  CHECK(redact_url("https://api.example.com/path?q=a:b@c") == "https://api.example.com/path?q=a:b@c");
+  CHECK(redact_url("https://api.example.com/path?q=a:b@c") == "https://api.example.com/path?q=***");
   CHECK(redact_url("not a url") == "not a url");
   CHECK(redact_url("https://api.example.com/v1/x?id=42&api_key=abc123&access_token=zz#f") ==
-        "https://api.example.com/v1/x?id=42&api_key=***&access_token=***#f");
+        "https://api.example.com/v1/x?id=***&api_key=***&access_token=***#***");
   CHECK(redact_url("https://s3.example.com/b?X-Amz-Signature=deadbeef&page=2") ==
-        "https://s3.example.com/b?X-Amz-Signature=***&page=2");
+        "https://s3.example.com/b?X-Amz-Signature=***&page=***");
 }
 
 TEST_CASE("scrub replaces every occurrence of a secret") {

@@ -1,0 +1,38 @@
+// Issue #11 against a real PostgreSQL: what the server keeps verbatim never leaves chokepoint, and a
+// session lost in the middle of the window is named as such.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include "pg_load.hpp"
+
+using namespace cp::test;
+
+namespace {
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+}  // namespace
+
+TEST_CASE("a role password kept verbatim by pg_stat_statements is in no report and no evidence") {
+  reset_statistics();
+  psql_value(
+      "DROP ROLE IF EXISTS cp_secret_role; CREATE ROLE cp_secret_role LOGIN PASSWORD 'Live-Secret-77'");
+  for (int i = 0; i < 3; ++i) psql_value("ALTER ROLE cp_secret_role PASSWORD 'Live-Secret-77'");
+  // The server really keeps it: the road this test closes.
+  REQUIRE(psql_value("SELECT count(*) FROM pg_stat_statements WHERE query LIKE '%Live-Secret-77%'") != "0");
+  std::string evidence = temp_path("role.evidence.json");
+  std::string out;
+  for (const char* format : {"text", "json", "markdown"}) {
+    auto r = run({chokepoint_bin(), "diagnose", "--postgres", service("PG_APP_DSN"), "--window", "0",
+                  "--format", format, "--save-evidence", evidence});
+    CHECK(r.exit_code == 0);
+    out += r.out + r.err + slurp(evidence);
+  }
+  psql_value("DROP ROLE cp_secret_role");
+  CHECK(slurp(evidence).find("ALTER ROLE") != std::string::npos);  // the statement is there, redacted
+  CHECK(out.find("Live-Secret-77") == std::string::npos);
+}

@@ -172,61 +172,106 @@ std::vector<Statement> statement_deltas(const StatementMap& start, const Stateme
 
 std::map<std::string, double> read_database(Connection& s) {
   std::map<std::string, double> out;
-  auto r = s.run("SELECT * FROM pg_stat_database WHERE datname = current_database()");
+  // stats_reset_age_s: how long the table and index counters have been counting.
+  auto r = s.run(
+      "SELECT *, extract(epoch FROM now() - coalesce(stats_reset, pg_postmaster_start_time()))::float8 "
+      "AS stats_reset_age_s FROM pg_stat_database WHERE datname = current_database()");
   if (r.empty()) return out;
   for (pqxx::row::size_type i = 0; i < r.columns(); ++i)
     if (is_numeric_oid(r.column_type(i)) && !r[0][i].is_null()) out[r.column_name(i)] = r[0][i].as<double>();
   return out;
 }
 
+// One catalogue read: sizes, scan and write counters, and where the table sits in a partition tree.
 std::vector<Table> read_tables(Connection& s) {
   std::vector<Table> out;
   auto r = s.run(
       "SELECT s.schemaname, s.relname, greatest(c.reltuples, 0) AS reltuples, s.n_live_tup, "
-      "c.relpages::float8 * current_setting('block_size')::float8 AS size_bytes, s.seq_scan, "
-      "s.seq_tup_read, coalesce(s.idx_scan, 0) AS idx_scan "
+      "greatest(c.relpages, 0)::float8 * current_setting('block_size')::float8 AS size_bytes, s.seq_scan, "
+      "s.seq_tup_read, coalesce(s.idx_scan, 0) AS idx_scan, s.n_tup_ins, s.n_tup_upd, s.n_tup_del, "
+      "s.n_tup_hot_upd, c.relkind = 'p' AS partitioned, "
+      "CASE WHEN c.relispartition THEN (SELECT pn.nspname || '.' || pc.relname FROM pg_inherits i "
+      "  JOIN pg_class pc ON pc.oid = i.inhparent JOIN pg_namespace pn ON pn.oid = pc.relnamespace "
+      "  WHERE i.inhrelid = c.oid LIMIT 1) END AS parent, "
+      "CASE WHEN c.relispartition THEN (SELECT pn.nspname || '.' || pc.relname FROM pg_class pc "
+      "  JOIN pg_namespace pn ON pn.oid = pc.relnamespace WHERE pc.oid = pg_partition_root(c.oid)) END AS "
+      "root "
       "FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid");
-  for (const auto& row : r)
-    out.push_back({text(row["schemaname"]), text(row["relname"]), num(row["reltuples"]),
-                   num(row["n_live_tup"]), num(row["size_bytes"]), num(row["seq_scan"]),
-                   num(row["seq_tup_read"]), num(row["idx_scan"])});
+  for (const auto& row : r) {
+    Table t{text(row["schemaname"]), text(row["relname"]), num(row["reltuples"]),    num(row["n_live_tup"]),
+            num(row["size_bytes"]),  num(row["seq_scan"]), num(row["seq_tup_read"]), num(row["idx_scan"])};
+    t.n_tup_ins = num(row["n_tup_ins"]);
+    t.n_tup_upd = num(row["n_tup_upd"]);
+    t.n_tup_del = num(row["n_tup_del"]);
+    t.n_tup_hot_upd = num(row["n_tup_hot_upd"]);
+    t.partitioned = row["partitioned"].as<bool>();
+    t.parent = text(row["parent"]);
+    t.root = text(row["root"]);
+    out.push_back(std::move(t));
+  }
   return out;
 }
 
 void subtract_table_counters(std::vector<Table>& end, const std::vector<Table>& start) {
   for (auto& t : end)
     for (const auto& s : start)
-      if (s.schema == t.schema && s.name == t.name && s.seq_scan <= t.seq_scan) {
+      if (s.schema == t.schema && s.name == t.name && s.seq_scan <= t.seq_scan &&
+          s.n_tup_ins <= t.n_tup_ins) {
         t.seq_scan -= s.seq_scan;
         t.seq_tup_read -= s.seq_tup_read;
         t.idx_scan -= s.idx_scan;
+        t.n_tup_ins -= s.n_tup_ins;
+        t.n_tup_upd -= s.n_tup_upd;
+        t.n_tup_del -= s.n_tup_del;
+        t.n_tup_hot_upd -= s.n_tup_hot_upd;
       }
 }
 
+std::vector<std::string> json_strings(const std::string& doc) {
+  std::vector<std::string> out;
+  auto arr = nlohmann::json::parse(doc, nullptr, false);
+  if (arr.is_array())
+    for (const auto& c : arr) out.push_back(c.is_string() ? c.get<std::string>() : "");
+  return out;
+}
+
+// One catalogue read: every index with its key columns (in order, which of them descending), its
+// flags, its size and how often it was scanned since the statistics reset.
 std::vector<Index> read_indexes(Connection& s) {
   std::vector<Index> out;
   auto r = s.run(
       "SELECT n.nspname, t.relname AS tbl, i.relname AS idx, am.amname, ix.indisunique, ix.indisprimary, "
-      "ix.indpred IS NOT NULL AS partial, "
+      "ix.indpred IS NOT NULL AS partial, ix.indisexclusion, ix.indisvalid, i.relkind = 'I' AS partitioned, "
+      "i.relispartition AS attached, coalesce(st.idx_scan, 0) AS idx_scan, "
+      "i.relpages::float8 * current_setting('block_size')::float8 AS size_bytes, "
       "(SELECT json_agg(coalesce(a.attname::text, '') ORDER BY k.ord) "
       "   FROM unnest(ix.indkey::int2[]) WITH ORDINALITY k(attnum, ord) "
       "   LEFT JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum "
-      "  WHERE k.ord <= ix.indnkeyatts) AS columns "
+      "  WHERE k.ord <= ix.indnkeyatts) AS columns, "
+      "(SELECT json_agg(coalesce(a.attname::text, '') ORDER BY k.ord) "
+      "   FROM unnest(ix.indkey::int2[], ix.indoption::int2[]) WITH ORDINALITY k(attnum, opt, ord) "
+      "   LEFT JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum "
+      "  WHERE k.ord <= ix.indnkeyatts AND k.opt & 1 = 1) AS desc_columns "
       "FROM pg_index ix JOIN pg_class t ON t.oid = ix.indrelid JOIN pg_class i ON i.oid = ix.indexrelid "
       "JOIN pg_am am ON am.oid = i.relam JOIN pg_namespace n ON n.oid = t.relnamespace "
+      "LEFT JOIN pg_stat_user_indexes st ON st.indexrelid = ix.indexrelid "
       "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'");
   for (const auto& row : r) {
     Index ix{text(row["nspname"]),
              text(row["tbl"]),
              text(row["idx"]),
              text(row["amname"]),
-             {},
+             json_strings(text(row["columns"])),
              row["indisunique"].as<bool>(),
              row["indisprimary"].as<bool>(),
              row["partial"].as<bool>()};
-    auto cols = nlohmann::json::parse(text(row["columns"]), nullptr, false);
-    if (cols.is_array())
-      for (const auto& c : cols) ix.columns.push_back(c.is_string() ? c.get<std::string>() : "");
+    ix.exclusion = row["indisexclusion"].as<bool>();
+    ix.valid = row["indisvalid"].as<bool>();
+    ix.partitioned = row["partitioned"].as<bool>();
+    ix.attached = row["attached"].as<bool>();
+    ix.desc = json_strings(text(row["desc_columns"]));
+    ix.idx_scan = num(row["idx_scan"]);
+    ix.size_bytes = num(row["size_bytes"]);
     out.push_back(std::move(ix));
   }
   return out;
@@ -542,6 +587,8 @@ Snapshot collect_snapshot(Connection& s, const CollectContext& ctx, const ConnIn
                      ".pg_stat_statements_info")[0][0];
     if (!age.is_null()) snap.stats_age_s = age.as<double>();
   }
+  if (auto age = snap.database_end.find("stats_reset_age_s"); age != snap.database_end.end())
+    snap.table_stats_age_s = age->second;
   snap.indexes = read_indexes(s);
   snap.settings = read_settings(s);
   if (auto it = snap.settings.find("pg_stat_statements.max"); it != snap.settings.end())

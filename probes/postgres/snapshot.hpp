@@ -38,9 +38,21 @@ struct Table {
   double seq_scan = 0;  // deltas over the window
   double seq_tup_read = 0;
   double idx_scan = 0;
+  // Rows written (deltas over the window, cumulative since the statistics reset when window_s == 0):
+  // what every index on the table costs to maintain.
+  double n_tup_ins = 0;
+  double n_tup_upd = 0;
+  double n_tup_del = 0;
+  double n_tup_hot_upd = 0;  // updates that touched no indexed column (HOT): no index maintenance
+  bool partitioned = false;  // a partitioned parent (relkind 'p'): no rows of its own
+  std::string parent;        // the partitioned table this one is a partition of ("schema.name"), "" if none
+  std::string root;          // the top of its partition tree ("schema.name"), "" if not a partition
+
+  double writes() const { return n_tup_ins + n_tup_upd + n_tup_del; }
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Table, schema, name, reltuples, n_live_tup, size_bytes,
-                                                seq_scan, seq_tup_read, idx_scan)
+                                                seq_scan, seq_tup_read, idx_scan, n_tup_ins, n_tup_upd,
+                                                n_tup_del, n_tup_hot_upd, partitioned, parent, root)
 
 struct Index {
   std::string schema;
@@ -51,9 +63,17 @@ struct Index {
   bool unique = false;
   bool primary = false;
   bool partial = false;
+  bool exclusion = false;         // backs an exclusion constraint
+  bool valid = true;              // indisvalid (a failed CREATE INDEX CONCURRENTLY leaves it false)
+  bool partitioned = false;       // an index on a partitioned table (relkind 'I')
+  bool attached = false;          // a partition's index attached to its parent's index
+  std::vector<std::string> desc;  // key columns stored descending (subset of columns)
+  double idx_scan = 0;            // cumulative since the statistics reset
+  double size_bytes = 0;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Index, schema, table, name, method, columns, unique, primary,
-                                                partial)
+                                                partial, exclusion, valid, partitioned, attached, desc,
+                                                idx_scan, size_bytes)
 
 // A hypothetical index (HypoPG) and the plan cost with it.
 struct WhatIf {
@@ -124,6 +144,8 @@ struct Snapshot {
   std::string database;
   double window_s = 0;                // measured between the two readings; 0 = cumulative
   std::optional<double> stats_age_s;  // age of the cumulative statistics (pg_stat_statements reset)
+  // Age of the table and index counters (pg_stat_database.stats_reset, else the server's start).
+  std::optional<double> table_stats_age_s;
   bool hypopg = false;
   std::string pgss_version;
   double pgss_max = 0;
@@ -145,9 +167,10 @@ struct Snapshot {
   std::vector<std::string> notes;  // caveats met while collecting
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Snapshot, server_version, server_version_num, database,
-                                                window_s, stats_age_s, hypopg, pgss_version, pgss_max,
-                                                pgss_dealloc, pgss_all_visible, statements, database_start,
-                                                database_end, tables, indexes, plans, settings, activity,
-                                                sample_interval_s, connect, self_calls, self_exec_ms, notes)
+                                                window_s, stats_age_s, table_stats_age_s, hypopg,
+                                                pgss_version, pgss_max, pgss_dealloc, pgss_all_visible,
+                                                statements, database_start, database_end, tables, indexes,
+                                                plans, settings, activity, sample_interval_s, connect,
+                                                self_calls, self_exec_ms, notes)
 
 }  // namespace cp::pg

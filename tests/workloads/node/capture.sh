@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Captures the traces of the Node.js workloads (see README.md beside this script).
+#
+#   tests/workloads/node/capture.sh OUT_DIR [SCENARIO...]     (default: every scenario)
+#
+#   CHOKEPOINT_TEST_SERVICES=DIR   PostgreSQL and Redis already started by tests/tools/services.sh
+#                                  (start DIR postgres redis); otherwise they are started here, in a
+#                                  temporary directory, and stopped at the end
+#   OTLP_ENDPOINT=http://HOST:PORT the services export OTLP there (OTLP_PROTOCOL http/json, the
+#   OTLP_PROTOCOL=http/json|http/protobuf   default, or http/protobuf) instead of to the capture sink
+#   CAPTURE_FORMATS="otlp zipkin"  which tracers to run each scenario with (default: both)
+#   NODE_WORKLOADS_DIR=DIR         where npm ci installs the pinned packages (DIR/node_modules;
+#                                  default: beside this script, ignored by git)
+#
+# Exit codes: 0 captured, 2 usage or a failed scenario, 77 node/npm or the npm packages missing
+# (the CTest reports it skipped, with the reason printed).
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/../../.." && pwd)
+
+die() { echo "capture.sh: $*" >&2; exit 2; }
+skip() { echo "capture.sh: SKIP: $*" >&2; exit 77; }
+
+[ $# -ge 1 ] || die "usage: capture.sh OUT_DIR [SCENARIO...]"
+OUT=$1; shift
+mkdir -p "$OUT"; OUT=$(cd "$OUT" && pwd)
+
+# Node.js 18.19 or newer (the OpenTelemetry SDK's floor) and npm.
+command -v node >/dev/null || skip "node is not installed (Node.js >= 18.19 is needed)"
+command -v npm >/dev/null || skip "npm is not installed"
+node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>18||(a===18&&b>=19)?0:1)' ||
+  skip "node $(node --version) is too old (>= 18.19 is needed)"
+
+# The pinned packages (package-lock.json), installed by npm ci into NODE_WORKLOADS_DIR/node_modules
+# once, and again when the lock file changes.
+install_modules() {
+  local dir=${NODE_WORKLOADS_DIR:-$HERE} stamp
+  mkdir -p "$dir"; dir=$(cd "$dir" && pwd)
+  stamp="$(sha256sum "$HERE/package-lock.json" | cut -d' ' -f1)"
+  if [ "$(cat "$dir/node_modules/.chokepoint-lock" 2>/dev/null)" != "$stamp" ]; then
+    [ "$dir" = "$HERE" ] || cp "$HERE/package.json" "$HERE/package-lock.json" "$dir/"
+    echo "capture.sh: installing the pinned npm packages (npm ci in $dir)" >&2
+    if ! (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >"$dir/npm-ci.log" 2>&1); then
+      tail -5 "$dir/npm-ci.log" >&2
+      skip "the npm packages could not be installed (npm ci failed: no registry access?)"
+    fi
+    echo "$stamp" > "$dir/node_modules/.chokepoint-lock"
+  fi
+  export NODE_PATH=$dir/node_modules
+}
+install_modules
+
+# The datastores: the caller's (CHOKEPOINT_TEST_SERVICES) or our own.
+OWN_SERVICES=
+cleanup() {
+  if [ -n "$OWN_SERVICES" ]; then "$REPO/tests/tools/services.sh" stop "$OWN_SERVICES" || true; rm -rf "$OWN_SERVICES"; fi
+}
+trap cleanup EXIT
+if [ -n "${CHOKEPOINT_TEST_SERVICES:-}" ]; then
+  SERVICES=$CHOKEPOINT_TEST_SERVICES
+  [ -f "$SERVICES/env" ] || die "$SERVICES/env not found (start the servers with tests/tools/services.sh start DIR postgres redis)"
+else
+  OWN_SERVICES=$(mktemp -d /tmp/chokepoint-node-workloads.XXXXXX)
+  [ "$(id -u)" = 0 ] && chmod 755 "$OWN_SERVICES"
+  SERVICES=$OWN_SERVICES/services
+  echo "capture.sh: starting PostgreSQL and Redis under $SERVICES" >&2
+  "$REPO/tests/tools/services.sh" start "$SERVICES" postgres redis >&2
+fi
+# shellcheck disable=SC1091
+. "$SERVICES/env"
+if [ -z "${PG_SUPER_DSN:-}" ] || [ -z "${REDIS_BIG_PORT:-}" ]; then
+  die "$SERVICES/env lacks PostgreSQL or Redis (services.sh start DIR postgres redis)"
+fi
+
+# The workloads' own database (the shop schema plus workload.sql), so that nothing they do shows
+# in the statistics of the database the other tests read; loaded once per server.
+DB=node_workloads
+psql_super=(psql -X -q -v ON_ERROR_STOP=1)
+if [ "$("${psql_super[@]}" -tA "$PG_SUPER_DSN" -c "SELECT count(*) FROM pg_database WHERE datname = '$DB'")" = 0 ] ||
+   [ "$(psql -X -tA "${PG_APP_DSN%/*}/$DB" -c "SELECT to_regclass('invoice_lines') IS NOT NULL" 2>/dev/null)" != t ]; then
+  echo "capture.sh: loading the shop schema and workload.sql into database $DB" >&2
+  PGOPTIONS="-c client_min_messages=warning" "${psql_super[@]}" "$PG_SUPER_DSN" -c "DROP DATABASE IF EXISTS $DB" \
+    -c "CREATE DATABASE $DB OWNER app"
+  psql -X -q -v ON_ERROR_STOP=1 -v orders="${SHOP_ORDERS:-1000000}" "${PG_APP_DSN%/*}/$DB" \
+    -f "$REPO/tests/workloads/shop.sql" -f "$HERE/workload.sql" >&2
+fi
+export PG_APP_DSN="${PG_APP_DSN%/*}/$DB"
+# Redis: the unlimited server, a database of our own.
+export REDIS_URL="redis://127.0.0.1:$REDIS_BIG_PORT/7"
+node "$HERE/seed_cache.js"
+
+node "$HERE/capture.js" "$OUT" "$@"

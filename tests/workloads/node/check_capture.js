@@ -1,0 +1,159 @@
+// Structural checks of captures (what the CTest asserts after capture.sh): each file parses, holds
+// the services, span kinds and datastore attributes its scenario must produce, and Zipkin calls
+// between two instrumented services share one span id between the client and the server half.
+//   node check_capture.js DIR SCENARIO...      exit 0 when every check holds, 1 otherwise
+'use strict';
+const fs = require('node:fs');
+const path = require('node:path');
+const { SCENARIOS } = require('./scenarios');
+
+const KIND = { 1: 'INTERNAL', 2: 'SERVER', 3: 'CLIENT', 4: 'PRODUCER', 5: 'CONSUMER' };
+
+function attrValue(v) {
+  if (v.stringValue !== undefined) return v.stringValue;
+  if (v.intValue !== undefined) return Number(v.intValue);
+  if (v.arrayValue) return (v.arrayValue.values || []).map(attrValue);
+  return Object.values(v)[0];
+}
+
+// One shape for both formats: {trace, id, parent, service, kind, name, attrs, remote, shared}.
+function readOtlp(file) {
+  const spans = [];
+  for (const line of fs.readFileSync(file, 'utf8').split('\n').filter(Boolean)) {
+    for (const rs of JSON.parse(line).resourceSpans || []) {
+      const resource = Object.fromEntries((rs.resource.attributes || []).map((a) => [a.key, attrValue(a.value)]));
+      for (const ss of rs.scopeSpans || []) {
+        for (const s of ss.spans || []) {
+          spans.push({
+            trace: s.traceId, id: s.spanId, parent: s.parentSpanId || '', service: resource['service.name'],
+            kind: KIND[s.kind], name: s.name, attrs: Object.fromEntries((s.attributes || []).map((a) => [a.key, attrValue(a.value)])),
+          });
+        }
+      }
+    }
+  }
+  return spans;
+}
+
+function readZipkin(file) {
+  return JSON.parse(fs.readFileSync(file, 'utf8')).map((s) => ({
+    trace: s.traceId, id: s.id, parent: s.parentId || '', service: s.localEndpoint && s.localEndpoint.serviceName,
+    kind: s.kind, name: s.name, attrs: s.tags || {}, remote: s.remoteEndpoint && s.remoteEndpoint.serviceName,
+    shared: s.shared === true, timed: s.timestamp !== undefined && s.duration !== undefined,
+  }));
+}
+
+function dbSystem(span) { return span.attrs['db.system.name'] || span.attrs['db.system'] || (span.remote === 'postgres' ? 'postgresql' : undefined); }
+function statement(span) { return span.attrs['db.query.text'] || span.attrs['db.statement']; }
+function byTrace(spans) {
+  const traces = new Map();
+  for (const s of spans) traces.set(s.trace, [...(traces.get(s.trace) || []), s]);
+  return [...traces.values()];
+}
+
+const failures = [];
+function check(cond, what) {
+  if (!cond) failures.push(what);
+}
+
+// Per scenario: the services that must appear, and what each trace must hold.
+const EXPECT = {
+  orm_n_plus_one: { services: ['storefront'], trace: (t, fmt) => nPlusOne(t, fmt, true) },
+  n_plus_one_orphan: { services: ['storefront'], trace: (t, fmt) => nPlusOne(t, fmt, false) },
+  redis_get_per_id: {
+    services: ['storefront'],
+    trace: (t) => {
+      const gets = t.filter((s) => s.kind === 'CLIENT' && dbSystem(s) === 'redis' && /^get /i.test(statement(s) || ''));
+      check(gets.length >= 10, `redis_get_per_id: ${gets.length} Redis GET client spans in a trace (>= 10 expected)`);
+      check(new Set(gets.map(statement)).size === gets.length, 'redis_get_per_id: each GET reads its own key');
+    },
+  },
+  repeated_identical: {
+    services: ['storefront'],
+    trace: (t) => {
+      const q = t.filter((s) => s.kind === 'CLIENT' && /app_settings/.test(statement(s) || ''));
+      check(q.length >= 8, `repeated_identical: ${q.length} app_settings queries in a trace (>= 8 expected)`);
+      check(new Set(q.map((s) => JSON.stringify(s.attrs['db.postgresql.values']))).size === 1, 'repeated_identical: one parameter value');
+    },
+  },
+  fanout_serial: { services: ['storefront'], trace: (t, fmt) => externalCalls(t, fmt, 10, 'carrier-api') },
+  fanout_concurrent: { services: ['storefront'], trace: (t, fmt) => externalCalls(t, fmt, 10, 'carrier-api') },
+  slow_third_party: { services: ['storefront'], trace: (t, fmt) => externalCalls(t, fmt, 1, 'payment-provider') },
+  callee_cpu_bound: { services: ['storefront', 'recommendations'], trace: (t, fmt) => calls(t, fmt, 'storefront', 'recommendations') },
+  callee_db_wait: {
+    services: ['storefront', 'reporting'],
+    trace: (t, fmt) => {
+      calls(t, fmt, 'storefront', 'reporting');
+      check(t.some((s) => s.service === 'reporting' && s.kind === 'CLIENT' && dbSystem(s) === 'postgresql'), 'callee_db_wait: reporting queries PostgreSQL');
+    },
+  },
+  proxy_timeout: { services: ['gateway', 'reporting'], trace: (t, fmt) => calls(t, fmt, 'gateway', 'reporting') },
+};
+
+function nPlusOne(t, fmt, withRoot) {
+  const q = t.filter((s) => s.kind === 'CLIENT' && dbSystem(s) === 'postgresql' && !/connect/.test(s.name));
+  check(q.length >= 6, `${fmt}: ${q.length} PostgreSQL query spans in a trace (>= 6 expected)`);
+  check(t.some((s) => s.kind === 'SERVER') === withRoot, `${fmt}: the server span is ${withRoot ? 'missing' : 'present'}`);
+  if (fmt === 'otlp') {
+    const perId = q.filter((s) => /WHERE id = \$1/.test(statement(s) || ''));
+    check(perId.length >= 5, `otlp: ${perId.length} per-id lookups (>= 5 expected)`);
+    check(perId.every((s) => s.attrs['code.filepath'] && s.attrs['code.lineno'] > 0 && s.attrs['code.function']), 'otlp: code.* attributes on the lookups');
+  }
+  if (!withRoot) {
+    const ids = new Set(t.map((s) => s.id));
+    check(q.every((s) => s.parent && !ids.has(s.parent)), `${fmt}: the query spans' parent is missing from the export`);
+  }
+}
+
+function externalCalls(t, fmt, n, remote) {
+  const out = t.filter((s) => s.kind === 'CLIENT' && !dbSystem(s));
+  check(out.length === n, `${fmt}: ${out.length} outgoing HTTP calls in a trace (${n} expected)`);
+  if (fmt === 'zipkin') check(out.every((s) => s.remote === remote), `zipkin: calls name ${remote} as the remote service`);
+  check(!t.some((s) => s.kind === 'SERVER' && s.service !== 'storefront'), `${fmt}: the third party is not instrumented`);
+}
+
+function calls(t, fmt, caller, callee) {
+  const client = t.find((s) => s.service === caller && s.kind === 'CLIENT');
+  const server = t.find((s) => s.service === callee && s.kind === 'SERVER');
+  check(client && server, `${fmt}: a ${caller} client span and a ${callee} server span in each trace`);
+  if (!client || !server) return;
+  if (fmt === 'zipkin') {
+    check(server.id === client.id && server.shared && !client.shared, `zipkin: the ${callee} server half shares the ${caller} client's span id`);
+    check(server.parent === client.parent, 'zipkin: both halves name the same parent');
+  } else {
+    check(server.parent === client.id, `otlp: the ${callee} server span is the child of the ${caller} client span`);
+  }
+}
+
+function main() {
+  const [dir, ...scenarios] = process.argv.slice(2);
+  if (!dir || scenarios.length === 0) {
+    console.error('usage: check_capture.js DIR SCENARIO...');
+    process.exit(2);
+  }
+  for (const name of scenarios) {
+    const expect = EXPECT[name];
+    if (!expect) { failures.push(`unknown scenario ${name}`); continue; }
+    for (const [fmt, file, read] of [['otlp', `${name}.otlp.jsonl`, readOtlp], ['zipkin', `${name}.zipkin.json`, readZipkin]]) {
+      const p = path.join(dir, file);
+      if (!fs.existsSync(p)) {
+        check(fmt === 'zipkin' && SCENARIOS[name] && SCENARIOS[name].zipkin === false, `${file} is missing`);
+        continue;
+      }
+      const spans = read(p);
+      const traces = byTrace(spans);
+      check(traces.length >= 15, `${file}: ${traces.length} traces (>= 15 expected)`);
+      for (const svc of expect.services) check(spans.some((s) => s.service === svc), `${file}: no span of service ${svc}`);
+      const before = failures.length;
+      for (const t of traces) {
+        expect.trace(t, fmt);
+        if (failures.length > before) { failures.push(`  (in ${file}, trace ${t[0].trace})`); break; }
+      }
+      console.log(`check_capture: ${file}: ${spans.length} spans, ${traces.length} traces${failures.length > before ? ': FAILED' : ': ok'}`);
+    }
+  }
+  for (const f of failures) console.error(`check_capture: ${f}`);
+  process.exit(failures.length ? 1 : 0);
+}
+
+main();

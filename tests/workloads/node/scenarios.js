@@ -12,7 +12,6 @@ const SCENARIOS = {
     services: ['storefront'],
     requests: 25,
     request: (i) => ({ path: `/carts/${1 + i}` }),
-    zipkin: false, // zipkin-js has no ioredis instrumentation
   },
   repeated_identical: {
     services: ['storefront'],

@@ -8,6 +8,7 @@ const { HttpLogger } = require('zipkin-transport-http');
 const zipkinMiddleware = require('zipkin-instrumentation-express').expressMiddleware;
 const wrapFetch = require('zipkin-instrumentation-fetch');
 const zipkinPostgres = require('zipkin-instrumentation-postgres');
+const zipkinRedis = require('zipkin-instrumentation-redis');
 
 // Loses the entry (server) spans of one route before they are sent: see lib/drop_spans.js.
 class DroppingLogger {
@@ -31,6 +32,11 @@ function setup(serviceName) {
     middleware: () => zipkinMiddleware({ tracer, serviceName }),
     fetchFor: (remoteServiceName) => wrapFetch(fetch, { tracer, serviceName, remoteServiceName }),
     pg: (pg) => zipkinPostgres(tracer, pg, serviceName, 'postgres'),
+    redis(url) {
+      const { hostname, port, pathname } = new URL(url);
+      const client = zipkinRedis(tracer, require('redis'), { host: hostname, port: Number(port), db: Number(pathname.slice(1) || 0) }, serviceName, 'redis');
+      return { get: (key) => new Promise((resolve, reject) => client.get(key, (err, v) => (err ? reject(err) : resolve(v)))) };
+    },
     async shutdown() {
       recorder.flush();
       if (httpLogger.queue.length === 0) return;

@@ -1,13 +1,12 @@
 // The shop's storefront: the entry service of most scenarios. Each endpoint exhibits one pattern.
 'use strict';
 const express = require('express');
-const Redis = require('ioredis');
 const tracing = require('../lib/tracing');
 const { listen, route, required } = require('../lib/service');
 
 const { Pool } = tracing.pg();
 const db = new Pool({ connectionString: required('PG_APP_DSN'), max: 10 });
-const cache = new Redis(required('REDIS_URL'), { lazyConnect: false });
+const cache = tracing.redis(required('REDIS_URL'));
 const carrierFetch = tracing.fetchFor('carrier-api');
 const paymentFetch = tracing.fetchFor('payment-provider');
 const recommendationsFetch = tracing.fetchFor('recommendations');

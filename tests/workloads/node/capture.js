@@ -66,6 +66,7 @@ const children = new Set();
 process.on('exit', () => {
   for (const child of children) child.kill('SIGKILL');
 });
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(130));
 
 // Starts one service (services/<name>.js) and resolves with its URL once it listens.
 function startService(name, env, format) {

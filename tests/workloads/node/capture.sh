@@ -52,10 +52,16 @@ install_modules
 
 # The datastores: the caller's (CHOKEPOINT_TEST_SERVICES) or our own.
 OWN_SERVICES=
+CAPTURE_PID=
 cleanup() {
-  if [ -n "$OWN_SERVICES" ]; then "$REPO/tests/tools/services.sh" stop "$OWN_SERVICES" || true; rm -rf "$OWN_SERVICES"; fi
+  if [ -n "$CAPTURE_PID" ] && kill -TERM "$CAPTURE_PID" 2>/dev/null; then wait "$CAPTURE_PID" || true; fi
+  if [ -n "$OWN_SERVICES" ]; then
+    "$REPO/tests/tools/services.sh" stop "$OWN_SERVICES/services" || true
+    rm -rf "$OWN_SERVICES"
+  fi
 }
 trap cleanup EXIT
+trap 'exit 143' TERM INT
 if [ -n "${CHOKEPOINT_TEST_SERVICES:-}" ]; then
   SERVICES=$CHOKEPOINT_TEST_SERVICES
   [ -f "$SERVICES/env" ] || die "$SERVICES/env not found (start the servers with tests/tools/services.sh start DIR postgres redis)"
@@ -89,4 +95,8 @@ export PG_APP_DSN="${PG_APP_DSN%/*}/$DB"
 export REDIS_URL="redis://127.0.0.1:$REDIS_BIG_PORT/7"
 node "$HERE/seed_cache.js"
 
-node "$HERE/capture.js" "$OUT" "$@"
+# In the background, so that a TERM or INT reaches the trap (and the driver, which stops the
+# services it started) at once.
+node "$HERE/capture.js" "$OUT" "$@" &
+CAPTURE_PID=$!
+wait "$CAPTURE_PID"

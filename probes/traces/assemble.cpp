@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "probes/traces/conventions.hpp"
 #include "probes/traces/normalize.hpp"
 #include "util/format.hpp"
 #include "util/sql.hpp"
@@ -27,13 +28,46 @@ double ms(int64_t ns) {
 
 SpanClass classify(const RawSpan& s) {
   bool server = s.kind == SpanKind::server || s.kind == SpanKind::consumer;
-  if (s.db_system == "redis" || s.db_system == "memcached")
-    return server ? SpanClass::request : SpanClass::cache;
-  if (!s.db_system.empty() || !s.db_statement.empty())
-    return server ? SpanClass::request : SpanClass::database;
   if (server) return SpanClass::request;
+  switch (datastore_of(s)) {
+    case Datastore::cache:
+      return SpanClass::cache;
+    case Datastore::database:
+      return SpanClass::database;
+    case Datastore::none:
+      break;
+  }
   if (s.kind == SpanKind::client || s.kind == SpanKind::producer) return SpanClass::external;
   return SpanClass::internal;
+}
+
+// Statement and parameters as sent (or the cache command with its key): equal hashes are
+// repeated identical calls. 0 when the parameters are not in the span (a "$1" text without values).
+uint64_t identity_of(std::string_view statement, std::string_view params, bool cache,
+                     bool normalized_differs) {
+  if (statement.empty() || (!cache && params.empty() && !normalized_differs)) return 0;
+  uint64_t h = 1469598103934665603ull;
+  for (std::string_view part : {statement, std::string_view("\x1f"), params})
+    for (char c : part) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+  return h | 1;
+}
+
+// A dependency's name: host:port from the URL, else peer.service, else the peer's address and
+// port, else the remote endpoint's service; never the span's name or method.
+std::string dependency_name(const RawSpan& s, std::string_view url_host) {
+  std::string name;
+  if (!url_host.empty()) {
+    name = url_host;
+  } else if (!s.peer_service.empty()) {
+    name = s.peer_service;
+  } else if (!s.peer.empty()) {
+    name = s.peer;
+  } else if (!s.remote_service.empty()) {
+    name = s.remote_service;
+  }
+  if (!name.empty() && s.peer_port && name.find(':') == std::string::npos && s.peer_service.empty())
+    name += ":" + std::to_string(s.peer_port);
+  return name;
 }
 
 }  // namespace
@@ -61,6 +95,7 @@ void Assembler::add(const RawSpan& raw, uint64_t offset_base) {
   s.trace = raw.trace;
   s.id = raw.id;
   s.parent = raw.parent;
+  s.timed = raw.timed;
   s.start_ns = raw.start_ns;
   s.end_ns = std::max(raw.end_ns, raw.start_ns);
   s.kind = raw.kind;
@@ -68,29 +103,30 @@ void Assembler::add(const RawSpan& raw, uint64_t offset_base) {
   s.name = strings_.intern(raw.name);
   s.service = last_service_.intern(strings_, raw.service);
   s.error = raw.error || raw.http_status >= 500;
-  s.timeout = raw.timeout;
+  s.timeout = raw.timeout || raw.http_status == 504 || raw.http_status == 408;
   s.http_status = static_cast<uint16_t>(std::clamp(raw.http_status, 0, 999));
   switch (s.cls) {
     case SpanClass::request:
       s.route = strings_.intern(raw.http_route.empty() ? raw.name : raw.http_route);
       break;
     case SpanClass::database:
-    case SpanClass::cache:
-      s.statement = statement_id(raw.db_statement, s.cls == SpanClass::cache, raw.name);
-      s.target = last_system_.intern(strings_, raw.db_system);
+    case SpanClass::cache: {
+      bool cache = s.cls == SpanClass::cache;
+      s.statement = statement_id(raw.db_statement, cache, raw.name);
+      s.target = last_system_.intern(strings_, datastore_name(raw));
+      bool literal = !cache && s.statement && strings_.str(s.statement) != raw.db_statement;
+      s.identity = identity_of(raw.db_statement, raw.db_params, cache, literal);
       break;
+    }
     case SpanClass::external: {
       std::string& call = call_scratch_;  // "METHOD host/path-template"
       call.clear();
       if (!raw.http_method.empty()) (call += raw.http_method) += ' ';
-      std::string_view host;
-      if (!raw.url.empty()) {
-        host = append_url_template(raw.url, call);
-      } else {
-        host = raw.peer.empty() ? raw.name : raw.peer;
-        (call += host) += raw.target_path;
-      }
-      if (host.empty()) host = raw.name;
+      std::string_view url_host;
+      if (!raw.url.empty()) url_host = append_url_template(raw.url, call);
+      std::string host = dependency_name(raw, url_host);
+      if (host.empty()) host = "unnamed dependency of " + std::string(raw.service);
+      if (raw.url.empty()) (call += host) += raw.target_path;
       s.target = strings_.intern(host);
       s.call = strings_.intern(call);
       break;
@@ -154,211 +190,593 @@ void Assembler::evict_complete_traces(uint64_t now) {
 }
 
 void Assembler::analyze_keys() {
-  // Sort small keys, not 80-byte spans, then gather each trace's spans in start order.
+  // Sort small keys, not 96-byte spans, then gather each trace's spans in start order.
   std::vector<SortKey>& keys = sort_keys_;
   std::sort(keys.begin(), keys.end(), [](const SortKey& a, const SortKey& b) {
     return a.seq != b.seq ? a.seq < b.seq : a.start < b.start;
   });
-  trace_spans_.clear();
-  if (keys.size() > trace_spans_.capacity())  // geometric: a fresh block is fresh pages to touch
-    trace_spans_.reserve(std::max(keys.size(), 2 * trace_spans_.capacity()));
-  for (const auto& k : keys) trace_spans_.push_back(spans_[k.index]);
-  for (size_t i = 0; i < trace_spans_.size();) {
+  for (size_t i = 0; i < keys.size();) {
     size_t j = i + 1;
-    while (j < trace_spans_.size() && trace_spans_[j].trace == trace_spans_[i].trace) ++j;
-    analyze_trace(i, j);
+    while (j < keys.size() && keys[j].seq == keys[i].seq) ++j;
+    nodes_.clear();
+    for (size_t k = i; k < j; ++k) nodes_.push_back(Node{spans_[keys[k].index]});
+    analyze_trace();
     i = j;
   }
-  trace_spans_.clear();
 }
 
-void Assembler::record_pattern(RouteAcc& acc, const char* kind, uint32_t key, int repeats, double total_ms,
-                               double saved, uint32_t parent) {
-  uint64_t k = (static_cast<uint64_t>(key) << 24) ^ (static_cast<uint64_t>(repeats) << 4) ^
-               static_cast<uint64_t>(kind[0]);
-  Pattern& p = acc.patterns[k];
-  if (p.kind.empty()) {
-    p.kind = kind;
-    p.key = strings_.str(key);
-    p.repeats = repeats;
-    p.parent = strings_.str(parent);
+// ---- one tree per trace ------------------------------------------------------------------------
+
+void Assembler::analyze_trace() {
+  traces_ += 1;
+  link_parents();
+  group_orphans();
+  build_children();
+  for (uint32_t i = 0; i < nodes_.size(); ++i)
+    if (nodes_[i].in_tree && nodes_[i].parent < 0) analyze_entry(i);
+}
+
+// Parents by id. Zipkin's shared spans (a client and a server half with one id) become two nodes,
+// the server under the client; other duplicates and untimed spans stay out of the tree.
+void Assembler::link_parents() {
+  size_t n = nodes_.size();
+  ids_.clear();
+  for (uint32_t i = 0; i < n; ++i) ids_.emplace_back(nodes_[i].span.id, i);
+  std::sort(ids_.begin(), ids_.end());
+  for (size_t i = 0; i < n;) {
+    size_t j = i + 1;
+    while (j < n && ids_[j].first == ids_[i].first) ++j;
+    if (j - i > 1) {
+      int32_t client = -1, server = -1;
+      for (size_t k = i; k < j; ++k) {
+        SpanKind kind = nodes_[ids_[k].second].span.kind;
+        bool is_client = kind == SpanKind::client || kind == SpanKind::producer;
+        bool is_server = kind == SpanKind::server || kind == SpanKind::consumer;
+        if (is_client && client < 0)
+          client = static_cast<int32_t>(ids_[k].second);
+        else if (is_server && server < 0)
+          server = static_cast<int32_t>(ids_[k].second);
+      }
+      bool shared = client >= 0 && server >= 0;
+      if (shared) {
+        nodes_[static_cast<size_t>(client)].shared_server = server;
+        shared_merged_ += 1;
+      }
+      // The first of the run stands for the id (the client half when shared); the rest are duplicates.
+      if (shared && ids_[i].second != static_cast<uint32_t>(client))
+        std::swap(ids_[i], *std::find_if(ids_.begin() + static_cast<std::ptrdiff_t>(i),
+                                         ids_.begin() + static_cast<std::ptrdiff_t>(j),
+                                         [&](auto& e) { return e.second == static_cast<uint32_t>(client); }));
+      for (size_t k = i + 1; k < j; ++k) {
+        if (shared && ids_[k].second == static_cast<uint32_t>(server)) continue;
+        nodes_[ids_[k].second].in_tree = false;
+        duplicates_ += 1;
+      }
+    }
+    i = j;
   }
-  p.requests += 1;
-  p.total_ms += total_ms;
-  p.saved_ms += saved;
+  for (auto& node : nodes_) {
+    if (!node.span.timed && node.in_tree) {
+      node.in_tree = false;
+      untimed_ += 1;
+    }
+  }
+  orphans_of_.clear();
+  for (uint32_t i = 0; i < n; ++i) {
+    Node& node = nodes_[i];
+    if (!node.in_tree) continue;
+    node.parent = resolve_parent(i);
+  }
+  // Untimed parents are transparent: their children hang under the nearest timed ancestor.
+  for (uint32_t i = 0; i < n; ++i) {
+    Node& node = nodes_[i];
+    if (!node.in_tree || node.parent < 0) continue;
+    int32_t p = node.parent;
+    while (p >= 0 && !nodes_[static_cast<size_t>(p)].in_tree) {
+      const Node& up = nodes_[static_cast<size_t>(p)];
+      if (up.parent >= 0) {
+        p = up.parent;
+        continue;
+      }
+      // The chain ends at an untimed span: group under it as under a missing parent.
+      orphans_of_.emplace_back(up.span.parent ? up.span.parent : up.span.id, i);
+      p = -1;
+    }
+    node.parent = p;
+  }
 }
 
-void Assembler::analyze_request(size_t root_local) {
-  const Span& root = trace_spans_[base_ + root_local];
-  uint64_t route_key = (static_cast<uint64_t>(root.service) << 32) | root.route;
+// The parent's node, or -1 for a root; an orphan is queued under its missing parent's id.
+int32_t Assembler::resolve_parent(uint32_t child) {
+  const Span& s = nodes_[child].span;
+  uint64_t want = s.parent == s.id ? 0 : s.parent;
+  if (s.kind == SpanKind::server || s.kind == SpanKind::consumer) {
+    // The server half of a shared span names the client's parent; it hangs under its client half.
+    auto it = std::lower_bound(ids_.begin(), ids_.end(), std::make_pair(s.id, 0u));
+    if (it != ids_.end() && it->first == s.id && it->second != child &&
+        nodes_[it->second].shared_server == static_cast<int32_t>(child))
+      return static_cast<int32_t>(it->second);
+  }
+  if (!want) return -1;
+  auto it = std::lower_bound(ids_.begin(), ids_.end(), std::make_pair(want, 0u));
+  if (it == ids_.end() || it->first != want) {
+    orphans_of_.emplace_back(want, child);
+    return -1;
+  }
+  uint32_t parent = it->second;
+  int32_t server = nodes_[parent].shared_server;
+  if (server >= 0) {
+    // A child of a shared id is the server's, unless it runs in the client's service only.
+    const Span& client_span = nodes_[parent].span;
+    const Span& server_span = nodes_[static_cast<size_t>(server)].span;
+    bool client_side = s.service == client_span.service && s.service != server_span.service;
+    if (!client_side) return server;
+  }
+  return static_cast<int32_t>(parent);
+}
+
+// Orphans naming the same missing parent are siblings: they are grouped under a stand-in for it,
+// placed under the trace's root that was running when they started (or a root of its own).
+void Assembler::group_orphans() {
+  if (orphans_of_.empty()) return;
+  std::sort(orphans_of_.begin(), orphans_of_.end());
+  if (!missing_span_name_) missing_span_name_ = strings_.intern("(missing span)");
+  for (size_t i = 0; i < orphans_of_.size();) {
+    size_t j = i + 1;
+    while (j < orphans_of_.size() && orphans_of_[j].first == orphans_of_[i].first) ++j;
+    orphans_ += static_cast<double>(j - i);
+    orphan_groups_ += 1;
+    Span stand_in;
+    const Span& first = nodes_[orphans_of_[i].second].span;
+    stand_in.trace = first.trace;
+    stand_in.id = orphans_of_[i].first;
+    stand_in.start_ns = first.start_ns;
+    stand_in.end_ns = first.end_ns;
+    for (size_t k = i; k < j; ++k) {
+      const Span& s = nodes_[orphans_of_[k].second].span;
+      stand_in.start_ns = std::min(stand_in.start_ns, s.start_ns);
+      stand_in.end_ns = std::max(stand_in.end_ns, s.end_ns);
+    }
+    stand_in.name = missing_span_name_;
+    stand_in.route = missing_span_name_;
+    stand_in.service = first.service;
+    stand_in.kind = SpanKind::internal;
+    int32_t host = -1;
+    for (uint32_t r = 0; r < nodes_.size(); ++r) {
+      const Node& root = nodes_[r];
+      if (root.in_tree && root.parent < 0 && root.span.parent == 0 &&
+          root.span.start_ns <= stand_in.start_ns && stand_in.start_ns < root.span.end_ns) {
+        host = static_cast<int32_t>(r);
+        break;
+      }
+    }
+    if (host < 0 && j - i == 1) {  // a lone orphan with nothing above it: a request of its own
+      i = j;
+      continue;
+    }
+    Node node{stand_in};
+    node.parent = host;
+    auto index = static_cast<int32_t>(nodes_.size());
+    nodes_.push_back(node);
+    for (size_t k = i; k < j; ++k) nodes_[orphans_of_[k].second].parent = index;
+    i = j;
+  }
+}
+
+void Assembler::build_children() {
+  size_t n = nodes_.size();
+  fill_.assign(n + 1, 0);
+  for (auto& node : nodes_) {
+    if (!node.in_tree || node.parent < 0) continue;
+    ++fill_[static_cast<size_t>(node.parent) + 1];
+    const Span& p = nodes_[static_cast<size_t>(node.parent)].span;
+    if (node.span.start_ns < p.start_ns || node.span.end_ns > p.end_ns) skewed_ += 1;
+  }
+  uint32_t offset = 0;
+  for (size_t i = 0; i < n; ++i) {
+    nodes_[i].first = offset;
+    nodes_[i].count = 0;
+    offset += fill_[i + 1];
+  }
+  child_list_.assign(offset, 0);
+  for (uint32_t i = 0; i < n; ++i) {  // spans are in start order (stand-ins last)
+    Node& node = nodes_[i];
+    if (!node.in_tree || node.parent < 0) continue;
+    Node& p = nodes_[static_cast<size_t>(node.parent)];
+    child_list_[p.first + p.count++] = i;
+  }
+  by_end_ = child_list_;
+  for (auto& node : nodes_) {
+    if (node.count < 2) {
+      if (node.count == 1) {
+        const Node& c = nodes_[child_list_[node.first]];
+        if (c.span.kind == SpanKind::server || c.span.kind == SpanKind::consumer)
+          node.reached = static_cast<int32_t>(child_list_[node.first]);
+      }
+      continue;
+    }
+    auto kids = child_list_.begin() + node.first;
+    auto by_start = [&](uint32_t a, uint32_t b) {
+      return std::tie(nodes_[a].span.start_ns, a) < std::tie(nodes_[b].span.start_ns, b);
+    };
+    if (!std::is_sorted(kids, kids + node.count, by_start)) std::sort(kids, kids + node.count, by_start);
+    auto ends = by_end_.begin() + node.first;
+    std::sort(ends, ends + node.count, [&](uint32_t a, uint32_t b) {
+      return std::tie(nodes_[b].span.end_ns, a) < std::tie(nodes_[a].span.end_ns, b);
+    });
+    for (uint32_t k = 0; k < node.count; ++k) {
+      const Node& c = nodes_[child_list_[node.first + k]];
+      if (c.span.kind == SpanKind::server || c.span.kind == SpanKind::consumer) {
+        node.reached = static_cast<int32_t>(child_list_[node.first + k]);
+        break;
+      }
+    }
+  }
+}
+
+// ---- the critical path of one request --------------------------------------------------------
+
+// Jaeger UI's critical path: from the end of a span, walk back through the child that finished
+// last before that point, into it, then on from its start; time no child covers is the span's
+// own. Children are clipped to their parent (clock skew). Every nanosecond of the request lands
+// on exactly one span: `self_path` adds up to the request's duration.
+void Assembler::walk_critical_path(uint32_t root) {
+  frames_.clear();
+  auto push = [&](uint32_t n, int64_t from, int64_t to) {
+    nodes_[n].path += to - from;
+    frames_.push_back({n, from, to, to, 0});
+  };
+  push(root, nodes_[root].span.start_ns, nodes_[root].span.end_ns);
+  while (!frames_.empty()) {
+    Frame f = frames_.back();
+    Node& n = nodes_[f.node];
+    uint32_t found = ~0u;
+    int64_t found_start = 0, found_end = 0;
+    while (f.next < n.count) {
+      uint32_t c = by_end_[n.first + f.next];
+      const Span& cs = nodes_[c].span;
+      int64_t end = std::min(cs.end_ns, f.to);
+      if (end <= f.from) {  // this child and every later one ended before the window
+        f.next = n.count;
+        break;
+      }
+      ++f.next;
+      int64_t start = std::max(cs.start_ns, f.from);
+      if (end > f.cursor || start >= end) continue;  // still running when later work started
+      found = c;
+      found_start = start;
+      found_end = end;
+      break;
+    }
+    if (found == ~0u) {
+      n.self_path += f.cursor - f.from;
+      frames_.pop_back();
+      continue;
+    }
+    n.self_path += f.cursor - found_end;
+    f.cursor = found_start;
+    frames_.back() = f;
+    push(found, found_start, found_end);
+  }
+}
+
+uint32_t Assembler::dependency_of(uint32_t i, bool& in_trace) const {
+  const Node& node = nodes_[i];
+  in_trace = node.reached >= 0;
+  if (node.span.cls == SpanClass::external)
+    return in_trace ? nodes_[static_cast<size_t>(node.reached)].span.service : node.span.target;
+  in_trace = true;  // a server span called without a client span: the callee is its service
+  return node.span.service;
+}
+
+void Assembler::analyze_entry(uint32_t root) {
+  walk_critical_path(root);
+  Node& entry = nodes_[root];
+  uint32_t route = entry.span.cls == SpanClass::request ? entry.span.route : entry.span.name;
+  uint64_t route_key = (static_cast<uint64_t>(entry.span.service) << 32) | route;
   RouteAcc& acc = routes_[route_key];
-  acc.service = root.service;
-  acc.route = root.route;
-  double request_ms = root.duration_ms();
+  acc.service = entry.span.service;
+  acc.route = route;
+  double request_ms = entry.span.duration_ms();
   acc.latency.add(request_ms);
   acc.requests += 1;
   acc.request_ms += request_ms;
-  acc.errors += root.error ? 1 : 0;
+  acc.errors += entry.span.error ? 1 : 0;
   requests_ += 1;
 
-  // Per request: the most repetitions of a statement / call under one parent, with their time.
-  statement_max_.clear();
-  call_max_.clear();
   hosts_.clear();
-  struct Run {
-    std::vector<uint32_t> calls;
-    double total = 0, longest = 0;
-    double saved() const { return total - longest; }
-  };
-  Run best, run;
-  auto close_run = [&] {
-    if (run.calls.size() >= 2 && (best.calls.size() < 2 || run.saved() > best.saved())) best = run;
-    run.calls.clear();
-    run.total = run.longest = 0;
-  };
-
-  stack_.assign(1, static_cast<uint32_t>(root_local));
+  identities_.clear();
+  stack_.assign(1, root);
   while (!stack_.empty()) {
-    uint32_t p_local = stack_.back();
+    uint32_t i = stack_.back();
     stack_.pop_back();
-    const Span& p = trace_spans_[base_ + p_local];
-    int64_t covered = 0, cover_start = 0, cover_end = 0;
-    bool open = false;
-    counts_.clear();
-    call_counts_.clear();
-    const Span* prev_external = nullptr;
-
-    for (uint32_t ci = child_offset_[p_local]; ci < child_offset_[p_local + 1]; ++ci) {
-      uint32_t c_local = child_list_[ci];
-      const Span& c = trace_spans_[base_ + c_local];
-      int64_t s = std::max(c.start_ns, p.start_ns), e = std::min(c.end_ns, p.end_ns);
-      if (e > s) {  // union of the children's clipped intervals, in start order
-        if (open && s <= cover_end) {
-          cover_end = std::max(cover_end, e);
-        } else {
-          if (open) covered += cover_end - cover_start;
-          cover_start = s;
-          cover_end = e;
-          open = true;
-        }
-      }
-      double clipped = e > s ? ms(e - s) : 0;
-      double dur = c.duration_ms();
-      switch (c.cls) {
-        case SpanClass::database:
-        case SpanClass::cache: {
-          (c.cls == SpanClass::database ? acc.database_ms : acc.cache_ms) += clipped;
-          StatementAcc& st = statements_[c.statement];
-          st.latency.add(dur);
-          st.count += 1;
-          st.total_ms += dur;
-          st.system = c.target;
-          st.cache = c.cls == SpanClass::cache;
-          if (c.statement) counts_.add(c.statement, dur);
-          break;
-        }
-        case SpanClass::request:  // a server span right under ours: a call we did not see the client side of
-        case SpanClass::external: {
-          acc.external_ms += clipped;
-          uint32_t host = c.cls == SpanClass::external ? c.target : c.service;
-          uint32_t call = c.cls == SpanClass::external ? c.call : c.route;
-          ExternalAcc& ex = externals_[host];
-          ex.latency.add(dur);
-          ex.count += 1;
-          ex.total_ms += dur;
-          ex.errors += c.error ? 1 : 0;
-          ex.timeouts += c.timeout ? 1 : 0;
-          ex.server_errors += c.http_status >= 500 ? 1 : 0;
-          CallAcc& ca = ex.calls[call];
-          ca.latency.add(dur);
-          ca.count += 1;
-          ca.total_ms += dur;
-          if (std::find(hosts_.begin(), hosts_.end(), host) == hosts_.end()) hosts_.push_back(host);
-          call_counts_.add(call, dur);
-          // Sequential, independent calls: each starts after the previous ended, to another endpoint.
-          bool long_enough = c.end_ns - c.start_ns >= min_call_ns_;
-          bool continues = long_enough && prev_external && c.start_ns >= prev_external->end_ns &&
-                           c.start_ns - prev_external->end_ns <= max_gap_ns_ && call != prev_external->call;
-          if (!continues) close_run();
-          if (!long_enough) {
-            prev_external = nullptr;
-            break;
-          }
-          run.calls.push_back(call);
-          run.total += dur;
-          run.longest = std::max(run.longest, dur);
-          prev_external = &c;
-          break;
-        }
-        case SpanClass::internal:
-          stack_.push_back(c_local);
-          break;
-      }
+    attribute_node(i, acc);
+    const Node& node = nodes_[i];
+    if (node.count >= 2) {
+      record_repetitions(i, acc);
+      record_sequence(i, acc, entry.span.name);
     }
-    if (open) covered += cover_end - cover_start;
-    close_run();
-    double self = std::max(0.0, ms(p.end_ns - p.start_ns - covered));
-    acc.code_ms += self;
-    SelfTime& st = acc.self[p.name];
-    st.self_ms += self;
-    st.count += 1;
-    statement_max_.keep_max(counts_, p.name);
-    call_max_.keep_max(call_counts_, p.name);
+    if (node.span.timeout) record_timeout(i, acc);
+    for (uint32_t k = 0; k < node.count; ++k) stack_.push_back(child_list_[node.first + k]);
   }
-  for (const auto& m : statement_max_.entries)
-    if (m.count >= 2) record_pattern(acc, "n_plus_one", m.key, m.count, m.ms, 0, m.parent);
-  for (const auto& m : call_max_.entries)
-    if (m.count >= 2) record_pattern(acc, "repeated_call", m.key, m.count, m.ms, 0, m.parent);
-  if (best.calls.size() >= 2) {
-    std::string key;
-    for (uint32_t call : best.calls) key += (key.empty() ? "" : " → ") + strings_.str(call);
-    record_pattern(acc, "sequential", strings_.intern(key), static_cast<int>(best.calls.size()), best.total,
-                   best.saved(), root.name);
-  }
+  record_identical(acc);
   for (uint32_t h : hosts_) {
     externals_[h].requests += 1;
     externals_[h].request_ms += request_ms;
   }
 }
 
-void Assembler::analyze_trace(size_t begin, size_t end) {
-  base_ = begin;
-  size_t n = end - begin;
-  traces_ += 1;
-  ids_.clear();
-  for (size_t i = 0; i < n; ++i) ids_.emplace_back(trace_spans_[begin + i].id, static_cast<uint32_t>(i));
-  std::sort(ids_.begin(), ids_.end());
-  for (size_t i = 1; i < ids_.size(); ++i) duplicates_ += ids_[i].first == ids_[i - 1].first ? 1 : 0;
+// The span's own time on the path, by what it is spent on; the per-statement and per-dependency
+// statistics.
+void Assembler::attribute_node(uint32_t i, RouteAcc& acc) {
+  const Node& node = nodes_[i];
+  const Span& s = node.span;
+  double own = ms(node.self_path);
+  ServiceAcc& svc = acc.services[s.service];
+  double dur = s.duration_ms();
+  switch (s.cls) {
+    case SpanClass::database:
+    case SpanClass::cache: {
+      bool cache = s.cls == SpanClass::cache;
+      (cache ? acc.path.cache_ms : acc.path.database_ms) += own;
+      (cache ? svc.cache_ms : svc.database_ms) += own;
+      StatementAcc& st = statements_[s.statement];
+      st.latency.add(dur);
+      st.count += 1;
+      st.total_ms += dur;
+      st.system = s.target;
+      st.cache = cache;
+      if (s.identity) identities_.emplace_back(s.identity, i);
+      return;
+    }
+    case SpanClass::external:
+    case SpanClass::request: {
+      bool callee_without_client = s.cls == SpanClass::request && node.parent >= 0 &&
+                                   nodes_[static_cast<size_t>(node.parent)].span.cls != SpanClass::external &&
+                                   nodes_[static_cast<size_t>(node.parent)].span.service != s.service;
+      if (s.cls == SpanClass::external) {
+        bool network = node.reached >= 0;
+        (network ? acc.path.network_ms : acc.path.external_ms) += own;
+        (network ? svc.network_ms : svc.external_ms) += own;
+      } else {
+        acc.path.code_ms += own;
+        svc.code_ms += own;
+        SelfTime& st = acc.self[(static_cast<uint64_t>(s.service) << 32) | s.name];
+        st.self_ms += own;
+        st.count += 1;
+      }
+      if (s.cls == SpanClass::request && !callee_without_client) return;
+      bool in_trace = false;
+      uint32_t host = dependency_of(i, in_trace);
+      uint32_t call = s.cls == SpanClass::external ? s.call : s.route;
+      ExternalAcc& ex = externals_[host];
+      ex.latency.add(dur);
+      ex.count += 1;
+      ex.total_ms += dur;
+      ex.path_ms += ms(node.path);
+      ex.in_trace = ex.in_trace || in_trace;
+      ex.errors += s.error ? 1 : 0;
+      ex.timeouts += s.timeout ? 1 : 0;
+      ex.server_errors += s.http_status >= 500 ? 1 : 0;
+      CallAcc& ca = ex.calls[call];
+      ca.latency.add(dur);
+      ca.count += 1;
+      ca.total_ms += dur;
+      if (std::find(hosts_.begin(), hosts_.end(), host) == hosts_.end()) hosts_.push_back(host);
+      return;
+    }
+    case SpanClass::internal: {
+      acc.path.code_ms += own;
+      svc.code_ms += own;
+      SelfTime& st = acc.self[(static_cast<uint64_t>(s.service) << 32) | s.name];
+      st.self_ms += own;
+      st.count += 1;
+      return;
+    }
+  }
+}
 
-  parent_.assign(n, -1);
-  child_offset_.assign(n + 1, 0);
-  for (size_t i = 0; i < n; ++i) {
-    const Span& s = trace_spans_[begin + i];
-    if (!s.parent || s.parent == s.id) continue;
-    auto it = std::lower_bound(ids_.begin(), ids_.end(), std::make_pair(s.parent, 0u));
-    if (it == ids_.end() || it->first != s.parent) {
-      orphans_ += 1;
+void Assembler::record_pattern(RouteAcc& acc, const Pattern& p, uint32_t parent_name) {
+  uint64_t k = std::hash<std::string>{}(p.kind + '\x1f' + p.key + '\x1f' + p.shape);
+  k = (k * 0x9E3779B97F4A7C15ull) ^ (static_cast<uint64_t>(p.repeats) << 40) ^
+      (static_cast<uint64_t>(p.concurrency) << 20) ^ parent_name;
+  Pattern& into = acc.patterns[k];
+  if (into.kind.empty()) {
+    into.kind = p.kind;
+    into.key = p.key;
+    into.repeats = p.repeats;
+    into.shape = p.shape;
+    into.concurrency = p.concurrency;
+    into.service = p.service;
+    into.target = p.target;
+    into.parent = strings_.str(parent_name);
+  }
+  into.requests += 1;
+  into.total_ms += p.total_ms;
+  into.saved_ms += p.saved_ms;
+  into.path_ms += p.path_ms;
+  into.window_ms += p.window_ms;
+}
+
+// Children of one parent making the same database / cache statement or the same external call:
+// how many, how long in all, how much of it on the critical path, and how they ran — one after
+// another (an N+1), all at once, or at most k at a time (a capped pool).
+void Assembler::record_repetitions(uint32_t parent, RouteAcc& acc) {
+  const Node& p = nodes_[parent];
+  keyed_.clear();
+  for (uint32_t k = 0; k < p.count; ++k) {
+    uint32_t c = child_list_[p.first + k];
+    const Span& s = nodes_[c].span;
+    if (s.cls == SpanClass::database || s.cls == SpanClass::cache) {
+      if (s.statement) keyed_.emplace_back((uint64_t{1} << 32) | s.statement, c);
+    } else if (s.cls == SpanClass::external) {
+      keyed_.emplace_back((uint64_t{2} << 32) | s.call, c);
+    }
+  }
+  if (keyed_.size() < 2) return;
+  std::sort(keyed_.begin(), keyed_.end());
+  for (size_t i = 0; i < keyed_.size();) {
+    size_t j = i + 1;
+    while (j < keyed_.size() && keyed_[j].first == keyed_[i].first) ++j;
+    if (j - i < 2) {
+      i = j;
       continue;
     }
-    parent_[i] = static_cast<int32_t>(it->second);
-    ++child_offset_[it->second + 1];
-    const Span& p = trace_spans_[begin + it->second];
-    if (s.start_ns < p.start_ns || s.end_ns > p.end_ns) skewed_ += 1;
-  }
-  for (size_t i = 0; i < n; ++i) child_offset_[i + 1] += child_offset_[i];
-  child_list_.assign(child_offset_[n], 0);
-  std::vector<uint32_t>& fill = fill_;
-  fill.assign(child_offset_.begin(), child_offset_.end() - 1);
-  for (size_t i = 0; i < n; ++i)  // spans are in start order, so children lists are too
-    if (parent_[i] >= 0) child_list_[fill[static_cast<size_t>(parent_[i])]++] = static_cast<uint32_t>(i);
-
-  for (size_t i = 0; i < n; ++i) {
-    Span& s = trace_spans_[begin + i];
-    bool true_root = s.parent == 0;
-    if (s.cls == SpanClass::request || (true_root && s.cls == SpanClass::internal)) {
-      if (s.cls == SpanClass::internal) s.route = s.name;
-      analyze_request(i);
+    Pattern pat;
+    const Span& first = nodes_[keyed_[i].second].span;
+    bool external = first.cls == SpanClass::external;
+    pat.kind = external ? "repeated_call" : "n_plus_one";
+    pat.key = strings_.str(external ? first.call : first.statement);
+    pat.repeats = static_cast<int>(j - i);
+    pat.service = strings_.str(first.service);
+    bool in_trace = false;
+    pat.target = strings_.str(external ? dependency_of(keyed_[i].second, in_trace) : first.target);
+    int64_t window_start = first.start_ns, window_end = first.end_ns, path = 0;
+    double total = 0;
+    events_.clear();
+    for (size_t k = i; k < j; ++k) {
+      const Node& c = nodes_[keyed_[k].second];
+      total += c.span.duration_ms();
+      path += c.path;
+      window_start = std::min(window_start, c.span.start_ns);
+      window_end = std::max(window_end, c.span.end_ns);
+      events_.emplace_back(c.span.start_ns, 1);
+      events_.emplace_back(c.span.end_ns, -1);
     }
+    std::sort(events_.begin(), events_.end());  // at one instant, ends (-1) before starts
+    int level = 0, most = 0;
+    for (auto& e : events_) most = std::max(most, level += e.second);
+    int64_t at_most = 0, since = 0;
+    level = 0;
+    for (auto& e : events_) {
+      if (level == most) at_most += e.first - since;
+      level += e.second;
+      since = e.first;
+    }
+    int64_t window = window_end - window_start;
+    pat.concurrency = most;
+    pat.shape = most <= 1                                                                 ? "serial"
+                : most < pat.repeats && window > 0 && 2 * at_most >= window && most <= 16 ? "capped"
+                                                                                          : "concurrent";
+    pat.total_ms = total;
+    pat.path_ms = ms(path);
+    pat.window_ms = ms(window);
+    record_pattern(acc, pat, p.span.name);
+    i = j;
+  }
+}
+
+// The same statement with the same parameters (or the same cache key) more than once in one
+// request: a result the request could keep (memoize, a request-scoped cache).
+void Assembler::record_identical(RouteAcc& acc) {
+  if (identities_.size() < 2) return;
+  std::sort(identities_.begin(), identities_.end());
+  for (size_t i = 0; i < identities_.size();) {
+    size_t j = i + 1;
+    while (j < identities_.size() && identities_[j].first == identities_[i].first) ++j;
+    if (j - i >= 2) {
+      const Node& first = nodes_[identities_[i].second];
+      Pattern pat;
+      pat.kind = "identical";
+      pat.key = strings_.str(first.span.statement);
+      pat.repeats = static_cast<int>(j - i);
+      pat.service = strings_.str(first.span.service);
+      pat.target = strings_.str(first.span.target);
+      int64_t path = 0, redundant = 0;
+      double total = 0;
+      for (size_t k = i; k < j; ++k) {
+        const Node& c = nodes_[identities_[k].second];
+        total += c.span.duration_ms();
+        path += c.path;
+        if (k > i) redundant += c.path;
+      }
+      pat.total_ms = total;
+      pat.path_ms = ms(path);
+      pat.saved_ms = ms(redundant);
+      uint32_t parent_name =
+          first.parent >= 0 ? nodes_[static_cast<size_t>(first.parent)].span.name : first.span.name;
+      record_pattern(acc, pat, parent_name);
+    }
+    i = j;
+  }
+}
+
+// Independent external calls one after another under one parent (each starts after the previous
+// ended, to another endpoint): if they are independent, running them together saves their
+// critical-path time but the longest.
+void Assembler::record_sequence(uint32_t parent, RouteAcc& acc, uint32_t entry_name) {
+  const Node& p = nodes_[parent];
+  struct Run {
+    std::vector<uint32_t> calls;
+    int64_t path = 0, longest = 0;
+    int64_t saved() const { return path - longest; }
+  };
+  Run best, run;
+  auto close_run = [&] {
+    if (run.calls.size() >= 2 && (best.calls.size() < 2 || run.saved() > best.saved())) best = run;
+    run.calls.clear();
+    run.path = run.longest = 0;
+  };
+  const Span* prev = nullptr;
+  for (uint32_t k = 0; k < p.count; ++k) {
+    const Node& c = nodes_[child_list_[p.first + k]];
+    if (c.span.cls != SpanClass::external) continue;
+    bool long_enough = c.span.end_ns - c.span.start_ns >= min_call_ns_;
+    bool continues = long_enough && prev && c.span.start_ns >= prev->end_ns &&
+                     c.span.start_ns - prev->end_ns <= max_gap_ns_ && c.span.call != prev->call;
+    if (!continues) close_run();
+    if (!long_enough) {
+      prev = nullptr;
+      continue;
+    }
+    run.calls.push_back(c.span.call);
+    run.path += c.path;
+    run.longest = std::max(run.longest, c.path);
+    prev = &c.span;
+  }
+  close_run();
+  if (best.calls.size() < 2) return;
+  Pattern pat;
+  pat.kind = "sequential";
+  for (uint32_t call : best.calls) pat.key += (pat.key.empty() ? "" : " → ") + strings_.str(call);
+  pat.repeats = static_cast<int>(best.calls.size());
+  pat.service = strings_.str(p.span.service);
+  pat.total_ms = ms(best.path);
+  pat.path_ms = ms(best.path);
+  pat.saved_ms = ms(best.saved());
+  record_pattern(acc, pat, entry_name);
+}
+
+// A span that ended by a timeout: the budget was consumed by the deepest span below it that stayed
+// on the critical path for most of its time (the proxy gave up; the service under it was working).
+void Assembler::record_timeout(uint32_t i, RouteAcc& acc) {
+  uint32_t locus = i;
+  for (;;) {
+    const Node& n = nodes_[locus];
+    uint32_t best = ~0u;
+    for (uint32_t k = 0; k < n.count; ++k) {
+      uint32_t c = child_list_[n.first + k];
+      if (best == ~0u || nodes_[c].path > nodes_[best].path) best = c;
+    }
+    if (best == ~0u || 2 * nodes_[best].path < nodes_[i].path || nodes_[i].path <= 0) break;
+    locus = best;
+  }
+  const Span& s = nodes_[i].span;
+  const Span& l = nodes_[locus].span;
+  uint64_t key = (static_cast<uint64_t>(s.service) * 0x9E3779B97F4A7C15ull) ^ (uint64_t{s.name} << 32) ^
+                 (uint64_t{l.service} << 16) ^ l.name;
+  Timeout& t = acc.timeouts[key];
+  if (t.service.empty()) {
+    t.service = strings_.str(s.service);
+    t.span = strings_.str(s.name);
+    t.locus_service = strings_.str(l.service);
+    t.locus_span = strings_.str(l.name);
+  }
+  t.count += 1;
+  t.ms += s.duration_ms();
+  if (s.cls == SpanClass::external) {
+    bool in_trace = false;
+    externals_[dependency_of(i, in_trace)].consumed_by[(uint64_t{l.service} << 32) | l.name] += 1;
   }
 }
 
@@ -382,6 +800,9 @@ Snapshot Assembler::finish() {
   snap.orphans = orphans_;
   snap.skewed = skewed_;
   snap.duplicates = duplicates_;
+  snap.untimed = untimed_;
+  snap.shared_merged = shared_merged_;
+  snap.orphan_groups = orphan_groups_;
   for (auto& [key, acc] : routes_) {
     Route r;
     r.service = strings_.str(acc.service);
@@ -390,25 +811,50 @@ Snapshot Assembler::finish() {
     r.errors = acc.errors;
     r.request_ms = round_to(acc.request_ms, 3);
     r.latency = latency_of(acc.latency);
-    r.database_ms = round_to(acc.database_ms, 3);
-    r.cache_ms = round_to(acc.cache_ms, 3);
-    r.external_ms = round_to(acc.external_ms, 3);
-    r.code_ms = round_to(acc.code_ms, 3);
-    for (auto& [name, st] : acc.self) {
-      st.name = strings_.str(name);
+    r.database_ms = round_to(acc.path.database_ms, 3);
+    r.cache_ms = round_to(acc.path.cache_ms, 3);
+    r.external_ms = round_to(acc.path.external_ms, 3);
+    r.network_ms = round_to(acc.path.network_ms, 3);
+    r.code_ms = round_to(acc.path.code_ms, 3);
+    for (auto& [key, st] : acc.self) {
+      st.name = strings_.str(static_cast<uint32_t>(key));
+      st.service = strings_.str(static_cast<uint32_t>(key >> 32));
       st.self_ms = round_to(st.self_ms, 3);
       r.self_time.push_back(st);
     }
-    std::sort(r.self_time.begin(), r.self_time.end(),
-              [](auto& a, auto& b) { return std::tie(b.self_ms, a.name) < std::tie(a.self_ms, b.name); });
+    std::sort(r.self_time.begin(), r.self_time.end(), [](auto& a, auto& b) {
+      return std::tie(b.self_ms, a.service, a.name) < std::tie(a.self_ms, b.service, b.name);
+    });
     if (r.self_time.size() > 10) r.self_time.resize(10);
     for (auto& [k, p] : acc.patterns) {
       p.total_ms = round_to(p.total_ms, 3);
       p.saved_ms = round_to(p.saved_ms, 3);
+      p.path_ms = round_to(p.path_ms, 3);
+      p.window_ms = round_to(p.window_ms, 3);
       r.patterns.push_back(p);
     }
     std::sort(r.patterns.begin(), r.patterns.end(), [](auto& a, auto& b) {
-      return std::tie(a.kind, a.key, a.repeats) < std::tie(b.kind, b.key, b.repeats);
+      return std::tie(a.kind, a.key, a.repeats, a.shape, a.concurrency, a.parent) <
+             std::tie(b.kind, b.key, b.repeats, b.shape, b.concurrency, b.parent);
+    });
+    for (auto& [service, t] : acc.services) {
+      auto r3 = [](double v) { return round_to(v, 3); };
+      r.services.push_back({strings_.str(service), r3(t.database_ms), r3(t.cache_ms), r3(t.external_ms),
+                            r3(t.network_ms), r3(t.code_ms)});
+    }
+    auto service_total = [](const ServiceTime& t) {
+      return t.database_ms + t.cache_ms + t.external_ms + t.network_ms + t.code_ms;
+    };
+    std::sort(r.services.begin(), r.services.end(), [&](auto& a, auto& b) {
+      return std::make_pair(service_total(b), a.service) < std::make_pair(service_total(a), b.service);
+    });
+    for (auto& [k, t] : acc.timeouts) {
+      t.ms = round_to(t.ms, 3);
+      r.timeouts.push_back(t);
+    }
+    std::sort(r.timeouts.begin(), r.timeouts.end(), [](auto& a, auto& b) {
+      return std::tie(b.count, a.service, a.span, a.locus_service, a.locus_span) <
+             std::tie(a.count, b.service, b.span, b.locus_service, b.locus_span);
     });
     snap.routes.push_back(std::move(r));
   }
@@ -434,7 +880,17 @@ Snapshot Assembler::finish() {
                latency_of(acc.latency),
                acc.requests,
                round_to(acc.request_ms, 3),
+               {},
+               round_to(acc.path_ms, 3),
+               acc.in_trace,
                {}};
+    double most = 0;
+    for (auto& [key, count] : acc.consumed_by)
+      if (count > most || (count == most && e.consumed_by > strings_.str(static_cast<uint32_t>(key >> 32)))) {
+        most = count;
+        e.consumed_by =
+            strings_.str(static_cast<uint32_t>(key >> 32)) + "/" + strings_.str(static_cast<uint32_t>(key));
+      }
     for (auto& [call, ca] : acc.calls)
       e.calls.push_back({strings_.str(call), ca.count, round_to(ca.total_ms, 3), latency_of(ca.latency)});
     std::sort(e.calls.begin(), e.calls.end(),

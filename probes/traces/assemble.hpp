@@ -127,13 +127,18 @@ class Assembler {
   Snapshot finish();
 
  private:
+  struct ServiceAcc {
+    double database_ms = 0, cache_ms = 0, external_ms = 0, network_ms = 0, code_ms = 0;
+  };
   struct RouteAcc {
     uint32_t service = 0, route = 0;
     Histogram latency;
     double requests = 0, errors = 0, request_ms = 0;
-    double database_ms = 0, cache_ms = 0, external_ms = 0, code_ms = 0;
-    std::unordered_map<uint32_t, SelfTime> self;     // by span name
-    std::unordered_map<uint64_t, Pattern> patterns;  // by (kind, key, repeats)
+    ServiceAcc path;                                    // the critical paths, by what they were spent on
+    std::unordered_map<uint32_t, ServiceAcc> services;  // the same by service
+    std::unordered_map<uint64_t, SelfTime> self;        // by (service, span name)
+    std::unordered_map<uint64_t, Pattern> patterns;     // by (kind, key, repeats, shape, parent)
+    std::unordered_map<uint64_t, Timeout> timeouts;     // by (span, locus)
   };
   struct StatementAcc {
     Histogram latency;
@@ -148,16 +153,42 @@ class Assembler {
   struct ExternalAcc {
     Histogram latency;
     double count = 0, errors = 0, timeouts = 0, server_errors = 0, total_ms = 0, requests = 0, request_ms = 0;
+    double path_ms = 0;
+    bool in_trace = false;
     std::unordered_map<uint32_t, CallAcc> calls;
+    std::unordered_map<uint64_t, double> consumed_by;  // timeouts: (service, span) that consumed the budget
+  };
+
+  // One span of the trace being analysed, in its tree. Synthetic nodes stand for a parent that
+  // never arrived, grouping its orphans.
+  struct Node {
+    Span span;
+    int32_t parent = -1;
+    uint32_t first = 0, count = 0;  // children: child_list_[first, first + count), in start order
+    int64_t path = 0;               // ns of this subtree on its request's critical path
+    int64_t self_path = 0;          // ns of the span itself on it
+    int32_t reached = -1;           // client spans: the callee's server span, when it is in the trace
+    int32_t shared_server = -1;     // the Zipkin server half sharing this client span's id
+    bool in_tree = true;            // false: untimed or a duplicate
   };
 
   uint32_t statement_id(std::string_view raw, bool cache, std::string_view name);
   void evict_complete_traces(uint64_t now);
   void analyze_keys();  // the spans sort_keys_ point at: whole traces, any order
-  void analyze_trace(size_t begin, size_t end);
-  void analyze_request(size_t root);
-  void record_pattern(RouteAcc& acc, const char* kind, uint32_t key, int repeats, double ms, double saved,
-                      uint32_t parent);
+  void analyze_trace();
+  void link_parents();
+  int32_t resolve_parent(uint32_t child);
+  void group_orphans();
+  void build_children();
+  void walk_critical_path(uint32_t root);
+  void analyze_entry(uint32_t root);
+  void attribute_node(uint32_t i, RouteAcc& acc);
+  void record_repetitions(uint32_t parent, RouteAcc& acc);
+  void record_identical(RouteAcc& acc);
+  void record_sequence(uint32_t parent, RouteAcc& acc, uint32_t entry_name);
+  void record_timeout(uint32_t i, RouteAcc& acc);
+  uint32_t dependency_of(uint32_t i, bool& in_trace) const;
+  void record_pattern(RouteAcc& acc, const Pattern& p, uint32_t parent_name);
 
   int64_t max_gap_ns_;
   int64_t min_call_ns_;
@@ -179,6 +210,8 @@ class Assembler {
   IdMap<ExternalAcc> externals_;
   size_t total_spans_ = 0;
   double traces_ = 0, requests_ = 0, orphans_ = 0, skewed_ = 0, duplicates_ = 0;
+  double untimed_ = 0, shared_merged_ = 0, orphan_groups_ = 0;
+  uint32_t missing_span_name_ = 0;
 
   // The previous span's service, database system and trace: consecutive spans mostly share them.
   struct Recent {  // the last string interned through it, and its id
@@ -196,50 +229,25 @@ class Assembler {
   TraceId last_trace_{~0ull, ~0ull};
   Pending* last_seen_slot_ = nullptr;
 
-  // A few keys per request: a flat vector beats a hash map here, and is reused without allocating.
-  struct Tally {
-    struct Entry {
-      uint32_t key;
-      int count;
-      double ms;
-      uint32_t parent;  // the span name the repetitions hang under
-    };
-    std::vector<Entry> entries;
-    void clear() { entries.clear(); }
-    Entry& at(uint32_t key) {
-      for (auto& e : entries)
-        if (e.key == key) return e;
-      return entries.emplace_back(Entry{key, 0, 0, 0});
-    }
-    void add(uint32_t key, double ms) {
-      Entry& e = at(key);
-      ++e.count;
-      e.ms += ms;
-    }
-    // Keeps, per key, the parent with the most repetitions.
-    void keep_max(const Tally& under_one_parent, uint32_t parent) {
-      for (const auto& c : under_one_parent.entries) {
-        Entry& m = at(c.key);
-        if (c.count > m.count) m = {c.key, c.count, c.ms, parent};
-      }
-    }
-  };
-  Tally statement_max_, call_max_, counts_, call_counts_;
-  std::vector<uint32_t> hosts_, stack_;
-
-  // Per-trace scratch, reused.
-  std::vector<Span> trace_spans_;  // the traces being analysed, grouped and in start order
-  std::vector<uint8_t> dropped_;   // spans_ analysed by the current eviction
+  // Per-trace scratch, reused without allocating.
+  std::vector<uint8_t> dropped_;  // spans_ analysed by the current eviction
   struct SortKey {
     uint32_t seq;
     uint32_t index;
     int64_t start;
   };
   std::vector<SortKey> sort_keys_;
-  size_t base_ = 0;
-  std::vector<std::pair<uint64_t, uint32_t>> ids_;
-  std::vector<int32_t> parent_;
-  std::vector<uint32_t> child_offset_, child_list_, fill_;
+  std::vector<Node> nodes_;  // the trace being analysed, in start order, then synthetic parents
+  std::vector<std::pair<uint64_t, uint32_t>> ids_, orphans_of_, keyed_;
+  std::vector<uint32_t> child_list_, by_end_, fill_, stack_, hosts_;
+  std::vector<std::pair<int64_t, int>> events_;
+  struct Frame {
+    uint32_t node;
+    int64_t from, to, cursor;
+    uint32_t next;
+  };
+  std::vector<Frame> frames_;
+  std::vector<std::pair<uint64_t, uint32_t>> identities_;  // per request: (identity, node)
 };
 
 }  // namespace cp::traces

@@ -1,5 +1,7 @@
 #include "probes/traces/readers.hpp"
 
+#include "probes/traces/conventions.hpp"
+
 #include <cerrno>
 #include <charconv>
 #include <climits>
@@ -263,68 +265,6 @@ uint64_t u64(ondemand::value v) {
 
 // ---- semantic conventions ------------------------------------------------------------------
 
-// The attributes/tags the rules use; both generations of the OpenTelemetry conventions map to the
-// same field. Most attributes are none of them, and their values are then never parsed.
-enum class Attr : uint8_t {
-  none,
-  error,
-  url,
-  target_path,
-  db_system,
-  span_kind,
-  http_route,
-  error_type,
-  http_method,
-  rpc_service,
-  db_statement,
-  peer_service,
-  peer,
-  exception_type,
-  http_status,
-  otel_status
-};
-
-// The one list of keys (a length check first keeps the common, unwanted case cheap).
-Attr attribute_of(std::string_view key) {
-  auto is = [&](std::string_view name, Attr a) { return key == name ? a : Attr::none; };
-  switch (key.size()) {
-    case 5:
-      return is("error", Attr::error);
-    case 8:
-      if (key == "url.full" || key == "http.url") return Attr::url;
-      return is("url.path", Attr::target_path);
-    case 9:
-      if (key == "db.system") return Attr::db_system;
-      return is("span.kind", Attr::span_kind);
-    case 10:
-      if (key == "http.route") return Attr::http_route;
-      return is("error.type", Attr::error_type);
-    case 11:
-      if (key == "http.method") return Attr::http_method;
-      if (key == "http.target") return Attr::target_path;
-      return is("rpc.service", Attr::rpc_service);
-    case 12:
-      if (key == "db.statement") return Attr::db_statement;
-      return is("peer.service", Attr::peer_service);
-    case 13:
-      if (key == "db.query.text") return Attr::db_statement;
-      return is("net.peer.name", Attr::peer);
-    case 14:
-      if (key == "db.system.name") return Attr::db_system;
-      if (key == "server.address") return Attr::peer;
-      return is("exception.type", Attr::exception_type);
-    case 16:
-      if (key == "http.status_code") return Attr::http_status;
-      return is("otel.status_code", Attr::otel_status);
-    case 19:
-      return is("http.request.method", Attr::http_method);
-    case 25:
-      return is("http.response.status_code", Attr::http_status);
-    default:
-      return Attr::none;
-  }
-}
-
 bool mentions_timeout(std::string_view s) {
   return s.find("imeout") != std::string_view::npos || s.find("TIMEOUT") != std::string_view::npos ||
          s.find("eadline") != std::string_view::npos;
@@ -346,6 +286,9 @@ void apply_attribute(RawSpan& s, Attr attr, std::string_view str, int64_t num, b
     case Attr::db_system:
       s.db_system = str;
       return;
+    case Attr::db_params:
+      s.db_params = str;
+      return;
     case Attr::span_kind:
       if (str == "server")
         s.kind = SpanKind::server;
@@ -362,21 +305,29 @@ void apply_attribute(RawSpan& s, Attr attr, std::string_view str, int64_t num, b
       s.http_route = str;
       return;
     case Attr::error_type:
-    case Attr::exception_type:
       s.timeout = s.timeout || mentions_timeout(str);
       return;
     case Attr::http_method:
       s.http_method = str;
       return;
-    case Attr::rpc_service:
     case Attr::peer_service:
-      if (s.peer.empty()) s.peer = str;
+      s.peer_service = str;
       return;
     case Attr::db_statement:
       s.db_statement = str;
       return;
     case Attr::peer:
       s.peer = str;
+      return;
+    case Attr::peer_port:
+      if (!is_num) std::from_chars(str.data(), str.data() + str.size(), num);
+      s.peer_port = num > 0 && num < 65536 ? static_cast<uint16_t>(num) : 0;
+      return;
+    case Attr::component:
+      s.component = str;
+      return;
+    case Attr::op:
+      s.op = str;
       return;
     case Attr::http_status:
       s.http_status = is_num ? static_cast<int>(num) : std::atoi(std::string(str).c_str());
@@ -509,7 +460,7 @@ void read_otlp_status(ondemand::object status, RawSpan& s) {
 
 RawSpan read_otlp_span(ondemand::object span) {
   RawSpan s;
-  bool has_trace = false, has_id = false;
+  bool has_trace = false, has_id = false, has_start = false, has_end = false;
   for (auto field : span) {
     ondemand::raw_json_string k = field.key();
     if (key_is(k, "traceId")) {
@@ -526,8 +477,10 @@ RawSpan read_otlp_span(ondemand::object span) {
       s.kind = otlp_kind(field.value());
     } else if (key_is(k, "startTimeUnixNano")) {
       s.start_ns = static_cast<int64_t>(u64(field.value()));
+      has_start = true;
     } else if (key_is(k, "endTimeUnixNano")) {
       s.end_ns = static_cast<int64_t>(u64(field.value()));
+      has_end = true;
     } else if (key_is(k, "attributes")) {
       for (auto attr : field.value().get_array()) read_otlp_attribute(attr.get_object(), s);
     } else if (key_is(k, "status")) {
@@ -535,6 +488,7 @@ RawSpan read_otlp_span(ondemand::object span) {
     }
   }
   if (!has_trace || !has_id) throw ShapeError{"a span without traceId or spanId"};
+  s.timed = has_start && has_end;
   return s;
 }
 
@@ -655,6 +609,7 @@ void read_jaeger_trace(ondemand::object trace, Emitter& e) {
         JaegerSpan js;
         RawSpan& s = js.span;
         bool has_trace = false;
+        s.timed = false;
         for (auto sf : item.get_object()) {
           std::string_view sk = sf.unescaped_key();
           if (sk == "traceID") {
@@ -679,6 +634,7 @@ void read_jaeger_trace(ondemand::object trace, Emitter& e) {
             }
           } else if (sk == "startTime") {
             s.start_ns = static_cast<int64_t>(u64(sf.value())) * 1000;
+            s.timed = true;
           } else if (sk == "duration") {
             s.end_ns = static_cast<int64_t>(u64(sf.value())) * 1000;  // made absolute below
           } else if (sk == "tags") {
@@ -716,7 +672,7 @@ void read_jaeger_trace(ondemand::object trace, Emitter& e) {
 
 void read_zipkin_span(ondemand::object item, Emitter& e) {
   RawSpan s;
-  bool has_trace = false;
+  bool has_trace = false, has_start = false, has_duration = false;
   int64_t duration_us = 0;
   for (auto field : item) {
     std::string_view k = field.unescaped_key();
@@ -733,15 +689,16 @@ void read_zipkin_span(ondemand::object item, Emitter& e) {
       s.kind = upper_kind(field.value().get_string());
     } else if (k == "timestamp") {
       s.start_ns = static_cast<int64_t>(u64(field.value())) * 1000;
+      has_start = true;
     } else if (k == "duration") {
       duration_us = static_cast<int64_t>(u64(field.value()));
+      has_duration = true;
     } else if (k == "localEndpoint") {
       for (auto f : field.value().get_object())
         if (std::string_view(f.unescaped_key()) == "serviceName") s.service = f.value().get_string();
     } else if (k == "remoteEndpoint") {
       for (auto f : field.value().get_object())
-        if (std::string_view(f.unescaped_key()) == "serviceName" && s.peer.empty())
-          s.peer = f.value().get_string();
+        if (std::string_view(f.unescaped_key()) == "serviceName") s.remote_service = f.value().get_string();
     } else if (k == "tags") {
       for (auto tag : field.value().get_object()) {
         std::string_view key = tag.unescaped_key();
@@ -752,6 +709,7 @@ void read_zipkin_span(ondemand::object item, Emitter& e) {
     }
   }
   if (!has_trace) throw ShapeError{"a Zipkin span without traceId"};
+  s.timed = has_start && has_duration;
   s.end_ns = s.start_ns + duration_us * 1000;
   e.pending.push_back(s);
   e.flush("unknown_service");

@@ -16,35 +16,73 @@ std::string component_of(const Route& r) {
   return "traces:" + r.service;
 }
 
+// The requests' critical paths add up to their duration: shares are of the end-user request.
 double attributed_ms(const Route& r) {
-  return r.database_ms + r.cache_ms + r.external_ms + r.code_ms;
+  return r.database_ms + r.cache_ms + r.external_ms + r.network_ms + r.code_ms;
 }
 double mean_request_ms(const Route& r) {
   return r.requests > 0 ? r.request_ms / r.requests : 0;
 }
 
-Severity share_severity(double share) {
-  return share >= 0.5 ? Severity::critical : share >= 0.2 ? Severity::high : Severity::medium;
+// Severity grows with the share of the request's time (thresholds of the rule).
+Severity share_severity(double share, const RuleParams& p) {
+  return share >= p["critical_request_share"] ? Severity::critical
+         : share >= p["high_request_share"]   ? Severity::high
+         : share >= 0.05                      ? Severity::medium
+                                              : Severity::low;
 }
 
-// Patterns of one kind and key with at least `min_repeats`, summed over requests.
+// Patterns of one kind and key (and shape) with at least `min_repeats`, summed over requests.
 struct PatternTotal {
-  double requests = 0, total_ms = 0, repeats = 0, saved_ms = 0;
-  std::string parent;
+  double requests = 0, total_ms = 0, repeats = 0, saved_ms = 0, path_ms = 0, window_ms = 0;
+  int concurrency = 0;
+  std::string parent, service, target, shape;
 };
 
-std::map<std::string, PatternTotal> totals(const Route& r, const std::string& kind, double min_repeats) {
+std::map<std::string, PatternTotal> totals(const Route& r, const std::string& kind, double min_repeats,
+                                           const std::string& shape = "") {
   std::map<std::string, PatternTotal> out;
   for (const auto& p : r.patterns) {
-    if (p.kind != kind || p.repeats < min_repeats) continue;
+    if (p.kind != kind || p.repeats < min_repeats || (!shape.empty() && p.shape != shape)) continue;
     PatternTotal& t = out[p.key];
-    if (t.requests == 0) t.parent = p.parent;
+    if (t.requests == 0) {
+      t.parent = p.parent;
+      t.service = p.service;
+      t.target = p.target;
+      t.shape = p.shape;
+    }
     t.requests += p.requests;
     t.total_ms += p.total_ms;
     t.repeats += p.repeats * p.requests;
     t.saved_ms += p.saved_ms;
+    t.path_ms += p.path_ms;
+    t.window_ms += p.window_ms;
+    t.concurrency = std::max(t.concurrency, p.concurrency);
   }
   return out;
+}
+
+// Time per request on the critical path, never more than the request lasted, and its share.
+struct Impact {
+  double per_request_ms = 0, share = 0;
+};
+Impact impact_of(const Route& r, double path_ms, double requests) {
+  double mean = mean_request_ms(r);
+  double per_request = requests > 0 ? std::min(path_ms / requests, mean) : 0;
+  return {per_request, mean > 0 ? std::min(1.0, per_request / mean) : 0};
+}
+
+// Absolute or relative: worth reporting when it costs `min_total_ms` per request, or a large share of
+// a faster request (above a small floor).
+bool worth_reporting(const Impact& i, const RuleParams& p) {
+  return i.per_request_ms >= p["min_total_ms"] ||
+         (i.share >= p["min_request_share"] && i.per_request_ms >= p["min_share_ms"]);
+}
+
+bool is_cache_statement(const Snapshot& s, const std::string& text) {
+  for (const auto& st : s.statements)
+    if (st.text == text) return st.cache;
+  return false;
 }
 
 // The literal and $1 forms of a statement are already one key (normalize_statement); the
@@ -59,31 +97,84 @@ std::string statement_subject(const std::string& text) {
 std::vector<Finding> n_plus_one(const Snapshot& s, const RuleParams& p) {
   std::vector<Finding> out;
   for (const auto& r : s.routes) {
-    for (const auto& [statement, t] : totals(r, "n_plus_one", p["min_calls_per_parent"])) {
-      double per_request_ms = t.total_ms / t.requests;
-      if (per_request_ms < p["min_total_ms"]) continue;
+    // One after another only: a concurrent fan-out of the same statement is not an N+1.
+    for (const auto& [statement, t] : totals(r, "n_plus_one", p["min_calls_per_parent"], "serial")) {
+      Impact impact = impact_of(r, t.path_ms, t.requests);
+      if (!worth_reporting(impact, p)) continue;
       double reps = t.repeats / t.requests;
-      double share = mean_request_ms(r) > 0 ? std::min(1.0, per_request_ms / mean_request_ms(r)) : 0;
+      bool cache = is_cache_statement(s, statement);
       Finding f =
           p.make_finding(fmt::format("traces/{}/{}/{}", r.service, r.route, statement_subject(statement)));
-      f.component = component_of(r);
-      f.severity = share_severity(share);
-      f.title = fmt::format("N+1 queries on {} {}: {} runs {:.0f} times per request ({} of it)", r.service,
-                            r.route, one_line(statement, 90), reps, human_ms(per_request_ms));
+      f.component = "traces:" + t.service;
+      f.severity = share_severity(impact.share, p);
+      f.title =
+          cache ? fmt::format(
+                      "Cache N+1 on {} {}: {} {} runs {:.0f} times per request, one after "
+                      "another ({} of the request)",
+                      r.service, r.route, t.target, one_line(statement, 60), reps, percent(impact.share))
+                : fmt::format("N+1 queries on {} {}: {} runs {:.0f} times per request ({} of it)", r.service,
+                              r.route, one_line(statement, 90), reps, human_ms(impact.per_request_ms));
       f.detail = fmt::format(
-          "In {} of {} requests to {} the same statement runs {:.0f} times under one parent span ({}), "
-          "{} per request — {} of the request's mean {}.",
-          human_count(t.requests), human_count(r.requests), r.route, reps, t.parent, human_ms(per_request_ms),
-          percent(share), human_ms(mean_request_ms(r)));
-      f.impact = {round_to(share, 4), "request_time"};
+          "In {} of {} requests to {} the same {} runs {:.0f} times one after another under one parent span "
+          "({}, in {}), {} per request on the critical path — {} of the request's mean {}.",
+          human_count(t.requests), human_count(r.requests), r.route, cache ? "cache command" : "statement",
+          reps, t.parent, t.service, human_ms(impact.per_request_ms), percent(impact.share),
+          human_ms(mean_request_ms(r)));
+      f.impact = {round_to(impact.share, 4), "request_time"};
       f.evidence = {{"query", one_line(statement, 2048)},
                     {"route", r.route},
-                    {"service", r.service},
+                    {"service", t.service},
+                    {"entry_service", r.service},
+                    {"datastore", t.target},
+                    {"parent", t.parent},
+                    {"shape", t.shape},
                     {"repetitions_per_request", round_to(reps, 2)},
                     {"requests", t.requests},
-                    {"time_per_request_ms", round_to(per_request_ms, 3)},
+                    {"time_per_request_ms", round_to(impact.per_request_ms, 3)},
+                    {"request_share", round_to(impact.share, 4)},
                     {"mean_ms", round_to(t.total_ms / t.repeats, 3)},
                     {"total_ms", round_to(t.total_ms, 3)}};
+      if (cache)
+        f.remediation.summary =
+            "Fetch the keys in one round trip (MGET, HMGET, a pipeline, or the client's multi-get) instead "
+            "of one command per item.";
+      out.push_back(std::move(f));
+    }
+  }
+  return out;
+}
+
+std::vector<Finding> repeated_identical_calls(const Snapshot& s, const RuleParams& p) {
+  std::vector<Finding> out;
+  for (const auto& r : s.routes) {
+    for (const auto& [statement, t] : totals(r, "identical", p["min_repeats"])) {
+      Impact saved = impact_of(r, t.saved_ms, t.requests);
+      if (!worth_reporting(saved, p)) continue;
+      double reps = t.repeats / t.requests;
+      bool cache = is_cache_statement(s, statement);
+      Finding f = p.make_finding(
+          fmt::format("traces/{}/{}/identical/{}", r.service, r.route, statement_subject(statement)));
+      f.component = "traces:" + t.service;
+      f.severity = share_severity(saved.share, p);
+      f.title = fmt::format(
+          "{} {} repeats the identical {} {:.0f} times per request (same {}): keeping the first answer "
+          "saves {} per request",
+          r.service, r.route, cache ? "cache read" : "query", reps, cache ? "key" : "parameters",
+          human_ms(saved.per_request_ms));
+      f.detail = fmt::format("{} ({} in {}), in {} requests; {} of the request's critical path is repeats.",
+                             one_line(statement, 120), t.target, t.service, human_count(t.requests),
+                             percent(saved.share));
+      f.impact = {round_to(saved.share, 4), "request_time"};
+      f.evidence = {{"query", one_line(statement, 2048)},
+                    {"route", r.route},
+                    {"service", t.service},
+                    {"entry_service", r.service},
+                    {"datastore", t.target},
+                    {"repetitions_per_request", round_to(reps, 2)},
+                    {"requests", t.requests},
+                    {"time_per_request_ms", round_to(impact_of(r, t.path_ms, t.requests).per_request_ms, 3)},
+                    {"saved_per_request_ms", round_to(saved.per_request_ms, 3)},
+                    {"request_share", round_to(saved.share, 4)}};
       out.push_back(std::move(f));
     }
   }
@@ -124,7 +215,10 @@ std::vector<Finding> slow_statements(const Snapshot& s, const RuleParams& p) {
 std::vector<Finding> slow_external_calls(const Snapshot& s, const RuleParams& p) {
   std::vector<Finding> out;
   for (const auto& e : s.externals) {
-    double share = e.request_ms > 0 ? std::min(1.0, e.total_ms / e.request_ms) : 0;
+    // A callee whose spans are in the traces is not a dependency to wait on: its time is attributed
+    // to what it did (its database, its code).
+    if (e.in_trace) continue;
+    double share = e.request_ms > 0 ? std::min(1.0, e.path_ms / e.request_ms) : 0;
     if (e.latency.p95 < p["min_p95_ms"] || share < p["min_request_share"]) continue;
     std::string url = e.calls.empty() ? e.host : e.calls.front().call;
     Finding f = p.make_finding("external/" + e.host);
@@ -134,10 +228,11 @@ std::vector<Finding> slow_external_calls(const Snapshot& s, const RuleParams& p)
                                                       : Severity::medium;
     f.title = fmt::format("Slow dependency {}: p95 {}, {} of the time of the requests that call it", e.host,
                           human_ms(e.latency.p95), percent(share));
-    f.detail =
-        fmt::format("{} calls (p50 {}, p99 {}), slowest endpoint {}; {} requests waited {} on it in all.",
-                    human_count(e.count), human_ms(e.latency.p50), human_ms(e.latency.p99), url,
-                    human_count(e.requests), human_ms(e.total_ms));
+    f.detail = fmt::format(
+        "{} calls (p50 {}, p99 {}), slowest endpoint {}; {} requests waited {} on it in all "
+        "(on their critical paths).",
+        human_count(e.count), human_ms(e.latency.p50), human_ms(e.latency.p99), url, human_count(e.requests),
+        human_ms(e.path_ms));
     f.impact = {round_to(share, 4), "request_time"};
     f.evidence = {{"host", e.host},
                   {"url", url},
@@ -147,6 +242,7 @@ std::vector<Finding> slow_external_calls(const Snapshot& s, const RuleParams& p)
                   {"p99_ms", e.latency.p99},
                   {"max_ms", e.latency.max},
                   {"total_ms", e.total_ms},
+                  {"path_ms", e.path_ms},
                   {"requests", e.requests},
                   {"request_share", round_to(share, 4)},
                   {"error_rate", e.count > 0 ? round_to(e.errors / e.count, 4) : 0.0},
@@ -160,29 +256,53 @@ std::vector<Finding> repeated_external_calls(const Snapshot& s, const RuleParams
   std::vector<Finding> out;
   for (const auto& r : s.routes)
     for (const auto& [call, t] : totals(r, "repeated_call", p["min_repeats"])) {
-      double per_request_ms = t.total_ms / t.requests;
-      if (per_request_ms < p["min_total_ms"]) continue;
+      // All at once (an unbounded fan-out) costs about the slowest call: not this rule's problem.
+      if (t.shape == "concurrent") continue;
+      Impact impact = impact_of(r, t.path_ms, t.requests);
+      if (!worth_reporting(impact, p)) continue;
       double reps = t.repeats / t.requests;
-      double share = mean_request_ms(r) > 0 ? std::min(1.0, per_request_ms / mean_request_ms(r)) : 0;
-      std::string host = call.substr(call.find(' ') == std::string::npos ? 0 : call.find(' ') + 1);
-      host = host.substr(0, host.find('/'));
+      bool capped = t.shape == "capped";
       Finding f = p.make_finding(fmt::format("traces/{}/{}/{}", r.service, r.route, call));
-      f.component = component_of(r);
-      f.severity = share_severity(share);
-      f.title = fmt::format("{} repeats {:.0f} times per request on {} {} ({} per request)", call, reps,
-                            r.service, r.route, human_ms(per_request_ms));
-      f.detail = fmt::format("In {} requests the call repeats under {}; batch or cache it.",
-                             human_count(t.requests), t.parent);
-      f.impact = {round_to(share, 4), "request_time"};
+      f.component = "traces:" + t.service;
+      f.severity = share_severity(impact.share, p);
+      f.title = capped ? fmt::format(
+                             "{} {} fans out {:.0f} calls of {} at most {} at a time: the cap holds "
+                             "{} per request ({} of it)",
+                             r.service, r.route, reps, call, t.concurrency, human_ms(impact.per_request_ms),
+                             percent(impact.share))
+                       : fmt::format(
+                             "{} repeats {:.0f} times per request, one after another, on {} {} ({} "
+                             "per request, {} of it)",
+                             call, reps, r.service, r.route, human_ms(impact.per_request_ms),
+                             percent(impact.share));
+      f.detail = capped ? fmt::format(
+                              "In {} requests, under {} in {}: at most {} calls are in flight at once "
+                              "for most of the window; the calls are concurrent, not an N+1.",
+                              human_count(t.requests), t.parent, t.service, t.concurrency)
+                        : fmt::format(
+                              "In {} requests the call repeats one after another under {} in {}: "
+                              "an N+1 over the network.",
+                              human_count(t.requests), t.parent, t.service);
+      f.impact = {round_to(impact.share, 4), "request_time"};
       f.evidence = {{"call", call},
-                    {"host", host},
+                    {"host", t.target},
                     {"route", r.route},
-                    {"service", r.service},
+                    {"service", t.service},
+                    {"entry_service", r.service},
+                    {"shape", t.shape},
+                    {"concurrency", t.concurrency},
                     {"repetitions_per_request", round_to(reps, 2)},
                     {"requests", t.requests},
-                    {"time_per_request_ms", round_to(per_request_ms, 3)},
+                    {"time_per_request_ms", round_to(impact.per_request_ms, 3)},
+                    {"request_share", round_to(impact.share, 4)},
                     {"parent", t.parent}};
-      f.remediation.summary = "Batch the calls into one (an endpoint taking many ids), or cache the answer.";
+      f.remediation.summary =
+          capped ? fmt::format(
+                       "Raise the concurrency limit ({} now) if the dependency can take it, or batch "
+                       "the calls into one request for many ids.",
+                       t.concurrency)
+                 : "Batch the calls into one (an endpoint taking many ids), run them concurrently, or cache "
+                   "the answer.";
       out.push_back(std::move(f));
     }
   return out;
@@ -192,15 +312,15 @@ std::vector<Finding> sequential_external_calls(const Snapshot& s, const RulePara
   std::vector<Finding> out;
   for (const auto& r : s.routes)
     for (const auto& [sequence, t] : totals(r, "sequential", p["min_calls"])) {
-      double saved = t.saved_ms / t.requests;
+      double saved = std::min(t.saved_ms / t.requests, mean_request_ms(r));
       if (saved < p["min_saved_ms"]) continue;
       double share = mean_request_ms(r) > 0 ? std::min(1.0, saved / mean_request_ms(r)) : 0;
       Finding f = p.make_finding(fmt::format("traces/{}/{}/{}", r.service, r.route, sequence));
       f.component = component_of(r);
-      f.severity = share_severity(share);
+      f.severity = share >= 0.5 ? Severity::critical : share >= 0.2 ? Severity::high : Severity::medium;
       f.title = fmt::format(
-          "{} {} makes {:.0f} independent calls one after another: running them concurrently saves "
-          "about {} per request",
+          "{} {} makes {:.0f} calls to different endpoints one after another: if they are independent, "
+          "running them concurrently saves about {} per request",
           r.service, r.route, t.repeats / t.requests, human_ms(saved));
       f.detail = fmt::format("Sequence: {}. Seen in {} requests; together {} per request.", sequence,
                              human_count(t.requests), human_ms(t.total_ms / t.requests));
@@ -233,6 +353,15 @@ std::vector<Finding> external_errors(const Snapshot& s, const RuleParams& p) {
                           human_count(e.errors), human_count(e.timeouts));
     f.detail = fmt::format("{} calls, {} answered 5xx, {} timed out.", human_count(e.count),
                            human_count(e.server_errors), human_count(e.timeouts));
+    if (!e.consumed_by.empty()) {
+      // The caller gave up; the time went to the deepest span that kept working under it.
+      f.component = "traces:" + e.consumed_by.substr(0, e.consumed_by.find('/'));
+      f.title += fmt::format("; the budget was consumed in {}", e.consumed_by);
+      f.detail += fmt::format(
+          " The timed-out calls' time was spent in {} (the deepest span on their critical "
+          "path): that is where to look, not at the caller that gave up.",
+          e.consumed_by);
+    }
     f.impact = {round_to(rate, 4), "calls"};
     f.evidence = {{"host", e.host},
                   {"url", e.calls.empty() ? e.host : e.calls.front().call},
@@ -242,6 +371,7 @@ std::vector<Finding> external_errors(const Snapshot& s, const RuleParams& p) {
                   {"timeouts", e.timeouts},
                   {"server_errors", e.server_errors},
                   {"source", "traces"}};
+    if (!e.consumed_by.empty()) f.evidence["consumed_by"] = e.consumed_by;
     out.push_back(std::move(f));
   }
   return out;
@@ -256,21 +386,29 @@ std::vector<Finding> self_time_hotspots(const Snapshot& s, const RuleParams& p) 
     if (code_share < p["min_code_share"] || r.latency.p95 < p["min_p95_ms"]) continue;
     const SelfTime& top = r.self_time.front();
     double span_share = top.self_ms / attributed;
-    Finding f = p.make_finding(fmt::format("traces/{}/{}/{}", r.service, r.route, top.name));
-    f.component = component_of(r);
+    std::string service = top.service.empty() ? r.service : top.service;
+    Finding f = p.make_finding(fmt::format("traces/{}/{}/{}/{}", r.service, r.route, service, top.name));
+    f.component = "traces:" + service;
     f.severity = code_share >= p["high_code_share"] ? Severity::high : Severity::medium;
-    f.title = fmt::format("{} {} spends {} of its time in its own code, most in {} ({} per request)",
-                          r.service, r.route, percent(code_share), top.name,
-                          human_ms(top.self_ms / std::max(r.requests, 1.0)));
+    bool callee = service != r.service;
+    f.title = callee ? fmt::format(
+                           "{} {} spends {} of its time in code of the service it calls: {} {} ({} "
+                           "per request)",
+                           r.service, r.route, percent(code_share), service, top.name,
+                           human_ms(top.self_ms / std::max(r.requests, 1.0)))
+                     : fmt::format("{} {} spends {} of its time in its own code, most in {} ({} per request)",
+                                   r.service, r.route, percent(code_share), top.name,
+                                   human_ms(top.self_ms / std::max(r.requests, 1.0)));
     f.detail = fmt::format(
-        "p95 {} over {} requests; database {}, cache {}, external calls {}, own code {} of the attributed "
-        "time. "
-        "{} alone holds {}.",
+        "p95 {} over {} requests; on the critical path: database {}, cache {}, external calls {}, network "
+        "{}, "
+        "code {}. {} in {} alone holds {}.",
         human_ms(r.latency.p95), human_count(r.requests), percent(r.database_ms / attributed),
-        percent(r.cache_ms / attributed), percent(r.external_ms / attributed), percent(code_share), top.name,
-        percent(span_share));
+        percent(r.cache_ms / attributed), percent(r.external_ms / attributed),
+        percent(r.network_ms / attributed), percent(code_share), top.name, service, percent(span_share));
     f.impact = {round_to(code_share, 4), "request_time"};
-    f.evidence = {{"service", r.service},
+    f.evidence = {{"service", service},
+                  {"entry_service", r.service},
                   {"route", r.route},
                   {"span", top.name},
                   {"span_self_ms_per_request", round_to(top.self_ms / std::max(r.requests, 1.0), 3)},
@@ -279,10 +417,9 @@ std::vector<Finding> self_time_hotspots(const Snapshot& s, const RuleParams& p) 
                   {"p95_ms", r.latency.p95},
                   {"requests", r.requests}};
     f.remediation.summary = fmt::format(
-        "Profile {} (a CPU profiler, or finer spans inside it): look for quadratic loops, per-item "
-        "serialization, "
-        "regex or template work, synchronous I/O.",
-        top.name);
+        "Profile {} in {} (a CPU profiler, or finer spans inside it): look for quadratic loops, per-item "
+        "serialization, regex or template work, synchronous I/O or waits no span covers.",
+        top.name, service);
     out.push_back(std::move(f));
   }
   return out;
@@ -295,10 +432,20 @@ void add_notes(const Snapshot& s, Judgement& j) {
     j.notes.push_back(
         fmt::format("{}: {} ({}, {} spans)", f.name, f.format, human_bytes(f.bytes), human_count(f.spans)));
   if (s.orphans > 0)
+    j.notes.push_back(fmt::format(
+        "{} spans name a parent that never arrived (orphans): kept, grouped under a stand-in for each of the "
+        "{} missing parents, inside the trace's root when it was running",
+        human_count(s.orphans), human_count(s.orphan_groups)));
+  if (s.untimed > 0)
     j.notes.push_back(
-        fmt::format("{} spans name a parent that never arrived (orphans): counted, not fatal; "
-                    "incomplete traces under-count children",
-                    human_count(s.orphans)));
+        fmt::format("{} spans have no start or no duration: left out of the timing (their "
+                    "children hang under the nearest timed span)",
+                    human_count(s.untimed)));
+  if (s.shared_merged > 0)
+    j.notes.push_back(
+        fmt::format("{} Zipkin client/server halves sharing one span id joined: the gap between "
+                    "them is network time",
+                    human_count(s.shared_merged)));
   if (s.skewed > 0)
     j.notes.push_back(
         fmt::format("{} spans reach outside their parent's interval (clock skew between hosts): "
@@ -310,13 +457,38 @@ void add_notes(const Snapshot& s, Judgement& j) {
     j.notes.push_back("no request (server or root span) found: only statements and dependencies are judged");
 }
 
+nlohmann::json time_shares(const Route& r, double attributed) {
+  auto share = [&](double v) { return attributed > 0 ? round_to(v / attributed, 4) : 0.0; };
+  return {{"database", share(r.database_ms)},
+          {"cache", share(r.cache_ms)},
+          {"external", share(r.external_ms)},
+          {"network", share(r.network_ms)},
+          {"code", share(r.code_ms)}};
+}
+
+nlohmann::json service_detail(const Route& r) {
+  nlohmann::json out = nlohmann::json::array();
+  double n = std::max(r.requests, 1.0);
+  for (const auto& t : r.services) {
+    if (out.size() >= 20) break;
+    out.push_back({{"service", t.service},
+                   {"database_ms", round_to(t.database_ms / n, 3)},
+                   {"cache_ms", round_to(t.cache_ms / n, 3)},
+                   {"external_ms", round_to(t.external_ms / n, 3)},
+                   {"network_ms", round_to(t.network_ms / n, 3)},
+                   {"code_ms", round_to(t.code_ms / n, 3)}});
+  }
+  return out;
+}
+
 void add_breakdowns(const Snapshot& s, const Target& target, Judgement& j) {
-  double db = 0, cache = 0, ext = 0, code = 0;
+  double db = 0, cache = 0, ext = 0, net = 0, code = 0;
   size_t shown = 0;
   for (const auto& r : s.routes) {
     db += r.database_ms;
     cache += r.cache_ms;
     ext += r.external_ms;
+    net += r.network_ms;
     code += r.code_ms;
     double attributed = attributed_ms(r);
     if (shown++ >= 20 || attributed <= 0) continue;
@@ -326,27 +498,27 @@ void add_breakdowns(const Snapshot& s, const Target& target, Judgement& j) {
                             {"p50_ms", r.latency.p50},
                             {"p95_ms", r.latency.p95},
                             {"p99_ms", r.latency.p99},
-                            {"shares",
-                             {{"database", round_to(r.database_ms / attributed, 4)},
-                              {"cache", round_to(r.cache_ms / attributed, 4)},
-                              {"external", round_to(r.external_ms / attributed, 4)},
-                              {"code", round_to(r.code_ms / attributed, 4)}}}});
+                            {"shares", time_shares(r, attributed)},
+                            {"critical_path_ms", round_to(attributed / std::max(r.requests, 1.0), 3)},
+                            {"services", service_detail(r)}});
     std::map<std::string, std::string> labels = {
         {"target", target.name}, {"service", r.service}, {"route", r.route}};
     j.metrics.push_back({"traces.route_p95_ms", r.latency.p95, "ms", labels});
     j.metrics.push_back({"traces.route_requests", r.requests, "requests", labels});
   }
-  double total = db + cache + ext + code;
+  double total = db + cache + ext + net + code;
   std::map<std::string, std::string> labels = {{"target", target.name}};
   j.metrics.push_back({"traces.spans", s.spans, "spans", labels});
   j.metrics.push_back({"traces.requests", s.requests, "requests", labels});
   j.metrics.push_back({"traces.orphan_spans", s.orphans, "spans", labels});
   j.metrics.push_back({"traces.skewed_spans", s.skewed, "spans", labels});
+  j.metrics.push_back({"traces.untimed_spans", s.untimed, "spans", labels});
   if (total > 0) {
     j.attribution[Category::database] = (db + cache) / total;
-    j.attribution[Category::network] = ext / total;
+    j.attribution[Category::network] = (ext + net) / total;
     j.attribution[Category::code] = code / total;
-    for (auto [name, v] : {std::pair{"database", db}, {"cache", cache}, {"external", ext}, {"code", code}}) {
+    for (auto [name, v] :
+         {std::pair{"database", db}, {"cache", cache}, {"external", ext}, {"network", net}, {"code", code}}) {
       auto l = labels;
       l["category"] = name;
       j.metrics.push_back({"traces.time_share", round_to(v / total, 4), "ratio", l});
@@ -359,6 +531,7 @@ void add_breakdowns(const Snapshot& s, const Target& target, Judgement& j) {
 Judgement judge(const Snapshot& s, const Target& target, const Settings& settings) {
   Judgement j;
   judge_rule(j, settings, "db.n_plus_one", n_plus_one, s);
+  judge_rule(j, settings, "db.repeated_identical_query", repeated_identical_calls, s);
   judge_rule(j, settings, "db.slow_query", slow_statements, s);
   judge_rule(j, settings, "net.slow_external_call", slow_external_calls, s);
   judge_rule(j, settings, "net.repeated_external_call", repeated_external_calls, s);

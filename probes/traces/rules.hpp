@@ -12,6 +12,7 @@
 namespace cp::traces {
 
 std::vector<Finding> n_plus_one(const Snapshot& s, const RuleParams& p);
+std::vector<Finding> repeated_identical_calls(const Snapshot& s, const RuleParams& p);
 std::vector<Finding> slow_statements(const Snapshot& s, const RuleParams& p);
 std::vector<Finding> slow_external_calls(const Snapshot& s, const RuleParams& p);
 std::vector<Finding> repeated_external_calls(const Snapshot& s, const RuleParams& p);

@@ -19,38 +19,70 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Latency, count, mean, p50, p95, 
 
 // A per-request pattern: one `key` (statement, call, or sequence) seen `repeats` times in one
 // request, in `requests` requests costing `total_ms` in all (and `saved_ms` if parallelized).
+// `path_ms` is the part of it on the request's critical path (wall time, never more than the
+// request lasted); `shape` says how the repetitions ran: "serial" (one after another),
+// "concurrent" (all at once) or "capped" (at most `concurrency` at a time, most of the window).
 struct Pattern {
-  std::string kind;  // "n_plus_one" | "repeated_call" | "sequential"
+  std::string kind;  // "n_plus_one" | "repeated_call" | "sequential" | "identical"
   std::string key;   // statement text, "GET host/path", or "call → call → call"
   int repeats = 0;
   double requests = 0;
   double total_ms = 0;
-  double saved_ms = 0;  // sequential: sum over requests of (sum - max) of the calls
+  double saved_ms = 0;  // sequential: sum over requests of (sum - max) of the calls on the path
   std::string parent;   // name of the span the repetitions hang under (first seen)
+  std::string service;  // the service that makes the calls
+  std::string shape;    // "serial" | "concurrent" | "capped" ("" for sequential / identical)
+  int concurrency = 0;  // most calls in flight at once
+  double path_ms = 0;
+  double window_ms = 0;  // from the first call's start to the last one's end, summed over requests
+  std::string target;    // the datastore or dependency called
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Pattern, kind, key, repeats, requests, total_ms, saved_ms,
-                                                parent)
+                                                parent, service, shape, concurrency, path_ms, window_ms,
+                                                target)
 
+// Own-code time of one span (by service and name) on the critical path.
 struct SelfTime {
   std::string name;
   double self_ms = 0;
   double count = 0;
+  std::string service;
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SelfTime, name, self_ms, count)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SelfTime, name, self_ms, count, service)
+
+// Critical-path time of one service of a route's requests, by what it was spent on.
+struct ServiceTime {
+  std::string service;
+  double database_ms = 0, cache_ms = 0, external_ms = 0, network_ms = 0, code_ms = 0;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ServiceTime, service, database_ms, cache_ms, external_ms,
+                                                network_ms, code_ms)
+
+// A request that ended by a timeout (or a 504 / 408), and the span that consumed its budget: the
+// deepest span under it that stayed on the critical path for most of its time.
+struct Timeout {
+  std::string service, span;              // the span that gave up
+  std::string locus_service, locus_span;  // the one that consumed the budget
+  double count = 0, ms = 0;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Timeout, service, span, locus_service, locus_span, count, ms)
 
 struct Route {
   std::string service, route;
   double requests = 0, errors = 0;
   double request_ms = 0;  // sum of request durations
   Latency latency;
-  // Time attributed inside the requests (concurrent calls can add up to more than request_ms).
-  double database_ms = 0, cache_ms = 0, external_ms = 0, code_ms = 0;
-  std::vector<SelfTime> self_time;  // own-code time by span name, largest first
+  // The requests' critical paths, by what the time was spent on: they add up to request_ms.
+  // network_ms: between a client span and the server span of the callee it reached.
+  double database_ms = 0, cache_ms = 0, external_ms = 0, code_ms = 0, network_ms = 0;
+  std::vector<SelfTime> self_time;  // own-code time on the path by span, largest first
   std::vector<Pattern> patterns;
+  std::vector<ServiceTime> services;  // the same time, by the service it was spent in
+  std::vector<Timeout> timeouts;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Route, service, route, requests, errors, request_ms, latency,
-                                                database_ms, cache_ms, external_ms, code_ms, self_time,
-                                                patterns)
+                                                database_ms, cache_ms, external_ms, code_ms, network_ms,
+                                                self_time, patterns, services, timeouts)
 
 struct Statement {
   std::string text;    // normalized ($n)
@@ -75,9 +107,13 @@ struct External {
   double requests = 0;           // requests that called it
   double request_ms = 0;         // their total duration
   std::vector<CallStats> calls;  // by endpoint, most time first (top 10)
+  double path_ms = 0;            // time on the calling requests' critical paths
+  bool in_trace = false;    // a service whose own spans are in the traces (its time is attributed inside)
+  std::string consumed_by;  // timeouts: the service/span that consumed the budget (most often)
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(External, host, count, errors, timeouts, server_errors,
-                                                total_ms, latency, requests, request_ms, calls)
+                                                total_ms, latency, requests, request_ms, calls, path_ms,
+                                                in_trace, consumed_by)
 
 struct InputFile {
   std::string name, format;
@@ -91,11 +127,15 @@ struct Snapshot {
   double orphans = 0;  // spans whose parent never arrived
   double skewed = 0;   // children reaching outside their parent's interval (clock skew), clipped
   double duplicates = 0;
+  double untimed = 0;        // spans without a start or a duration: excluded from timing
+  double shared_merged = 0;  // Zipkin client/server halves sharing one span id, joined
+  double orphan_groups = 0;  // missing parents their orphans were grouped under
   std::vector<Route> routes;
   std::vector<Statement> statements;
   std::vector<External> externals;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Snapshot, files, spans, traces, requests, orphans, skewed,
-                                                duplicates, routes, statements, externals)
+                                                duplicates, untimed, shared_merged, orphan_groups, routes,
+                                                statements, externals)
 
 }  // namespace cp::traces

@@ -31,10 +31,18 @@ struct RawSpan {
   std::string_view name, service;
   // Both generations of semantic conventions are read into these (see readers.cpp).
   std::string_view db_system, db_statement, url, http_method, http_route, peer, target_path;
+  // Other conventions that say what a span calls (conventions.hpp): OpenTracing `component`,
+  // `db.type`, APM span ops, the Zipkin remote endpoint's service, the peer's port, bound parameters.
+  std::string_view component, op, remote_service, db_params, peer_service;
+  uint16_t peer_port = 0;
   int http_status = 0;
   bool error = false;
   bool timeout = false;
+  bool timed = true;    // false: no start or no duration (legal in Zipkin): excluded from timing
   uint64_t offset = 0;  // where in the input it was read (bytes): how recently its trace was seen
+  std::string_view peer_service_or_remote() const {
+    return peer_service.empty() ? remote_service : peer_service;
+  }
 };
 
 struct Span {
@@ -46,11 +54,15 @@ struct Span {
   uint32_t statement = 0;  // database / cache spans: normalized statement (0 = none)
   uint32_t target = 0;     // external spans: host (or peer service); database spans: db system
   uint32_t call = 0;       // external spans: "METHOD host/path-template"
+  // Database / cache spans: a hash of the statement as sent with its parameters (or the cache
+  // key), 0 when the parameters are unknown: equal identities are repeated identical calls.
+  uint64_t identity = 0;
   uint16_t http_status = 0;
   SpanKind kind = SpanKind::unspecified;
   SpanClass cls = SpanClass::internal;
   bool error = false;
   bool timeout = false;
+  bool timed = true;
   double duration_ms() const { return static_cast<double>(end_ns - start_ns) / 1e6; }
 };
 

@@ -127,6 +127,14 @@ void render_breakdowns(std::string& out, const Report& r) {
     for (const auto& [k, v] : shares.items())
       parts += fmt::format("{}{} {}", parts.empty() ? "" : " · ", k, percent(v.get<double>()));
     out += "    " + parts + "\n";
+    for (const auto& svc : b.value("services", json::array())) {  // per request, on the critical path
+      std::string line;
+      for (const char* k : {"database", "cache", "external", "network", "code"}) {
+        double v = svc.value(std::string(k) + "_ms", 0.0);
+        if (v > 0) line += fmt::format("{}{} {}", line.empty() ? "" : " · ", k, human_ms(v));
+      }
+      if (!line.empty()) out += fmt::format("      {}: {}\n", svc.value("service", ""), line);
+    }
   }
   out += "\n";
 }

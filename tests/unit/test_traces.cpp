@@ -13,6 +13,7 @@
 
 #include "harness.hpp"
 #include "probes/traces/assemble.hpp"
+#include "probes/traces/conventions.hpp"
 #include "probes/traces/normalize.hpp"
 #include "probes/traces/readers.hpp"
 #include "probes/traces/rules.hpp"
@@ -213,8 +214,15 @@ TEST_CASE("every semantic-convention key, both generations, through OTLP attribu
       {"http.route", "/users/{id}", [](const RawSpan& s) { return s.http_route == "/users/{id}"; }},
       {"net.peer.name", "db.internal", [](const RawSpan& s) { return s.peer == "db.internal"; }},
       {"server.address", "db.internal", [](const RawSpan& s) { return s.peer == "db.internal"; }},
-      {"peer.service", "billing", [](const RawSpan& s) { return s.peer == "billing"; }},
-      {"rpc.service", "billing", [](const RawSpan& s) { return s.peer == "billing"; }},
+      {"peer.service", "billing", [](const RawSpan& s) { return s.peer_service == "billing"; }},
+      {"rpc.service", "billing", [](const RawSpan& s) { return s.peer_service == "billing"; }},
+      {"server.port", "5432", [](const RawSpan& s) { return s.peer_port == 5432; }},
+      {"component", "ioredis", [](const RawSpan& s) { return datastore_of(s) == Datastore::cache; }},
+      {"sql.query", "SELECT 1", [](const RawSpan& s) { return datastore_of(s) == Datastore::database; }},
+      {"op", "db.redis", [](const RawSpan& s) { return datastore_of(s) == Datastore::cache; }},
+      {"op", "db.sql.query", [](const RawSpan& s) { return datastore_of(s) == Datastore::database; }},
+      {"db.type", "cassandra", [](const RawSpan& s) { return datastore_of(s) == Datastore::database; }},
+      {"peer.service", "mysql", [](const RawSpan& s) { return datastore_of(s) == Datastore::database; }},
       {"span.kind", "client", [](const RawSpan& s) { return s.kind == SpanKind::client; }},
       {"error", "true", [](const RawSpan& s) { return s.error; }},
       {"otel.status_code", "ERROR", [](const RawSpan& s) { return s.error; }},

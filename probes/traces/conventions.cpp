@@ -1,0 +1,165 @@
+#include "probes/traces/conventions.hpp"
+
+#include <array>
+#include <cctype>
+
+namespace cp::traces {
+
+namespace {
+constexpr std::string_view kOtelOld = "OpenTelemetry semantic conventions <= 1.20 (db.*, http.*, net.*)";
+constexpr std::string_view kOtelNew =
+    "OpenTelemetry semantic conventions >= 1.21/1.26 (url.*, server.*, db.*.name)";
+constexpr std::string_view kOpenTracing = "OpenTracing semantic conventions (span tags)";
+constexpr std::string_view kZipkin = "Zipkin v2 model (remoteEndpoint.serviceName) and Brave/zipkin-js tags";
+constexpr std::string_view kApm = "APM span operations (Sentry span op, Elastic APM span type/subtype)";
+constexpr std::string_view kJaeger = "Jaeger client tags (span.kind, error, peer.service)";
+}  // namespace
+
+const std::vector<KeyConvention>& key_conventions() {
+  static const std::vector<KeyConvention> keys = {
+      {"db.system", Attr::db_system, kOtelOld},
+      {"db.system.name", Attr::db_system, kOtelNew},
+      {"db.type", Attr::db_system, kOpenTracing},
+      {"db.statement", Attr::db_statement, kOtelOld},
+      {"db.query.text", Attr::db_statement, kOtelNew},
+      {"sql.query", Attr::db_statement, kZipkin},
+      {"cassandra.query", Attr::db_statement, kZipkin},
+      {"db.postgresql.values", Attr::db_params,
+       "OpenTelemetry JS pg instrumentation (enhancedDatabaseReporting)"},
+      {"db.statement.parameters", Attr::db_params, kOtelOld},
+      {"db.query.parameters", Attr::db_params, kOtelNew},
+      {"http.url", Attr::url, kOtelOld},
+      {"url.full", Attr::url, kOtelNew},
+      {"http.target", Attr::target_path, kOtelOld},
+      {"url.path", Attr::target_path, kOtelNew},
+      {"http.method", Attr::http_method, kOtelOld},
+      {"http.request.method", Attr::http_method, kOtelNew},
+      {"http.status_code", Attr::http_status, kOtelOld},
+      {"http.response.status_code", Attr::http_status, kOtelNew},
+      {"http.route", Attr::http_route, kOtelOld},
+      {"net.peer.name", Attr::peer, kOtelOld},
+      {"server.address", Attr::peer, kOtelNew},
+      {"peer.hostname", Attr::peer, kOpenTracing},
+      {"net.peer.port", Attr::peer_port, kOtelOld},
+      {"server.port", Attr::peer_port, kOtelNew},
+      {"peer.port", Attr::peer_port, kOpenTracing},
+      {"peer.service", Attr::peer_service, kOpenTracing},
+      {"rpc.service", Attr::peer_service, kOtelOld},
+      {"component", Attr::component, kOpenTracing},
+      {"op", Attr::op, kApm},
+      {"sentry.op", Attr::op, kApm},
+      {"span.type", Attr::op, kApm},
+      {"span.kind", Attr::span_kind, kJaeger},
+      {"error", Attr::error, kJaeger},
+      {"otel.status_code", Attr::otel_status, kOtelOld},
+      {"error.type", Attr::error_type, kOtelNew},
+      {"exception.type", Attr::error_type, kOtelOld},
+  };
+  return keys;
+}
+
+namespace {
+// Keys by length: a key of a length no convention has is rejected by one load.
+struct KeyIndex {
+  static constexpr size_t kMaxLen = 32;
+  std::array<std::vector<const KeyConvention*>, kMaxLen + 1> by_length;
+  KeyIndex() {
+    for (const auto& k : key_conventions()) by_length[k.key.size()].push_back(&k);
+  }
+};
+}  // namespace
+
+Attr attribute_of(std::string_view key) {
+  static const KeyIndex index;
+  if (key.size() > KeyIndex::kMaxLen) return Attr::none;
+  for (const KeyConvention* k : index.by_length[key.size()])
+    if (k->key == key) return k->field;
+  return Attr::none;
+}
+
+const std::vector<ValueConvention>& value_conventions() {
+  static const std::vector<ValueConvention> values = {
+      // db.system / db.system.name / db.type: any value is a datastore; these are caches.
+      {Attr::db_system, "redis", Datastore::cache, kOtelOld},
+      {Attr::db_system, "memcached", Datastore::cache, kOtelOld},
+      {Attr::db_system, "valkey", Datastore::cache, kOtelNew},
+      {Attr::db_system, "*", Datastore::database, kOtelOld},
+      // OpenTracing `component` (the instrumented library).
+      {Attr::component, "redis", Datastore::cache, kOpenTracing},
+      {Attr::component, "ioredis", Datastore::cache, kOpenTracing},
+      {Attr::component, "jedis", Datastore::cache, kOpenTracing},
+      {Attr::component, "lettuce", Datastore::cache, kOpenTracing},
+      {Attr::component, "memcached", Datastore::cache, kOpenTracing},
+      {Attr::component, "java-jdbc", Datastore::database, kOpenTracing},
+      {Attr::component, "jdbc", Datastore::database, kOpenTracing},
+      {Attr::component, "pg", Datastore::database, kOpenTracing},
+      {Attr::component, "postgres*", Datastore::database, kOpenTracing},
+      {Attr::component, "mysql*", Datastore::database, kOpenTracing},
+      {Attr::component, "mongo*", Datastore::database, kOpenTracing},
+      {Attr::component, "cassandra*", Datastore::database, kOpenTracing},
+      {Attr::component, "sql*", Datastore::database, kOpenTracing},
+      // APM span ops (Sentry `op`, Elastic APM `span.type`).
+      {Attr::op, "db.redis", Datastore::cache, kApm},
+      {Attr::op, "cache*", Datastore::cache, kApm},
+      {Attr::op, "db", Datastore::database, kApm},
+      {Attr::op, "db.*", Datastore::database, kApm},
+      // peer.service / Zipkin remoteEndpoint.serviceName naming the datastore.
+      {Attr::peer_service, "redis*", Datastore::cache, kZipkin},
+      {Attr::peer_service, "memcache*", Datastore::cache, kZipkin},
+      {Attr::peer_service, "postgres*", Datastore::database, kZipkin},
+      {Attr::peer_service, "mysql*", Datastore::database, kZipkin},
+      {Attr::peer_service, "mariadb*", Datastore::database, kZipkin},
+      {Attr::peer_service, "mongo*", Datastore::database, kZipkin},
+      {Attr::peer_service, "cassandra*", Datastore::database, kZipkin},
+      {Attr::peer_service, "oracle*", Datastore::database, kZipkin},
+      {Attr::peer_service, "sqlserver*", Datastore::database, kZipkin},
+      {Attr::peer_service, "elasticsearch*", Datastore::database, kZipkin},
+  };
+  return values;
+}
+
+namespace {
+
+bool equals_lower(std::string_view text, std::string_view pattern) {
+  if (text.size() != pattern.size()) return false;
+  for (size_t i = 0; i < text.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(text[i])) != pattern[i]) return false;
+  return true;
+}
+
+bool value_matches(std::string_view value, std::string_view pattern) {
+  if (value.empty()) return false;
+  if (!pattern.empty() && pattern.back() == '*') {
+    pattern.remove_suffix(1);
+    return value.size() >= pattern.size() && equals_lower(value.substr(0, pattern.size()), pattern);
+  }
+  return equals_lower(value, pattern);
+}
+
+Datastore lookup(Attr field, std::string_view value) {
+  if (value.empty()) return Datastore::none;
+  for (const auto& v : value_conventions())
+    if (v.field == field && value_matches(value, v.value)) return v.kind;
+  return Datastore::none;
+}
+
+}  // namespace
+
+Datastore datastore_of(const RawSpan& s) {
+  if (Datastore d = lookup(Attr::db_system, s.db_system); d != Datastore::none) return d;
+  if (!s.db_statement.empty()) return Datastore::database;
+  for (auto [field, value] : {std::pair{Attr::op, s.op},
+                              {Attr::component, s.component},
+                              {Attr::peer_service, s.peer_service_or_remote()}})
+    if (Datastore d = lookup(field, value); d != Datastore::none) return d;
+  return Datastore::none;
+}
+
+std::string_view datastore_name(const RawSpan& s) {
+  if (!s.db_system.empty()) return s.db_system;
+  for (std::string_view v : {s.peer_service_or_remote(), s.component, s.op})
+    if (!v.empty()) return v;
+  return "db";
+}
+
+}  // namespace cp::traces

@@ -1,0 +1,361 @@
+// One tree per trace across services, the critical path of each end-user request, and the
+// patterns judged on it — from small traces built here, one shape each (the recorded workload
+// captures of tests/workloads/node are asserted on in test_traces_captures.cpp).
+#include <doctest/doctest.h>
+
+#include <set>
+
+#include <fmt/format.h>
+
+#include "harness.hpp"
+#include "probes/traces/assemble.hpp"
+#include "probes/traces/readers.hpp"
+#include "probes/traces/rules.hpp"
+
+using namespace cp;
+using namespace cp::traces;
+
+namespace {
+
+constexpr int kInternal = 1, kServer = 2, kClient = 3;
+
+struct TSpan {
+  std::string id, parent, name, service;
+  int kind = kInternal;
+  double start_ms = 0, dur_ms = 0;
+  std::vector<std::pair<std::string, std::string>> attrs = {};
+  bool error = false;
+};
+
+// One OTLP/JSON document, one resourceSpans per span (its service), all in `trace`.
+std::string otlp(const std::vector<TSpan>& spans, int trace = 1) {
+  std::string out = R"({"resourceSpans":[)";
+  for (size_t i = 0; i < spans.size(); ++i) {
+    const TSpan& s = spans[i];
+    std::string attrs;
+    for (const auto& [k, v] : s.attrs)
+      attrs +=
+          fmt::format(R"({}{{"key":"{}","value":{{"stringValue":"{}"}}}})", attrs.empty() ? "" : ",", k, v);
+    auto ns = [](double ms) { return static_cast<long long>(1'700'000'000'000'000'000LL + ms * 1e6); };
+    out += fmt::format(
+        R"({}{{"resource":{{"attributes":[{{"key":"service.name","value":{{"stringValue":"{}"}}}}]}},)"
+        R"("scopeSpans":[{{"spans":[{{"traceId":"{:032x}","spanId":"{:0>16}","parentSpanId":"{}","name":"{}",)"
+        R"("kind":{},"startTimeUnixNano":"{}","endTimeUnixNano":"{}","attributes":[{}]{}}}]}}]}})",
+        i ? "," : "", s.service, trace, s.id, s.parent.empty() ? "" : fmt::format("{:0>16}", s.parent),
+        s.name, s.kind, ns(s.start_ms), ns(s.start_ms + s.dur_ms), attrs,
+        s.error ? R"(,"status":{"code":2,"message":"Timeout awaiting response"})" : "");
+  }
+  return out + "]}";
+}
+
+Snapshot assemble_docs(const std::vector<std::string>& docs) {
+  Assembler a;
+  for (const auto& d : docs)
+    read_traces_buffer("inline", d.data(), d.size(), [&](const RawSpan& s) { a.add(s); });
+  return a.finish();
+}
+
+// `requests` traces of one shape, each built by `make(trace, first_id)`.
+Snapshot requests_of(int requests, const std::function<std::vector<TSpan>(int)>& make) {
+  std::vector<std::string> docs;
+  for (int t = 1; t <= requests; ++t) docs.push_back(otlp(make(t), t));
+  return assemble_docs(docs);
+}
+
+Judgement judged(const Snapshot& s) {
+  Target t{"traces", "--traces", "", "fixture", {}};
+  return judge(s, t, {});
+}
+
+std::vector<Finding> findings(const Snapshot& s, const std::string& rule) {
+  std::vector<Finding> out;
+  for (auto& f : judged(s).findings)
+    if (f.rule == rule) out.push_back(f);
+  return out;
+}
+
+const Route& route(const Snapshot& s, const std::string& name) {
+  for (const auto& r : s.routes)
+    if (r.route == name) return r;
+  FAIL("no route " << name);
+  return s.routes.front();
+}
+
+// A third-party call: 10 of them per request, `width` in flight at once (1 = one after another).
+std::vector<TSpan> fan_out(int width) {
+  std::vector<TSpan> spans = {
+      {"1", "", "GET /quotes", "frontend", kServer, 0, 0, {{"http.route", "/quotes"}}}};
+  double end = 0;
+  for (int i = 0; i < 10; ++i) {
+    double start = 2 + (i / width) * 32.0;
+    spans.push_back(
+        {fmt::format("{:x}", 0x100 + i),
+         "1",
+         "GET",
+         "frontend",
+         kClient,
+         start,
+         30,
+         {{"http.url", fmt::format("http://quotes.example:8080/quote/{}", i)}, {"http.method", "GET"}}});
+    end = std::max(end, start + 30);
+  }
+  spans[0].dur_ms = end + 2;
+  return spans;
+}
+
+// Every finding's time per request stays within its route's p99.
+void check_within_p99(const Snapshot& s) {
+  for (const auto& f : judged(s).findings) {
+    if (!f.evidence.contains("time_per_request_ms") || !f.evidence.contains("route")) continue;
+    for (const auto& r : s.routes)
+      if (r.route == f.evidence["route"] && r.service == f.evidence.value("entry_service", r.service)) {
+        CAPTURE(f.title);
+        CHECK(f.evidence["time_per_request_ms"].get<double>() <= r.latency.p99 * 1.001);
+      }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("must hold: the same ten calls, serial and concurrent, get different answers") {
+  auto serial = requests_of(20, [](int) { return fan_out(1); });
+  auto capped = requests_of(20, [](int) { return fan_out(3); });
+  auto unbounded = requests_of(20, [](int) { return fan_out(10); });
+
+  auto s = findings(serial, "net.repeated_external_call");
+  REQUIRE(s.size() == 1);
+  CHECK(s[0].evidence["shape"] == "serial");
+  CHECK(s[0].evidence["host"] == "quotes.example:8080");
+  CHECK(s[0].evidence["time_per_request_ms"].get<double>() == doctest::Approx(300).epsilon(0.01));
+
+  auto c = findings(capped, "net.repeated_external_call");
+  REQUIRE(c.size() == 1);
+  CHECK(c[0].evidence["shape"] == "capped");
+  CHECK(c[0].evidence["concurrency"] == 3);
+  // Wall time on the critical path (4 rounds of 30 ms), not the 300 ms the durations add up to.
+  CHECK(c[0].evidence["time_per_request_ms"].get<double>() == doctest::Approx(4 * 30).epsilon(0.05));
+  CHECK(c[0].title != s[0].title);
+  CHECK(c[0].title.find("at most 3 at a time") != std::string::npos);
+
+  CHECK(findings(unbounded, "net.repeated_external_call").empty());
+  CHECK(route(unbounded, "/quotes").external_ms / 20 == doctest::Approx(30).epsilon(0.02));
+  for (const auto* snap : {&serial, &capped, &unbounded}) check_within_p99(*snap);
+}
+
+TEST_CASE("must hold: an N+1 whose parent span is missing is found, under a stand-in for the parent") {
+  auto snap = requests_of(10, [](int) {
+    std::vector<TSpan> spans = {
+        {"1", "", "GET /orders", "shop", kServer, 0, 120, {{"http.route", "/orders"}}}};
+    for (int i = 0; i < 20; ++i)  // the handler span "99" that parents them never arrived
+      spans.push_back({fmt::format("{:x}", 0x200 + i),
+                       "99",
+                       "pg.query",
+                       "shop",
+                       kClient,
+                       10 + i * 5.0,
+                       4,
+                       {{"db.system", "postgresql"},
+                        {"db.statement", fmt::format("SELECT * FROM items WHERE id = {}", i)}}});
+    return spans;
+  });
+  CHECK(snap.orphans == 200);
+  CHECK(snap.orphan_groups == 10);
+  auto n1 = findings(snap, "db.n_plus_one");
+  REQUIRE(n1.size() == 1);
+  CHECK(n1[0].evidence["query"] == "SELECT * FROM items WHERE id = $1");
+  CHECK(n1[0].evidence["repetitions_per_request"] == 20);
+  CHECK(n1[0].evidence["parent"] == "(missing span)");
+  CHECK(n1[0].evidence["route"] == "/orders");
+  check_within_p99(snap);
+}
+
+TEST_CASE(
+    "must hold: a CPU-bound callee makes it code, in that service, and one waiting on its database makes it "
+    "database") {
+  auto callee = [](bool db_wait) {
+    return [db_wait](int) {
+      std::vector<TSpan> spans = {
+          {"1", "", "GET /price", "frontend", kServer, 0, 210, {{"http.route", "/price"}}},
+          {"2", "1", "GET", "frontend", kClient, 5, 200, {{"http.url", "http://pricing:9000/compute"}}},
+          {"3", "2", "GET /compute", "pricing", kServer, 7, 196, {{"http.route", "/compute"}}},
+      };
+      if (db_wait)
+        spans.push_back({"4",
+                         "3",
+                         "pg.query",
+                         "pricing",
+                         kClient,
+                         9,
+                         190,
+                         {{"db.system", "postgresql"}, {"db.statement", "SELECT pg_sleep($1)"}}});
+      return spans;
+    };
+  };
+  auto cpu = requests_of(20, callee(false));
+  auto r = route(cpu, "/price");
+  CHECK(r.code_ms / r.request_ms > 0.9);
+  CHECK(r.external_ms == 0);
+  auto code = findings(cpu, "code.self_time_hotspot");
+  REQUIRE(code.size() == 1);
+  CHECK(code[0].evidence["service"] == "pricing");
+  CHECK(code[0].evidence["span"] == "GET /compute");
+  CHECK(code[0].component == "traces:pricing");
+  CHECK(findings(cpu, "net.slow_external_call").empty());  // the callee is in the trace: not a dependency
+  CHECK(judged(cpu).attribution.at(Category::code) > 0.9);
+
+  auto db = requests_of(20, callee(true));
+  auto j = judged(db);
+  CHECK(j.attribution.at(Category::database) > 0.85);
+  CHECK(findings(db, "code.self_time_hotspot").empty());
+  CHECK(findings(db, "net.slow_external_call").empty());
+  // The time is counted once: critical paths add up to the requests' duration.
+  auto rd = route(db, "/price");
+  CHECK(rd.database_ms + rd.cache_ms + rd.external_ms + rd.network_ms + rd.code_ms ==
+        doctest::Approx(rd.request_ms).epsilon(0.001));
+  bool pricing_detail = false;
+  for (const auto& svc : rd.services) pricing_detail |= svc.service == "pricing" && svc.database_ms > 0;
+  CHECK(pricing_detail);
+}
+
+TEST_CASE("must hold: a proxy timeout names the service under the proxy") {
+  auto snap = requests_of(20, [](int) {
+    return std::vector<TSpan>{
+        {"1",
+         "",
+         "GET /report",
+         "edge-proxy",
+         kServer,
+         0,
+         1000,
+         {{"http.route", "/report"}, {"http.status_code", "504"}}},
+        {"2", "1", "GET", "edge-proxy", kClient, 1, 999, {{"http.url", "http://reports:7000/report"}}, true},
+        {"3", "2", "GET /report", "reports", kServer, 3, 2500, {{"http.route", "/report"}}},
+        {"4", "3", "render", "reports", kInternal, 5, 2490},
+    };
+  });
+  auto errors = findings(snap, "net.external_errors");
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].evidence["consumed_by"] == "reports/render");
+  CHECK(errors[0].component == "traces:reports");
+  REQUIRE(route(snap, "/report").timeouts.size() >= 1);
+  CHECK(route(snap, "/report").timeouts[0].locus_service == "reports");
+  auto code = findings(snap, "code.self_time_hotspot");
+  REQUIRE(code.size() == 1);
+  CHECK(code[0].evidence["service"] == "reports");
+  CHECK(code[0].evidence["span"] == "render");
+  check_within_p99(snap);
+}
+
+TEST_CASE("thresholds relative to the request: 30 statements taking most of a 50 ms request are an N+1") {
+  auto snap = requests_of(10, [](int) {
+    std::vector<TSpan> spans = {{"1", "", "GET /tags", "api", kServer, 0, 50, {{"http.route", "/tags"}}}};
+    for (int i = 0; i < 30; ++i)
+      spans.push_back({fmt::format("{:x}", 0x300 + i),
+                       "1",
+                       "SELECT",
+                       "api",
+                       kClient,
+                       2 + i * 1.5,
+                       1.4,
+                       {{"db.system", "mysql"}, {"db.statement", "SELECT name FROM tags WHERE id = ?"}}});
+    return spans;
+  });
+  auto n1 = findings(snap, "db.n_plus_one");
+  REQUIRE(n1.size() == 1);
+  CHECK(n1[0].evidence["time_per_request_ms"].get<double>() < 50);
+  CHECK(n1[0].evidence["request_share"].get<double>() > 0.8);
+  CHECK(n1[0].severity == Severity::critical);
+}
+
+TEST_CASE(
+    "a Redis GET per id in a loop is a cache N+1, and the same key read again is a repeated identical call") {
+  auto snap = requests_of(10, [](int) {
+    std::vector<TSpan> spans = {{"1", "", "GET /feed", "api", kServer, 0, 130, {{"http.route", "/feed"}}}};
+    for (int i = 0; i < 25; ++i)
+      spans.push_back({fmt::format("{:x}", 0x400 + i),
+                       "1",
+                       "get",
+                       "api",
+                       kClient,
+                       2 + i * 5.0,
+                       4.5,
+                       {{"db.system", "redis"}, {"db.statement", fmt::format("get user:{}", i)}}});
+    return spans;
+  });
+  auto n1 = findings(snap, "db.n_plus_one");
+  REQUIRE(n1.size() == 1);
+  CHECK(n1[0].evidence["datastore"] == "redis");
+  CHECK(n1[0].title.find("Cache N+1") != std::string::npos);
+  CHECK(findings(snap, "db.repeated_identical_query").empty());  // 25 different keys
+
+  auto same = requests_of(10, [](int) {
+    std::vector<TSpan> spans = {{"1", "", "GET /me", "api", kServer, 0, 60, {{"http.route", "/me"}}}};
+    for (int i = 0; i < 6; ++i)
+      spans.push_back(
+          {fmt::format("{:x}", 0x500 + i),
+           "1",
+           "pg.query",
+           "api",
+           kClient,
+           2 + i * 9.0,
+           8,
+           {{"db.system", "postgresql"}, {"db.statement", "SELECT * FROM accounts WHERE id = 7"}}});
+    return spans;
+  });
+  auto identical = findings(same, "db.repeated_identical_query");
+  REQUIRE(identical.size() == 1);
+  CHECK(identical[0].evidence["repetitions_per_request"] == 6);
+  CHECK(identical[0].evidence["saved_per_request_ms"].get<double>() == doctest::Approx(40).epsilon(0.01));
+  check_within_p99(same);
+}
+
+TEST_CASE("Zipkin shared spans: the server half is under the client half, its children are the server's") {
+  // zipkin-js: the client and the server report one id; the server's query names that id as parent.
+  std::string doc = R"([
+    {"traceId":"00000000000000a1","id":"0000000000000001","name":"get /cart","kind":"SERVER","timestamp":1000000,
+     "duration":100000,"localEndpoint":{"serviceName":"web"},"tags":{"http.route":"/cart"}},
+    {"traceId":"00000000000000a1","id":"0000000000000002","parentId":"0000000000000001","name":"get","kind":"CLIENT",
+     "timestamp":1005000,"duration":90000,"localEndpoint":{"serviceName":"web"},"remoteEndpoint":{"serviceName":"cart"}},
+    {"traceId":"00000000000000a1","id":"0000000000000002","parentId":"0000000000000001","name":"get /items","kind":"SERVER",
+     "timestamp":1010000,"duration":80000,"shared":true,"localEndpoint":{"serviceName":"cart"}},
+    {"traceId":"00000000000000a1","id":"0000000000000003","parentId":"0000000000000002","name":"query","kind":"CLIENT",
+     "timestamp":1012000,"duration":75000,"localEndpoint":{"serviceName":"cart"},"remoteEndpoint":{"serviceName":"postgres"},
+     "tags":{"sql.query":"SELECT * FROM cart_items WHERE cart_id = ?"}},
+    {"traceId":"00000000000000a1","id":"0000000000000004","parentId":"0000000000000001","name":"untimed","kind":"CLIENT",
+     "localEndpoint":{"serviceName":"web"}}
+  ])";
+  auto snap = assemble_docs({doc});
+  CHECK(snap.shared_merged == 1);
+  CHECK(snap.duplicates == 0);
+  CHECK(snap.untimed == 1);
+  CHECK(snap.requests == 1);
+  REQUIRE(snap.routes.size() == 1);
+  const Route& r = snap.routes[0];
+  CHECK(r.route == "/cart");
+  CHECK(r.database_ms == doctest::Approx(75));
+  CHECK(r.network_ms == doctest::Approx(10));  // 5 ms before the server half started, 5 after it ended
+  CHECK(r.code_ms == doctest::Approx(15));     // web 10, cart 5
+  auto notes = judged(snap).notes;
+  CHECK(std::any_of(notes.begin(), notes.end(),
+                    [](auto& n) { return n.find("no start or no duration") != std::string::npos; }));
+}
+
+TEST_CASE("dependencies are named by host:port or peer.service, never by the span's name or method") {
+  auto snap = requests_of(5, [](int) {
+    return std::vector<TSpan>{
+        {"1", "", "GET /a", "api", kServer, 0, 400, {{"http.route", "/a"}}},
+        {"2",
+         "1",
+         "GetDriver",
+         "api",
+         kClient,
+         1,
+         300,
+         {{"rpc.system", "grpc"}, {"server.address", "drivers.internal"}, {"server.port", "50051"}}},
+        {"3", "1", "get", "api", kClient, 302, 90, {{"peer.service", "billing"}}},
+    };
+  });
+  std::set<std::string> hosts;
+  for (const auto& e : snap.externals) hosts.insert(e.host);
+  CHECK(hosts == std::set<std::string>{"drivers.internal:50051", "billing"});
+}

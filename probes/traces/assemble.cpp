@@ -486,6 +486,7 @@ void Assembler::analyze_entry(uint32_t root) {
 
   hosts_.clear();
   identities_.clear();
+  last_service_acc_ = nullptr;
   stack_.assign(1, root);
   while (!stack_.empty()) {
     uint32_t i = stack_.back();
@@ -512,7 +513,11 @@ void Assembler::attribute_node(uint32_t i, RouteAcc& acc) {
   const Node& node = nodes_[i];
   const Span& s = node.span;
   double own = ms(node.self_path);
-  ServiceAcc& svc = acc.services[s.service];
+  if (s.service != last_service_acc_id_ || !last_service_acc_) {  // nodes of a service come together
+    last_service_acc_ = &acc.services[s.service];
+    last_service_acc_id_ = s.service;
+  }
+  ServiceAcc& svc = *last_service_acc_;
   double dur = s.duration_ms();
   switch (s.cls) {
     case SpanClass::database:
@@ -576,20 +581,21 @@ void Assembler::attribute_node(uint32_t i, RouteAcc& acc) {
   }
 }
 
-void Assembler::record_pattern(RouteAcc& acc, const Pattern& p, uint32_t parent_name) {
-  uint64_t k = std::hash<std::string>{}(p.kind + '\x1f' + p.key + '\x1f' + p.shape);
-  k = (k * 0x9E3779B97F4A7C15ull) ^ (static_cast<uint64_t>(p.repeats) << 40) ^
-      (static_cast<uint64_t>(p.concurrency) << 20) ^ parent_name;
+void Assembler::record_pattern(RouteAcc& acc, const Occurrence& p) {
+  uint64_t k = (static_cast<uint64_t>(p.key) << 32 | p.parent) * 0x9E3779B97F4A7C15ull;
+  k ^= (static_cast<uint64_t>(p.repeats) << 24) ^ (static_cast<uint64_t>(p.concurrency) << 8) ^
+       (static_cast<uint64_t>(static_cast<unsigned char>(p.kind[0])) << 56) ^
+       static_cast<uint64_t>(static_cast<unsigned char>(p.shape[0]));
   Pattern& into = acc.patterns[k];
-  if (into.kind.empty()) {
+  if (into.kind.empty()) {  // strings only for the first occurrence
     into.kind = p.kind;
-    into.key = p.key;
+    into.key = strings_.str(p.key);
     into.repeats = p.repeats;
     into.shape = p.shape;
     into.concurrency = p.concurrency;
-    into.service = p.service;
-    into.target = p.target;
-    into.parent = strings_.str(parent_name);
+    into.service = strings_.str(p.service);
+    into.target = strings_.str(p.target);
+    into.parent = strings_.str(p.parent);
   }
   into.requests += 1;
   into.total_ms += p.total_ms;
@@ -622,15 +628,16 @@ void Assembler::record_repetitions(uint32_t parent, RouteAcc& acc) {
       i = j;
       continue;
     }
-    Pattern pat;
+    Occurrence pat;
     const Span& first = nodes_[keyed_[i].second].span;
     bool external = first.cls == SpanClass::external;
     pat.kind = external ? "repeated_call" : "n_plus_one";
-    pat.key = strings_.str(external ? first.call : first.statement);
+    pat.key = external ? first.call : first.statement;
     pat.repeats = static_cast<int>(j - i);
-    pat.service = strings_.str(first.service);
+    pat.service = first.service;
+    pat.parent = p.span.name;
     bool in_trace = false;
-    pat.target = strings_.str(external ? dependency_of(keyed_[i].second, in_trace) : first.target);
+    pat.target = external ? dependency_of(keyed_[i].second, in_trace) : first.target;
     int64_t window_start = first.start_ns, window_end = first.end_ns, path = 0;
     double total = 0;
     events_.clear();
@@ -661,7 +668,7 @@ void Assembler::record_repetitions(uint32_t parent, RouteAcc& acc) {
     pat.total_ms = total;
     pat.path_ms = ms(path);
     pat.window_ms = ms(window);
-    record_pattern(acc, pat, p.span.name);
+    record_pattern(acc, pat);
     i = j;
   }
 }
@@ -676,12 +683,12 @@ void Assembler::record_identical(RouteAcc& acc) {
     while (j < identities_.size() && identities_[j].first == identities_[i].first) ++j;
     if (j - i >= 2) {
       const Node& first = nodes_[identities_[i].second];
-      Pattern pat;
+      Occurrence pat;
       pat.kind = "identical";
-      pat.key = strings_.str(first.span.statement);
+      pat.key = first.span.statement;
       pat.repeats = static_cast<int>(j - i);
-      pat.service = strings_.str(first.span.service);
-      pat.target = strings_.str(first.span.target);
+      pat.service = first.span.service;
+      pat.target = first.span.target;
       int64_t path = 0, redundant = 0;
       double total = 0;
       for (size_t k = i; k < j; ++k) {
@@ -693,9 +700,8 @@ void Assembler::record_identical(RouteAcc& acc) {
       pat.total_ms = total;
       pat.path_ms = ms(path);
       pat.saved_ms = ms(redundant);
-      uint32_t parent_name =
-          first.parent >= 0 ? nodes_[static_cast<size_t>(first.parent)].span.name : first.span.name;
-      record_pattern(acc, pat, parent_name);
+      pat.parent = first.parent >= 0 ? nodes_[static_cast<size_t>(first.parent)].span.name : first.span.name;
+      record_pattern(acc, pat);
     }
     i = j;
   }
@@ -736,15 +742,18 @@ void Assembler::record_sequence(uint32_t parent, RouteAcc& acc, uint32_t entry_n
   }
   close_run();
   if (best.calls.size() < 2) return;
-  Pattern pat;
+  Occurrence pat;
   pat.kind = "sequential";
-  for (uint32_t call : best.calls) pat.key += (pat.key.empty() ? "" : " → ") + strings_.str(call);
+  std::string key;
+  for (uint32_t call : best.calls) key += (key.empty() ? "" : " → ") + strings_.str(call);
+  pat.key = strings_.intern(key);
   pat.repeats = static_cast<int>(best.calls.size());
-  pat.service = strings_.str(p.span.service);
+  pat.service = p.span.service;
+  pat.parent = entry_name;
   pat.total_ms = ms(best.path);
   pat.path_ms = ms(best.path);
   pat.saved_ms = ms(best.saved());
-  record_pattern(acc, pat, entry_name);
+  record_pattern(acc, pat);
 }
 
 // A span that ended by a timeout: the budget was consumed by the deepest span below it that stayed

@@ -188,7 +188,15 @@ class Assembler {
   void record_sequence(uint32_t parent, RouteAcc& acc, uint32_t entry_name);
   void record_timeout(uint32_t i, RouteAcc& acc);
   uint32_t dependency_of(uint32_t i, bool& in_trace) const;
-  void record_pattern(RouteAcc& acc, const Pattern& p, uint32_t parent_name);
+  // One pattern seen in one request, by string ids: strings are made once per distinct pattern.
+  struct Occurrence {
+    const char* kind = "";
+    const char* shape = "";
+    uint32_t key = 0, service = 0, target = 0, parent = 0;
+    int repeats = 0, concurrency = 0;
+    double total_ms = 0, saved_ms = 0, path_ms = 0, window_ms = 0;
+  };
+  void record_pattern(RouteAcc& acc, const Occurrence& p);
 
   int64_t max_gap_ns_;
   int64_t min_call_ns_;
@@ -248,6 +256,8 @@ class Assembler {
   };
   std::vector<Frame> frames_;
   std::vector<std::pair<uint64_t, uint32_t>> identities_;  // per request: (identity, node)
+  ServiceAcc* last_service_acc_ = nullptr;                 // the route's entry of the last node's service
+  uint32_t last_service_acc_id_ = 0;
 };
 
 }  // namespace cp::traces

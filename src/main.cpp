@@ -7,15 +7,50 @@
 #include "chokepoint/version.hpp"
 #include "core/commands.hpp"
 #include "core/error.hpp"
+#include "core/usage.hpp"
 #include "probes/probe.hpp"
+
+namespace {
+
+// The long flags of a command, for "did you mean".
+std::vector<std::string> long_flags(const CLI::App& app) {
+  std::vector<std::string> out;
+  for (const CLI::Option* o : app.get_options())
+    for (const auto& n : o->get_lnames()) out.push_back("--" + n);
+  return out;
+}
+
+// A parse error, with a suggestion for each mistyped command or flag.
+int usage_error(const CLI::App& app, const CLI::ParseError& e, int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  std::vector<std::string> commands;
+  const CLI::App* cmd = &app;
+  for (const CLI::App* sub : app.get_subcommands({})) {
+    commands.push_back(sub->get_name());
+    if (!args.empty() && args[0] == sub->get_name()) cmd = sub;
+  }
+  std::vector<std::string> rest = cmd == &app ? args : std::vector<std::string>(args.begin() + 1, args.end());
+  std::fprintf(stderr, "chokepoint: %s\n", e.what());
+  for (const auto& hint :
+       cp::typo_hints(rest, cmd == &app ? commands : std::vector<std::string>{}, long_flags(*cmd)))
+    std::fprintf(stderr, "chokepoint: %s\n", hint.c_str());
+  std::fprintf(stderr, "Run `chokepoint%s --help` for usage.\n",
+               cmd == &app ? "" : (" " + cmd->get_name()).c_str());
+  return cp::kExitUsage;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"chokepoint: find where a backend's bottleneck is before paying to scale it"};
+  app.name("chokepoint");  // not argv[0]'s full path
+  app.footer(cp::main_help_footer());
   app.set_version_flag("--version", std::string("chokepoint ") + cp::kVersion);
   app.require_subcommand(1);
 
   cp::DiagnoseArgs d;
   auto* diagnose = app.add_subcommand("diagnose", "sample the targets, rank the bottleneck, write a report");
+  diagnose->footer(cp::diagnose_help_footer());
   std::vector<std::pair<std::string, std::vector<std::string>>> target_values;
   std::vector<std::pair<std::string, bool>> target_switches;  // flags without a value (--host)
   target_values.reserve(16);
@@ -35,31 +70,45 @@ int main(int argc, char** argv) {
           ->group(group);
     }
   diagnose->add_option("--window", d.window_s, "live sampling window in seconds; 0 = one cumulative snapshot")
+      ->type_name("SECONDS")
       ->capture_default_str();
-  diagnose->add_option("--format", d.format, "text|json|markdown|junit|prometheus")->capture_default_str();
-  diagnose->add_option("--output", d.output, "write the report to FILE (atomically); default stdout");
-  diagnose->add_option("--config", d.config, "chokepoint.toml: rule levels, thresholds, severities");
-  diagnose->add_option("--baseline", d.baseline, "an earlier JSON report to compare with");
-  diagnose->add_option("--fail-on", d.fail_on,
-                       "critical|high|medium|low|never (default: [gate] fail_on, else never)");
-  diagnose->add_option("--save-evidence", d.save_evidence, "write the raw collected snapshots to FILE");
-  diagnose->add_option("--replay", d.replay, "judge saved evidence instead of collecting");
+  diagnose->add_option("--format", d.format, "text|json|markdown|junit|prometheus")
+      ->type_name("FORMAT")
+      ->capture_default_str();
+  diagnose->add_option("--output", d.output, "write the report to FILE (atomically); default stdout")
+      ->type_name("FILE");
+  diagnose->add_option("--config", d.config, "chokepoint.toml: rule levels, thresholds, severities")
+      ->type_name("FILE");
+  diagnose->add_option("--baseline", d.baseline, "an earlier JSON report to compare with")->type_name("FILE");
+  diagnose
+      ->add_option("--fail-on", d.fail_on,
+                   "critical|high|medium|low|never (default: [gate] fail_on, else never)")
+      ->type_name("SEVERITY");
+  diagnose->add_option("--save-evidence", d.save_evidence, "write the raw collected snapshots to FILE")
+      ->type_name("FILE");
+  diagnose->add_option("--replay", d.replay, "judge saved evidence instead of collecting")->type_name("FILE");
 
   cp::CompareArgs c;
   auto* compare =
       app.add_subcommand("compare", "gate two saved JSON reports: new / unchanged / resolved findings");
-  compare->add_option("BASELINE", c.baseline, "the earlier JSON report")->required();
-  compare->add_option("CURRENT", c.current, "the later JSON report")->required();
-  compare->add_option("--fail-on", c.fail_on, "critical|high|medium|low|never");
-  compare->add_option("--format", c.format, "text|json|markdown|junit|prometheus")->capture_default_str();
-  compare->add_option("--config", c.config, "chokepoint.toml: rule levels, severities, [gate]");
-  compare->add_option("--output", c.output, "write the report to FILE (atomically); default stdout");
+  compare->footer(cp::compare_help_footer());
+  compare->add_option("BASELINE", c.baseline, "the earlier JSON report")->required()->type_name("FILE");
+  compare->add_option("CURRENT", c.current, "the later JSON report")->required()->type_name("FILE");
+  compare->add_option("--fail-on", c.fail_on, "critical|high|medium|low|never")->type_name("SEVERITY");
+  compare->add_option("--format", c.format, "text|json|markdown|junit|prometheus")
+      ->type_name("FORMAT")
+      ->capture_default_str();
+  compare->add_option("--config", c.config, "chokepoint.toml: rule levels, severities, [gate]")
+      ->type_name("FILE");
+  compare->add_option("--output", c.output, "write the report to FILE (atomically); default stdout")
+      ->type_name("FILE");
 
   std::optional<std::string> rule;
   std::string rules_format = "text";
   auto* rules = app.add_subcommand("rules", "list every rule, or explain one");
-  rules->add_option("RULE", rule, "a rule id, e.g. db.missing_index");
-  rules->add_option("--format", rules_format, "text|json")->capture_default_str();
+  rules->footer(cp::rules_help_footer());
+  rules->add_option("RULE", rule, "a rule id, e.g. db.missing_index")->type_name("RULE");
+  rules->add_option("--format", rules_format, "text|json")->type_name("FORMAT")->capture_default_str();
 
   try {
     app.parse(argc, argv);
@@ -70,11 +119,10 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "chokepoint: %s\nRun with --help for usage.\n", e.what());
-    return cp::kExitUsage;
+    return usage_error(app, e, argc, argv);
   }
 
-  try {
+  return cp::run_guarded([&] {
     if (diagnose->parsed()) {
       for (const auto& [flag, values] : target_values)
         for (const auto& v : values) d.targets.push_back({flag, v});
@@ -84,11 +132,5 @@ int main(int argc, char** argv) {
     }
     if (compare->parsed()) return cp::run_compare(c);
     return cp::run_rules(rule, rules_format);
-  } catch (const cp::UsageError& e) {
-    std::fprintf(stderr, "chokepoint: %s\n", e.what());
-    return cp::kExitUsage;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "chokepoint: internal error: %s\n", e.what());
-    return cp::kExitUsage;
-  }
+  });
 }

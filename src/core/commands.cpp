@@ -11,6 +11,7 @@
 #include "core/error.hpp"
 #include "core/gate.hpp"
 #include "core/report_json.hpp"
+#include "core/usage.hpp"
 #include "probes/probe.hpp"
 #include "render/render.hpp"
 #include "util/files.hpp"
@@ -123,6 +124,21 @@ GateOptions gate_options(const Settings& settings, const std::optional<std::stri
   return gate;
 }
 
+// Colour and width of the terminal when the text report goes to one.
+RenderOptions render_options(Format format, const std::optional<std::string>& output) {
+  RenderOptions o;
+  bool to_stdout = !output || *output == "-";
+  o.color = format == Format::text && to_stdout && use_color(stdout);
+  o.width = to_stdout ? text_width(stdout) : kDefaultTextWidth;
+  return o;
+}
+
+// After --output, nothing else says what was concluded: one line on stderr.
+void announce(const Report& report, const std::optional<std::string>& output) {
+  if (!output || *output == "-") return;
+  std::fprintf(stderr, "%s\n", outcome_line(report, *output).c_str());
+}
+
 void validate(const DiagnoseArgs& a) {
   if (a.targets.empty() && !a.replay)
     throw UsageError("diagnose needs at least one target (--postgres, …) or --replay FILE");
@@ -162,9 +178,8 @@ int run_diagnose(const DiagnoseArgs& args) {
   Report report = judge_evidence(ev, settings);
   if (baseline) check_same_targets(report, *baseline, *args.baseline);
   apply_gate(report, gate);
-  RenderOptions ropts;
-  ropts.color = *format == Format::text && (!args.output || *args.output == "-") && use_color(stdout);
-  output_ok = emit(render(report, *format, ropts), args.output) && output_ok;
+  output_ok = emit(render(report, *format, render_options(*format, args.output)), args.output) && output_ok;
+  if (output_ok) announce(report, args.output);
 
   for (const auto& p : report.probes)
     if (p.status == ProbeStatus::error)
@@ -193,9 +208,8 @@ int run_compare(const CompareArgs& args) {
   gate.baseline = &baseline;
   gate.baseline_file = args.baseline;
   apply_gate(current, gate);
-  RenderOptions ropts;
-  ropts.color = *format == Format::text && (!args.output || *args.output == "-") && use_color(stdout);
-  if (!emit(render(current, *format, ropts), args.output)) return kExitUsage;
+  if (!emit(render(current, *format, render_options(*format, args.output)), args.output)) return kExitUsage;
+  announce(current, args.output);
   return current.gate.status == "fail" ? kExitGateFailed : kExitOk;
 }
 
@@ -222,16 +236,32 @@ json rule_to_json(const RuleSpec& r) {
       {"thresholds", th}, {"evidence_keys", r.evidence_keys},  {"judged_by", judged_by(r.id)}};
 }
 
-std::string rule_text(const RuleSpec& r) {
+// Wrapped to `width` columns (the terminal's, 100 when not a terminal).
+std::string rule_text(const RuleSpec& r, size_t width) {
   std::string out = fmt::format(
-      "{}  ({})\n\nFires when\n  {}\n\nThresholds (override in chokepoint.toml under "
+      "{}  ({})\n\nFires when\n{}\nThresholds (override in chokepoint.toml under "
       "[rules.\"{}\"])\n",
-      r.id, to_string(r.category), r.fires_when, r.id);
-  for (const auto& t : r.thresholds)
-    out += fmt::format("  {:<26} {:>10} {:<9} {}\n  {:<26} {:>10} {:<9} source: {}\n", t.name,
-                       fmt::format("{}", t.value), t.unit, t.meaning, "", "", "", t.source);
-  out += fmt::format("\nEvidence keys\n  {}\n\nFix\n  {}\n\nJudged by\n  {}\n",
-                     fmt::join(r.evidence_keys, ", "), r.fix, judged_by(r.id));
+      r.id, to_string(r.category), word_wrap(std::string(r.fires_when), 2, width), r.id);
+  for (const auto& t : r.thresholds) {
+    out += fmt::format("  {} = {} {}\n", t.name, t.value, t.unit);
+    out +=
+        word_wrap(std::string(t.meaning), 4, width) + word_wrap("source: " + std::string(t.source), 4, width);
+  }
+  out += "\nEvidence keys\n" + word_wrap(fmt::format("{}", fmt::join(r.evidence_keys, ", ")), 2, width);
+  out += "\nFix\n" + word_wrap(std::string(r.fix), 2, width);
+  out += "\nJudged by\n" + word_wrap(judged_by(r.id), 2, width);
+  return out;
+}
+
+// One rule per entry: id and category, then what fires it, wrapped under them.
+std::string rule_list_text(size_t width) {
+  std::string out;
+  for (const auto& r : rule_catalog()) {
+    out += fmt::format("{:<28} {}\n", r.id, to_string(r.category));
+    out += word_wrap(std::string(r.fires_when), 4, width);
+  }
+  out += "\n" +
+         word_wrap("`chokepoint rules RULE` shows a rule's thresholds, their sources and the fix.", 0, width);
   return out;
 }
 
@@ -241,8 +271,15 @@ int run_rules(const std::optional<std::string>& rule, const std::string& format)
   if (format != "text" && format != "json") throw UsageError("rules --format: expected text or json");
   if (rule) {
     const RuleSpec* spec = find_rule(*rule);
-    if (!spec) throw UsageError("unknown rule \"" + *rule + "\"; `chokepoint rules` lists them");
-    std::string out = format == "json" ? rule_to_json(*spec).dump(2) + "\n" : rule_text(*spec);
+    if (!spec) {
+      std::vector<std::string> ids;
+      for (const auto& r : rule_catalog()) ids.emplace_back(r.id);
+      auto near = closest_match(*rule, ids);
+      throw UsageError("unknown rule \"" + *rule + "\"" + (near ? "; did you mean " + *near + "?" : "") +
+                       " (`chokepoint rules` lists them)");
+    }
+    std::string out =
+        format == "json" ? rule_to_json(*spec).dump(2) + "\n" : rule_text(*spec, text_width(stdout));
     std::fwrite(out.data(), 1, out.size(), stdout);
     return kExitOk;
   }
@@ -252,13 +289,25 @@ int run_rules(const std::optional<std::string>& rule, const std::string& format)
     for (const auto& r : rule_catalog()) all.push_back(rule_to_json(r));
     out = all.dump(2) + "\n";
   } else {
-    for (const auto& r : rule_catalog())
-      out += fmt::format("{:<28} {:<15} {}\n", r.id, to_string(r.category),
-                         one_line(std::string(r.fires_when), 120));
-    out += "\n`chokepoint rules RULE` shows a rule's thresholds, their sources and the fix.\n";
+    out = rule_list_text(text_width(stdout));
   }
   std::fwrite(out.data(), 1, out.size(), stdout);
   return kExitOk;
+}
+
+int run_guarded(const std::function<int()>& command) {
+  try {
+    return command();
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "chokepoint: %s\n", e.what());
+    return kExitUsage;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "chokepoint: internal error: %s (a bug: please report it)\n", e.what());
+    return kExitInternal;
+  } catch (...) {
+    std::fprintf(stderr, "chokepoint: internal error (a bug: please report it)\n");
+    return kExitInternal;
+  }
 }
 
 }  // namespace cp

@@ -2,6 +2,7 @@
 // UsageError for usage and configuration errors, which main maps to exit 2.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,5 +31,9 @@ struct CompareArgs {
 int run_diagnose(const DiagnoseArgs& args);
 int run_compare(const CompareArgs& args);
 int run_rules(const std::optional<std::string>& rule, const std::string& format);
+
+// Runs a command and maps what escapes it to an exit code with one line on stderr: UsageError is 2,
+// anything else is a bug in chokepoint, 4 (kExitInternal), never mistaken for a usage error.
+int run_guarded(const std::function<int()>& command);
 
 }  // namespace cp

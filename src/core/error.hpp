@@ -10,6 +10,13 @@ class UsageError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-enum ExitCode : int { kExitOk = 0, kExitGateFailed = 1, kExitUsage = 2, kExitTargetError = 3 };
+// CONTRACT.md "Exit codes"; 4 is a bug in chokepoint (an exception nobody expected), never a usage error.
+enum ExitCode : int {
+  kExitOk = 0,
+  kExitGateFailed = 1,
+  kExitUsage = 2,
+  kExitTargetError = 3,
+  kExitInternal = 4
+};
 
 }  // namespace cp

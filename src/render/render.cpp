@@ -2,6 +2,10 @@
 
 #include <stdexcept>
 
+#include <fmt/format.h>
+
+#include "util/format.hpp"
+
 namespace cp {
 
 std::optional<Format> format_from_string(std::string_view s) {
@@ -11,6 +15,29 @@ std::optional<Format> format_from_string(std::string_view s) {
   if (s == "junit") return Format::junit;
   if (s == "prometheus") return Format::prometheus;
   return std::nullopt;
+}
+
+size_t unexamined_count(const Report& report) {
+  size_t n = 0;
+  for (const auto& e : report.ranking) n += !e.examined;
+  return n;
+}
+
+std::string confidence_phrase(const Report& report) {
+  std::string out = percent(report.verdict.confidence) + " confidence";
+  if (size_t n = unexamined_count(report); n > 0)
+    out += fmt::format(" — {} of {} categories not examined", n, report.ranking.size());
+  return out;
+}
+
+std::string outcome_line(const Report& report, const std::string& path) {
+  std::string verdict = report.verdict.category ? fmt::format("{} ({})", to_string(*report.verdict.category),
+                                                              confidence_phrase(report))
+                                                : "none";
+  std::string gate =
+      report.gate.fail_on == "never" && !report.gate.baseline.file ? "" : ", gate " + report.gate.status;
+  return fmt::format("chokepoint: verdict {}{}; {} finding{}; report written to {}", verdict, gate,
+                     report.findings.size(), report.findings.size() == 1 ? "" : "s", path);
 }
 
 std::string render(const Report& report, Format format, const RenderOptions& options) {

@@ -14,7 +14,16 @@ std::optional<Format> format_from_string(std::string_view s);
 
 struct RenderOptions {
   bool color = false;  // text only
+  size_t width = 100;  // text only: columns to wrap to (the terminal's, 100 when not a terminal)
 };
+
+// "99 % confidence", qualified by coverage when categories were not examined:
+// "99 % confidence — 3 of 4 categories not examined".
+std::string confidence_phrase(const Report& report);
+// How many of the four categories no probe examined.
+size_t unexamined_count(const Report& report);
+// One line for stderr after --output: the verdict, the gate, where the report went.
+std::string outcome_line(const Report& report, const std::string& path);
 
 std::string render(const Report& report, Format format, const RenderOptions& options = {});
 

@@ -14,7 +14,6 @@ namespace cp {
 
 namespace {
 
-constexpr size_t kWidth = 100;
 constexpr int kBarWidth = 24;
 
 std::string severity_sgr(Severity s) {
@@ -39,21 +38,21 @@ std::string upper(std::string_view s) {
   return out;
 }
 
-// Word-wraps `text` to kWidth with `indent` spaces on every line.
-std::string wrap(const std::string& text, size_t indent) {
-  std::istringstream words(text);
-  std::string word, line, out;
-  std::string pad(indent, ' ');
-  while (words >> word) {
-    if (!line.empty() && indent + line.size() + 1 + word.size() > kWidth) {
-      out += pad + line + "\n";
-      line.clear();
-    }
-    line += (line.empty() ? "" : " ") + word;
+// Everything the text report writes goes through one Page: its width is the terminal's.
+struct Page {
+  Style style;
+  size_t width = kDefaultTextWidth;
+  std::string wrap(const std::string& text, size_t indent) const { return word_wrap(text, indent, width); }
+  // One line as composed (its spacing kept) when it fits; otherwise wrapped, continuation lines
+  // indented by `continuation` spaces.
+  std::string line(const std::string& text, size_t continuation) const {
+    if (display_width(text) <= width) return text + "\n";
+    size_t lead = text.find_first_not_of(' ');
+    if (lead == std::string::npos) return "\n";
+    std::string wrapped = word_wrap(text.substr(lead), continuation, width);
+    return std::string(lead, ' ') + wrapped.substr(continuation);
   }
-  if (!line.empty()) out += pad + line + "\n";
-  return out;
-}
+};
 
 std::string bar(double p) {
   int filled = static_cast<int>(std::lround(p * kBarWidth));
@@ -93,7 +92,8 @@ std::string evidence_line(const Finding& f) {
   return out;
 }
 
-void render_findings(std::string& out, const Report& r, const Style& st) {
+void render_findings(std::string& out, const Report& r, const Page& page) {
+  const Style& st = page.style;
   out += st.paint(fmt::format("FINDINGS ({})", r.findings.size()), "1") + "\n";
   if (r.findings.empty()) out += "  none\n";
   for (const auto& f : r.findings) {
@@ -101,10 +101,10 @@ void render_findings(std::string& out, const Report& r, const Style& st) {
     out += "  " + st.paint(tag, severity_sgr(f.severity)) + st.paint(f.rule, "1") + "  " + f.component;
     if (!f.baseline.empty()) out += "  [" + f.baseline + "]";
     out += "\n";
-    out += wrap(f.title, 4);
-    if (!f.detail.empty()) out += st.paint(wrap(f.detail, 4), "2");
-    if (auto ev = evidence_line(f); !ev.empty()) out += wrap("numbers: " + ev, 4);
-    out += wrap("fix: " + f.remediation.summary, 4);
+    out += page.wrap(f.title, 4);
+    if (!f.detail.empty()) out += st.paint(page.wrap(f.detail, 4), "2");
+    if (auto ev = evidence_line(f); !ev.empty()) out += page.wrap("numbers: " + ev, 4);
+    out += page.wrap("fix: " + f.remediation.summary, 4);
     if (f.remediation.sql) out += "      " + st.paint(*f.remediation.sql, "32") + "\n";
     if (f.remediation.config) {
       std::istringstream lines(*f.remediation.config);
@@ -112,6 +112,35 @@ void render_findings(std::string& out, const Report& r, const Style& st) {
     }
     out += "\n";
   }
+}
+
+// Probability bars for the categories a probe examined; the others are listed apart (NOT EXAMINED):
+// a prior is not a measurement.
+void render_ranking(std::string& out, const Report& r, const Page& page) {
+  out += page.style.paint("RANKING", "1") + "\n";
+  size_t shown = 0;
+  for (const auto& e : r.ranking) {
+    if (!e.examined) continue;
+    ++shown;
+    out += fmt::format("  {:<15} {} {:>5}  {} finding{}\n", to_string(e.category), bar(e.probability),
+                       percent(e.probability), e.findings.size(), e.findings.size() == 1 ? "" : "s");
+  }
+  if (shown == 0) out += "  no category could be examined (see NOT EXAMINED and PROBES)\n";
+  if (shown > 0 && shown < r.ranking.size())
+    out += page.wrap(fmt::format("{} of {} categories not examined (listed under NOT EXAMINED): what they "
+                                 "would show is unknown",
+                                 r.ranking.size() - shown, r.ranking.size()),
+                     2);
+  out += "\n";
+}
+
+void render_not_examined(std::string& out, const Report& r, const Page& page) {
+  if (unexamined_count(r) == 0) return;
+  out += page.style.paint("NOT EXAMINED", "1") + "\n";
+  for (const auto& e : r.ranking)
+    if (!e.examined)
+      out += fmt::format("  {:<15}", to_string(e.category)) + page.wrap(e.not_examined_reason, 18).substr(17);
+  out += "\n";
 }
 
 void render_breakdowns(std::string& out, const Report& r) {
@@ -142,46 +171,34 @@ void render_breakdowns(std::string& out, const Report& r) {
 }  // namespace
 
 std::string render_text(const Report& r, const RenderOptions& options) {
-  Style st{options.color};
+  Page page{Style{options.color}, options.width};
+  const Style& st = page.style;
   std::string out;
-  out += fmt::format("chokepoint {} · {} · {}{}\n\n", kVersion,
-                     r.run.window_s > 0 ? fmt::format("window {} s", r.run.window_s) : "cumulative counters",
-                     r.run.started_at, r.run.replayed ? " · replayed" : "");
+  out += page.line(fmt::format("chokepoint {} · {} · {}{}", kVersion,
+                               r.run.window_s > 0 ? fmt::format("window {} s", r.run.window_s)
+                                                  : "cumulative counters",
+                               r.run.started_at, r.run.replayed ? " · replayed" : ""),
+                   2) +
+         "\n";
 
   std::string verdict = r.verdict.category ? upper(to_string(*r.verdict.category)) : "NONE";
   std::string sgr = r.verdict.category ? "1;31" : "1;32";
-  out += st.paint("VERDICT  " + verdict, sgr);
-  if (r.verdict.category) out += fmt::format("  ({} confidence)", percent(r.verdict.confidence));
-  out += "\n" + wrap(st.paint(r.verdict.headline, "1"), 2) + "\n";
+  out += page.line(st.paint("VERDICT  " + verdict, sgr) +
+                       (r.verdict.category ? fmt::format("  ({})", confidence_phrase(r)) : ""),
+                   2);
+  out += page.wrap(st.paint(r.verdict.headline, "1"), 2) + "\n";
 
-  out += st.paint("RANKING", "1") + "\n";
-  for (const auto& e : r.ranking) {
-    std::string state =
-        e.examined ? fmt::format("{} finding{}", e.findings.size(), e.findings.size() == 1 ? "" : "s")
-                   : "not examined";
-    out += fmt::format("  {:<15} {} {:>5}  {}\n", to_string(e.category), bar(e.probability),
-                       percent(e.probability), state);
-  }
-  out += "\n";
-
-  render_findings(out, r, st);
+  render_ranking(out, r, page);
+  render_findings(out, r, page);
   render_breakdowns(out, r);
-
-  bool any_unexamined = false;
-  for (const auto& e : r.ranking) any_unexamined = any_unexamined || !e.examined;
-  if (any_unexamined) {
-    out += st.paint("NOT EXAMINED", "1") + "\n";
-    for (const auto& e : r.ranking)
-      if (!e.examined) out += fmt::format("  {:<15} {}\n", to_string(e.category), e.not_examined_reason);
-    out += "\n";
-  }
+  render_not_examined(out, r, page);
 
   out += st.paint("PROBES", "1") + "\n";
   for (const auto& p : r.probes) {
     std::string status = p.status == ProbeStatus::ok ? st.paint("ok   ", "32") : st.paint("ERROR", "1;31");
-    out += fmt::format("  {} {} {}  {}\n", status, p.name, p.target, human_ms(p.duration_ms));
-    if (!p.message.empty()) out += wrap(p.message, 8);
-    for (const auto& n : p.notes) out += wrap("note: " + n, 8);
+    out += page.line(fmt::format("  {} {} {}  {}", status, p.name, p.target, human_ms(p.duration_ms)), 8);
+    if (!p.message.empty()) out += page.wrap(p.message, 8);
+    for (const auto& n : p.notes) out += page.wrap("note: " + n, 8);
   }
 
   if (r.gate.fail_on != "never" || r.gate.baseline.file) {
@@ -189,7 +206,7 @@ std::string render_text(const Report& r, const RenderOptions& options) {
            (r.gate.status == "pass" ? st.paint("pass", "1;32") : st.paint("FAIL", "1;31")) +
            fmt::format(" (fail on {}{})\n", r.gate.fail_on,
                        r.gate.baseline.file ? ", baseline " + *r.gate.baseline.file : "");
-    for (const auto& reason : r.gate.reasons) out += wrap("- " + reason, 2);
+    for (const auto& reason : r.gate.reasons) out += page.wrap("- " + reason, 2);
     const auto& b = r.gate.baseline;
     if (b.file) {
       out += fmt::format("  against the baseline: {} new, {} regressed, {} unchanged, {} resolved\n",

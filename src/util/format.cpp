@@ -1,5 +1,7 @@
 #include "util/format.hpp"
 
+#include <cctype>
+
 #include <cmath>
 
 #include <fmt/format.h>
@@ -66,4 +68,50 @@ std::string one_line(const std::string& text, size_t max) {
   }
   return out;
 }
+}  // namespace cp
+
+namespace cp {
+
+size_t display_width(std::string_view text) {
+  size_t n = 0;
+  bool escape = false;
+  for (unsigned char c : text) {
+    if (escape) {
+      escape = c != 'm';
+      continue;
+    }
+    if (c == 0x1b) {
+      escape = true;
+      continue;
+    }
+    if ((c & 0xC0) != 0x80) ++n;
+  }
+  return n;
+}
+
+std::string word_wrap(const std::string& text, size_t indent, size_t width) {
+  std::string word, line, out;
+  std::string pad(indent, ' ');
+  size_t line_width = 0;
+  auto flush = [&] {
+    if (!line.empty()) out += pad + line + "\n";
+    line.clear();
+    line_width = 0;
+  };
+  size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+    size_t start = i;
+    while (i < text.size() && !std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+    if (start == i) break;
+    word = text.substr(start, i - start);
+    size_t w = display_width(word);
+    if (!line.empty() && indent + line_width + 1 + w > width) flush();
+    line += (line.empty() ? "" : " ") + word;
+    line_width += (line_width ? 1 : 0) + w;
+  }
+  flush();
+  return out;
+}
+
 }  // namespace cp

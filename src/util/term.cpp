@@ -1,13 +1,22 @@
 #include "util/term.hpp"
 
+#include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 namespace cp {
 
 bool is_tty(std::FILE* stream) {
   return ::isatty(::fileno(stream)) == 1;
+}
+
+size_t text_width(std::FILE* stream) {
+  winsize ws{};
+  if (!is_tty(stream) || ::ioctl(::fileno(stream), TIOCGWINSZ, &ws) != 0 || ws.ws_col == 0)
+    return kDefaultTextWidth;
+  return std::max<size_t>(ws.ws_col, 40);  // narrower than that, nothing lines up anyway
 }
 
 bool use_color(std::FILE* stream) {

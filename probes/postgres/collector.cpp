@@ -15,6 +15,7 @@
 #include <pqxx/pqxx>
 
 #include "probes/postgres/conninfo.hpp"
+#include "probes/postgres/index_advice.hpp"
 #include "probes/postgres/sql_shape.hpp"
 #include "util/format.hpp"
 #include "util/redact.hpp"
@@ -333,25 +334,34 @@ nlohmann::json generic_plan(pqxx::transaction_base& tx, const std::string& query
   return plan;
 }
 
+bool plan_uses_any_index(const nlohmann::json& node, const std::vector<std::string>& names) {
+  return std::any_of(names.begin(), names.end(), [&](const auto& n) { return plan_uses_index(node, n); });
+}
+
+// The plan with `key` as a hypothetical index on the target (on each partition scanned, for a
+// partitioned table).
 void what_if(pqxx::dbtransaction& tx, pqxx::connection& conn, const std::string& query, int version,
-             const SeqScan& scan, const std::vector<std::string>& columns, Plan& out) {
-  WhatIf w{scan.schema, scan.table, columns, std::nullopt, false, ""};
-  std::vector<std::string> quoted;
-  for (const auto& c : columns) quoted.push_back(conn.quote_name(c));
-  std::string ddl = fmt::format("CREATE INDEX ON {}.{} ({})", conn.quote_name(scan.schema),
-                                conn.quote_name(scan.table), fmt::join(quoted, ", "));
+             const ScanTarget& target, const IndexKey& key, Plan& out) {
+  WhatIf w{target.schema, target.table, key.columns, std::nullopt, false, "", key.desc, {}};
+  if (target.partitioned) w.partitions = target.leaves;
   try {
     // A savepoint per what-if: one failure (a type without a btree operator class …) must not
     // abort the others.
     pqxx::subtransaction sub(tx, "chokepoint_whatif");
     sub.exec(std::string(kTag) + "SELECT hypopg_reset()");
-    auto r =
-        sub.exec(std::string(kTag) + "SELECT indexname FROM hypopg_create_index(" + sub.quote(ddl) + ")");
-    std::string index_name = r.empty() ? "" : text(r[0][0]);
+    std::vector<std::string> index_names;
+    for (const auto& leaf : target.leaves) {
+      auto dot = leaf.find('.');
+      std::string ddl = fmt::format("CREATE INDEX ON {}.{} ({})", conn.quote_name(leaf.substr(0, dot)),
+                                    conn.quote_name(leaf.substr(dot + 1)), index_key_sql(key));
+      auto r =
+          sub.exec(std::string(kTag) + "SELECT indexname FROM hypopg_create_index(" + sub.quote(ddl) + ")");
+      if (!r.empty()) index_names.push_back(text(r[0][0]));
+    }
     // A fresh PREPARE: a cached generic plan would not see the hypothetical index.
     nlohmann::json plan = generic_plan(sub, query, version);
     w.cost_after = plan.value("Total Cost", 0.0);
-    w.used = plan_uses_index(plan, index_name);
+    w.used = plan_uses_any_index(plan, index_names);
     sub.exec(std::string(kTag) + "SELECT hypopg_reset()");
     sub.commit();
   } catch (const pqxx::sql_error& e) {
@@ -362,28 +372,24 @@ void what_if(pqxx::dbtransaction& tx, pqxx::connection& conn, const std::string&
   out.what_if.push_back(std::move(w));
 }
 
-double table_rows(const std::vector<Table>& tables, const std::string& schema, const std::string& name) {
-  for (const auto& t : tables)
-    if (t.schema == schema && t.name == name) return std::max(t.reltuples, t.n_live_tup);
-  return 0;
-}
-
 Plan explain_statement(Connection& s, const Statement& st, const Snapshot& snap, double whatif_min_rows) {
   Plan out;
   out.queryid = st.queryid;
   try {
     // Inside a read-only transaction that is always rolled back; prepared statements outlive a
-    // rollback, so DEALLOCATE runs again afterwards.
+    // rollback, so DEALLOCATE runs again afterwards. Partition pruning is off: a generic plan
+    // executed with NULL parameters would otherwise prune every partition and show no scan to judge.
     pqxx::read_transaction tx(s.conn());
     tx.exec(std::string(kTag) + "SET LOCAL plan_cache_mode = force_generic_plan");
+    tx.exec(std::string(kTag) + "SET LOCAL enable_partition_pruning = off");
     if (snap.hypopg) tx.exec(std::string(kTag) + "SELECT hypopg_reset()");  // no leftover what-if
     out.plan = generic_plan(tx, st.query, snap.server_version_num);
     out.total_cost = out.plan.value("Total Cost", 0.0);
     if (snap.hypopg) {
-      for (const auto& scan : seq_scans(out.plan)) {
-        if (table_rows(snap.tables, scan.schema, scan.table) < whatif_min_rows) continue;
-        for (const auto& columns : index_candidates(filter_columns(scan.filter)))
-          what_if(tx, s.conn(), st.query, snap.server_version_num, scan, columns, out);
+      for (const auto& target : scan_targets(out.plan, snap.tables)) {
+        if (is_system_schema(target.schema) || target_rows(target, snap.tables) < whatif_min_rows) continue;
+        for (const auto& key : target.candidates)
+          what_if(tx, s.conn(), st.query, snap.server_version_num, target, key, out);
       }
     }
     tx.abort();

@@ -75,7 +75,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Index, schema, table, name, meth
                                                 partial, exclusion, valid, partitioned, attached, desc,
                                                 idx_scan, size_bytes)
 
-// A hypothetical index (HypoPG) and the plan cost with it.
+// A hypothetical index (HypoPG) and the plan cost with it. On a partitioned table it is one
+// hypothetical index per partition scanned (HypoPG's index on the parent is not used by the planner).
 struct WhatIf {
   std::string schema;
   std::string table;
@@ -83,8 +84,11 @@ struct WhatIf {
   std::optional<double> cost_after;
   bool used = false;  // the new plan actually uses the hypothetical index
   std::string error;
+  std::vector<std::string> desc;        // columns of the key stored descending
+  std::vector<std::string> partitions;  // "schema.name" of the partitions indexed, for a partitioned table
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(WhatIf, schema, table, columns, cost_after, used, error)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(WhatIf, schema, table, columns, cost_after, used, error, desc,
+                                                partitions)
 
 // The generic plan of one statement (EXPLAIN without ANALYZE: nothing is executed).
 struct Plan {

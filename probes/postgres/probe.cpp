@@ -45,7 +45,8 @@ ProbeKind postgres_probe() {
       pg::collect,
       judge,
       {"db.missing_index", "db.slow_query", "db.n_plus_one", "db.low_cache_hit", "db.lock_contention",
-       "db.pool_saturation", "db.no_connection_pooling", "db.idle_in_transaction"},
+       "db.pool_saturation", "db.no_connection_pooling", "db.idle_in_transaction", "db.duplicate_index",
+       "db.unused_index"},
       {{"explain_top", 20}, {"sample_interval_ms", 200}, {"connect_samples", 3}},
   };
 }

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "probes/postgres/index_advice.hpp"
+#include "probes/postgres/index_rules.hpp"
 #include "probes/postgres/session_rules.hpp"
 #include "probes/postgres/sql_shape.hpp"
 #include "util/format.hpp"
@@ -148,7 +149,9 @@ void describe_suggestion(const IndexSuggestion& s, const Workload& w, Finding& f
       s.statements.size() > 1
           ? fmt::format(" {} statements in all would use it (see evidence.statements).", s.statements.size())
           : "";
-  double writes_per_s = w.per_s(s.writes.total());
+  // Table counters count over the window, or since pg_stat_database's reset (not pg_stat_statements').
+  double writes_base_s = w.snap->window_s > 0 ? w.snap->window_s : w.snap->table_stats_age_s.value_or(0);
+  double writes_per_s = writes_base_s > 0 ? s.writes.total() / writes_base_s : 0;
   f.detail = fmt::format(
       "{} ran {} times (mean {}, {} of database time). Its generic plan reads {}.{}{} sequentially ({}, {} "
       "rows, {}) to return about {} rows.{}{}{}",
@@ -185,7 +188,7 @@ void describe_suggestion(const IndexSuggestion& s, const Workload& w, Finding& f
       {"read_gain_ms_per_s",
        w.time_base_s > 0 && measured ? json(round_to(w.per_s(gain_ms), 3)) : json(nullptr)},
       {"table_writes", s.writes.total()},
-      {"table_writes_per_s", w.time_base_s > 0 ? json(round_to(writes_per_s, 3)) : json(nullptr)},
+      {"table_writes_per_s", writes_base_s > 0 ? json(round_to(writes_per_s, 3)) : json(nullptr)},
       {"table_hot_update_ratio",
        s.writes.updates > 0 ? json(round_to(s.writes.hot_updates / s.writes.updates, 4)) : json(nullptr)},
       {"write_heavy", w.per_s(calls) > 0 && writes_per_s > w.per_s(calls)}};
@@ -521,6 +524,8 @@ Judgement judge(const Snapshot& snap, const Target& target, const Settings& sett
       j.findings.push_back(std::move(f));
   for (auto& f : locks) j.findings.push_back(std::move(f));
   judge_rule(j, settings, "db.n_plus_one", n_plus_one, w);
+  judge_rule(j, settings, "db.duplicate_index", duplicate_index, w);
+  judge_rule(j, settings, "db.unused_index", unused_index, w);
   judge_rule(j, settings, "db.low_cache_hit", low_cache_hit, w);
   judge_rule(j, settings, "db.pool_saturation", connection_saturation, w);
   judge_rule(j, settings, "db.no_connection_pooling", no_connection_pooling, w);

@@ -7,6 +7,9 @@ constexpr std::string_view kPgHero = "PgHero (ankane/pghero) defaults";
 constexpr std::string_view kDexter = "Dexter (ankane/dexter) --min-cost-savings-pct default";
 constexpr std::string_view kSentryN1 =
     "Sentry N+1 Queries detector (count >= 5 repeated spans, total >= 50 ms)";
+constexpr std::string_view kPgHeroDuplicates =
+    "PgHero duplicate_indexes (an index whose columns lead another's on the same table)";
+constexpr std::string_view kPgHeroUnused = "PgHero unused_indexes (idx_scan = 0 since the statistics reset)";
 constexpr std::string_view kChokepoint = "chokepoint default (documented in the rule's README)";
 constexpr std::string_view kRelative =
     "chokepoint default: a share of the end-user request's critical path (issue #13: 30 statements taking "
@@ -75,6 +78,30 @@ const std::vector<RuleSpec>& rule_catalog() {
         "table_writes_per_s",
         "table_hot_update_ratio",
         "write_heavy"}},
+      {"db.duplicate_index",
+       Category::database,
+       "a btree index's key columns are the leading columns (same order and directions) of another index on "
+       "the same table (neither partial, neither backing a constraint): every write maintains both",
+       "Drop the redundant index with DROP INDEX CONCURRENTLY (the longer index serves its queries).",
+       {
+           {"min_index_bytes", 0, "bytes", "smallest redundant index worth reporting", kPgHeroDuplicates},
+       },
+       {"index", "table", "schema", "columns", "covering_index", "covering_columns", "index_size_bytes",
+        "index_scans", "stats_age_s", "table_writes_per_s"}},
+      {"db.unused_index",
+       Category::database,
+       "an index (not backing a constraint) was never scanned since the statistics reset while its table "
+       "takes writes: it costs every insert, delete and non-HOT update and serves nothing",
+       "Drop it with DROP INDEX CONCURRENTLY once replicas and periodic jobs are known not to use it.",
+       {
+           {"max_index_scans", 0, "scans", "index scans since the statistics reset of an unused index",
+            kPgHeroUnused},
+           {"min_table_writes_per_s", 1, "rows/s",
+            "rows written per second (n_tup_ins + n_tup_upd + n_tup_del) that make a table write-heavy",
+            kChokepoint},
+       },
+       {"index", "table", "schema", "columns", "index_size_bytes", "index_scans", "stats_age_s",
+        "table_writes", "table_writes_per_s"}},
       {"db.slow_query",
        Category::database,
        "a query dominates database time (share of all statement time in the window) or is slow per call "

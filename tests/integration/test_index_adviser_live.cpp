@@ -53,6 +53,9 @@ CREATE INDEX indexed_code_idx ON indexed (code);
 CREATE TABLE tiny (id int PRIMARY KEY, code int NOT NULL);
 INSERT INTO tiny SELECT i, i % 500 FROM generate_series(1, 5000) i;
 VACUUM ANALYZE accounts, events, measurements, indexed, tiny;
+CREATE TABLE ledger (id bigserial PRIMARY KEY, account_id int NOT NULL, created_at timestamptz NOT NULL,
+                     memo text NOT NULL);
+INSERT INTO ledger (account_id, created_at, memo) SELECT i % 100, now(), 'm' || i FROM generate_series(1, 1000) i;
 CREATE TABLE ready ();
 )SQL";
 
@@ -261,4 +264,40 @@ TEST_CASE("index adviser stays quiet: already indexed, small table, materialized
   auto r = diagnose_workload(statements);
   for (const auto& f : findings_of(r.report, "db.missing_index"))
     FAIL_CHECK("unexpected advice: " << f["title"]);
+}
+
+TEST_CASE("existing indexes: a duplicate (prefix of another) and a never-scanned one on a written table") {
+  ensure_tables();
+  auto r0 = app_psql(
+      {"-c",
+       "CREATE INDEX IF NOT EXISTS ledger_account_idx ON adviser.ledger (account_id); "
+       "CREATE INDEX IF NOT EXISTS ledger_account_created_idx ON adviser.ledger (account_id, created_at); "
+       "CREATE INDEX IF NOT EXISTS ledger_memo_idx ON adviser.ledger (memo);"});
+  REQUIRE_MESSAGE(r0.exit_code == 0, r0.err);
+  auto r =
+      diagnose_workload({"INSERT INTO adviser.ledger (account_id, created_at, memo) "
+                         "SELECT i % 100, now(), 'n' || i FROM generate_series(1, 500) i"});
+  std::vector<ordered_json> dup;
+  for (const auto& f : findings_of(r.report, "db.duplicate_index"))
+    if (f["evidence"]["table"] == "ledger") dup.push_back(f);
+  REQUIRE(dup.size() == 1);
+  CHECK(dup[0]["severity"] == "low");
+  CHECK(dup[0]["evidence"]["index"] == "ledger_account_idx");
+  CHECK(dup[0]["evidence"]["covering_index"] == "ledger_account_created_idx");
+  CHECK(dup[0]["evidence"]["stats_age_s"].is_number());
+  std::set<std::string> unused;
+  for (const auto& f : findings_of(r.report, "db.unused_index"))
+    if (f["evidence"]["table"] == "ledger") {
+      unused.insert(f["evidence"]["index"].get<std::string>());
+      CHECK(f["evidence"]["table_writes"].get<double>() >= 1500);
+      CHECK(f["severity"] == "low");
+    }
+  CHECK(unused.count("ledger_memo_idx") == 1);
+  CHECK(unused.count("ledger_account_idx") == 0);  // reported once, as the duplicate
+  CHECK(unused.count("ledger_pkey") == 0);         // a constraint's index
+  // The DROP statement runs as given.
+  std::string sql = dup[0]["remediation"]["sql"];
+  auto drop = app_psql({"-f", "-"}, sql);
+  CHECK_MESSAGE(drop.exit_code == 0, sql << "\n" << drop.err);
+  CHECK(psql_value("SELECT to_regclass('adviser.ledger_account_idx') IS NULL") == "t");
 }

@@ -31,7 +31,7 @@ pg::Plan& orders_plan(pg::Snapshot& s) {
 
 PlanJson seq_scan(const std::string& table, const std::string& alias, const std::string& filter = "") {
   PlanJson n = {{"Node Type", "Seq Scan"}, {"Relation Name", table}, {"Schema", "public"},
-            {"Alias", alias},          {"Plan Rows", 100.0},     {"Total Cost", 1000.0}};
+                {"Alias", alias},          {"Plan Rows", 100.0},     {"Total Cost", 1000.0}};
   if (!filter.empty()) n["Filter"] = filter;
   return n;
 }
@@ -76,8 +76,8 @@ TEST_CASE("candidates: a DESC sort with LIMIT and no filter gives the sort colum
 
 TEST_CASE("candidates: equality columns first, then the sort columns, mixed directions keep DESC") {
   PlanJson plan = {{"Node Type", "Sort"},
-               {"Sort Key", {"events.created_at DESC", "events.id"}},
-               {"Plans", {seq_scan("events", "events", "(events.account_id = $1)")}}};
+                   {"Sort Key", {"events.created_at DESC", "events.id"}},
+                   {"Plans", {seq_scan("events", "events", "(events.account_id = $1)")}}};
   auto t = pg::scan_targets(plan, {table("events", 2e5)});
   REQUIRE(t.size() == 1);
   auto k = keys(t[0]);
@@ -99,8 +99,8 @@ TEST_CASE("candidates: a sort on an expression or ASC NULLS FIRST is not served 
 
 TEST_CASE("candidates: the big side of an equi-join gets its join column") {
   PlanJson plan = {{"Node Type", "Hash Join"},
-               {"Hash Cond", "(e.account_id = a.id)"},
-               {"Plans", {seq_scan("events", "e"), seq_scan("accounts", "a", "(a.email = $1)")}}};
+                   {"Hash Cond", "(e.account_id = a.id)"},
+                   {"Plans", {seq_scan("events", "e"), seq_scan("accounts", "a", "(a.email = $1)")}}};
   auto t = pg::scan_targets(plan, {table("events", 2e5), table("accounts", 2000)});
   REQUIRE(t.size() == 2);
   CHECK(keys(t[0]) == std::vector<std::vector<std::string>>{{"account_id"}});
@@ -276,4 +276,92 @@ TEST_CASE("catalog tables are never advised") {
   for (auto& t : s.tables)
     if (t.name == "orders") t.schema = "pg_catalog";
   CHECK(advice(s).empty());
+}
+
+namespace {
+
+std::vector<Finding> of_rule(const pg::Snapshot& s, const std::string& rule, const Settings& settings = {}) {
+  Target t{"postgres", "--postgres", "", "postgresql://app@127.0.0.1:5432/shop", {}};
+  std::vector<Finding> out;
+  for (auto& f : pg::judge(s, t, settings).findings)
+    if (f.rule == rule) out.push_back(std::move(f));
+  return out;
+}
+
+pg::Index orders_index(const std::string& name, std::vector<std::string> columns) {
+  pg::Index ix{"public", "orders", name, "btree", std::move(columns), false, false, false};
+  ix.idx_scan = 10;
+  ix.size_bytes = 8e6;
+  return ix;
+}
+
+pg::Snapshot with_orders_writes(double writes_per_s) {
+  auto s = missing_index_snapshot();
+  for (auto& t : s.tables)
+    if (t.name == "orders") t.n_tup_ins = writes_per_s * s.window_s;
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("db.duplicate_index: an index that leads another is reported once, with the DROP statement") {
+  auto s = missing_index_snapshot();
+  s.table_stats_age_s = 3 * 86400;
+  s.indexes.push_back(orders_index("orders_customer_idx", {"customer_id"}));
+  s.indexes.push_back(orders_index("orders_customer_status_idx", {"customer_id", "status"}));
+  auto found = of_rule(s, "db.duplicate_index");
+  REQUIRE(found.size() == 1);
+  CHECK(found[0].severity == Severity::low);
+  CHECK(found[0].evidence["index"] == "orders_customer_idx");
+  CHECK(found[0].evidence["covering_index"] == "orders_customer_status_idx");
+  CHECK(found[0].evidence["stats_age_s"] == 3 * 86400);
+  CHECK(found[0].remediation.sql == "DROP INDEX CONCURRENTLY public.orders_customer_idx;");
+  CHECK(found[0].detail.find("3 days") != std::string::npos);
+  // Two identical indexes: one of them (the later name) is reported.
+  s.indexes.push_back(orders_index("orders_customer_idx2", {"customer_id"}));
+  found = of_rule(s, "db.duplicate_index");
+  CHECK(found.size() == 2);
+}
+
+TEST_CASE("db.duplicate_index: not for a unique, partial or differently ordered index, nor another column") {
+  auto s = missing_index_snapshot();
+  auto longer = orders_index("orders_customer_status_idx", {"customer_id", "status"});
+  s.indexes.push_back(longer);
+  auto a = orders_index("orders_customer_idx", {"customer_id"});
+  a.unique = true;
+  s.indexes.push_back(a);
+  CHECK(of_rule(s, "db.duplicate_index").empty());
+  s.indexes.back().unique = false;
+  s.indexes.back().partial = true;
+  CHECK(of_rule(s, "db.duplicate_index").empty());
+  s.indexes.back().partial = false;
+  s.indexes.back().desc = {"customer_id"};
+  CHECK(of_rule(s, "db.duplicate_index").empty());
+  s.indexes.back().desc = {};
+  s.indexes.back().columns = {"status"};
+  CHECK(of_rule(s, "db.duplicate_index").empty());
+}
+
+TEST_CASE("db.unused_index: never scanned on a written table; min_table_writes_per_s judged on both sides") {
+  auto s = with_orders_writes(1.0);  // exactly the threshold
+  s.table_stats_age_s = 600;
+  auto ix = orders_index("orders_status_idx", {"status"});
+  ix.idx_scan = 0;
+  s.indexes.push_back(ix);
+  auto found = of_rule(s, "db.unused_index");
+  REQUIRE(found.size() == 1);
+  CHECK(found[0].severity == Severity::low);
+  CHECK(found[0].evidence["index_scans"] == 0);
+  CHECK(found[0].evidence["stats_age_s"] == 600);
+  CHECK(found[0].evidence["table_writes_per_s"] == doctest::Approx(1.0));
+  CHECK(found[0].remediation.sql == "DROP INDEX CONCURRENTLY public.orders_status_idx;");
+  auto quiet = with_orders_writes(0.99);
+  quiet.indexes = s.indexes;
+  CHECK(of_rule(quiet, "db.unused_index").empty());
+  // Scanned once: used. A primary key: a constraint, never reported.
+  s.indexes.back().idx_scan = 1;
+  CHECK(of_rule(s, "db.unused_index").empty());
+  s.indexes.back().idx_scan = 0;
+  s.indexes.back().primary = true;
+  CHECK(of_rule(s, "db.unused_index").empty());
 }

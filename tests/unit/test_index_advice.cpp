@@ -342,7 +342,7 @@ TEST_CASE("db.duplicate_index: not for a unique, partial or differently ordered 
   CHECK(of_rule(s, "db.duplicate_index").empty());
 }
 
-TEST_CASE("db.unused_index: never scanned on a written table; min_table_writes_per_s judged on both sides") {
+TEST_CASE("db.unused_index: never scanned on a written table, min_table_writes_per_s judged on both sides") {
   auto s = with_orders_writes(1.0);  // exactly the threshold
   s.table_stats_age_s = 600;
   auto ix = orders_index("orders_status_idx", {"status"});

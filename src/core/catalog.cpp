@@ -32,9 +32,10 @@ const std::vector<RuleSpec>& rule_catalog() {
   static const std::vector<RuleSpec> catalog = {
       {"db.missing_index",
        Category::database,
-       "a hot query's plan scans a large table sequentially with a selective filter, and an index on the "
-       "filtered columns would cut its estimated cost by at least half (measured with a HypoPG hypothetical "
-       "index when the extension is installed)",
+       "a hot query's plan scans a large table (partitions summed) sequentially, and an index on its filter, "
+       "join or sort columns (equality first, then range or sort) would cut its estimated cost by at least "
+       "half (measured with HypoPG hypothetical indexes when installed; otherwise a filter returning <= "
+       "max_selectivity of the rows); every threshold is inclusive",
        "Create the suggested index with CREATE INDEX CONCURRENTLY (no write lock), then re-run chokepoint.",
        {
            {"min_table_rows", 10000, "rows", "smallest table worth an index suggestion", kChokepoint},

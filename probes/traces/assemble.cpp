@@ -58,31 +58,31 @@ std::string dependency_name(const RawSpan& s, std::string_view url_host) {
   std::string name;
   if (!url_host.empty()) {
     name = url_host;
-  } else if (!s.peer_service.empty()) {
-    name = s.peer_service;
+  } else if (!s.peer_service_or_remote().empty()) {
+    return std::string(s.peer_service_or_remote());
   } else if (!s.peer.empty()) {
     name = s.peer;
-  } else if (!s.remote_service.empty()) {
-    name = s.remote_service;
+    if (s.peer_port && name.find(':') == std::string::npos) name += ":" + std::to_string(s.peer_port);
   }
-  if (!name.empty() && s.peer_port && name.find(':') == std::string::npos && s.peer_service.empty())
-    name += ":" + std::to_string(s.peer_port);
   return name;
 }
 
 }  // namespace
 
 uint32_t Assembler::statement_id(std::string_view raw, bool cache, std::string_view name) {
+  last_had_literals_ = false;
   if (cache) {  // a cache command: the verb identifies it ("GET", "HGETALL"); keys are data
     std::string_view text = raw.empty() ? name : raw;
     return strings_.intern(text.substr(0, text.find(' ')));
   }
-  if (raw.empty()) return 0;
+  if (raw.empty()) return name.empty() ? 0 : strings_.intern(name);  // no statement (Zipkin): the span's name
   // Parameterized texts repeat verbatim, and normalizing a normalized text changes nothing: an
   // exact match with a known statement is the cheapest lookup.
   uint32_t known = strings_.find(raw);
   if (known != Interner::kEmpty && known < is_statement_.size() && is_statement_[known]) return known;
-  std::string_view normalized = normalize_statement_view(raw);
+  bool literals = false;
+  std::string_view normalized = normalize_statement_view(raw, &literals);
+  last_had_literals_ = literals;
   std::optional<std::string> redacted = credential_redaction(normalized);  // ALTER ROLE … PASSWORD
   uint32_t id = strings_.intern(redacted ? std::string_view(*redacted) : normalized);
   if (id >= is_statement_.size()) is_statement_.resize(strings_.size(), false);
@@ -114,8 +114,7 @@ void Assembler::add(const RawSpan& raw, uint64_t offset_base) {
       bool cache = s.cls == SpanClass::cache;
       s.statement = statement_id(raw.db_statement, cache, raw.name);
       s.target = last_system_.intern(strings_, datastore_name(raw));
-      bool literal = !cache && s.statement && strings_.str(s.statement) != raw.db_statement;
-      s.identity = identity_of(raw.db_statement, raw.db_params, cache, literal);
+      s.identity = identity_of(raw.db_statement, raw.db_params, cache, !cache && last_had_literals_);
       break;
     }
     case SpanClass::external: {
@@ -327,7 +326,7 @@ void Assembler::group_orphans() {
     orphans_ += static_cast<double>(j - i);
     orphan_groups_ += 1;
     Span stand_in;
-    const Span& first = nodes_[orphans_of_[i].second].span;
+    const Span first = nodes_[orphans_of_[i].second].span;
     stand_in.trace = first.trace;
     stand_in.id = orphans_of_[i].first;
     stand_in.start_ns = first.start_ns;
@@ -350,7 +349,8 @@ void Assembler::group_orphans() {
         break;
       }
     }
-    if (host < 0 && j - i == 1) {  // a lone orphan with nothing above it: a request of its own
+    if (host < 0 && j - i == 1) {  // a lone orphan with nothing above it: a root of its own
+      rootless_.push_back(orphans_of_[i].second);
       i = j;
       continue;
     }
@@ -358,9 +358,27 @@ void Assembler::group_orphans() {
     node.parent = host;
     auto index = static_cast<int32_t>(nodes_.size());
     nodes_.push_back(node);
+    if (host < 0) rootless_.push_back(static_cast<uint32_t>(index));
     for (size_t k = i; k < j; ++k) nodes_[orphans_of_[k].second].parent = index;
     i = j;
   }
+  // Several pieces of one trace with no root above them are parts of one request whose root was
+  // lost: one stand-in holds them all.
+  if (rootless_.size() >= 2) {
+    Span root = nodes_[rootless_.front()].span;
+    root.parent = 0;
+    root.name = root.route = missing_span_name_;
+    root.kind = SpanKind::internal;
+    root.cls = SpanClass::internal;
+    for (uint32_t r : rootless_) {
+      root.start_ns = std::min(root.start_ns, nodes_[r].span.start_ns);
+      root.end_ns = std::max(root.end_ns, nodes_[r].span.end_ns);
+    }
+    auto index = static_cast<int32_t>(nodes_.size());
+    nodes_.push_back(Node{root});
+    for (uint32_t r : rootless_) nodes_[r].parent = index;
+  }
+  rootless_.clear();
 }
 
 void Assembler::build_children() {
@@ -478,6 +496,7 @@ void Assembler::analyze_entry(uint32_t root) {
   acc.service = entry.span.service;
   acc.route = route;
   double request_ms = entry.span.duration_ms();
+  entry_ns_ = entry.span.end_ns - entry.span.start_ns;
   acc.latency.add(request_ms);
   acc.requests += 1;
   acc.request_ms += request_ms;
@@ -487,6 +506,7 @@ void Assembler::analyze_entry(uint32_t root) {
   hosts_.clear();
   identities_.clear();
   last_service_acc_ = nullptr;
+  timeout_recorded_ = false;
   stack_.assign(1, root);
   while (!stack_.empty()) {
     uint32_t i = stack_.back();
@@ -531,6 +551,7 @@ void Assembler::attribute_node(uint32_t i, RouteAcc& acc) {
       st.total_ms += dur;
       st.system = s.target;
       st.cache = cache;
+      if (!st.service) st.service = s.service;
       if (s.identity) identities_.emplace_back(s.identity, i);
       return;
     }
@@ -584,6 +605,7 @@ void Assembler::attribute_node(uint32_t i, RouteAcc& acc) {
 void Assembler::record_pattern(RouteAcc& acc, const Occurrence& p) {
   uint64_t k = (static_cast<uint64_t>(p.key) << 32 | p.parent) * 0x9E3779B97F4A7C15ull;
   k ^= (static_cast<uint64_t>(p.repeats) << 24) ^ (static_cast<uint64_t>(p.concurrency) << 8) ^
+       (static_cast<uint64_t>(p.distinct) << 44) ^
        (static_cast<uint64_t>(static_cast<unsigned char>(p.kind[0])) << 56) ^
        static_cast<uint64_t>(static_cast<unsigned char>(p.shape[0]));
   Pattern& into = acc.patterns[k];
@@ -593,6 +615,7 @@ void Assembler::record_pattern(RouteAcc& acc, const Occurrence& p) {
     into.repeats = p.repeats;
     into.shape = p.shape;
     into.concurrency = p.concurrency;
+    into.distinct = p.distinct;
     into.service = strings_.str(p.service);
     into.target = strings_.str(p.target);
     into.parent = strings_.str(p.parent);
@@ -607,6 +630,40 @@ void Assembler::record_pattern(RouteAcc& acc, const Occurrence& p) {
 // Children of one parent making the same database / cache statement or the same external call:
 // how many, how long in all, how much of it on the critical path, and how they ran — one after
 // another (an N+1), all at once, or at most k at a time (a capped pool).
+namespace {
+
+// How calls overlap: the time at least one is running, the most at once, and the level of
+// concurrency the most time is spent at (with that time).
+struct Overlap {
+  int64_t occupied = 0, at_usual = 0;
+  int most = 0, usual = 0;
+};
+
+Overlap overlap_of(std::vector<std::pair<int64_t, int>>& events, int calls) {
+  std::sort(events.begin(), events.end());  // at one instant, ends (-1) before starts
+  thread_local std::vector<int64_t> time_at;
+  time_at.assign(static_cast<size_t>(calls) + 1, 0);
+  Overlap o;
+  int level = 0;
+  int64_t since = 0;
+  for (auto& [at, step] : events) {
+    if (level > 0) time_at[static_cast<size_t>(level)] += at - since;
+    level += step;
+    since = at;
+    o.most = std::max(o.most, level);
+  }
+  for (int l = 1; l <= calls; ++l) {
+    o.occupied += time_at[static_cast<size_t>(l)];
+    if (time_at[static_cast<size_t>(l)] > o.at_usual) {
+      o.at_usual = time_at[static_cast<size_t>(l)];
+      o.usual = l;
+    }
+  }
+  return o;
+}
+
+}  // namespace
+
 void Assembler::record_repetitions(uint32_t parent, RouteAcc& acc) {
   const Node& p = nodes_[parent];
   keyed_.clear();
@@ -615,8 +672,8 @@ void Assembler::record_repetitions(uint32_t parent, RouteAcc& acc) {
     const Span& s = nodes_[c].span;
     if (s.cls == SpanClass::database || s.cls == SpanClass::cache) {
       if (s.statement) keyed_.emplace_back((uint64_t{1} << 32) | s.statement, c);
-    } else if (s.cls == SpanClass::external) {
-      keyed_.emplace_back((uint64_t{2} << 32) | s.call, c);
+    } else if (s.cls == SpanClass::external) {  // by dependency: a fan-out calls it with many URLs
+      keyed_.emplace_back((uint64_t{2} << 32) | s.target, c);
     }
   }
   if (keyed_.size() < 2) return;
@@ -632,7 +689,7 @@ void Assembler::record_repetitions(uint32_t parent, RouteAcc& acc) {
     const Span& first = nodes_[keyed_[i].second].span;
     bool external = first.cls == SpanClass::external;
     pat.kind = external ? "repeated_call" : "n_plus_one";
-    pat.key = external ? first.call : first.statement;
+    pat.key = first.statement;
     pat.repeats = static_cast<int>(j - i);
     pat.service = first.service;
     pat.parent = p.span.name;
@@ -641,6 +698,8 @@ void Assembler::record_repetitions(uint32_t parent, RouteAcc& acc) {
     int64_t window_start = first.start_ns, window_end = first.end_ns, path = 0;
     double total = 0;
     events_.clear();
+    distinct_.clear();
+    bool identities_known = true;
     for (size_t k = i; k < j; ++k) {
       const Node& c = nodes_[keyed_[k].second];
       total += c.span.duration_ms();
@@ -649,25 +708,25 @@ void Assembler::record_repetitions(uint32_t parent, RouteAcc& acc) {
       window_end = std::max(window_end, c.span.end_ns);
       events_.emplace_back(c.span.start_ns, 1);
       events_.emplace_back(c.span.end_ns, -1);
+      distinct_.push_back(external ? c.span.call : c.span.identity);
+      identities_known = identities_known && (external || c.span.identity);
     }
-    std::sort(events_.begin(), events_.end());  // at one instant, ends (-1) before starts
-    int level = 0, most = 0;
-    for (auto& e : events_) most = std::max(most, level += e.second);
-    int64_t at_most = 0, since = 0;
-    level = 0;
-    for (auto& e : events_) {
-      if (level == most) at_most += e.first - since;
-      level += e.second;
-      since = e.first;
-    }
-    int64_t window = window_end - window_start;
-    pat.concurrency = most;
-    pat.shape = most <= 1                                                                 ? "serial"
-                : most < pat.repeats && window > 0 && 2 * at_most >= window && most <= 16 ? "capped"
-                                                                                          : "concurrent";
+    std::sort(distinct_.begin(), distinct_.end());
+    pat.distinct = identities_known
+                       ? static_cast<int>(std::unique(distinct_.begin(), distinct_.end()) - distinct_.begin())
+                       : 0;
+    if (external) pat.key = pat.distinct == 1 ? first.call : pat.target;
+    Overlap o = overlap_of(events_, pat.repeats);
+    // One after another when the durations add up to about the time they occupy (start times may be
+    // whole milliseconds while end times are not: calls in a row can seem to overlap a little).
+    // Otherwise capped when most of that time is spent at one level of concurrency below the count.
+    bool serial = total <= 1.2 * ms(o.occupied) || o.most <= 1;
+    bool capped = !serial && o.usual >= 2 && o.usual < pat.repeats && 2 * o.at_usual >= o.occupied;
+    pat.concurrency = serial ? 1 : capped ? o.usual : o.most;
+    pat.shape = serial ? "serial" : capped ? "capped" : "concurrent";
     pat.total_ms = total;
     pat.path_ms = ms(path);
-    pat.window_ms = ms(window);
+    pat.window_ms = ms(window_end - window_start);
     record_pattern(acc, pat);
     i = j;
   }
@@ -727,8 +786,11 @@ void Assembler::record_sequence(uint32_t parent, RouteAcc& acc, uint32_t entry_n
   for (uint32_t k = 0; k < p.count; ++k) {
     const Node& c = nodes_[child_list_[p.first + k]];
     if (c.span.cls != SpanClass::external) continue;
-    bool long_enough = c.span.end_ns - c.span.start_ns >= min_call_ns_;
-    bool continues = long_enough && prev && c.span.start_ns >= prev->end_ns &&
+    // Worth running concurrently: long in itself, or a twentieth of the request.
+    int64_t dur = c.span.end_ns - c.span.start_ns;
+    bool long_enough = dur >= min_call_ns_ || 20 * dur >= entry_ns_;
+    // After the previous one ended (start times may be whole milliseconds: 1 ms of slack).
+    bool continues = long_enough && prev && c.span.start_ns + 1'000'000 >= prev->end_ns &&
                      c.span.start_ns - prev->end_ns <= max_gap_ns_ && c.span.call != prev->call;
     if (!continues) close_run();
     if (!long_enough) {
@@ -772,17 +834,22 @@ void Assembler::record_timeout(uint32_t i, RouteAcc& acc) {
   }
   const Span& s = nodes_[i].span;
   const Span& l = nodes_[locus].span;
-  uint64_t key = (static_cast<uint64_t>(s.service) * 0x9E3779B97F4A7C15ull) ^ (uint64_t{s.name} << 32) ^
-                 (uint64_t{l.service} << 16) ^ l.name;
-  Timeout& t = acc.timeouts[key];
-  if (t.service.empty()) {
-    t.service = strings_.str(s.service);
-    t.span = strings_.str(s.name);
-    t.locus_service = strings_.str(l.service);
-    t.locus_span = strings_.str(l.name);
+  if (!timeout_recorded_) {  // the topmost span that gave up speaks for the request
+    timeout_recorded_ = true;
+    uint64_t key = (static_cast<uint64_t>(s.service) * 0x9E3779B97F4A7C15ull) ^ (uint64_t{s.name} << 32) ^
+                   (uint64_t{l.service} << 16) ^ l.name;
+    Timeout& t = acc.timeouts[key];
+    if (t.service.empty()) {
+      t.service = strings_.str(s.service);
+      t.span = strings_.str(s.name);
+      t.locus_service = strings_.str(l.service);
+      t.locus_span = strings_.str(l.name);
+      if (l.cls == SpanClass::database || l.cls == SpanClass::cache)
+        t.locus_statement = strings_.str(l.statement);
+    }
+    t.count += 1;
+    t.ms += s.duration_ms();
   }
-  t.count += 1;
-  t.ms += s.duration_ms();
   if (s.cls == SpanClass::external) {
     bool in_trace = false;
     externals_[dependency_of(i, in_trace)].consumed_by[(uint64_t{l.service} << 32) | l.name] += 1;
@@ -874,7 +941,8 @@ Snapshot Assembler::finish() {
   for (auto& [id, acc] : statements_) {
     if (!id) continue;
     snap.statements.push_back({strings_.str(id), strings_.str(acc.system), acc.cache, acc.count,
-                               round_to(acc.total_ms, 3), latency_of(acc.latency)});
+                               round_to(acc.total_ms, 3), latency_of(acc.latency),
+                               strings_.str(acc.service)});
   }
   std::sort(snap.statements.begin(), snap.statements.end(),
             [](auto& a, auto& b) { return std::tie(b.total_ms, a.text) < std::tie(a.total_ms, b.text); });

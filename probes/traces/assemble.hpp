@@ -142,7 +142,7 @@ class Assembler {
   };
   struct StatementAcc {
     Histogram latency;
-    uint32_t system = 0;
+    uint32_t system = 0, service = 0;  // service: the first that ran it
     bool cache = false;
     double count = 0, total_ms = 0;
   };
@@ -193,7 +193,7 @@ class Assembler {
     const char* kind = "";
     const char* shape = "";
     uint32_t key = 0, service = 0, target = 0, parent = 0;
-    int repeats = 0, concurrency = 0;
+    int repeats = 0, concurrency = 0, distinct = 0;
     double total_ms = 0, saved_ms = 0, path_ms = 0, window_ms = 0;
   };
   void record_pattern(RouteAcc& acc, const Occurrence& p);
@@ -220,6 +220,7 @@ class Assembler {
   double traces_ = 0, requests_ = 0, orphans_ = 0, skewed_ = 0, duplicates_ = 0;
   double untimed_ = 0, shared_merged_ = 0, orphan_groups_ = 0;
   uint32_t missing_span_name_ = 0;
+  bool last_had_literals_ = false;  // the statement statement_id() last read carried literal values
 
   // The previous span's service, database system and trace: consecutive spans mostly share them.
   struct Recent {  // the last string interned through it, and its id
@@ -249,6 +250,10 @@ class Assembler {
   std::vector<std::pair<uint64_t, uint32_t>> ids_, orphans_of_, keyed_;
   std::vector<uint32_t> child_list_, by_end_, fill_, stack_, hosts_;
   std::vector<std::pair<int64_t, int>> events_;
+  std::vector<uint64_t> distinct_;
+  std::vector<uint32_t> rootless_;
+  int64_t entry_ns_ = 0;
+  bool timeout_recorded_ = false;  // the request being analysed: its duration
   struct Frame {
     uint32_t node;
     int64_t from, to, cursor;

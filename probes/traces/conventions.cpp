@@ -32,6 +32,7 @@ const std::vector<KeyConvention>& key_conventions() {
       {"url.full", Attr::url, kOtelNew},
       {"http.target", Attr::target_path, kOtelOld},
       {"url.path", Attr::target_path, kOtelNew},
+      {"http.path", Attr::target_path, kZipkin},
       {"http.method", Attr::http_method, kOtelOld},
       {"http.request.method", Attr::http_method, kOtelNew},
       {"http.status_code", Attr::http_status, kOtelOld},

@@ -48,6 +48,7 @@ inline bool is_ident_char(char ch) {
 struct Writer {
   char* begin;
   char* w;
+  bool literals = false;  // a literal value was replaced (not only placeholders)
   void put(char c) { *w++ = c; }
   void put(std::string_view s) {
     std::memcpy(w, s.data(), s.size());
@@ -81,7 +82,9 @@ bool collapse_in_list(std::string_view sql, size_t& i, Sink& out, int& n) {
         j += sql[j] == '\'' ? 2 : 1;
       ++j;
       any = true;
+      out.literals = true;
     } else if (is_digit(c) || c == '$' || c == '?' || c == '-' || c == '.' || c == '+') {
+      out.literals = out.literals || (c != '$' && c != '?');
       ++j;
       while (j < sql.size() && (is_alnum(sql[j]) || sql[j] == '.')) ++j;
       any = true;
@@ -148,6 +151,7 @@ void tokenize(std::string_view sql, Sink& out) {
       }
       emit_space();
       append_param(out, n);
+      out.literals = true;
     } else if (c == '"') {  // quoted identifier: kept
       emit_space();
       size_t end = sql.find('"', i + 1);
@@ -159,6 +163,7 @@ void tokenize(std::string_view sql, Sink& out) {
       while (i < sql.size() && (is_alnum(sql[i]) || sql[i] == '.')) ++i;
       emit_space();
       append_param(out, n);
+      out.literals = true;
     } else if ((c == '$' && i + 1 < sql.size() && is_digit(sql[i + 1])) || c == '?' ||
                (c == ':' && i + 1 < sql.size() && is_alpha(sql[i + 1]) && (i == 0 || sql[i - 1] != ':'))) {
       ++i;
@@ -188,11 +193,12 @@ void tokenize(std::string_view sql, Sink& out) {
 
 }  // namespace
 
-std::string_view normalize_statement_view(std::string_view sql) {
+std::string_view normalize_statement_view(std::string_view sql, bool* had_literals) {
   thread_local std::vector<char> buffer;
   if (buffer.size() < sql.size() * 3 + 16) buffer.resize(sql.size() * 3 + 16);
   Writer out{buffer.data(), buffer.data()};
   tokenize(sql, out);
+  if (had_literals) *had_literals = out.literals;
   while (out.w != out.begin && (out.w[-1] == ';' || out.w[-1] == ' ')) --out.w;
   return {out.begin, out.size()};
 }

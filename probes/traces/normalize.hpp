@@ -12,7 +12,8 @@ namespace cp::traces {
 // collapse to IN ($n); whitespace collapses; comments drop. A tokenizer, not a parser.
 std::string normalize_statement(std::string_view sql);
 // The same into a reused buffer: the view is valid until the thread's next call (the hot path).
-std::string_view normalize_statement_view(std::string_view sql);
+// `had_literals`: set when a literal value (not a placeholder) was replaced.
+std::string_view normalize_statement_view(std::string_view sql, bool* had_literals = nullptr);
 
 // URL -> "host/path" template: scheme, query, fragment and credentials dropped; numeric, UUID and
 // long hex path segments become {id}.

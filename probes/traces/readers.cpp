@@ -274,8 +274,9 @@ void apply_attribute(RawSpan& s, Attr attr, std::string_view str, int64_t num, b
   switch (attr) {
     case Attr::none:
       return;
-    case Attr::error:
+    case Attr::error:  // Zipkin: the tag's value is the message
       s.error = s.error || flag || str == "true";
+      s.timeout = s.timeout || mentions_timeout(str);
       return;
     case Attr::url:
       s.url = str;
@@ -431,8 +432,12 @@ void read_otlp_attribute(ondemand::object attr, RawSpan& s) {
         else if (key_is(vk, "intValue")) {
           num = i64(vf.value());
           is_num = true;
-        } else if (key_is(vk, "boolValue"))
+        } else if (key_is(vk, "boolValue")) {
           flag = vf.value().get_bool();
+        } else if (key_is(vk, "arrayValue")) {  // bound parameters: kept as their JSON text
+          ondemand::object array_value = vf.value().get_object();
+          str = array_value.raw_json();
+        }
       }
     }
   }
@@ -670,6 +675,18 @@ void read_jaeger_trace(ondemand::object trace, Emitter& e) {
 
 // ---- Zipkin v2 -------------------------------------------------------------------------------
 
+// The remote endpoint: its service name, and its address and port when no tag gave them.
+void read_zipkin_remote_endpoint(std::string_view k, ondemand::value v, RawSpan& s) {
+  if (k == "serviceName") {
+    s.remote_service = v.get_string();
+  } else if ((k == "ipv4" || k == "ipv6") && s.peer.empty()) {
+    s.peer = v.get_string();
+  } else if (k == "port" && !s.peer_port) {
+    int64_t port = i64(v);
+    s.peer_port = port > 0 && port < 65536 ? static_cast<uint16_t>(port) : 0;
+  }
+}
+
 void read_zipkin_span(ondemand::object item, Emitter& e) {
   RawSpan s;
   bool has_trace = false, has_start = false, has_duration = false;
@@ -697,8 +714,7 @@ void read_zipkin_span(ondemand::object item, Emitter& e) {
       for (auto f : field.value().get_object())
         if (std::string_view(f.unescaped_key()) == "serviceName") s.service = f.value().get_string();
     } else if (k == "remoteEndpoint") {
-      for (auto f : field.value().get_object())
-        if (std::string_view(f.unescaped_key()) == "serviceName") s.remote_service = f.value().get_string();
+      for (auto f : field.value().get_object()) read_zipkin_remote_endpoint(f.unescaped_key(), f.value(), s);
     } else if (k == "tags") {
       for (auto tag : field.value().get_object()) {
         std::string_view key = tag.unescaped_key();

@@ -39,11 +39,16 @@ struct PatternTotal {
   std::string parent, service, target, shape;
 };
 
+using PatternFilter = bool (*)(const Pattern&);
+bool any_pattern(const Pattern&) {
+  return true;
+}
+
 std::map<std::string, PatternTotal> totals(const Route& r, const std::string& kind, double min_repeats,
-                                           const std::string& shape = "") {
+                                           PatternFilter keep = any_pattern) {
   std::map<std::string, PatternTotal> out;
   for (const auto& p : r.patterns) {
-    if (p.kind != kind || p.repeats < min_repeats || (!shape.empty() && p.shape != shape)) continue;
+    if (p.kind != kind || p.repeats < min_repeats || !keep(p)) continue;
     PatternTotal& t = out[p.key];
     if (t.requests == 0) {
       t.parent = p.parent;
@@ -97,8 +102,12 @@ std::string statement_subject(const std::string& text) {
 std::vector<Finding> n_plus_one(const Snapshot& s, const RuleParams& p) {
   std::vector<Finding> out;
   for (const auto& r : s.routes) {
-    // One after another only: a concurrent fan-out of the same statement is not an N+1.
-    for (const auto& [statement, t] : totals(r, "n_plus_one", p["min_calls_per_parent"], "serial")) {
+    // One after another only: a concurrent fan-out of the same statement is not an N+1; neither are
+    // repeats of mostly the same parameters (that is a result to keep: db.repeated_identical_query).
+    auto serial_lookups = [](const Pattern& x) {
+      return x.shape == "serial" && (x.distinct == 0 || 2 * x.distinct > x.repeats);
+    };
+    for (const auto& [statement, t] : totals(r, "n_plus_one", p["min_calls_per_parent"], serial_lookups)) {
       Impact impact = impact_of(r, t.path_ms, t.requests);
       if (!worth_reporting(impact, p)) continue;
       double reps = t.repeats / t.requests;
@@ -194,16 +203,41 @@ std::vector<Finding> slow_statements(const Snapshot& s, const RuleParams& p) {
     bool dominant = share >= p["dominant_db_time_share"] && mean >= p["min_mean_ms"];
     if (!slow && !dominant) continue;
     Finding f = p.make_finding("traces/" + statement_subject(st.text));
-    f.component = "traces:" + (st.system.empty() ? std::string("db") : st.system);
+    std::string system = st.system.empty() ? std::string("db") : st.system;
+    f.component = "traces:" + (st.service.empty() ? system : st.service);
     f.severity = slow && dominant ? Severity::high : Severity::medium;
-    f.title = fmt::format("Slow query: {} takes {} per call, p95 {} ({} of database time in the traces)",
-                          one_line(st.text, 90), human_ms(mean), human_ms(st.latency.p95), percent(share));
+    f.title = fmt::format("Slow query{}: {} takes {} per call, p95 {} ({} of database time in the traces)",
+                          st.service.empty() ? "" : " in " + st.service, one_line(st.text, 90),
+                          human_ms(mean), human_ms(st.latency.p95), percent(share));
     f.detail =
         fmt::format("{} calls in the traces, {} in total.", human_count(st.count), human_ms(st.total_ms));
+    // Requests that timed out while this statement ran: it consumed their budget.
+    double timeouts = 0;
+    std::string gave_up;
+    for (const auto& r : s.routes)
+      for (const auto& t : r.timeouts)
+        if (t.locus_statement == st.text) {
+          timeouts += t.count;
+          if (gave_up.empty()) gave_up = fmt::format("{} {} ({})", r.service, r.route, t.service);
+        }
+    if (timeouts > 0) {
+      f.severity = std::max(f.severity, Severity::high);
+      f.title += fmt::format("; {} timed-out requests spent their budget here", human_count(timeouts));
+      f.detail += fmt::format(
+          " {} requests to {} timed out while this statement ran in {}: the caller gave up, the time "
+          "was spent here.",
+          human_count(timeouts), gave_up, st.service.empty() ? system : st.service);
+    }
     f.impact = {round_to(share, 4), "db_time"};
-    f.evidence = {{"query", one_line(st.text, 2048)},    {"calls", st.count},
-                  {"mean_ms", round_to(mean, 3)},        {"total_ms", st.total_ms},
-                  {"db_time_share", round_to(share, 4)}, {"p95_ms", st.latency.p95}};
+    f.evidence = {{"query", one_line(st.text, 2048)},
+                  {"calls", st.count},
+                  {"mean_ms", round_to(mean, 3)},
+                  {"total_ms", st.total_ms},
+                  {"db_time_share", round_to(share, 4)},
+                  {"p95_ms", st.latency.p95},
+                  {"datastore", system}};
+    if (!st.service.empty()) f.evidence["service"] = st.service;
+    if (timeouts > 0) f.evidence["timeouts_consumed"] = timeouts;
     f.remediation.summary =
         "EXPLAIN (ANALYZE, BUFFERS) the query with representative parameters and fix the plan, or "
         "cache its result; run chokepoint with --postgres against that database for the plan.";
@@ -255,13 +289,16 @@ std::vector<Finding> slow_external_calls(const Snapshot& s, const RuleParams& p)
 std::vector<Finding> repeated_external_calls(const Snapshot& s, const RuleParams& p) {
   std::vector<Finding> out;
   for (const auto& r : s.routes)
-    for (const auto& [call, t] : totals(r, "repeated_call", p["min_repeats"])) {
-      // All at once (an unbounded fan-out) costs about the slowest call: not this rule's problem.
-      if (t.shape == "concurrent") continue;
+    // The same call (one URL template) one after another: an N+1 over the network. Concurrent
+    // calls are net.capped_concurrency's (when capped) or nobody's; different endpoints in a row
+    // are net.sequential_external_calls'.
+    for (const auto& [call, t] : totals(r, "repeated_call", p["min_repeats"], [](const Pattern& x) {
+           return x.shape == "serial" && 2 * x.distinct <= x.repeats;
+         })) {
       Impact impact = impact_of(r, t.path_ms, t.requests);
       if (!worth_reporting(impact, p)) continue;
       double reps = t.repeats / t.requests;
-      bool capped = t.shape == "capped";
+      bool capped = false;
       Finding f = p.make_finding(fmt::format("traces/{}/{}/{}", r.service, r.route, call));
       f.component = "traces:" + t.service;
       f.severity = share_severity(impact.share, p);
@@ -308,35 +345,98 @@ std::vector<Finding> repeated_external_calls(const Snapshot& s, const RuleParams
   return out;
 }
 
-std::vector<Finding> sequential_external_calls(const Snapshot& s, const RuleParams& p) {
+std::vector<Finding> capped_concurrency(const Snapshot& s, const RuleParams& p) {
   std::vector<Finding> out;
   for (const auto& r : s.routes)
-    for (const auto& [sequence, t] : totals(r, "sequential", p["min_calls"])) {
-      double saved = std::min(t.saved_ms / t.requests, mean_request_ms(r));
-      if (saved < p["min_saved_ms"]) continue;
-      double share = mean_request_ms(r) > 0 ? std::min(1.0, saved / mean_request_ms(r)) : 0;
-      Finding f = p.make_finding(fmt::format("traces/{}/{}/{}", r.service, r.route, sequence));
-      f.component = component_of(r);
-      f.severity = share >= 0.5 ? Severity::critical : share >= 0.2 ? Severity::high : Severity::medium;
+    for (const auto& [key, t] :
+         totals(r, "repeated_call", p["min_calls"], [](const Pattern& x) { return x.shape == "capped"; })) {
+      Impact impact = impact_of(r, t.path_ms, t.requests);
+      if (!worth_reporting(impact, p)) continue;
+      double calls = t.repeats / t.requests;
+      double rounds = std::ceil(calls / std::max(t.concurrency, 1));
+      Finding f = p.make_finding(fmt::format("traces/{}/{}/capped/{}", r.service, r.route, t.target));
+      f.component = "traces:" + t.service;
+      f.severity = share_severity(impact.share, p);
       f.title = fmt::format(
-          "{} {} makes {:.0f} calls to different endpoints one after another: if they are independent, "
-          "running them concurrently saves about {} per request",
-          r.service, r.route, t.repeats / t.requests, human_ms(saved));
-      f.detail = fmt::format("Sequence: {}. Seen in {} requests; together {} per request.", sequence,
-                             human_count(t.requests), human_ms(t.total_ms / t.requests));
-      f.impact = {round_to(share, 4), "request_time"};
-      f.evidence = {{"sequence", sequence},
+          "{} {} calls {} {:.0f} times per request concurrently but at most {} at a time: {:.0f} rounds hold "
+          "{} "
+          "per request ({} of it)",
+          r.service, r.route, t.target, calls, t.concurrency, rounds, human_ms(impact.per_request_ms),
+          percent(impact.share));
+      f.detail = fmt::format(
+          "In {} requests, under {} in {}: the calls overlap (not an N+1, not a sequence), and the number in "
+          "flight stays at {} for most of their window — a worker pool or concurrency limit. Their durations "
+          "add up to {} per request; the request waits {} for them.",
+          human_count(t.requests), t.parent, t.service, t.concurrency, human_ms(t.total_ms / t.requests),
+          human_ms(impact.per_request_ms));
+      f.impact = {round_to(impact.share, 4), "request_time"};
+      f.evidence = {{"host", t.target},
                     {"route", r.route},
-                    {"service", r.service},
-                    {"calls", round_to(t.repeats / t.requests, 2)},
+                    {"service", t.service},
+                    {"entry_service", r.service},
+                    {"calls", round_to(calls, 2)},
+                    {"concurrency", t.concurrency},
                     {"requests", t.requests},
-                    {"time_per_request_ms", round_to(t.total_ms / t.requests, 3)},
-                    {"saved_per_request_ms", round_to(saved, 3)}};
-      f.remediation.summary =
-          "Start the independent calls together and wait for all of them once (asyncio.gather, "
-          "CompletableFuture.allOf, Promise.all, errgroup).";
+                    {"time_per_request_ms", round_to(impact.per_request_ms, 3)},
+                    {"summed_ms_per_request", round_to(t.total_ms / t.requests, 3)},
+                    {"request_share", round_to(impact.share, 4)},
+                    {"parent", t.parent}};
+      f.remediation.summary = fmt::format(
+          "Raise the concurrency limit ({} now) if {} can take more, or fetch everything in one batched "
+          "call.",
+          t.concurrency, t.target);
       out.push_back(std::move(f));
     }
+  return out;
+}
+
+std::vector<Finding> sequential_external_calls(const Snapshot& s, const RuleParams& p) {
+  std::vector<Finding> out;
+  for (const auto& r : s.routes) {
+    // One finding per route: the sequences of its requests vary in order and length.
+    PatternTotal all;
+    std::string sequence;
+    double most_requests = 0;
+    for (const auto& [key, t] : totals(r, "sequential", p["min_calls"])) {
+      all.requests += t.requests;
+      all.total_ms += t.total_ms;
+      all.repeats += t.repeats;
+      all.saved_ms += t.saved_ms;
+      if (t.requests > most_requests) {
+        most_requests = t.requests;
+        sequence = key;
+        all.service = t.service;
+      }
+    }
+    if (all.requests <= 0) continue;
+    double saved = std::min(all.saved_ms / all.requests, mean_request_ms(r));
+    if (saved < p["min_saved_ms"]) continue;
+    double share = mean_request_ms(r) > 0 ? std::min(1.0, saved / mean_request_ms(r)) : 0;
+    Finding f = p.make_finding(fmt::format("traces/{}/{}/sequential", r.service, r.route));
+    f.component = "traces:" + (all.service.empty() ? r.service : all.service);
+    f.severity = share >= 0.5 ? Severity::critical : share >= 0.2 ? Severity::high : Severity::medium;
+    f.title = fmt::format(
+        "{} {} makes {:.0f} calls to different endpoints one after another: if they are independent, running "
+        "them concurrently saves about {} per request",
+        r.service, r.route, all.repeats / all.requests, human_ms(saved));
+    f.detail = fmt::format(
+        "Most common sequence: {}. Seen in {} of {} requests; together {} per request on the critical path.",
+        sequence, human_count(all.requests), human_count(r.requests), human_ms(all.total_ms / all.requests));
+    f.impact = {round_to(share, 4), "request_time"};
+    f.evidence = {
+        {"sequence", sequence},
+        {"route", r.route},
+        {"service", all.service.empty() ? r.service : all.service},
+        {"entry_service", r.service},
+        {"calls", round_to(all.repeats / all.requests, 2)},
+        {"requests", all.requests},
+        {"time_per_request_ms", round_to(std::min(all.total_ms / all.requests, mean_request_ms(r)), 3)},
+        {"saved_per_request_ms", round_to(saved, 3)}};
+    f.remediation.summary =
+        "If the calls do not depend on each other's answers, start them together and wait for all of them "
+        "once (asyncio.gather, CompletableFuture.allOf, Promise.all, errgroup).";
+    out.push_back(std::move(f));
+  }
   return out;
 }
 
@@ -344,6 +444,10 @@ std::vector<Finding> external_errors(const Snapshot& s, const RuleParams& p) {
   std::vector<Finding> out;
   for (const auto& e : s.externals) {
     if (e.count < p["min_calls"]) continue;
+    // A caller giving up on a callee in the traces: the callee kept working, and its time is
+    // attributed on the critical path to what it did (its database, its code) — the caller's timeout
+    // is the messenger, not the bottleneck.
+    if (e.in_trace && !e.consumed_by.empty() && e.timeouts * 2 >= e.errors) continue;
     double rate = e.errors / e.count;
     if (rate < p["min_error_rate"]) continue;
     Finding f = p.make_finding("external-errors/" + e.host);
@@ -536,6 +640,7 @@ Judgement judge(const Snapshot& s, const Target& target, const Settings& setting
   judge_rule(j, settings, "net.slow_external_call", slow_external_calls, s);
   judge_rule(j, settings, "net.repeated_external_call", repeated_external_calls, s);
   judge_rule(j, settings, "net.sequential_external_calls", sequential_external_calls, s);
+  judge_rule(j, settings, "net.capped_concurrency", capped_concurrency, s);
   judge_rule(j, settings, "net.external_errors", external_errors, s);
   judge_rule(j, settings, "code.self_time_hotspot", self_time_hotspots, s);
   add_notes(s, j);

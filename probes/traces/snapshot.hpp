@@ -36,10 +36,12 @@ struct Pattern {
   double path_ms = 0;
   double window_ms = 0;  // from the first call's start to the last one's end, summed over requests
   std::string target;    // the datastore or dependency called
+  // Different parameter sets (statements: 0 = not known) or URLs (external calls) among the repeats.
+  int distinct = 0;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Pattern, kind, key, repeats, requests, total_ms, saved_ms,
                                                 parent, service, shape, concurrency, path_ms, window_ms,
-                                                target)
+                                                target, distinct)
 
 // Own-code time of one span (by service and name) on the critical path.
 struct SelfTime {
@@ -64,8 +66,10 @@ struct Timeout {
   std::string service, span;              // the span that gave up
   std::string locus_service, locus_span;  // the one that consumed the budget
   double count = 0, ms = 0;
+  std::string locus_statement;  // when that span is a database or cache call
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Timeout, service, span, locus_service, locus_span, count, ms)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Timeout, service, span, locus_service, locus_span, count, ms,
+                                                locus_statement)
 
 struct Route {
   std::string service, route;
@@ -90,8 +94,10 @@ struct Statement {
   bool cache = false;
   double count = 0, total_ms = 0;
   Latency latency;
+  std::string service;  // the service that runs it (the first seen)
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Statement, text, system, cache, count, total_ms, latency)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Statement, text, system, cache, count, total_ms, latency,
+                                                service)
 
 struct CallStats {
   std::string call;  // "GET host/path-template"

@@ -116,7 +116,7 @@ const std::vector<RuleSpec>& rule_catalog() {
            {"min_db_time_ms_per_s", 50, "ms/s", "database busy enough for a share to matter", kChokepoint},
        },
        {"query", "queryid", "calls", "mean_ms", "total_ms", "db_time_share", "rows_per_call", "calls_per_s",
-        "route", "service", "p95_ms"}},
+        "route", "service", "p95_ms", "datastore", "timeouts_consumed"}},
       {"db.n_plus_one",
        Category::database,
        "the same single-row lookup repeats many times per transaction (statistics) or under one parent "
@@ -380,7 +380,27 @@ const std::vector<RuleSpec>& rule_catalog() {
            {"min_calls", 3, "calls", "calls in a sequence", kSentryHttp},
            {"min_saved_ms", 200, "ms", "time saved per request by running them concurrently", kChokepoint},
        },
-       {"sequence", "route", "service", "calls", "requests", "time_per_request_ms", "saved_per_request_ms"}},
+       {"sequence", "route", "service", "calls", "requests", "time_per_request_ms", "saved_per_request_ms",
+        "entry_service"}},
+      {"net.capped_concurrency",
+       Category::network,
+       "calls to one dependency within a request overlap, but no more than a small constant number are in "
+       "flight for most of their window (a worker pool or concurrency limit): the request waits for the "
+       "rounds, not for one call (traces)",
+       "Raise the concurrency limit if the dependency can take it, or batch the calls into one request for "
+       "many items.",
+       {
+           {"min_calls", 4, "calls", "calls to the dependency in one request", kChokepoint},
+           {"min_total_ms", 300, "ms", "critical-path time of the calls per request", kSentryApi},
+           {"min_request_share", 0.2, "ratio",
+            "or this share of the request's critical path, above min_share_ms", kRelative},
+           {"min_share_ms", 20, "ms", "floor of the relative threshold", kChokepoint},
+           {"high_request_share", 0.2, "ratio", "share of the request from which it is high", kChokepoint},
+           {"critical_request_share", 0.5, "ratio", "share of the request from which it is critical",
+            kChokepoint},
+       },
+       {"host", "route", "service", "entry_service", "calls", "concurrency", "requests",
+        "time_per_request_ms", "summed_ms_per_request", "request_share", "parent"}},
       {"net.external_errors",
        Category::network,
        "an external dependency answers with errors (5xx, connection errors) or timeouts",

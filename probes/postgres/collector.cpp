@@ -386,7 +386,7 @@ Plan explain_statement(Connection& s, const Statement& st, const Snapshot& snap,
     out.plan = generic_plan(tx, st.query, snap.server_version_num);
     out.total_cost = out.plan.value("Total Cost", 0.0);
     if (snap.hypopg) {
-      for (const auto& target : scan_targets(out.plan, snap.tables)) {
+      for (const auto& target : scan_targets(out.plan, snap.tables, snap.indexes)) {
         if (is_system_schema(target.schema) || target_rows(target, snap.tables) < whatif_min_rows) continue;
         for (const auto& key : target.candidates)
           what_if(tx, s.conn(), st.query, snap.server_version_num, target, key, out);

@@ -111,6 +111,7 @@ struct PlanContext {
 
 struct RawScan {
   std::string schema, table, alias, node_type, filter;
+  bool residual = false;  // an index scan that still filters rows
   double plan_rows = 0;
   PlanContext context;
 };
@@ -130,14 +131,22 @@ void walk(const json& node, int workers, PlanContext ctx, std::vector<RawScan>& 
   }
   for (const char* cond : {"Hash Cond", "Merge Cond", "Join Filter"})
     parse_join_condition(node.value(cond, ""), ctx.joins);
-  if (type == "Seq Scan" || type == "Parallel Seq Scan") {
+  bool seq = type == "Seq Scan" || type == "Parallel Seq Scan";
+  bool indexed = type == "Index Scan" || type == "Index Only Scan" || type == "Bitmap Heap Scan";
+  if (seq || indexed) {
     bool parallel = type == "Parallel Seq Scan" || node.value("Parallel Aware", false);
     RawScan s;
     s.schema = node.value("Schema", "public");
     s.table = node.value("Relation Name", "");
     s.alias = node.value("Alias", s.table);
-    s.node_type = parallel ? "Parallel Seq Scan" : "Seq Scan";
-    s.filter = node.value("Filter", "");
+    s.node_type = seq ? (parallel ? "Parallel Seq Scan" : "Seq Scan") : type;
+    // An index scan's own condition plus what it still filters: the whole predicate on the table.
+    std::vector<std::string> conds;
+    for (const char* key : {"Index Cond", "Recheck Cond", "Filter"})
+      if (auto c = node.value(key, ""); !c.empty() && std::find(conds.begin(), conds.end(), c) == conds.end())
+        conds.push_back(c);
+    s.filter = fmt::format("{}", fmt::join(conds, " AND "));
+    s.residual = node.contains("Filter");
     s.plan_rows = node.value("Plan Rows", 0.0) * (parallel ? workers + 1 : 1);
     s.context = ctx;
     out.push_back(std::move(s));
@@ -220,7 +229,12 @@ std::vector<IndexKey> candidates_for(const ScanTarget& t) {
 
 }  // namespace
 
-std::vector<ScanTarget> scan_targets(const nlohmann::json& plan, const std::vector<Table>& tables) {
+bool is_seq_scan(const std::string& node_type) {
+  return node_type == "Seq Scan" || node_type == "Parallel Seq Scan";
+}
+
+std::vector<ScanTarget> scan_targets(const nlohmann::json& plan, const std::vector<Table>& tables,
+                                     const std::vector<Index>& indexes) {
   std::vector<RawScan> raw;
   walk(plan, 0, {}, raw);
   std::vector<ScanTarget> out;
@@ -243,6 +257,7 @@ std::vector<ScanTarget> scan_targets(const nlohmann::json& plan, const std::vect
       t.alias = alias;
       t.node_type = s.node_type;
       t.filter = s.filter;
+      t.residual = s.residual;
       t.filter_columns = filter_columns(s.filter);
       t.partitioned = partition;
       auto names_this = [&](const std::string& q) { return q == s.alias || q == alias; };
@@ -262,7 +277,16 @@ std::vector<ScanTarget> scan_targets(const nlohmann::json& plan, const std::vect
     it->leaves.push_back(s.schema + "." + s.table);
     it->plan_rows += s.plan_rows;
   }
-  for (auto& t : out) t.candidates = candidates_for(t);
+  for (auto& t : out) {
+    for (auto& key : candidates_for(t))
+      if (!key_served_by_index(indexes, t.schema, t.table, key)) t.candidates.push_back(std::move(key));
+  }
+  // An index scan is a target only when something is left to gain: rows it filters, or a sort.
+  out.erase(std::remove_if(out.begin(), out.end(),
+                           [](const ScanTarget& t) {
+                             return !is_seq_scan(t.node_type) && !t.residual && t.sort_keys.empty();
+                           }),
+            out.end());
   return out;
 }
 

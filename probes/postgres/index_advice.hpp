@@ -35,19 +35,22 @@ struct ScanTarget {
   std::string table;                // the logical table: the partition root for partitions
   std::vector<std::string> leaves;  // "schema.name" of the relations scanned
   std::string alias;                // the alias in the statement (partition scans: its stem)
-  std::string node_type;            // "Seq Scan" | "Parallel Seq Scan"
-  std::string filter;
-  double plan_rows = 0;  // rows the scans return, summed over partitions
+  std::string node_type;            // "Seq Scan", "Parallel Seq Scan", "Index Scan", "Bitmap Heap Scan" …
+  std::string filter;               // the scan's conditions: index condition and filter, ANDed
+  double plan_rows = 0;             // rows the scans return, summed over partitions
   FilterColumns filter_columns;
   std::vector<std::string> join_columns;           // equi-join columns of this table
   std::vector<std::vector<SortColumn>> sort_keys;  // sort orders above it that name its columns
   bool partitioned = false;
+  bool residual = false;             // an index scan that still filters rows
   std::vector<IndexKey> candidates;  // in the order they are worth testing
 };
 
-// Every table the plan scans sequentially, with its candidate index keys. `tables` maps partitions
-// to their root.
-std::vector<ScanTarget> scan_targets(const nlohmann::json& plan, const std::vector<Table>& tables);
+// Every table the plan scans sequentially, or through an index that still leaves a filter or a sort
+// to do, with its candidate index keys (keys an existing index already serves left out). `tables`
+// maps partitions to their root.
+std::vector<ScanTarget> scan_targets(const nlohmann::json& plan, const std::vector<Table>& tables,
+                                     const std::vector<Index>& indexes = {});
 
 // pg_catalog, information_schema, pg_toast…: never advised.
 bool is_system_schema(std::string_view schema);
@@ -61,6 +64,8 @@ struct TableWrites {
   double total() const { return inserts + updates + deletes; }
 };
 TableWrites target_writes(const ScanTarget& t, const std::vector<Table>& tables);
+
+bool is_seq_scan(const std::string& node_type);
 
 // An existing valid btree index (or hash, for one equality column) already leads with this key.
 bool key_served_by_index(const std::vector<Index>& indexes, std::string_view schema, std::string_view table,

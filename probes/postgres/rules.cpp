@@ -136,8 +136,11 @@ void describe_suggestion(const IndexSuggestion& s, const Workload& w, Finding& f
   bool measured = top.cost_after && top.cost_before;
   std::string cols = index_key_sql(s.key);
   bool by_sort = s.key.source.find("sort") != std::string::npos;
-  f.title = fmt::format("Add an index on {} ({}): a hot query {} all {} rows of it per call", s.table, cols,
-                        by_sort ? "reads and sorts" : "reads", human_count(s.rows));
+  bool seq = is_seq_scan(s.node_type);
+  f.title = seq ? fmt::format("Add an index on {} ({}): a hot query {} all {} rows of it per call", s.table,
+                              cols, by_sort ? "reads and sorts" : "reads", human_count(s.rows))
+                : fmt::format("Add an index on {} ({}): a hot query's {} on it still {} rows", s.table, cols,
+                              s.node_type, by_sort ? "sorts" : "filters");
   std::string cost;
   if (measured)
     cost = fmt::format(
@@ -153,14 +156,16 @@ void describe_suggestion(const IndexSuggestion& s, const Workload& w, Finding& f
   double writes_base_s = w.snap->window_s > 0 ? w.snap->window_s : w.snap->table_stats_age_s.value_or(0);
   double writes_per_s = writes_base_s > 0 ? s.writes.total() / writes_base_s : 0;
   f.detail = fmt::format(
-      "{} ran {} times (mean {}, {} of database time). Its generic plan reads {}.{}{} sequentially ({}, {} "
+      "{} ran {} times (mean {}, {} of database time). Its generic plan reads {}.{}{} {} ({}, {} "
       "rows, {}) to return about {} rows.{}{}{}",
       one_line(top.statement->query, 160), human_count(top.statement->calls),
       human_ms(top.statement->calls ? top.statement->total_exec_ms / top.statement->calls : 0),
       percent(top.share), s.schema, s.table,
-      s.partitioned ? fmt::format(" ({} partitions)", s.partitions) : "", s.node_type, human_count(s.rows),
-      s.filter.empty() ? std::string("no filter") : "filter " + s.filter, human_count(s.estimated_rows), cost,
-      others, write_cost_sentence(s, writes_per_s, w.per_s(calls), serves_writes));
+      s.partitioned ? fmt::format(" ({} partitions)", s.partitions) : "",
+      seq ? "sequentially" : "through an index that does not serve all of it", s.node_type,
+      human_count(s.rows), s.filter.empty() ? std::string("no filter") : "filter " + s.filter,
+      human_count(s.estimated_rows), cost, others,
+      write_cost_sentence(s, writes_per_s, w.per_s(calls), serves_writes));
   f.impact = {round_to(s.share, 4), "db_time"};
   f.evidence = {
       {"table", s.table},
@@ -254,7 +259,7 @@ std::vector<Finding> missing_index(const Workload& w, const RuleParams& p) {
     if (!st || w.db_time_ms <= 0) continue;
     double share = st->total_exec_ms / w.db_time_ms;
     if (share < p["min_db_time_share"]) continue;
-    for (const auto& target : scan_targets(plan.plan, w.snap->tables)) {
+    for (const auto& target : scan_targets(plan.plan, w.snap->tables, w.snap->indexes)) {
       if (is_system_schema(target.schema) || target.candidates.empty()) continue;
       double rows = target_rows(target, w.snap->tables);
       if (rows < p["min_table_rows"]) continue;

@@ -202,6 +202,19 @@ TEST_CASE("index adviser: two equality columns selective only together get one t
   apply_and_check_plan(found[0], q);
 }
 
+TEST_CASE("index adviser: an index on one column that still leaves a filter gets the two-column index") {
+  auto r0 = app_psql({"-c", "CREATE INDEX IF NOT EXISTS events_tenant_idx ON adviser.events (tenant_id)"});
+  REQUIRE_MESSAGE(r0.exit_code == 0, r0.err);
+  const std::string q = "SELECT id, payload FROM adviser.events WHERE tenant_id = 42 AND status = 3";
+  auto r = diagnose_workload({q});
+  auto found = advice_on(r.report, "events");
+  REQUIRE(found.size() == 1);
+  CHECK(found[0]["evidence"]["columns"] == ordered_json::array({"tenant_id", "status"}));
+  CHECK(found[0]["evidence"]["plan_node"] != "Seq Scan");
+  apply_and_check_plan(found[0], q);
+  psql_value("DROP INDEX adviser.events_tenant_idx");
+}
+
 TEST_CASE("index adviser: the join column of a big table driven by a selective small one") {
   const std::string q =
       "SELECT e.id, e.created_at FROM adviser.events e JOIN adviser.accounts a ON a.id = e.account_id "

@@ -365,3 +365,26 @@ TEST_CASE("db.unused_index: never scanned on a written table, min_table_writes_p
   s.indexes.back().primary = true;
   CHECK(of_rule(s, "db.unused_index").empty());
 }
+
+TEST_CASE(
+    "candidates: an index scan that still sorts or filters is a target, keys its index serves are not") {
+  PlanJson heap = {{"Node Type", "Bitmap Heap Scan"},
+                   {"Relation Name", "events"},
+                   {"Schema", "public"},
+                   {"Alias", "events"},
+                   {"Recheck Cond", "(events.account_id = $1)"},
+                   {"Plan Rows", 100.0}};
+  PlanJson plan = {{"Node Type", "Sort"}, {"Sort Key", {"events.created_at DESC"}}, {"Plans", {heap}}};
+  std::vector<pg::Index> indexes = {
+      {"public", "events", "events_account_idx", "btree", {"account_id"}, false, false, false}};
+  auto t = pg::scan_targets(plan, {table("events", 2e5)}, indexes);
+  REQUIRE(t.size() == 1);
+  CHECK(keys(t[0]) == std::vector<std::vector<std::string>>{{"account_id", "created_at"}, {"created_at"}});
+  // The same scan with nothing left to do (no sort, no residual filter) is no target.
+  CHECK(pg::scan_targets(heap, {table("events", 2e5)}, indexes).empty());
+  // A residual filter makes it one again: the two-column key.
+  heap["Filter"] = "(events.status = $2)";
+  t = pg::scan_targets(heap, {table("events", 2e5)}, indexes);
+  REQUIRE(t.size() == 1);
+  CHECK(keys(t[0])[0] == std::vector<std::string>{"account_id", "status"});
+}

@@ -386,10 +386,14 @@ Plan explain_statement(Connection& s, const Statement& st, const Snapshot& snap,
     out.plan = generic_plan(tx, st.query, snap.server_version_num);
     out.total_cost = out.plan.value("Total Cost", 0.0);
     if (snap.hypopg) {
+      // Bounded: a statement joining many big tables (or one with many partitions) must not turn
+      // into hundreds of plannings.
+      constexpr size_t kMaxWhatIfsPerStatement = 24;
       for (const auto& target : scan_targets(out.plan, snap.tables, snap.indexes)) {
         if (is_system_schema(target.schema) || target_rows(target, snap.tables) < whatif_min_rows) continue;
         for (const auto& key : target.candidates)
-          what_if(tx, s.conn(), st.query, snap.server_version_num, target, key, out);
+          if (out.what_if.size() < kMaxWhatIfsPerStatement)
+            what_if(tx, s.conn(), st.query, snap.server_version_num, target, key, out);
       }
     }
     tx.abort();

@@ -83,6 +83,9 @@ uint32_t Assembler::statement_id(std::string_view raw, bool cache, std::string_v
   bool literals = false;
   std::string_view normalized = normalize_statement_view(raw, &literals);
   last_had_literals_ = literals;
+  // A normalized text seen before was judged then: credential checks run once per distinct text.
+  uint32_t seen = strings_.find(normalized);
+  if (seen != Interner::kEmpty && seen < is_statement_.size() && is_statement_[seen]) return seen;
   std::optional<std::string> redacted = credential_redaction(normalized);  // ALTER ROLE … PASSWORD
   uint32_t id = strings_.intern(redacted ? std::string_view(*redacted) : normalized);
   if (id >= is_statement_.size()) is_statement_.resize(strings_.size(), false);
@@ -198,7 +201,7 @@ void Assembler::analyze_keys() {
     size_t j = i + 1;
     while (j < keys.size() && keys[j].seq == keys[i].seq) ++j;
     nodes_.clear();
-    for (size_t k = i; k < j; ++k) nodes_.push_back(Node{spans_[keys[k].index]});
+    for (size_t k = i; k < j; ++k) nodes_.push_back(Node{&spans_[keys[k].index]});
     analyze_trace();
     i = j;
   }
@@ -208,6 +211,7 @@ void Assembler::analyze_keys() {
 
 void Assembler::analyze_trace() {
   traces_ += 1;
+  stand_ins_.clear();
   link_parents();
   group_orphans();
   build_children();
@@ -220,7 +224,7 @@ void Assembler::analyze_trace() {
 void Assembler::link_parents() {
   size_t n = nodes_.size();
   ids_.clear();
-  for (uint32_t i = 0; i < n; ++i) ids_.emplace_back(nodes_[i].span.id, i);
+  for (uint32_t i = 0; i < n; ++i) ids_.emplace_back(nodes_[i].span->id, i);
   std::sort(ids_.begin(), ids_.end());
   for (size_t i = 0; i < n;) {
     size_t j = i + 1;
@@ -228,7 +232,7 @@ void Assembler::link_parents() {
     if (j - i > 1) {
       int32_t client = -1, server = -1;
       for (size_t k = i; k < j; ++k) {
-        SpanKind kind = nodes_[ids_[k].second].span.kind;
+        SpanKind kind = nodes_[ids_[k].second].span->kind;
         bool is_client = kind == SpanKind::client || kind == SpanKind::producer;
         bool is_server = kind == SpanKind::server || kind == SpanKind::consumer;
         if (is_client && client < 0)
@@ -239,6 +243,7 @@ void Assembler::link_parents() {
       bool shared = client >= 0 && server >= 0;
       if (shared) {
         nodes_[static_cast<size_t>(client)].shared_server = server;
+        nodes_[static_cast<size_t>(server)].shared_client = client;
         shared_merged_ += 1;
       }
       // The first of the run stands for the id (the client half when shared); the rest are duplicates.
@@ -255,7 +260,7 @@ void Assembler::link_parents() {
     i = j;
   }
   for (auto& node : nodes_) {
-    if (!node.span.timed && node.in_tree) {
+    if (!node.span->timed && node.in_tree) {
       node.in_tree = false;
       untimed_ += 1;
     }
@@ -278,7 +283,7 @@ void Assembler::link_parents() {
         continue;
       }
       // The chain ends at an untimed span: group under it as under a missing parent.
-      orphans_of_.emplace_back(up.span.parent ? up.span.parent : up.span.id, i);
+      orphans_of_.emplace_back(up.span->parent ? up.span->parent : up.span->id, i);
       p = -1;
     }
     node.parent = p;
@@ -287,15 +292,10 @@ void Assembler::link_parents() {
 
 // The parent's node, or -1 for a root; an orphan is queued under its missing parent's id.
 int32_t Assembler::resolve_parent(uint32_t child) {
-  const Span& s = nodes_[child].span;
+  const Span& s = *nodes_[child].span;
   uint64_t want = s.parent == s.id ? 0 : s.parent;
-  if (s.kind == SpanKind::server || s.kind == SpanKind::consumer) {
-    // The server half of a shared span names the client's parent; it hangs under its client half.
-    auto it = std::lower_bound(ids_.begin(), ids_.end(), std::make_pair(s.id, 0u));
-    if (it != ids_.end() && it->first == s.id && it->second != child &&
-        nodes_[it->second].shared_server == static_cast<int32_t>(child))
-      return static_cast<int32_t>(it->second);
-  }
+  // The server half of a shared span names the client's parent; it hangs under its client half.
+  if (nodes_[child].shared_client >= 0) return nodes_[child].shared_client;
   if (!want) return -1;
   auto it = std::lower_bound(ids_.begin(), ids_.end(), std::make_pair(want, 0u));
   if (it == ids_.end() || it->first != want) {
@@ -306,8 +306,8 @@ int32_t Assembler::resolve_parent(uint32_t child) {
   int32_t server = nodes_[parent].shared_server;
   if (server >= 0) {
     // A child of a shared id is the server's, unless it runs in the client's service only.
-    const Span& client_span = nodes_[parent].span;
-    const Span& server_span = nodes_[static_cast<size_t>(server)].span;
+    const Span& client_span = *nodes_[parent].span;
+    const Span& server_span = *nodes_[static_cast<size_t>(server)].span;
     bool client_side = s.service == client_span.service && s.service != server_span.service;
     if (!client_side) return server;
   }
@@ -326,13 +326,13 @@ void Assembler::group_orphans() {
     orphans_ += static_cast<double>(j - i);
     orphan_groups_ += 1;
     Span stand_in;
-    const Span first = nodes_[orphans_of_[i].second].span;
+    const Span first = *nodes_[orphans_of_[i].second].span;
     stand_in.trace = first.trace;
     stand_in.id = orphans_of_[i].first;
     stand_in.start_ns = first.start_ns;
     stand_in.end_ns = first.end_ns;
     for (size_t k = i; k < j; ++k) {
-      const Span& s = nodes_[orphans_of_[k].second].span;
+      const Span& s = *nodes_[orphans_of_[k].second].span;
       stand_in.start_ns = std::min(stand_in.start_ns, s.start_ns);
       stand_in.end_ns = std::max(stand_in.end_ns, s.end_ns);
     }
@@ -343,8 +343,8 @@ void Assembler::group_orphans() {
     int32_t host = -1;
     for (uint32_t r = 0; r < nodes_.size(); ++r) {
       const Node& root = nodes_[r];
-      if (root.in_tree && root.parent < 0 && root.span.parent == 0 &&
-          root.span.start_ns <= stand_in.start_ns && stand_in.start_ns < root.span.end_ns) {
+      if (root.in_tree && root.parent < 0 && root.span->parent == 0 &&
+          root.span->start_ns <= stand_in.start_ns && stand_in.start_ns < root.span->end_ns) {
         host = static_cast<int32_t>(r);
         break;
       }
@@ -354,7 +354,7 @@ void Assembler::group_orphans() {
       i = j;
       continue;
     }
-    Node node{stand_in};
+    Node node{&stand_ins_.emplace_back(stand_in)};
     node.parent = host;
     auto index = static_cast<int32_t>(nodes_.size());
     nodes_.push_back(node);
@@ -365,17 +365,17 @@ void Assembler::group_orphans() {
   // Several pieces of one trace with no root above them are parts of one request whose root was
   // lost: one stand-in holds them all.
   if (rootless_.size() >= 2) {
-    Span root = nodes_[rootless_.front()].span;
+    Span root = *nodes_[rootless_.front()].span;
     root.parent = 0;
     root.name = root.route = missing_span_name_;
     root.kind = SpanKind::internal;
     root.cls = SpanClass::internal;
     for (uint32_t r : rootless_) {
-      root.start_ns = std::min(root.start_ns, nodes_[r].span.start_ns);
-      root.end_ns = std::max(root.end_ns, nodes_[r].span.end_ns);
+      root.start_ns = std::min(root.start_ns, nodes_[r].span->start_ns);
+      root.end_ns = std::max(root.end_ns, nodes_[r].span->end_ns);
     }
     auto index = static_cast<int32_t>(nodes_.size());
-    nodes_.push_back(Node{root});
+    nodes_.push_back(Node{&stand_ins_.emplace_back(root)});
     for (uint32_t r : rootless_) nodes_[r].parent = index;
   }
   rootless_.clear();
@@ -387,8 +387,8 @@ void Assembler::build_children() {
   for (auto& node : nodes_) {
     if (!node.in_tree || node.parent < 0) continue;
     ++fill_[static_cast<size_t>(node.parent) + 1];
-    const Span& p = nodes_[static_cast<size_t>(node.parent)].span;
-    if (node.span.start_ns < p.start_ns || node.span.end_ns > p.end_ns) skewed_ += 1;
+    const Span& p = *nodes_[static_cast<size_t>(node.parent)].span;
+    if (node.span->start_ns < p.start_ns || node.span->end_ns > p.end_ns) skewed_ += 1;
   }
   uint32_t offset = 0;
   for (size_t i = 0; i < n; ++i) {
@@ -408,23 +408,23 @@ void Assembler::build_children() {
     if (node.count < 2) {
       if (node.count == 1) {
         const Node& c = nodes_[child_list_[node.first]];
-        if (c.span.kind == SpanKind::server || c.span.kind == SpanKind::consumer)
+        if (c.span->kind == SpanKind::server || c.span->kind == SpanKind::consumer)
           node.reached = static_cast<int32_t>(child_list_[node.first]);
       }
       continue;
     }
     auto kids = child_list_.begin() + node.first;
     auto by_start = [&](uint32_t a, uint32_t b) {
-      return std::tie(nodes_[a].span.start_ns, a) < std::tie(nodes_[b].span.start_ns, b);
+      return std::tie(nodes_[a].span->start_ns, a) < std::tie(nodes_[b].span->start_ns, b);
     };
     if (!std::is_sorted(kids, kids + node.count, by_start)) std::sort(kids, kids + node.count, by_start);
     auto ends = by_end_.begin() + node.first;
     std::sort(ends, ends + node.count, [&](uint32_t a, uint32_t b) {
-      return std::tie(nodes_[b].span.end_ns, a) < std::tie(nodes_[a].span.end_ns, b);
+      return std::tie(nodes_[b].span->end_ns, a) < std::tie(nodes_[a].span->end_ns, b);
     });
     for (uint32_t k = 0; k < node.count; ++k) {
       const Node& c = nodes_[child_list_[node.first + k]];
-      if (c.span.kind == SpanKind::server || c.span.kind == SpanKind::consumer) {
+      if (c.span->kind == SpanKind::server || c.span->kind == SpanKind::consumer) {
         node.reached = static_cast<int32_t>(child_list_[node.first + k]);
         break;
       }
@@ -444,7 +444,7 @@ void Assembler::walk_critical_path(uint32_t root) {
     nodes_[n].path += to - from;
     frames_.push_back({n, from, to, to, 0});
   };
-  push(root, nodes_[root].span.start_ns, nodes_[root].span.end_ns);
+  push(root, nodes_[root].span->start_ns, nodes_[root].span->end_ns);
   while (!frames_.empty()) {
     Frame f = frames_.back();
     Node& n = nodes_[f.node];
@@ -452,7 +452,7 @@ void Assembler::walk_critical_path(uint32_t root) {
     int64_t found_start = 0, found_end = 0;
     while (f.next < n.count) {
       uint32_t c = by_end_[n.first + f.next];
-      const Span& cs = nodes_[c].span;
+      const Span& cs = *nodes_[c].span;
       int64_t end = std::min(cs.end_ns, f.to);
       if (end <= f.from) {  // this child and every later one ended before the window
         f.next = n.count;
@@ -481,26 +481,26 @@ void Assembler::walk_critical_path(uint32_t root) {
 uint32_t Assembler::dependency_of(uint32_t i, bool& in_trace) const {
   const Node& node = nodes_[i];
   in_trace = node.reached >= 0;
-  if (node.span.cls == SpanClass::external)
-    return in_trace ? nodes_[static_cast<size_t>(node.reached)].span.service : node.span.target;
+  if (node.span->cls == SpanClass::external)
+    return in_trace ? nodes_[static_cast<size_t>(node.reached)].span->service : node.span->target;
   in_trace = true;  // a server span called without a client span: the callee is its service
-  return node.span.service;
+  return node.span->service;
 }
 
 void Assembler::analyze_entry(uint32_t root) {
   walk_critical_path(root);
   Node& entry = nodes_[root];
-  uint32_t route = entry.span.cls == SpanClass::request ? entry.span.route : entry.span.name;
-  uint64_t route_key = (static_cast<uint64_t>(entry.span.service) << 32) | route;
+  uint32_t route = entry.span->cls == SpanClass::request ? entry.span->route : entry.span->name;
+  uint64_t route_key = (static_cast<uint64_t>(entry.span->service) << 32) | route;
   RouteAcc& acc = routes_[route_key];
-  acc.service = entry.span.service;
+  acc.service = entry.span->service;
   acc.route = route;
-  double request_ms = entry.span.duration_ms();
-  entry_ns_ = entry.span.end_ns - entry.span.start_ns;
+  double request_ms = entry.span->duration_ms();
+  entry_ns_ = entry.span->end_ns - entry.span->start_ns;
   acc.latency.add(request_ms);
   acc.requests += 1;
   acc.request_ms += request_ms;
-  acc.errors += entry.span.error ? 1 : 0;
+  acc.errors += entry.span->error ? 1 : 0;
   requests_ += 1;
 
   hosts_.clear();
@@ -515,9 +515,9 @@ void Assembler::analyze_entry(uint32_t root) {
     const Node& node = nodes_[i];
     if (node.count >= 2) {
       record_repetitions(i, acc);
-      record_sequence(i, acc, entry.span.name);
+      record_sequence(i, acc, entry.span->name);
     }
-    if (node.span.timeout) record_timeout(i, acc);
+    if (node.span->timeout) record_timeout(i, acc);
     for (uint32_t k = 0; k < node.count; ++k) stack_.push_back(child_list_[node.first + k]);
   }
   record_identical(acc);
@@ -531,7 +531,7 @@ void Assembler::analyze_entry(uint32_t root) {
 // statistics.
 void Assembler::attribute_node(uint32_t i, RouteAcc& acc) {
   const Node& node = nodes_[i];
-  const Span& s = node.span;
+  const Span& s = *node.span;
   double own = ms(node.self_path);
   if (s.service != last_service_acc_id_ || !last_service_acc_) {  // nodes of a service come together
     last_service_acc_ = &acc.services[s.service];
@@ -557,9 +557,10 @@ void Assembler::attribute_node(uint32_t i, RouteAcc& acc) {
     }
     case SpanClass::external:
     case SpanClass::request: {
-      bool callee_without_client = s.cls == SpanClass::request && node.parent >= 0 &&
-                                   nodes_[static_cast<size_t>(node.parent)].span.cls != SpanClass::external &&
-                                   nodes_[static_cast<size_t>(node.parent)].span.service != s.service;
+      bool callee_without_client =
+          s.cls == SpanClass::request && node.parent >= 0 &&
+          nodes_[static_cast<size_t>(node.parent)].span->cls != SpanClass::external &&
+          nodes_[static_cast<size_t>(node.parent)].span->service != s.service;
       if (s.cls == SpanClass::external) {
         bool network = node.reached >= 0;
         (network ? acc.path.network_ms : acc.path.external_ms) += own;
@@ -669,7 +670,7 @@ void Assembler::record_repetitions(uint32_t parent, RouteAcc& acc) {
   keyed_.clear();
   for (uint32_t k = 0; k < p.count; ++k) {
     uint32_t c = child_list_[p.first + k];
-    const Span& s = nodes_[c].span;
+    const Span& s = *nodes_[c].span;
     if (s.cls == SpanClass::database || s.cls == SpanClass::cache) {
       if (s.statement) keyed_.emplace_back((uint64_t{1} << 32) | s.statement, c);
     } else if (s.cls == SpanClass::external) {  // by dependency: a fan-out calls it with many URLs
@@ -686,13 +687,13 @@ void Assembler::record_repetitions(uint32_t parent, RouteAcc& acc) {
       continue;
     }
     Occurrence pat;
-    const Span& first = nodes_[keyed_[i].second].span;
+    const Span& first = *nodes_[keyed_[i].second].span;
     bool external = first.cls == SpanClass::external;
     pat.kind = external ? "repeated_call" : "n_plus_one";
     pat.key = first.statement;
     pat.repeats = static_cast<int>(j - i);
     pat.service = first.service;
-    pat.parent = p.span.name;
+    pat.parent = p.span->name;
     bool in_trace = false;
     pat.target = external ? dependency_of(keyed_[i].second, in_trace) : first.target;
     int64_t window_start = first.start_ns, window_end = first.end_ns, path = 0;
@@ -702,14 +703,14 @@ void Assembler::record_repetitions(uint32_t parent, RouteAcc& acc) {
     bool identities_known = true;
     for (size_t k = i; k < j; ++k) {
       const Node& c = nodes_[keyed_[k].second];
-      total += c.span.duration_ms();
+      total += c.span->duration_ms();
       path += c.path;
-      window_start = std::min(window_start, c.span.start_ns);
-      window_end = std::max(window_end, c.span.end_ns);
-      events_.emplace_back(c.span.start_ns, 1);
-      events_.emplace_back(c.span.end_ns, -1);
-      distinct_.push_back(external ? c.span.call : c.span.identity);
-      identities_known = identities_known && (external || c.span.identity);
+      window_start = std::min(window_start, c.span->start_ns);
+      window_end = std::max(window_end, c.span->end_ns);
+      events_.emplace_back(c.span->start_ns, 1);
+      events_.emplace_back(c.span->end_ns, -1);
+      distinct_.push_back(external ? c.span->call : c.span->identity);
+      identities_known = identities_known && (external || c.span->identity);
     }
     std::sort(distinct_.begin(), distinct_.end());
     pat.distinct = identities_known
@@ -744,22 +745,23 @@ void Assembler::record_identical(RouteAcc& acc) {
       const Node& first = nodes_[identities_[i].second];
       Occurrence pat;
       pat.kind = "identical";
-      pat.key = first.span.statement;
+      pat.key = first.span->statement;
       pat.repeats = static_cast<int>(j - i);
-      pat.service = first.span.service;
-      pat.target = first.span.target;
+      pat.service = first.span->service;
+      pat.target = first.span->target;
       int64_t path = 0, redundant = 0;
       double total = 0;
       for (size_t k = i; k < j; ++k) {
         const Node& c = nodes_[identities_[k].second];
-        total += c.span.duration_ms();
+        total += c.span->duration_ms();
         path += c.path;
         if (k > i) redundant += c.path;
       }
       pat.total_ms = total;
       pat.path_ms = ms(path);
       pat.saved_ms = ms(redundant);
-      pat.parent = first.parent >= 0 ? nodes_[static_cast<size_t>(first.parent)].span.name : first.span.name;
+      pat.parent =
+          first.parent >= 0 ? nodes_[static_cast<size_t>(first.parent)].span->name : first.span->name;
       record_pattern(acc, pat);
     }
     i = j;
@@ -785,22 +787,22 @@ void Assembler::record_sequence(uint32_t parent, RouteAcc& acc, uint32_t entry_n
   const Span* prev = nullptr;
   for (uint32_t k = 0; k < p.count; ++k) {
     const Node& c = nodes_[child_list_[p.first + k]];
-    if (c.span.cls != SpanClass::external) continue;
+    if (c.span->cls != SpanClass::external) continue;
     // Worth running concurrently: long in itself, or a twentieth of the request.
-    int64_t dur = c.span.end_ns - c.span.start_ns;
+    int64_t dur = c.span->end_ns - c.span->start_ns;
     bool long_enough = dur >= min_call_ns_ || 20 * dur >= entry_ns_;
     // After the previous one ended (start times may be whole milliseconds: 1 ms of slack).
-    bool continues = long_enough && prev && c.span.start_ns + 1'000'000 >= prev->end_ns &&
-                     c.span.start_ns - prev->end_ns <= max_gap_ns_ && c.span.call != prev->call;
+    bool continues = long_enough && prev && c.span->start_ns + 1'000'000 >= prev->end_ns &&
+                     c.span->start_ns - prev->end_ns <= max_gap_ns_ && c.span->call != prev->call;
     if (!continues) close_run();
     if (!long_enough) {
       prev = nullptr;
       continue;
     }
-    run.calls.push_back(c.span.call);
+    run.calls.push_back(c.span->call);
     run.path += c.path;
     run.longest = std::max(run.longest, c.path);
-    prev = &c.span;
+    prev = c.span;
   }
   close_run();
   if (best.calls.size() < 2) return;
@@ -810,7 +812,7 @@ void Assembler::record_sequence(uint32_t parent, RouteAcc& acc, uint32_t entry_n
   for (uint32_t call : best.calls) key += (key.empty() ? "" : " → ") + strings_.str(call);
   pat.key = strings_.intern(key);
   pat.repeats = static_cast<int>(best.calls.size());
-  pat.service = p.span.service;
+  pat.service = p.span->service;
   pat.parent = entry_name;
   pat.total_ms = ms(best.path);
   pat.path_ms = ms(best.path);
@@ -832,8 +834,8 @@ void Assembler::record_timeout(uint32_t i, RouteAcc& acc) {
     if (best == ~0u || 2 * nodes_[best].path < nodes_[i].path || nodes_[i].path <= 0) break;
     locus = best;
   }
-  const Span& s = nodes_[i].span;
-  const Span& l = nodes_[locus].span;
+  const Span& s = *nodes_[i].span;
+  const Span& l = *nodes_[locus].span;
   if (!timeout_recorded_) {  // the topmost span that gave up speaks for the request
     timeout_recorded_ = true;
     uint64_t key = (static_cast<uint64_t>(s.service) * 0x9E3779B97F4A7C15ull) ^ (uint64_t{s.name} << 32) ^

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <deque>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -162,13 +163,14 @@ class Assembler {
   // One span of the trace being analysed, in its tree. Synthetic nodes stand for a parent that
   // never arrived, grouping its orphans.
   struct Node {
-    Span span;
+    const Span* span;  // in spans_, or a stand-in
     int32_t parent = -1;
     uint32_t first = 0, count = 0;  // children: child_list_[first, first + count), in start order
     int64_t path = 0;               // ns of this subtree on its request's critical path
     int64_t self_path = 0;          // ns of the span itself on it
     int32_t reached = -1;           // client spans: the callee's server span, when it is in the trace
     int32_t shared_server = -1;     // the Zipkin server half sharing this client span's id
+    int32_t shared_client = -1;     // and the other way round
     bool in_tree = true;            // false: untimed or a duplicate
   };
 
@@ -246,7 +248,9 @@ class Assembler {
     int64_t start;
   };
   std::vector<SortKey> sort_keys_;
-  std::vector<Node> nodes_;  // the trace being analysed, in start order, then synthetic parents
+  std::vector<Node> nodes_;
+  std::deque<Span> stand_ins_;  // spans made up for missing parents (stable addresses)  // the trace being
+                                // analysed, in start order, then synthetic parents
   std::vector<std::pair<uint64_t, uint32_t>> ids_, orphans_of_, keyed_;
   std::vector<uint32_t> child_list_, by_end_, fill_, stack_, hosts_;
   std::vector<std::pair<int64_t, int>> events_;

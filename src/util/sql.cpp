@@ -94,15 +94,17 @@ std::string cut_before_literal(const std::string& raw) {
 }  // namespace
 
 bool mentions_credentials(std::string_view text) {
-  // One pass without allocating: trace readers call this for every database span.
+  // One pass without allocating: trace readers call this for every database span. ASCII case
+  // folding inline (std::tolower is a call into the C library per character).
   static constexpr std::string_view kWords[] = {"password", "passwd", "dblink", "user mapping", "secret"};
+  auto lower = [](char ch) { return ch >= 'A' && ch <= 'Z' ? static_cast<char>(ch | 0x20) : ch; };
   for (size_t i = 0; i < text.size(); ++i) {
-    char c = static_cast<char>(std::tolower(static_cast<unsigned char>(text[i])));
+    char c = lower(text[i]);
     if (c != 'p' && c != 'd' && c != 'u' && c != 's') continue;
     for (std::string_view word : kWords) {
       if (word[0] != c || text.size() - i < word.size()) continue;
       size_t k = 1;
-      while (k < word.size() && std::tolower(static_cast<unsigned char>(text[i + k])) == word[k]) ++k;
+      while (k < word.size() && lower(text[i + k]) == word[k]) ++k;
       if (k == word.size()) return true;
     }
   }

@@ -1,0 +1,113 @@
+// Jaeger JSON (the query service's and the UI's export): trace objects with spans and processes.
+#include "probes/traces/span_fields.hpp"
+
+namespace cp::traces::scan {
+
+namespace {
+
+void read_jaeger_tag(ondemand::object tag, RawSpan& s) {
+  std::string_view key, str;
+  int64_t num = 0;
+  bool is_num = false, flag = false;
+  for (auto field : tag) {
+    std::string_view k = field.unescaped_key();
+    if (k == "key") {
+      key = field.value().get_string();
+    } else if (k == "value") {
+      ondemand::value v = field.value();
+      switch (v.type()) {
+        case ondemand::json_type::string:
+          str = v.get_string();
+          break;
+        case ondemand::json_type::boolean:
+          flag = v.get_bool();
+          break;
+        case ondemand::json_type::number:
+          num = i64(v);
+          is_num = true;
+          break;
+        default:
+          break;
+      }
+    }
+  }
+  apply_attribute(s, key, str, num, is_num, flag);
+}
+
+}  // namespace
+
+struct JaegerSpan {
+  RawSpan span;
+  std::string_view process_id;
+};
+
+void read_jaeger_trace(ondemand::object trace, Emitter& e) {
+  std::vector<JaegerSpan> spans;
+  std::vector<std::pair<std::string_view, std::string_view>> processes;  // id -> serviceName
+  for (auto field : trace) {
+    std::string_view k = field.unescaped_key();
+    if (k == "spans") {
+      for (auto item : field.value().get_array()) {
+        JaegerSpan js;
+        RawSpan& s = js.span;
+        bool has_trace = false;
+        s.timed = false;
+        for (auto sf : item.get_object()) {
+          std::string_view sk = sf.unescaped_key();
+          if (sk == "traceID") {
+            s.trace = parse_trace_id(sf.value().get_string());
+            has_trace = true;
+          } else if (sk == "spanID") {
+            s.id = parse_span_id(sf.value().get_string(), "spanID");
+          } else if (sk == "operationName") {
+            s.name = sf.value().get_string();
+          } else if (sk == "references") {
+            for (auto ref : sf.value().get_array()) {
+              std::string_view type, id;
+              for (auto rf : ref.get_object()) {
+                std::string_view rk = rf.unescaped_key();
+                if (rk == "refType")
+                  type = rf.value().get_string();
+                else if (rk == "spanID")
+                  id = rf.value().get_string();
+              }
+              if (type == "CHILD_OF" || (s.parent == 0 && type == "FOLLOWS_FROM"))
+                s.parent = parse_span_id(id, "references.spanID");
+            }
+          } else if (sk == "startTime") {
+            s.start_ns = static_cast<int64_t>(u64(sf.value())) * 1000;
+            s.timed = true;
+          } else if (sk == "duration") {
+            s.end_ns = static_cast<int64_t>(u64(sf.value())) * 1000;  // made absolute below
+          } else if (sk == "tags") {
+            for (auto tag : sf.value().get_array()) read_jaeger_tag(tag.get_object(), s);
+          } else if (sk == "processID") {
+            js.process_id = sf.value().get_string();
+          } else if (sk == "process") {
+            for (auto pf : sf.value().get_object())
+              if (std::string_view(pf.unescaped_key()) == "serviceName") s.service = pf.value().get_string();
+          }
+        }
+        if (!has_trace) throw ShapeError{"a Jaeger span without traceID"};
+        s.end_ns += s.start_ns;
+        spans.push_back(js);
+      }
+    } else if (k == "processes") {
+      for (auto pf : field.value().get_object()) {
+        std::string_view id = pf.unescaped_key();
+        for (auto f : pf.value().get_object())
+          if (std::string_view(f.unescaped_key()) == "serviceName")
+            processes.emplace_back(id, f.value().get_string());
+      }
+    }
+  }
+  for (auto& js : spans) {
+    if (js.span.service.empty())
+      for (const auto& [id, name] : processes)
+        if (id == js.process_id) js.span.service = name;
+    e.pending.push_back(js.span);
+  }
+  e.flush("unknown_service");
+}
+
+}  // namespace cp::traces::scan

@@ -388,3 +388,39 @@ TEST_CASE(
   REQUIRE(t.size() == 1);
   CHECK(keys(t[0])[0] == std::vector<std::string>{"account_id", "status"});
 }
+
+TEST_CASE("thresholds: high_db_time_share and critical_db_time_share are inclusive") {
+  auto s = missing_index_snapshot();
+  double total = 0;
+  for (const auto& st : s.statements) total += st.total_exec_ms;
+  double share = s.statements[0].total_exec_ms / total;
+  Settings settings;
+  auto& t = settings.rules["db.missing_index"].thresholds;
+  t["critical_db_time_share"] = share;
+  REQUIRE(advice(s, settings).size() == 1);
+  CHECK(advice(s, settings)[0].severity == Severity::critical);
+  t["critical_db_time_share"] = share * 1.001;
+  t["high_db_time_share"] = share;
+  CHECK(advice(s, settings)[0].severity == Severity::high);
+  t["high_db_time_share"] = share * 1.001;
+  CHECK(advice(s, settings)[0].severity == Severity::medium);
+}
+
+TEST_CASE(
+    "thresholds: db.duplicate_index min_index_bytes and db.unused_index max_index_scans are inclusive") {
+  auto s = with_orders_writes(5);
+  s.indexes.push_back(orders_index("orders_customer_idx", {"customer_id"}));
+  s.indexes.push_back(orders_index("orders_customer_status_idx", {"customer_id", "status"}));
+  Settings settings;
+  settings.rules["db.duplicate_index"].thresholds["min_index_bytes"] = 8e6;  // the index's size
+  CHECK(of_rule(s, "db.duplicate_index", settings).size() == 1);
+  settings.rules["db.duplicate_index"].thresholds["min_index_bytes"] = 8e6 + 1;
+  CHECK(of_rule(s, "db.duplicate_index", settings).empty());
+  // orders_customer_status_idx has 10 scans: unused at max_index_scans = 10, not at 9.
+  settings.rules["db.unused_index"].thresholds["max_index_scans"] = 10;
+  auto unused = of_rule(s, "db.unused_index", settings);
+  REQUIRE(unused.size() == 1);  // the duplicate is reported as a duplicate only
+  CHECK(unused[0].evidence["index"] == "orders_customer_status_idx");
+  settings.rules["db.unused_index"].thresholds["max_index_scans"] = 9;
+  CHECK(of_rule(s, "db.unused_index", settings).empty());
+}

@@ -52,6 +52,39 @@ size_t line_of(const char* begin, size_t offset) {
   return line;
 }
 
+// 1-based column of `offset` in its line, in bytes.
+size_t column_of(const char* begin, size_t offset) {
+  size_t col = 1;
+  while (offset > 0 && begin[offset - 1] != '\n') {
+    --offset;
+    ++col;
+  }
+  return col;
+}
+
+// A UTF-8 byte order mark (editors on Windows write one): skipped.
+size_t bom_length(const char* p, size_t n) {
+  return n >= 3 && static_cast<unsigned char>(p[0]) == 0xEF && static_cast<unsigned char>(p[1]) == 0xBB &&
+                 static_cast<unsigned char>(p[2]) == 0xBF
+             ? 3
+             : 0;
+}
+
+// Is this array item a Jaeger trace object ({"traceID", "spans", "processes"}) rather than a
+// Zipkin span? The object is left where it was.
+bool is_jaeger_trace(ondemand::object& item) {
+  bool jaeger = false;
+  for (auto field : item) {
+    std::string_view k = field.unescaped_key();
+    if (k == "spans" || k == "processes") {
+      jaeger = true;
+      break;
+    }
+  }
+  item.reset();
+  return jaeger;
+}
+
 const char* kExpected =
     "expected OTLP/JSON ({\"resourceSpans\": …}), OTLP JSON Lines, Jaeger JSON ({\"data\": [{\"spans\": "
     "…}]}) "
@@ -60,8 +93,19 @@ const char* kExpected =
 // One whole document of any format. Returns the detected format.
 Format read_document(ondemand::document& doc, Emitter& e) {
   if (doc.type() == ondemand::json_type::array) {
-    for (auto item : doc.get_array()) read_zipkin_span(item.get_object(), e);
-    return Format::zipkin;
+    // Zipkin v2 spans, or (as some tools export) a bare array of Jaeger trace objects.
+    Format format = Format::zipkin;
+    bool first = true;
+    for (auto item : doc.get_array()) {
+      ondemand::object obj = item.get_object();
+      if (first && is_jaeger_trace(obj)) format = Format::jaeger;
+      first = false;
+      if (format == Format::jaeger)
+        read_jaeger_trace(obj, e);
+      else
+        read_zipkin_span(obj, e);
+    }
+    return format;
   }
   if (doc.type() != ondemand::json_type::object) throw ShapeError{std::string("not a trace: ") + kExpected};
   ondemand::object obj = doc.get_object();
@@ -85,14 +129,23 @@ Format read_document(ondemand::document& doc, Emitter& e) {
   throw ShapeError{std::string("not a trace: ") + kExpected};
 }
 
+// "name:LINE:COLUMN: byte N: what" — where in the file, as editors count.
 std::string describe_error(const std::string& name, const char* base, size_t size, const char* at,
-                           const std::string& what, size_t line_offset = 0) {
+                           const std::string& what) {
   if (at && at >= base && at <= base + size) {
     size_t offset = static_cast<size_t>(at - base);
-    return fmt::format("{}:{}: byte {}: {}", name, line_offset ? line_offset : line_of(base, offset), offset,
+    return fmt::format("{}:{}:{}: byte {}: {}", name, line_of(base, offset), column_of(base, offset), offset,
                        what);
   }
   return fmt::format("{}: {}", name, what);
+}
+
+// Where a truncated document ends: after its last byte that is not white space.
+const char* end_of_content(const char* data, size_t size) {
+  while (size > 0 && (data[size - 1] == ' ' || data[size - 1] == '\n' || data[size - 1] == '\r' ||
+                      data[size - 1] == '\t'))
+    --size;
+  return data + size;
 }
 
 std::string simdjson_message(error_code code, bool at_end) {
@@ -202,6 +255,9 @@ ReadStats read_whole(const std::string& name, const char* data, size_t size, siz
     error_code syntax = validator.parse(data, size, true).get(ignored);
     std::string what = syntax && syntax != CAPACITY ? simdjson_message(syntax, truncated)
                                                     : simdjson_message(err.error(), truncated);
+    bool ends_early = syntax == INCOMPLETE_ARRAY_OR_OBJECT || err.error() == INCOMPLETE_ARRAY_OR_OBJECT ||
+                      what.find("truncated") != std::string::npos;
+    if (ends_early) at = end_of_content(data, size);  // a truncated file ends where its content does
     throw ReadError{describe_error(name, data, size, at, what)};
   } catch (const ShapeError& err) {
     throw ReadError{describe_error(name, data, size, location(), err.what)};
@@ -289,7 +345,9 @@ class MappedLines {
   MappedLines& operator=(const MappedLines&) = delete;
 
   std::optional<ReadStats> read(const std::string& name, const SpanSink& sink) {
-    if (!map_at(0) || !first_line_is_otlp_request(at(0), end_ - begin_)) return std::nullopt;
+    // (A file with a byte order mark is read through the buffered path, which drops it.)
+    if (!map_at(0) || bom_length(at(0), end_ - begin_) || !first_line_is_otlp_request(at(0), end_ - begin_))
+      return std::nullopt;
     Emitter e{sink};
     LineStream lines(name, e);
     ReadStats stats{Format::otlp_jsonl, size_, 0, 0};
@@ -352,6 +410,9 @@ class MappedLines {
 }  // namespace
 
 ReadStats read_traces_buffer(const std::string& name, const char* data, size_t size, const SpanSink& sink) {
+  size_t bom = bom_length(data, size);
+  data += bom;
+  size -= bom;
   padded_string copy(data, size);
   if (first_line_is_otlp_request(copy.data(), size))
     return read_lines_buffer(name, copy.data(), size, size + SIMDJSON_PADDING, sink);
@@ -374,6 +435,10 @@ ReadStats read_traces(const std::string& path, const SpanSink& sink) {
   size_t filled = std::fread(buf.data(), 1, kChunk, file.get());
   if (std::ferror(file.get())) throw ReadError{fmt::format("{}: read error: {}", name, std::strerror(errno))};
   bool eof = filled < kChunk;
+  if (size_t bom = bom_length(buf.data(), filled)) {
+    std::memmove(buf.data(), buf.data() + bom, filled - bom);
+    filled -= bom;
+  }
 
   if (!first_line_is_otlp_request(buf.data(), filled)) {
     // A single document (OTLP/JSON, Jaeger, Zipkin): read it whole.

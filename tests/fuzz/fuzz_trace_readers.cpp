@@ -1,5 +1,7 @@
-// libFuzzer target: every trace reader and the assembler on arbitrary bytes. Any input must end
-// in spans or a ReadError, never a crash, hang or sanitizer report.
+// libFuzzer target: every trace reader (OTLP/JSON and JSON Lines, Jaeger objects and bare arrays,
+// Zipkin v2 with shared spans, Zipkin v1 refused, a byte order mark), the assembler (trees, stand-ins
+// for missing parents, critical paths) and the rules on arbitrary bytes. Any input must end in a
+// judgement or a ReadError, never a crash, hang or sanitizer report.
 //   cmake -S . -B build-fuzz -G Ninja -DCHOKEPOINT_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++
 //   -DCMAKE_C_COMPILER=clang cmake --build build-fuzz --target fuzz_trace_readers
 //   build-fuzz/tests/fuzz_trace_readers -max_total_time=600 tests/fuzz/corpus
@@ -8,6 +10,7 @@
 
 #include "probes/traces/assemble.hpp"
 #include "probes/traces/readers.hpp"
+#include "probes/traces/rules.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   cp::traces::Assembler assembler(500, 50, 1024);  // a tiny horizon exercises eviction too
@@ -17,6 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } catch (const cp::traces::ReadError&) {
     return 0;
   }
-  (void)assembler.finish();
+  cp::Target target{"traces", "--traces", "", "fuzz", {}};
+  (void)cp::traces::judge(assembler.finish(), target, {});
   return 0;
 }

@@ -473,3 +473,69 @@ TEST_CASE("CLI: must-hold verdicts, schema-valid reports, exit codes") {
   CHECK(stdin_run.exit_code == 0);
   CHECK(stdin_run.out.find("\"<stdin>\"") != std::string::npos);
 }
+
+TEST_CASE("reader fix: a UTF-8 byte order mark is accepted, in a buffer, a document file and JSON Lines") {
+  std::string zipkin =
+      "\xEF\xBB\xBF[{\"traceId\":\"00000000000000aa\",\"id\":\"00000000000000ab\",\"name\":\"get /s\","
+      "\"kind\":\"SERVER\",\"timestamp\":1,\"duration\":5,\"localEndpoint\":{\"serviceName\":\"z\"}}]";
+  size_t spans = 0;
+  auto stats = read_traces_buffer("bom.json", zipkin.data(), zipkin.size(), [&](const RawSpan&) { ++spans; });
+  CHECK(stats.format == Format::zipkin);
+  CHECK(spans == 1);
+  std::string line =
+      R"({"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"1112131415161718","name":"x","kind":2,"startTimeUnixNano":"1","endTimeUnixNano":"2"}]}]}]})";
+  for (const std::string& text : {zipkin, "\xEF\xBB\xBF" + line + "\n" + line + "\n"}) {
+    std::string path = test::temp_path("bom.trace");
+    std::ofstream(path, std::ios::binary) << text;
+    size_t n = 0;
+    read_traces(path, [&](const RawSpan&) { ++n; });
+    CHECK(n >= 1);
+  }
+}
+
+TEST_CASE("reader fix: a bare JSON array of Jaeger trace objects is read as Jaeger, not Zipkin") {
+  std::string doc =
+      R"([{"traceID":"abc123abc123abc1","spans":[{"traceID":"abc123abc123abc1","spanID":"0000000000000001",
+    "operationName":"GET /a","references":[],"startTime":1000,"duration":5000,"processID":"p1",
+    "tags":[{"key":"span.kind","type":"string","value":"server"}]}],"processes":{"p1":{"serviceName":"svc"}}},
+    {"traceID":"abc123abc123abc2","spans":[{"traceID":"abc123abc123abc2","spanID":"0000000000000002",
+    "operationName":"GET /a","references":[],"startTime":9000,"duration":3000,"processID":"p1"}],
+    "processes":{"p1":{"serviceName":"svc"}}}])";
+  std::vector<RawSpan> got;
+  auto stats =
+      read_traces_buffer("jaeger.json", doc.data(), doc.size(), [&](const RawSpan& s) { got.push_back(s); });
+  CHECK(stats.format == Format::jaeger);
+  REQUIRE(got.size() == 2);
+  CHECK(got[0].service == "svc");
+  auto snap = assemble_text(doc);
+  CHECK(snap.requests == 2);
+}
+
+TEST_CASE("reader fix: Zipkin v1 is refused by name (exit 3), not read as v2") {
+  std::string v1 =
+      R"([{"traceId":"00000000000000aa","id":"00000000000000ab","name":"get","timestamp":1,"duration":5,
+    "annotations":[{"timestamp":1,"value":"sr","endpoint":{"serviceName":"web","ipv4":"10.0.0.1"}}],
+    "binaryAnnotations":[{"key":"http.path","value":"/a","endpoint":{"serviceName":"web"}}]}])";
+  CHECK(read_error(v1).find("Zipkin v1") != std::string::npos);
+  std::string only_binary = R"([{"traceId":"00000000000000aa","id":"00000000000000ab","name":"get",
+    "binaryAnnotations":[{"key":"lc","value":"x"}]}])";
+  CHECK(read_error(only_binary).find("Zipkin v1") != std::string::npos);
+  // v2 annotations (timestamp + value, no endpoint) are fine.
+  std::string v2 = R"([{"traceId":"00000000000000aa","id":"00000000000000ab","name":"get","timestamp":1,
+    "duration":5,"annotations":[{"timestamp":2,"value":"wire send"}]}])";
+  CHECK(read_error(v2).empty());
+  auto run = test::run({test::chokepoint_bin(), "diagnose", "--traces", "-", "--format", "json"}, v1);
+  CHECK(run.exit_code == 3);
+  CHECK(run.out.find("Zipkin v1") != std::string::npos);
+}
+
+TEST_CASE("reader fix: a truncated pretty-printed file is located by line and column where it ends") {
+  std::string doc =
+      "{\n  \"data\": [\n    {\n      \"traceID\": \"ab\",\n      \"spans\": [\n        {\"spanID\"";
+  std::string message = read_error(doc);
+  CHECK(message.find("truncated") != std::string::npos);
+  // Line 6, just after its last character (column 18): not "1: byte 0".
+  CHECK(message.find("input.json:6:18:") == 0);
+  std::string invalid = "{\n  \"resourceSpans\": [\n    {\"scopeSpans\": 12 }\n  ]\n}";
+  CHECK(read_error(invalid).find("input.json:") == 0);
+}

@@ -149,6 +149,9 @@ void walk(const json& node, int workers, PlanContext ctx, std::vector<RawScan>& 
     s.residual = node.contains("Filter");
     s.plan_rows = node.value("Plan Rows", 0.0) * (parallel ? workers + 1 : 1);
     s.context = ctx;
+    // A correlated subquery's scan compares its column with the outer query's ("e.account_id = a.id"):
+    // a join column, served by an index the same way.
+    parse_join_condition(node.value("Filter", ""), s.context.joins);
     out.push_back(std::move(s));
   }
   if (auto it = node.find("Plans"); it != node.end() && it->is_array())

@@ -227,6 +227,17 @@ TEST_CASE("index adviser: the join column of a big table driven by a selective s
   apply_and_check_plan(found[0], q);
 }
 
+TEST_CASE("index adviser: a correlated subquery's column compared with the outer row") {
+  const std::string q =
+      "SELECT a.id, (SELECT count(*) FROM adviser.events e WHERE e.account_id = a.id) AS n "
+      "FROM adviser.accounts a WHERE a.id < 4";
+  auto r = diagnose_workload({q});
+  auto found = advice_on(r.report, "events");
+  REQUIRE(found.size() == 1);
+  CHECK(found[0]["evidence"]["columns"] == ordered_json::array({"account_id"}));
+  apply_and_check_plan(found[0], q);
+}
+
 TEST_CASE("index adviser: a partitioned table gets ON ONLY + CONCURRENTLY per partition + ATTACH") {
   const std::string by_device = "SELECT * FROM adviser.measurements WHERE device_id = 17";
   const std::string by_key =

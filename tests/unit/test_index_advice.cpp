@@ -424,3 +424,22 @@ TEST_CASE(
   settings.rules["db.unused_index"].thresholds["max_index_scans"] = 9;
   CHECK(of_rule(s, "db.unused_index", settings).empty());
 }
+
+TEST_CASE(
+    "candidates: a correlated subquery's scan, filtered by the outer query's column, gets that column") {
+  PlanJson plan = {{"Node Type", "Seq Scan"},
+                   {"Relation Name", "accounts"},
+                   {"Schema", "public"},
+                   {"Alias", "a"},
+                   {"Plan Rows", 10.0},
+                   {"Plans",
+                    {{{"Node Type", "Aggregate"},
+                      {"Parent Relationship", "SubPlan"},
+                      {"Plans", {seq_scan("events", "e", "((e.account_id = a.id) AND (e.status = $1))")}}}}}};
+  auto t = pg::scan_targets(plan, {table("events", 2e5), table("accounts", 2000)});
+  REQUIRE(t.size() == 2);
+  CHECK(t[1].table == "events");
+  CHECK(t[1].join_columns == std::vector<std::string>{"account_id"});
+  auto k = keys(t[1]);
+  CHECK(std::find(k.begin(), k.end(), std::vector<std::string>{"account_id", "status"}) != k.end());
+}

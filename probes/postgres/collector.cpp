@@ -372,35 +372,63 @@ void what_if(pqxx::dbtransaction& tx, pqxx::connection& conn, const std::string&
   out.what_if.push_back(std::move(w));
 }
 
-Plan explain_statement(Connection& s, const Statement& st, const Snapshot& snap, double whatif_min_rows) {
+// Plans the statement (and its what-ifs) into `out`. `search_path`: "" keeps the session's.
+void plan_statement(Connection& s, const Statement& st, const Snapshot& snap, double whatif_min_rows,
+                    const std::string& search_path, Plan& out) {
+  // Inside a read-only transaction that is always rolled back; prepared statements outlive a
+  // rollback, so DEALLOCATE runs again afterwards. Partition pruning is off: a generic plan
+  // executed with NULL parameters would otherwise prune every partition and show no scan to judge.
+  pqxx::read_transaction tx(s.conn());
+  tx.exec(std::string(kTag) + "SET LOCAL plan_cache_mode = force_generic_plan");
+  tx.exec(std::string(kTag) + "SET LOCAL enable_partition_pruning = off");
+  if (!search_path.empty()) tx.exec(std::string(kTag) + "SET LOCAL search_path = " + search_path);
+  if (snap.hypopg) tx.exec(std::string(kTag) + "SELECT hypopg_reset()");  // no leftover what-if
+  out.plan = generic_plan(tx, st.query, snap.server_version_num);
+  out.total_cost = out.plan.value("Total Cost", 0.0);
+  if (snap.hypopg) {
+    // Bounded: a statement joining many big tables (or one with many partitions) must not turn
+    // into hundreds of plannings.
+    constexpr size_t kMaxWhatIfsPerStatement = 24;
+    for (const auto& target : scan_targets(out.plan, snap.tables, snap.indexes)) {
+      if (is_system_schema(target.schema) || target_rows(target, snap.tables) < whatif_min_rows) continue;
+      for (const auto& key : target.candidates)
+        if (out.what_if.size() < kMaxWhatIfsPerStatement)
+          what_if(tx, s.conn(), st.query, snap.server_version_num, target, key, out);
+    }
+  }
+  tx.abort();
+}
+
+// The application's search_path is not recorded with its statements: when a table is not found on
+// chokepoint's, the database's other schemas are tried after it (one catalogue read).
+std::string every_schema_path(Connection& s) {
+  auto r = s.run(
+      "SELECT current_setting('search_path') || coalesce(', ' || string_agg(quote_ident(nspname), ', ' "
+      "ORDER BY nspname), '') FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' "
+      "AND nspname <> 'information_schema'");
+  return text(r[0][0]);
+}
+
+Plan explain_statement(Connection& s, const Statement& st, const Snapshot& snap, double whatif_min_rows,
+                       std::string& wider_search_path) {
   Plan out;
   out.queryid = st.queryid;
-  try {
-    // Inside a read-only transaction that is always rolled back; prepared statements outlive a
-    // rollback, so DEALLOCATE runs again afterwards. Partition pruning is off: a generic plan
-    // executed with NULL parameters would otherwise prune every partition and show no scan to judge.
-    pqxx::read_transaction tx(s.conn());
-    tx.exec(std::string(kTag) + "SET LOCAL plan_cache_mode = force_generic_plan");
-    tx.exec(std::string(kTag) + "SET LOCAL enable_partition_pruning = off");
-    if (snap.hypopg) tx.exec(std::string(kTag) + "SELECT hypopg_reset()");  // no leftover what-if
-    out.plan = generic_plan(tx, st.query, snap.server_version_num);
-    out.total_cost = out.plan.value("Total Cost", 0.0);
-    if (snap.hypopg) {
-      // Bounded: a statement joining many big tables (or one with many partitions) must not turn
-      // into hundreds of plannings.
-      constexpr size_t kMaxWhatIfsPerStatement = 24;
-      for (const auto& target : scan_targets(out.plan, snap.tables, snap.indexes)) {
-        if (is_system_schema(target.schema) || target_rows(target, snap.tables) < whatif_min_rows) continue;
-        for (const auto& key : target.candidates)
-          if (out.what_if.size() < kMaxWhatIfsPerStatement)
-            what_if(tx, s.conn(), st.query, snap.server_version_num, target, key, out);
-      }
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    try {
+      out = Plan{};
+      out.queryid = st.queryid;
+      plan_statement(s, st, snap, whatif_min_rows, attempt ? wider_search_path : "", out);
+      break;
+    } catch (const pqxx::undefined_table& e) {
+      out.error = libpq_message(e.what());
+      if (attempt == 0 && wider_search_path.empty()) wider_search_path = every_schema_path(s);
+    } catch (const pqxx::sql_error& e) {
+      out.error = libpq_message(e.what());
+      break;
+    } catch (const CollectError& e) {
+      out.error = e.message;
+      break;
     }
-    tx.abort();
-  } catch (const pqxx::sql_error& e) {
-    out.error = libpq_message(e.what());
-  } catch (const CollectError& e) {
-    out.error = e.message;
   }
   if (snap.server_version_num < 160000) s.run("DEALLOCATE ALL");
   return out;
@@ -611,10 +639,11 @@ Snapshot collect_snapshot(Connection& s, const CollectContext& ctx, const ConnIn
   double explain_top = ctx.settings ? ctx.settings->probe_option("postgres", "explain_top", 20) : 20;
   double whatif_min_rows = ctx.settings ? ctx.settings->params("db.missing_index")["min_table_rows"] : 10000;
   int explained = 0;
+  std::string wider_search_path;  // read once, when a statement's table is not on the default path
   for (const auto& st : snap.statements) {
     if (explained >= explain_top) break;
     if (!is_explainable(st.query)) continue;
-    snap.plans.push_back(explain_statement(s, st, snap, whatif_min_rows));
+    snap.plans.push_back(explain_statement(s, st, snap, whatif_min_rows, wider_search_path));
     ++explained;
   }
   return snap;

@@ -238,6 +238,17 @@ TEST_CASE("index adviser: a correlated subquery's column compared with the outer
   apply_and_check_plan(found[0], q);
 }
 
+TEST_CASE("index adviser: unqualified names the application resolves through its own search_path") {
+  // pg_stat_statements does not record the search_path: chokepoint retries on the database's schemas.
+  const std::string q = "SELECT id FROM events WHERE ext_ref = 'ref-77'";
+  auto r = diagnose_workload({"SET search_path = adviser, public", q});
+  auto found = advice_on(r.report, "events");
+  REQUIRE(found.size() == 1);
+  CHECK(found[0]["evidence"]["schema"] == "adviser");
+  CHECK(found[0]["evidence"]["columns"] == ordered_json::array({"ext_ref"}));
+  apply_and_check_plan(found[0], q);
+}
+
 TEST_CASE("index adviser: a partitioned table gets ON ONLY + CONCURRENTLY per partition + ATTACH") {
   const std::string by_device = "SELECT * FROM adviser.measurements WHERE device_id = 17";
   const std::string by_key =

@@ -1,17 +1,25 @@
 #!/usr/bin/env bash
 # The demo: throwaway servers on loopback, a workload with a chosen bottleneck, chokepoint's
-# diagnosis of it. Regenerates sample-reports/<scenario>.{txt,json,evidence.json}.
+# diagnosis of it, and a summary table (scenario, verdict, exit code, why).
 #
-#   sample-reports/demo.sh [CHOKEPOINT_BIN] [SCENARIO...]
+#   sample-reports/demo.sh [--write-samples] [CHOKEPOINT_BIN] [SCENARIO...]
 #   scenarios: missing_index n_plus_one healthy locks no_pooling pool_saturation held_transactions
 #              healthy_pooled throttled_worker slow_dependency cold_cache traces_n_plus_one
 #              traces_slow_dependency traces_code_hotspot (default: all)
 #
-# Everything it starts lives under one temporary directory and is stopped on exit.
+# Reports (<scenario>.txt, .json, .evidence.json) go to a new temporary directory, printed at the
+# end; --write-samples writes them into sample-reports/ instead (tests/tools/bootstrap.sh samples).
+# Every run uses --fail-on high, so a scenario with a high or critical finding exits 1.
+# Servers: started under a temporary directory and stopped on exit, or, with
+# CHOKEPOINT_TEST_SERVICES=DIR, the ones tests/tools/services.sh already started there.
+# WINDOW (default 8) is the sampling window in seconds.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
-bin=${1:-$root/build/chokepoint}
+cd "$root"  # fixture paths in reports stay relative
+write_samples=0
+if [ "${1:-}" = --write-samples ]; then write_samples=1; shift; fi
+bin=${1:-build/chokepoint}
 shift || true
 scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] || scenarios=(missing_index n_plus_one healthy locks no_pooling pool_saturation
@@ -21,28 +29,62 @@ scenarios=("$@")
 WINDOW=${WINDOW:-8}
 
 work=$(mktemp -d /tmp/chokepoint-demo.XXXXXX)
-cleanup() { "$root/tests/tools/services.sh" stop "$work" || true; rm -rf "$work"; }
+if [ "$write_samples" = 1 ]; then out=$here; else out=$(mktemp -d /tmp/chokepoint-demo-reports.XXXXXX); fi
+own_services=1
+if [ -n "${CHOKEPOINT_TEST_SERVICES:-}" ]; then own_services=0; fi
+cleanup() {
+  if [ "$own_services" = 1 ]; then tests/tools/services.sh stop "$work" >/dev/null 2>&1 || true; fi
+  rm -rf "$work"
+}
 trap cleanup EXIT
 
-echo "demo: starting PostgreSQL 15, PgBouncer, Redis and HTTP dependencies on loopback (1M orders)…" >&2
-"$root/tests/tools/services.sh" start "$work" postgres shop pgbouncer redis http
+if [ "$own_services" = 1 ]; then
+  echo "demo: starting PostgreSQL 15, PgBouncer, Redis and HTTP dependencies on loopback (1M orders)…" >&2
+  tests/tools/services.sh start "$work" postgres shop pgbouncer redis http >"$work/services.log" 2>&1 ||
+    { cat "$work/services.log" >&2; exit 1; }
+  services=$work
+else
+  services=$CHOKEPOINT_TEST_SERVICES
+fi
 # shellcheck disable=SC1091
-. "$work/env"
+. "$services/env"
+
+summary=()  # "scenario<TAB>verdict<TAB>exit<TAB>why" per scenario
+
+# The verdict and the reason of a JSON report, tab-separated.
+verdict_of() {
+  python3 - "$1" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+v = r["verdict"]
+cat = v["category"] or "none"
+conf = " %d %%" % round(v["confidence"] * 100) if cat != "none" else ""
+why = v["headline"]
+if r["gate"]["status"] == "fail" and r["gate"]["reasons"]:
+    why = "gate: " + r["gate"]["reasons"][0]
+why = why if len(why) <= 90 else why[:89] + "…"
+print(cat + conf + "\t" + why)
+PY
+}
 
 reset_stats() {
   psql -X -q -v ON_ERROR_STOP=1 "$PG_SUPER_DSN" -c "SELECT pg_stat_statements_reset()" -c "SELECT pg_stat_reset()" >/dev/null
 }
 
 # diagnose NAME [chokepoint args…]: the live text report (what a user sees), then the same
-# evidence judged again as JSON.
+# evidence judged again as JSON; one line of progress, one row of the summary.
 diagnose() {
   local name=$1; shift
   local status=0
-  "$bin" diagnose "$@" --window "$WINDOW" --output "$here/$name.txt" --save-evidence "$here/$name.evidence.json" || status=$?
-  "$bin" diagnose --replay "$here/$name.evidence.json" --format json --output "$here/$name.json" || true
-  echo
-  echo "=================== scenario: $name (exit $status) ==================="
-  cat "$here/$name.txt"
+  "$bin" diagnose "$@" --window "$WINDOW" --fail-on high --output "$out/$name.txt" \
+    --save-evidence "$out/$name.evidence.json" 2>"$work/$name.err" || status=$?
+  "$bin" diagnose --replay "$out/$name.evidence.json" --fail-on high --format json \
+    --output "$out/$name.json" 2>/dev/null || true
+  local verdict="(no report)" why
+  why=$(tail -n 1 "$work/$name.err")
+  if [ -s "$out/$name.json" ]; then IFS=$'\t' read -r verdict why < <(verdict_of "$out/$name.json"); fi
+  summary+=("$name"$'\t'"$verdict"$'\t'"$status"$'\t'"$why")
+  printf 'demo: %-22s %-14s exit %s\n' "$name" "$verdict" "$status" >&2
 }
 
 # pgbench_scenario NAME WORKLOAD LOAD_DSN "PGBENCH FLAGS" CHOKEPOINT_TARGET_ARGS…
@@ -51,7 +93,7 @@ pgbench_scenario() {
   shift 4
   reset_stats
   # shellcheck disable=SC2086
-  pgbench -n $flags -j 2 -T $((WINDOW + 3)) -f "$root/tests/workloads/$workload.sql" "$dsn" \
+  pgbench -n $flags -j 2 -T $((WINDOW + 3)) -f "tests/workloads/$workload.sql" "$dsn" \
     >"$work/$name.pgbench.log" 2>&1 &
   local load=$!
   sleep 1
@@ -100,11 +142,11 @@ for s in "${scenarios[@]}"; do
         --pgbouncer "$PGB_ADMIN_DSN" --postgres "$PG_APP_DSN" ;;
     throttled_worker) throttled_worker ;;
     traces_n_plus_one)  # OTLP/JSON: 30 user lookups per request, half literal, half $1
-      diagnose traces_n_plus_one --traces "$root/tests/fixtures/traces/otlp_n_plus_one.json" ;;
+      diagnose traces_n_plus_one --traces "tests/fixtures/traces/otlp_n_plus_one.json" ;;
     traces_slow_dependency)  # Jaeger JSON: a third-party payments API holds the requests
-      diagnose traces_slow_dependency --traces "$root/tests/fixtures/traces/jaeger_slow_dependency.json" ;;
+      diagnose traces_slow_dependency --traces "tests/fixtures/traces/jaeger_slow_dependency.json" ;;
     traces_code_hotspot)  # OTLP JSON Lines: one internal function holds the time
-      diagnose traces_code_hotspot --traces "$root/tests/fixtures/traces/jsonl_code_hotspot.jsonl" ;;
+      diagnose traces_code_hotspot --traces "tests/fixtures/traces/jsonl_code_hotspot.jsonl" ;;
     slow_dependency)  # a third-party API answering in ~400 ms next to a fast internal one
       diagnose slow_dependency --http "$HTTP_BASE/slow?ms=400" --http "$HTTP_BASE/fast" ;;
     cold_cache)  # 2 MB of maxmemory under random reads and writes over a million keys
@@ -120,3 +162,25 @@ for s in "${scenarios[@]}"; do
     *) echo "demo: unknown scenario $s" >&2; exit 2 ;;
   esac
 done
+
+# The summary: one row per scenario, then where the reports are and what to try next.
+echo
+printf '%-22s  %-14s  %-4s  %s\n' SCENARIO VERDICT EXIT WHY
+for row in "${summary[@]}"; do
+  IFS=$'\t' read -r name verdict status why <<<"$row"
+  printf '%-22s  %-14s  %-4s  %s\n' "$name" "$verdict" "$status" "$why"
+done
+echo
+echo "Exit codes: 0 gate passed, 1 a high or critical finding failed the gate (--fail-on high),"
+echo "3 a target could not be examined. Full reports (text, JSON, raw evidence) are in $out"
+first=${summary[0]%%$'\t'*}
+echo
+echo "Next:"
+echo "  less $out/$first.txt"
+echo "      one report in full"
+echo "  $bin diagnose --replay $out/$first.evidence.json --format markdown"
+echo "      the same evidence judged again, as the summary a CI job posts"
+echo "  $bin diagnose --help"
+echo "      point it at your own PostgreSQL, PgBouncer, Redis, HTTP dependencies or traces"
+echo "  tests/tools/bootstrap.sh test"
+echo "      the README's second command: build and run every test"

@@ -63,8 +63,14 @@ std::map<std::string, const Metric*> unique_by_key(const std::vector<Metric>& me
 }
 
 std::string target_identity(const TargetRef& t) {
+  return t.kind + " " + target_without_port(t.name);
+}
+
+}  // namespace
+
+std::string target_without_port(const std::string& target) {
   // Drop a port so random CI ports compare equal: "host:1234/" -> "host/".
-  std::string name = t.name;
+  std::string name = target;
   auto scheme = name.find("://");
   size_t start = scheme == std::string::npos ? 0 : scheme + 3;
   auto end = name.find('/', start);
@@ -73,8 +79,10 @@ std::string target_identity(const TargetRef& t) {
   if (colon != std::string::npos && authority.find(']') == std::string::npos &&
       authority.find_first_not_of("0123456789", colon + 1) == std::string::npos)
     name.erase(start + colon, authority.size() - colon);
-  return t.kind + " " + name;
+  return name;
 }
+
+namespace {
 
 void compare_metrics(Report& report, const GateOptions& options) {
   auto base = unique_by_key(options.baseline->metrics);
@@ -160,7 +168,14 @@ void apply_gate(Report& report, const GateOptions& options) {
     std::set<std::string> now;
     for (const auto& f : report.findings) now.insert(f.id);
     for (const auto& f : options.baseline->findings)
-      if (!now.count(f.id)) g.baseline.resolved_ids.push_back(f.id);
+      if (!now.count(f.id)) {
+        g.baseline.resolved_ids.push_back(f.id);
+        g.baseline.resolved_findings.push_back({{"id", f.id},
+                                                {"rule", f.rule},
+                                                {"severity", to_string(f.severity)},
+                                                {"component", f.component},
+                                                {"title", f.title}});
+      }
     if (options.metric_regressions != RuleLevel::off) compare_metrics(report, options);
   }
   g.status = g.reasons.empty() ? "pass" : "fail";

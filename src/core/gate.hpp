@@ -20,6 +20,10 @@ struct GateOptions {
 // "critical|high|medium|low|never"; throws UsageError otherwise.
 std::optional<Severity> parse_fail_on(const std::string& s);
 
+// A target's display name without its port ("postgresql://app@db:54321/shop" ->
+// "postgresql://app@db/shop"): what stays the same between CI runs on random ports.
+std::string target_without_port(const std::string& target);
+
 // Throws UsageError when the baseline examined other targets than this run (ports aside: CI
 // services often listen on random ports).
 void check_same_targets(const Report& current, const Report& baseline, const std::string& baseline_file);

@@ -97,6 +97,9 @@ struct BaselineDiff {
   std::optional<std::string> file;
   std::vector<std::string> new_ids, unchanged_ids, resolved_ids, regressed_ids;
   json metric_changes = json::array();
+  // The baseline's findings no longer seen: {id, rule, severity, component, title} each, so a
+  // summary can name what was fixed (the ids alone say nothing to a reader).
+  json resolved_findings = json::array();
 };
 
 struct Gate {

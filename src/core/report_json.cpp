@@ -98,7 +98,8 @@ json report_to_json(const Report& r) {
                    {"unchanged", b.unchanged_ids},
                    {"resolved", b.resolved_ids},
                    {"regressed", b.regressed_ids},
-                   {"metric_changes", b.metric_changes}}}};
+                   {"metric_changes", b.metric_changes},
+                   {"resolved_findings", b.resolved_findings}}}};
   return doc;
 }
 

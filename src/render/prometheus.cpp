@@ -1,11 +1,17 @@
 // Prometheus text exposition (for the node_exporter textfile collector or a Pushgateway).
-// Low-cardinality labels only: rule, severity, category, probe, target name — never query text.
+// Low-cardinality labels only: rule, severity, category, probe, target name without its port —
+// never query text, never a value that changes from run to run. The report's metrics[] are
+// exported under conventional names: chokepoint_<name>, milliseconds as seconds, "per_s" as
+// "per_second" (metric_family).
 #include <ctime>
 #include <map>
+#include <set>
+#include <sstream>
 
 #include <fmt/format.h>
 
 #include "core/catalog.hpp"
+#include "core/gate.hpp"
 #include "render/render.hpp"
 
 namespace cp {
@@ -31,6 +37,19 @@ void family(std::string& out, const char* name, const char* type, const char* he
   out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
 }
 
+std::string stable_target(const std::string& target) {
+  return label(target_without_port(target));
+}
+
+// A label set as Prometheus writes it: {a="x",b="y"} (empty when there is none).
+std::string label_set(const std::map<std::string, std::string>& labels) {
+  std::string out;
+  for (const auto& [k, v] : labels)
+    out +=
+        fmt::format("{}{}=\"{}\"", out.empty() ? "{" : ",", k, k == "target" ? stable_target(v) : label(v));
+  return out.empty() ? out : out + "}";
+}
+
 double epoch_of(const std::string& rfc3339) {
   std::tm tm{};
   if (sscanf(rfc3339.c_str(), "%d-%d-%dT%d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
@@ -41,7 +60,51 @@ double epoch_of(const std::string& rfc3339) {
   return static_cast<double>(timegm(&tm));
 }
 
+// The report's metrics[], grouped into families (one HELP/TYPE each); a series repeated with the
+// same labels (two targets that differ only by port) is written once.
+void render_report_metrics(std::string& out, const Report& r) {
+  std::map<std::string, std::vector<const Metric*>> families;
+  std::map<std::string, MetricFamily> meta;
+  for (const auto& m : r.metrics) {
+    MetricFamily f = metric_family(m.name, m.unit);
+    families[f.name].push_back(&m);
+    meta.emplace(f.name, f);
+  }
+  for (const auto& [name, members] : families) {
+    const MetricFamily& f = meta.at(name);
+    out +=
+        fmt::format("# HELP {} {} (report metric {}, unit {}).\n# TYPE {} gauge\n", name,
+                    "Measured in the last run's window", members.front()->name, members.front()->unit, name);
+    std::set<std::string> written;
+    for (const Metric* m : members) {
+      std::string labels = label_set(m->labels);
+      if (!written.insert(labels).second) continue;
+      out += fmt::format("{}{} {:.12g}\n", name, labels, m->value * f.scale);
+    }
+  }
+}
+
 }  // namespace
+
+MetricFamily metric_family(const std::string& name, const std::string& unit) {
+  std::vector<std::string> tokens;
+  std::string token;
+  std::istringstream parts(name);
+  while (std::getline(parts, token, '.'))
+    for (std::istringstream words(token); std::getline(words, token, '_');)
+      if (!token.empty()) tokens.push_back(token);
+  bool milliseconds = unit == "ms" || unit.rfind("ms/", 0) == 0;
+  std::string out = "chokepoint";
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    std::string t = tokens[i];
+    if (t == "ms" && milliseconds) t = "seconds";
+    if (t == "s" && i > 0 && tokens[i - 1] == "per") t = "second";
+    for (auto& c : t)
+      if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+    out += "_" + t;
+  }
+  return {out, milliseconds ? 0.001 : 1.0};
+}
 
 std::string render_prometheus(const Report& r) {
   std::string out;
@@ -56,6 +119,7 @@ std::string render_prometheus(const Report& r) {
     const RuleSpec* spec = find_rule(key.first);
     out += fmt::format("chokepoint_findings{{rule=\"{}\",severity=\"{}\",category=\"{}\"}} {}\n",
                        label(key.first), key.second, spec ? to_string(spec->category) : "unknown", n);
+    // Every rule's own series exists in every run (0 when quiet): dashboards see no gaps.
   }
   family(out, "chokepoint_rule_findings", "gauge",
          "Findings of the last run per rule (0 when the rule found nothing).");
@@ -66,11 +130,11 @@ std::string render_prometheus(const Report& r) {
   family(out, "chokepoint_probe_up", "gauge", "1 when the probe examined its target, 0 when it could not.");
   for (const auto& p : r.probes)
     out += fmt::format("chokepoint_probe_up{{probe=\"{}\",target=\"{}\"}} {}\n", label(p.name),
-                       label(p.target), p.status == ProbeStatus::ok ? 1 : 0);
+                       stable_target(p.target), p.status == ProbeStatus::ok ? 1 : 0);
   family(out, "chokepoint_probe_duration_seconds", "gauge", "How long the probe took.");
   for (const auto& p : r.probes)
     out += fmt::format("chokepoint_probe_duration_seconds{{probe=\"{}\",target=\"{}\"}} {:.3f}\n",
-                       label(p.name), label(p.target), p.duration_ms / 1000);
+                       label(p.name), stable_target(p.target), p.duration_ms / 1000);
   family(out, "chokepoint_verdict", "gauge",
          "1 for the category the last run named as the bottleneck (none: no bottleneck).");
   std::string verdict = r.verdict.category ? std::string(to_string(*r.verdict.category)) : "none";
@@ -79,14 +143,22 @@ std::string render_prometheus(const Report& r) {
   family(out, "chokepoint_category_probability", "gauge",
          "The ranker's probability that the category holds the bottleneck.");
   for (const auto& e : r.ranking)
-    out += fmt::format("chokepoint_category_probability{{category=\"{}\",examined=\"{}\"}} {}\n",
-                       to_string(e.category), e.examined ? "true" : "false", e.probability);
+    out += fmt::format("chokepoint_category_probability{{category=\"{}\"}} {}\n", to_string(e.category),
+                       e.probability);
+  family(out, "chokepoint_category_examined", "gauge",
+         "1 when a probe examined the category in the last run, 0 when nothing did.");
+  for (const auto& e : r.ranking)
+    out += fmt::format("chokepoint_category_examined{{category=\"{}\"}} {}\n", to_string(e.category),
+                       e.examined ? 1 : 0);
+  family(out, "chokepoint_verdict_confidence", "gauge", "The verdict's confidence, 0..1.");
+  out += fmt::format("chokepoint_verdict_confidence {}\n", r.verdict.confidence);
   family(out, "chokepoint_gate_passed", "gauge", "1 when the CI gate passed, 0 when it failed.");
   out += fmt::format("chokepoint_gate_passed {}\n", r.gate.status == "pass" ? 1 : 0);
   family(out, "chokepoint_last_run_timestamp_seconds", "gauge", "When the last run started (Unix time).");
   out += fmt::format("chokepoint_last_run_timestamp_seconds {:.0f}\n", epoch_of(r.run.started_at));
   family(out, "chokepoint_run_duration_seconds", "gauge", "How long the last run took.");
   out += fmt::format("chokepoint_run_duration_seconds {:.3f}\n", r.run.duration_ms / 1000);
+  render_report_metrics(out, r);
   return out;
 }
 

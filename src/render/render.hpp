@@ -33,4 +33,12 @@ std::string render_markdown(const Report& report);
 std::string render_junit(const Report& report);
 std::string render_prometheus(const Report& report);
 
+// The Prometheus name of a report metric and the factor its value is multiplied by:
+// ("pg.db_time_ms_per_s", "ms/s") -> chokepoint_pg_db_time_seconds_per_second, 0.001.
+struct MetricFamily {
+  std::string name;
+  double scale = 1;
+};
+MetricFamily metric_family(const std::string& name, const std::string& unit);
+
 }  // namespace cp

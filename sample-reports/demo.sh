@@ -80,11 +80,14 @@ diagnose() {
     --save-evidence "$out/$name.evidence.json" 2>"$work/$name.err" || status=$?
   "$bin" diagnose --replay "$out/$name.evidence.json" --fail-on high --format json \
     --output "$out/$name.json" 2>/dev/null || true
+  if [ "$write_samples" = 1 ]; then  # committed files name no path of this machine
+    sed -i -e "s|$services|<demo-servers>|g" -e "s|$root/|<repository>/|g" "$out/$name.txt" "$out/$name.evidence.json" "$out/$name.json" 2>/dev/null || true
+  fi
   local verdict="(no report)" why
   why=$(tail -n 1 "$work/$name.err")
   if [ -s "$out/$name.json" ]; then IFS=$'\t' read -r verdict why < <(verdict_of "$out/$name.json"); fi
   summary+=("$name"$'\t'"$verdict"$'\t'"$status"$'\t'"$why")
-  printf 'demo: %-22s %-14s exit %s\n' "$name" "$verdict" "$status" >&2
+  printf 'demo: %-22s %-19s exit %s\n' "$name" "$verdict" "$status" >&2
 }
 
 # pgbench_scenario NAME WORKLOAD LOAD_DSN "PGBENCH FLAGS" CHOKEPOINT_TARGET_ARGS…
@@ -165,10 +168,10 @@ done
 
 # The summary: one row per scenario, then where the reports are and what to try next.
 echo
-printf '%-22s  %-14s  %-4s  %s\n' SCENARIO VERDICT EXIT WHY
+printf '%-22s  %-19s  %-4s  %s\n' SCENARIO VERDICT EXIT WHY
 for row in "${summary[@]}"; do
   IFS=$'\t' read -r name verdict status why <<<"$row"
-  printf '%-22s  %-14s  %-4s  %s\n' "$name" "$verdict" "$status" "$why"
+  printf '%-22s  %-19s  %-4s  %s\n' "$name" "$verdict" "$status" "$why"
 done
 echo
 echo "Exit codes: 0 gate passed, 1 a high or critical finding failed the gate (--fail-on high),"

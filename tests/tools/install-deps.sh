@@ -40,7 +40,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 # Servers installed now must not start: invoke-rc.d asks policy-rc.d, and 101 means "not allowed".
-policy=/usr/sbin/policy-rc.d
+policy=${POLICY_RC_D:-/usr/sbin/policy-rc.d}  # overridable for tests/tools/install_deps_check.sh
 own_policy=0
 if [ ! -e "$policy" ]; then
   printf '#!/bin/sh\nexit 101\n' > "$policy"

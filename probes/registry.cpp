@@ -2,6 +2,7 @@
 
 #include "probes/host/probe.hpp"
 #include "probes/http/probe.hpp"
+#include "probes/otlp/probe.hpp"
 #include "probes/pgbouncer/probe.hpp"
 #include "probes/postgres/probe.hpp"
 #include "probes/redis/probe.hpp"
@@ -12,7 +13,7 @@ namespace cp {
 // The one table of probes. Adding a probe = a folder under probes/ and one line here.
 const std::vector<ProbeKind>& probe_kinds() {
   static const std::vector<ProbeKind> kinds = {
-      postgres_probe(), pgbouncer_probe(), redis_probe(), http_probe(), traces_probe(), host_probe(),
+      postgres_probe(), pgbouncer_probe(), redis_probe(), http_probe(), traces_probe(), otlp_probe(), host_probe(),
   };
   return kinds;
 }

@@ -118,6 +118,7 @@ void Assembler::add(const RawSpan& raw, uint64_t offset_base) {
       s.statement = statement_id(raw.db_statement, cache, raw.name);
       s.target = last_system_.intern(strings_, datastore_name(raw));
       s.identity = identity_of(raw.db_statement, raw.db_params, cache, !cache && last_had_literals_);
+      note_code_location(s.service, s.statement, raw);
       break;
     }
     case SpanClass::external: {
@@ -131,6 +132,7 @@ void Assembler::add(const RawSpan& raw, uint64_t offset_base) {
       if (raw.url.empty()) (call += host) += raw.target_path;
       s.target = strings_.intern(host);
       s.call = strings_.intern(call);
+      note_code_location(s.service, s.call, raw);
       break;
     }
     case SpanClass::internal:
@@ -151,6 +153,13 @@ void Assembler::add(const RawSpan& raw, uint64_t offset_base) {
   uint64_t offset = raw.offset + offset_base;
   last_seen_slot_->offset = std::max(last_seen_slot_->offset, offset);
   if (spans_.size() >= pending_limit_) evict_complete_traces(offset);
+}
+
+void Assembler::note_code_location(uint32_t service, uint32_t key, const RawSpan& raw) {
+  if (raw.code_filepath.empty() && raw.code_function.empty()) return;  // the common case: no code.*
+  uint64_t at = static_cast<uint64_t>(service) << 32 | key;
+  if (!key || code_at_.count(at)) return;
+  code_at_[at] = {strings_.intern(raw.code_filepath), strings_.intern(raw.code_function), raw.code_lineno};
 }
 
 void Assembler::evict_complete_traces(uint64_t now) {
@@ -620,6 +629,11 @@ void Assembler::record_pattern(RouteAcc& acc, const Occurrence& p) {
     into.service = strings_.str(p.service);
     into.target = strings_.str(p.target);
     into.parent = strings_.str(p.parent);
+    if (auto code = code_at_.find(static_cast<uint64_t>(p.service) << 32 | p.key); code != code_at_.end()) {
+      into.code_filepath = strings_.str(code->second.file);
+      into.code_lineno = code->second.line;
+      into.code_function = strings_.str(code->second.function);
+    }
   }
   into.requests += 1;
   into.total_ms += p.total_ms;

@@ -216,6 +216,14 @@ class Assembler {
   std::vector<bool> is_statement_;  // by string id: a normalized statement
   std::string call_scratch_;
   std::unordered_map<uint64_t, RouteAcc> routes_;
+  // Where a statement or call was first issued from (code.* attributes), by service and the
+  // statement's or call's string id: a pattern on it names that source line.
+  struct CodeAt {
+    uint32_t file = 0, function = 0;
+    int64_t line = 0;
+  };
+  std::unordered_map<uint64_t, CodeAt> code_at_;
+  void note_code_location(uint32_t service, uint32_t key, const RawSpan& raw);
   IdMap<StatementAcc> statements_;
   IdMap<ExternalAcc> externals_;
   size_t total_spans_ = 0;

@@ -55,6 +55,12 @@ const std::vector<KeyConvention>& key_conventions() {
       {"otel.status_code", Attr::otel_status, kOtelOld},
       {"error.type", Attr::error_type, kOtelNew},
       {"exception.type", Attr::error_type, kOtelOld},
+      {"code.filepath", Attr::code_filepath, kOtelOld},
+      {"code.file.path", Attr::code_filepath, kOtelNew},
+      {"code.lineno", Attr::code_lineno, kOtelOld},
+      {"code.line.number", Attr::code_lineno, kOtelNew},
+      {"code.function", Attr::code_function, kOtelOld},
+      {"code.function.name", Attr::code_function, kOtelNew},
   };
   return keys;
 }

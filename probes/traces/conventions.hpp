@@ -30,7 +30,10 @@ enum class Attr : uint8_t {
   component,
   op,
   http_status,
-  otel_status
+  otel_status,
+  code_filepath,  // where the span was started: for SARIF annotations
+  code_lineno,
+  code_function
 };
 
 struct KeyConvention {

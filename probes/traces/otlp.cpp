@@ -8,22 +8,7 @@ namespace cp::traces::scan {
 namespace {
 
 SpanKind otlp_kind(ondemand::value v) {
-  if (v.type() == ondemand::json_type::number) {
-    switch (v.get_uint64()) {
-      case 1:
-        return SpanKind::internal;
-      case 2:
-        return SpanKind::server;
-      case 3:
-        return SpanKind::client;
-      case 4:
-        return SpanKind::producer;
-      case 5:
-        return SpanKind::consumer;
-      default:
-        return SpanKind::unspecified;
-    }
-  }
+  if (v.type() == ondemand::json_type::number) return otlp_span_kind(v.get_uint64());
   std::string_view k = v.get_string();
   if (k == "SPAN_KIND_SERVER") return SpanKind::server;
   if (k == "SPAN_KIND_CLIENT") return SpanKind::client;
@@ -73,13 +58,11 @@ void read_otlp_status(ondemand::object status, RawSpan& s) {
     if (k == "code") {
       ondemand::value v = field.value();
       if (v.type() == ondemand::json_type::number)
-        s.error = s.error || v.get_uint64() == 2;
-      else
-        s.error = s.error || std::string_view(v.get_string()) == "STATUS_CODE_ERROR";
+        apply_otlp_status(s, v.get_uint64(), {});
+      else if (std::string_view(v.get_string()) == "STATUS_CODE_ERROR")
+        apply_otlp_status(s, kOtlpStatusError, {});
     } else if (k == "message") {
-      std::string_view m = field.value().get_string();
-      if (m.find("imeout") != std::string_view::npos || m.find("eadline") != std::string_view::npos)
-        s.timeout = true;
+      apply_otlp_status(s, 0, field.value().get_string());
     }
   }
 }
@@ -170,3 +153,37 @@ bool read_otlp_request(ondemand::object req, Emitter& e) {
 }
 
 }  // namespace cp::traces::scan
+
+namespace cp::traces {
+
+// ---- the OTLP mapping, shared with the other OTLP encodings (probes/otlp: protobuf) ------------
+
+void apply_span_attribute(RawSpan& s, std::string_view key, std::string_view str, int64_t num, bool is_num,
+                          bool flag) {
+  scan::apply_attribute(s, attribute_of(key), str, num, is_num, flag);
+}
+
+SpanKind otlp_span_kind(uint64_t kind) {
+  switch (kind) {
+    case 1:
+      return SpanKind::internal;
+    case 2:
+      return SpanKind::server;
+    case 3:
+      return SpanKind::client;
+    case 4:
+      return SpanKind::producer;
+    case 5:
+      return SpanKind::consumer;
+    default:
+      return SpanKind::unspecified;
+  }
+}
+
+void apply_otlp_status(RawSpan& s, uint64_t code, std::string_view message) {
+  s.error = s.error || code == kOtlpStatusError;
+  if (message.find("imeout") != std::string_view::npos || message.find("eadline") != std::string_view::npos)
+    s.timeout = true;
+}
+
+}  // namespace cp::traces

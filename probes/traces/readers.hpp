@@ -34,4 +34,13 @@ ReadStats read_traces(const std::string& path, const SpanSink& sink);
 // The same on a buffer already in memory (fuzzing, tests). `name` is used in messages.
 ReadStats read_traces_buffer(const std::string& name, const char* data, size_t size, const SpanSink& sink);
 
+// The OTLP mapping every OTLP encoding shares (the JSON readers here, the protobuf reader of the
+// OTLP receiver): one attribute by key (semantic conventions, both generations), the numeric span
+// kind, and the span status (code, message).
+void apply_span_attribute(RawSpan& s, std::string_view key, std::string_view str, int64_t num, bool is_num,
+                          bool flag);
+SpanKind otlp_span_kind(uint64_t kind);
+inline constexpr uint64_t kOtlpStatusError = 2;  // STATUS_CODE_ERROR
+void apply_otlp_status(RawSpan& s, uint64_t code, std::string_view message);
+
 }  // namespace cp::traces

@@ -37,6 +37,7 @@ struct PatternTotal {
   double requests = 0, total_ms = 0, repeats = 0, saved_ms = 0, path_ms = 0, window_ms = 0;
   int concurrency = 0;
   std::string parent, service, target, shape;
+  const Pattern* first = nullptr;  // carries the code location, when the spans had one
 };
 
 using PatternFilter = bool (*)(const Pattern&);
@@ -55,6 +56,7 @@ std::map<std::string, PatternTotal> totals(const Route& r, const std::string& ki
       t.service = p.service;
       t.target = p.target;
       t.shape = p.shape;
+      t.first = &p;
     }
     t.requests += p.requests;
     t.total_ms += p.total_ms;
@@ -92,6 +94,14 @@ bool is_cache_statement(const Snapshot& s, const std::string& text) {
 
 // The literal and $1 forms of a statement are already one key (normalize_statement); the
 // fingerprint makes the id stable across machines and whitespace.
+// The source location the spans recorded (code.*), as evidence keys: where a SARIF annotation goes.
+void add_code_location(json& evidence, const Pattern* p) {
+  if (!p || (p->code_filepath.empty() && p->code_function.empty())) return;
+  if (!p->code_filepath.empty()) evidence["code_filepath"] = p->code_filepath;
+  if (p->code_lineno > 0) evidence["code_lineno"] = p->code_lineno;
+  if (!p->code_function.empty()) evidence["code_function"] = p->code_function;
+}
+
 std::string statement_subject(const std::string& text) {
   auto fp = sql_fingerprint(text);
   return fp ? fmt::format("{:016x}", *fp) : text;
@@ -143,6 +153,7 @@ std::vector<Finding> n_plus_one(const Snapshot& s, const RuleParams& p) {
                     {"request_share", round_to(impact.share, 4)},
                     {"mean_ms", round_to(t.total_ms / t.repeats, 3)},
                     {"total_ms", round_to(t.total_ms, 3)}};
+      add_code_location(f.evidence, t.first);
       if (cache)
         f.remediation.summary =
             "Fetch the keys in one round trip (MGET, HMGET, a pipeline, or the client's multi-get) instead "
@@ -184,6 +195,7 @@ std::vector<Finding> repeated_identical_calls(const Snapshot& s, const RuleParam
                     {"time_per_request_ms", round_to(impact_of(r, t.path_ms, t.requests).per_request_ms, 3)},
                     {"saved_per_request_ms", round_to(saved.per_request_ms, 3)},
                     {"request_share", round_to(saved.share, 4)}};
+      add_code_location(f.evidence, t.first);
       out.push_back(std::move(f));
     }
   }
@@ -333,6 +345,7 @@ std::vector<Finding> repeated_external_calls(const Snapshot& s, const RuleParams
                     {"time_per_request_ms", round_to(impact.per_request_ms, 3)},
                     {"request_share", round_to(impact.share, 4)},
                     {"parent", t.parent}};
+      add_code_location(f.evidence, t.first);
       f.remediation.summary =
           capped ? fmt::format(
                        "Raise the concurrency limit ({} now) if the dependency can take it, or batch "

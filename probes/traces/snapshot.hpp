@@ -38,10 +38,13 @@ struct Pattern {
   std::string target;    // the datastore or dependency called
   // Different parameter sets (statements: 0 = not known) or URLs (external calls) among the repeats.
   int distinct = 0;
+  // The source line that issued the repeated statement / call (code.* span attributes), if recorded.
+  std::string code_filepath, code_function;
+  int64_t code_lineno = 0;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Pattern, kind, key, repeats, requests, total_ms, saved_ms,
                                                 parent, service, shape, concurrency, path_ms, window_ms,
-                                                target, distinct)
+                                                target, distinct, code_filepath, code_function, code_lineno)
 
 // Own-code time of one span (by service and name) on the critical path.
 struct SelfTime {

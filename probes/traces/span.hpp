@@ -35,6 +35,10 @@ struct RawSpan {
   // `db.type`, APM span ops, the Zipkin remote endpoint's service, the peer's port, bound parameters.
   std::string_view component, op, remote_service, db_params, peer_service;
   uint16_t peer_port = 0;
+  // Where in the source the span was started (code.filepath / code.file.path, code.lineno /
+  // code.line.number, code.function / code.function.name), when the instrumentation records it.
+  std::string_view code_filepath, code_function;
+  int64_t code_lineno = 0;
   int http_status = 0;
   bool error = false;
   bool timeout = false;

@@ -78,6 +78,16 @@ inline void apply_attribute(RawSpan& s, Attr attr, std::string_view str, int64_t
     case Attr::op:
       s.op = str;
       return;
+    case Attr::code_filepath:
+      s.code_filepath = str;
+      return;
+    case Attr::code_lineno:
+      if (!is_num) std::from_chars(str.data(), str.data() + str.size(), num);
+      s.code_lineno = num;
+      return;
+    case Attr::code_function:
+      s.code_function = str;
+      return;
     case Attr::http_status:
       s.http_status = is_num ? static_cast<int>(num) : std::atoi(std::string(str).c_str());
       return;

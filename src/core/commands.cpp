@@ -17,6 +17,7 @@
 #include "util/files.hpp"
 #include "util/format.hpp"
 #include "util/term.hpp"
+#include "util/time.hpp"
 
 namespace cp {
 
@@ -121,7 +122,22 @@ GateOptions gate_options(const Settings& settings, const std::optional<std::stri
   gate.fail_on = parse_fail_on(fail_on.value_or(settings.gate.fail_on.value_or("never")));
   gate.metric_tolerance = settings.gate.metric_tolerance;
   gate.metric_regressions = settings.gate.metric_regressions;
+  gate.acknowledgements = settings.acknowledgements;
+  gate.today = rfc3339_utc(std::chrono::system_clock::now()).substr(0, 10);
   return gate;
+}
+
+// An acknowledgement that matches nothing may hide a typo; one that expired counts again.
+void warn_about_acknowledgements(const Report& report) {
+  for (const auto& a : report.gate.acknowledgements) {
+    std::string subject = a.id ? "id " + *a.id : "rule " + a.rule.value_or("?");
+    if (a.findings.empty())
+      std::fprintf(stderr, "chokepoint: [[acknowledge]] %s matches no finding of this run\n",
+                   subject.c_str());
+    else if (a.expired)
+      std::fprintf(stderr, "chokepoint: [[acknowledge]] %s expired on %s: its findings count again\n",
+                   subject.c_str(), a.until->c_str());
+  }
 }
 
 // Colour and width of the terminal when the text report goes to one.
@@ -153,7 +169,7 @@ void validate(const DiagnoseArgs& a) {
 int run_diagnose(const DiagnoseArgs& args) {
   validate(args);
   auto format = format_from_string(args.format);
-  if (!format) throw UsageError("--format: expected text, json, markdown, junit or prometheus");
+  if (!format) throw UsageError("--format: expected text, json, markdown, junit, prometheus or sarif");
   Settings settings = args.config ? load_config(*args.config) : Settings{};
   GateOptions gate = gate_options(settings, args.fail_on);
   std::optional<Report> baseline;
@@ -178,6 +194,7 @@ int run_diagnose(const DiagnoseArgs& args) {
   Report report = judge_evidence(ev, settings);
   if (baseline) check_same_targets(report, *baseline, *args.baseline);
   apply_gate(report, gate);
+  warn_about_acknowledgements(report);
   output_ok = emit(render(report, *format, render_options(*format, args.output)), args.output) && output_ok;
   if (output_ok) announce(report, args.output);
 
@@ -192,7 +209,7 @@ int run_diagnose(const DiagnoseArgs& args) {
 
 int run_compare(const CompareArgs& args) {
   auto format = format_from_string(args.format);
-  if (!format) throw UsageError("--format: expected text, json, markdown, junit or prometheus");
+  if (!format) throw UsageError("--format: expected text, json, markdown, junit, prometheus or sarif");
   Settings settings = args.config ? load_config(*args.config) : Settings{};
   Report baseline = load_report(args.baseline, "baseline");
   Report current = load_report(args.current, "current report");
@@ -208,6 +225,7 @@ int run_compare(const CompareArgs& args) {
   gate.baseline = &baseline;
   gate.baseline_file = args.baseline;
   apply_gate(current, gate);
+  warn_about_acknowledgements(current);
   if (!emit(render(current, *format, render_options(*format, args.output)), args.output)) return kExitUsage;
   announce(current, args.output);
   return current.gate.status == "fail" ? kExitGateFailed : kExitOk;

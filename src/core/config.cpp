@@ -1,6 +1,7 @@
 #include "core/config.hpp"
 
 #include <algorithm>
+#include <cstdio>
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
@@ -93,6 +94,82 @@ void parse_probes(const toml::table& probes, Settings& s) {
   }
 }
 
+// A TOML date (until = 2026-12-31) or the same as a string; checked for a real calendar day.
+std::string parse_until(const toml::node& v, const std::string& where) {
+  int y = 0, m = 0, d = 0;
+  if (auto date = v.value<toml::date>()) {
+    y = date->year;
+    m = date->month;
+    d = date->day;
+  } else if (auto s = v.value<std::string>();
+             s && s->size() == 10 && std::sscanf(s->c_str(), "%4d-%2d-%2d", &y, &m, &d) == 3) {
+  } else {
+    fail(where, "expected a date, e.g. 2026-12-31");
+  }
+  static const int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  if (y < 1970 || m < 1 || m > 12 || d < 1 || d > kDays[m - 1] || (m == 2 && d == 29 && !leap))
+    fail(where, "not a calendar date");
+  return fmt::format("{:04}-{:02}-{:02}", y, m, d);
+}
+
+AcknowledgeSetting parse_acknowledgement(const toml::table& t, const std::string& where) {
+  AcknowledgeSetting a;
+  for (auto&& [k, v] : t) {
+    std::string key(k.str());
+    std::string at = where + "." + key;
+    if (key == "id") {
+      auto s = v.value<std::string>();
+      if (!s || s->size() != 32 || s->find_first_not_of("0123456789abcdef") != std::string::npos)
+        fail(at, "expected a finding id (32 hex digits, as reports show it)");
+      a.id = *s;
+    } else if (key == "rule") {
+      auto s = v.value<std::string>();
+      if (!s) fail(at, "expected a rule id");
+      if (!find_rule(*s))
+        fail(at, fmt::format("unknown rule \"{}\"{}; `chokepoint rules` lists them", *s, closest_rule(*s)));
+      a.rule = *s;
+    } else if (key == "match") {
+      if (!v.is_table())
+        fail(at, "expected a table of evidence keys and values, e.g. { route = \"/orders\" }");
+      for (auto&& [mk, mv] : *v.as_table()) {
+        std::string value;
+        if (auto s = mv.value<std::string>())
+          value = *s;
+        else if (auto i = mv.value<int64_t>(); i && mv.is_integer())
+          value = std::to_string(*i);
+        else
+          fail(at + "." + std::string(mk.str()), "expected a string or an integer");
+        a.match[std::string(mk.str())] = value;
+      }
+    } else if (key == "reason") {
+      auto s = v.value<std::string>();
+      if (!s || s->find_first_not_of(" \t\n") == std::string::npos) fail(at, "expected a non-empty text");
+      a.reason = *s;
+    } else if (key == "until") {
+      a.until = parse_until(v, at);
+    } else {
+      fail(at, "unknown key (expected id, rule, match, reason, until)");
+    }
+  }
+  if (a.id.has_value() == a.rule.has_value())
+    fail(where, "name the finding by either `id` or `rule` (+ `match`)");
+  if (a.id && !a.match.empty()) fail(where, "`match` goes with `rule`, not with `id`");
+  if (a.reason.empty()) fail(where, "`reason` is required: say why the finding is accepted");
+  return a;
+}
+
+void parse_acknowledgements(const toml::node& node, Settings& s) {
+  const toml::array* list = node.as_array();
+  if (!list) fail("acknowledge", "expected [[acknowledge]] tables");
+  for (size_t i = 0; i < list->size(); ++i) {
+    std::string where = fmt::format("acknowledge[{}]", i + 1);
+    const toml::node& item = *list->get(i);
+    if (!item.is_table()) fail(where, "expected a table");
+    s.acknowledgements.push_back(parse_acknowledgement(*item.as_table(), where));
+  }
+}
+
 }  // namespace
 
 Settings parse_config(const std::string& text, const std::string& source_name) {
@@ -136,6 +213,8 @@ Settings parse_config(const std::string& text, const std::string& source_name) {
           fail("gate", "unknown key \"" + g + "\" (expected fail_on, metric_tolerance, metric_regressions)");
         }
       }
+    } else if (key == "acknowledge") {
+      parse_acknowledgements(v, s);
     } else if (key == "targets" && v.is_table()) {
       for (auto&& [name, section] : *v.as_table()) {
         std::string target(name.str());
@@ -150,7 +229,9 @@ Settings parse_config(const std::string& text, const std::string& source_name) {
       }
     } else {
       fail(source_name,
-           fmt::format("unknown section \"{}\" (expected [rules], [probes], [gate] or [targets])", key));
+           fmt::format(
+               "unknown section \"{}\" (expected [rules], [probes], [gate], [targets] or [[acknowledge]])",
+               key));
     }
   }
   return s;

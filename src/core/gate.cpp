@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <map>
 #include <set>
 
@@ -112,7 +113,83 @@ void compare_metrics(Report& report, const GateOptions& options) {
   }
 }
 
+// `pattern` with `*` matching any run of characters (the only wildcard), against all of `text`.
+bool glob_match(std::string_view pattern, std::string_view text) {
+  size_t p = 0, t = 0, star = std::string_view::npos, resume = 0;
+  while (t < text.size()) {
+    if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      resume = t;
+    } else if (p < pattern.size() && pattern[p] == text[t]) {
+      ++p;
+      ++t;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      t = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
+bool value_matches(const json& value, const std::string& pattern) {
+  if (value.is_string()) return glob_match(pattern, value.get<std::string>());
+  if (value.is_array())
+    return std::any_of(value.begin(), value.end(), [&](const json& v) { return value_matches(v, pattern); });
+  if (value.is_number()) {  // 5000 matches 5000.0: numbers compare as numbers
+    char* end = nullptr;
+    double wanted = std::strtod(pattern.c_str(), &end);
+    if (!pattern.empty() && end == pattern.c_str() + pattern.size()) return value.get<double>() == wanted;
+  }
+  if (value.is_number() || value.is_boolean()) return glob_match(pattern, value.dump());
+  return false;
+}
+
+AcknowledgementUse use_of(const AcknowledgeSetting& a, const std::string& today) {
+  AcknowledgementUse u;
+  u.id = a.id;
+  u.rule = a.rule;
+  u.match = a.match;
+  u.reason = a.reason;
+  u.until = a.until;
+  u.expired = a.until && !today.empty() && today > *a.until;  // ISO dates compare as text
+  return u;
+}
+
+// Marks acknowledged findings (the first matching acknowledgement wins) and records what each matched.
+void apply_acknowledgements(Report& report, const GateOptions& options) {
+  auto& uses = report.gate.acknowledgements;
+  for (const auto& a : options.acknowledgements) uses.push_back(use_of(a, options.today));
+  for (auto& f : report.findings) {
+    f.acknowledgement.reset();
+    for (size_t i = 0; i < options.acknowledgements.size(); ++i) {
+      if (!acknowledges(options.acknowledgements[i], f)) continue;
+      uses[i].findings.push_back(f.id);
+      f.acknowledgement = FindingAcknowledgement{uses[i].reason, uses[i].until, uses[i].expired};
+      break;
+    }
+  }
+}
+
 }  // namespace
+
+bool acknowledges(const AcknowledgeSetting& ack, const Finding& f) {
+  if (ack.id) return *ack.id == f.id;
+  if (!ack.rule || *ack.rule != f.rule) return false;
+  for (const auto& [key, pattern] : ack.match) {
+    if (key == "component") {
+      if (!glob_match(pattern, f.component)) return false;
+    } else if (key == "target") {
+      if (!glob_match(pattern, f.target)) return false;
+    } else {
+      auto it = f.evidence.find(key);
+      if (it == f.evidence.end() || !value_matches(*it, pattern)) return false;
+    }
+  }
+  return true;
+}
 
 std::optional<Severity> parse_fail_on(const std::string& s) {
   if (s == "never") return std::nullopt;
@@ -147,6 +224,7 @@ void apply_gate(Report& report, const GateOptions& options) {
   if (options.baseline)
     for (const auto& f : options.baseline->findings) before[f.id] = &f;
 
+  apply_acknowledgements(report, options);
   for (auto& f : report.findings) {
     if (options.baseline) {
       auto it = before.find(f.id);
@@ -159,10 +237,16 @@ void apply_gate(Report& report, const GateOptions& options) {
     // With a baseline only what is new or got worse can fail the gate.
     bool eligible = !options.baseline || f.baseline != "unchanged";
     bool by_severity = f.level != "warn" && options.fail_on && f.severity >= *options.fail_on;
-    f.fails_gate = eligible && (f.level == "error" || by_severity);
+    // An acknowledged finding does not count until its acknowledgement expires.
+    bool accepted = f.acknowledgement && !f.acknowledgement->expired;
+    f.fails_gate = eligible && !accepted && (f.level == "error" || by_severity);
     if (f.fails_gate)
-      g.reasons.push_back(fmt::format("{}{} {} on {}: {}", f.baseline.empty() ? "" : f.baseline + " ", f.rule,
-                                      to_string(f.severity), f.component, f.title));
+      g.reasons.push_back(fmt::format(
+          "{}{}{} {} on {}: {}",
+          f.acknowledgement
+              ? fmt::format("acknowledgement expired on {}: ", f.acknowledgement->until.value_or("?"))
+              : "",
+          f.baseline.empty() ? "" : f.baseline + " ", f.rule, to_string(f.severity), f.component, f.title));
   }
   if (options.baseline) {
     std::set<std::string> now;

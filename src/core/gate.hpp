@@ -15,7 +15,12 @@ struct GateOptions {
   const Report* baseline = nullptr;
   double metric_tolerance = 0.25;                  // relative change a gated metric may move
   RuleLevel metric_regressions = RuleLevel::warn;  // warn: reported; error: fail the gate; off: not compared
+  std::vector<AcknowledgeSetting> acknowledgements;  // [[acknowledge]] from the configuration
+  std::string today;                                 // YYYY-MM-DD (UTC): an `until` before it has expired
 };
+
+// Whether an acknowledgement names this finding (by id, or by rule and evidence values).
+bool acknowledges(const AcknowledgeSetting& ack, const Finding& finding);
 
 // "critical|high|medium|low|never"; throws UsageError otherwise.
 std::optional<Severity> parse_fail_on(const std::string& s);

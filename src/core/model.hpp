@@ -37,6 +37,14 @@ struct Remediation {
   std::optional<std::string> config;  // a configuration snippet, when there is one
 };
 
+// A finding the team accepted for now ([[acknowledge]] in chokepoint.toml): it stays in the report
+// with the reason, and does not count toward the gate until `until` has passed.
+struct FindingAcknowledgement {
+  std::string reason;
+  std::optional<std::string> until;  // YYYY-MM-DD, the last day it holds
+  bool expired = false;              // `until` has passed: the finding counts again
+};
+
 struct Finding {
   std::string id;  // stable fingerprint of rule + subject, see make_finding_id
   std::string rule;
@@ -52,7 +60,8 @@ struct Finding {
   std::string baseline;              // "", "new", "unchanged", "regressed" (set by the gate)
   std::string level;                 // "", "warn", "error": the rule's configured gate level
   bool fails_gate = false;           // set by the gate
-  std::string probe, target;         // where it came from (probe kind, target display name)
+  std::optional<FindingAcknowledgement> acknowledgement;  // set by the gate
+  std::string probe, target;  // where it came from (probe kind, target display name)
 };
 
 struct Metric {
@@ -102,11 +111,22 @@ struct BaselineDiff {
   json resolved_findings = json::array();
 };
 
+// One [[acknowledge]] of the configuration as the gate applied it: which findings it matched.
+struct AcknowledgementUse {
+  std::optional<std::string> id, rule;
+  std::map<std::string, std::string> match;
+  std::string reason;
+  std::optional<std::string> until;
+  bool expired = false;
+  std::vector<std::string> findings;  // ids it matched; empty: it matches nothing (a typo?)
+};
+
 struct Gate {
   std::string status = "pass";  // "pass" | "fail"
   std::string fail_on = "never";
   std::vector<std::string> reasons;
   BaselineDiff baseline;
+  std::vector<AcknowledgementUse> acknowledgements;
 };
 
 struct RunInfo {

@@ -51,6 +51,10 @@ json finding_to_json(const Finding& f) {
           {"thresholds", f.thresholds},
           {"baseline", f.baseline.empty() ? json(nullptr) : json(f.baseline)},
           {"fails_gate", f.fails_gate},
+          {"acknowledgement", f.acknowledgement ? json{{"reason", f.acknowledgement->reason},
+                                                       {"until", optional_string(f.acknowledgement->until)},
+                                                       {"expired", f.acknowledgement->expired}}
+                                                : json(nullptr)},
           {"source", {{"probe", f.probe}, {"target", f.target}}}};
 }
 
@@ -99,7 +103,19 @@ json report_to_json(const Report& r) {
                    {"resolved", b.resolved_ids},
                    {"regressed", b.regressed_ids},
                    {"metric_changes", b.metric_changes},
-                   {"resolved_findings", b.resolved_findings}}}};
+                   {"resolved_findings", b.resolved_findings}}},
+                 {"acknowledgements", json::array()}};
+  for (const auto& a : r.gate.acknowledgements) {
+    json match = json::object();
+    for (const auto& [k, v] : a.match) match[k] = v;
+    doc["gate"]["acknowledgements"].push_back({{"id", optional_string(a.id)},
+                                               {"rule", optional_string(a.rule)},
+                                               {"match", match},
+                                               {"reason", a.reason},
+                                               {"until", optional_string(a.until)},
+                                               {"expired", a.expired},
+                                               {"findings", a.findings}});
+  }
   return doc;
 }
 
@@ -147,6 +163,12 @@ Report report_from_json(const json& doc) {
       if (rem.contains("sql") && rem["sql"].is_string()) f.remediation.sql = rem["sql"].get<std::string>();
       if (rem.contains("config") && rem["config"].is_string())
         f.remediation.config = rem["config"].get<std::string>();
+    }
+    if (jf.contains("acknowledgement") && jf["acknowledgement"].is_object()) {
+      const auto& ack = jf["acknowledgement"];
+      FindingAcknowledgement a{ack.value("reason", ""), std::nullopt, ack.value("expired", false)};
+      if (ack.contains("until") && ack["until"].is_string()) a.until = ack["until"].get<std::string>();
+      f.acknowledgement = std::move(a);
     }
     r.findings.push_back(std::move(f));
   }

@@ -4,6 +4,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/model.hpp"
 #include "core/rule_spec.hpp"
@@ -24,8 +25,19 @@ struct GateSettings {
   RuleLevel metric_regressions = RuleLevel::warn;
 };
 
+// [[acknowledge]]: a finding the team accepts for now. Names one finding by `id`, or findings of
+// one `rule` whose evidence matches `match` (key -> value; `*` in a value matches any text).
+struct AcknowledgeSetting {
+  std::optional<std::string> id;
+  std::optional<std::string> rule;
+  std::map<std::string, std::string> match;
+  std::string reason;
+  std::optional<std::string> until;  // YYYY-MM-DD, the last day it holds
+};
+
 struct Settings {
   GateSettings gate;
+  std::vector<AcknowledgeSetting> acknowledgements;
   std::map<std::string, RuleSetting, std::less<>> rules;
   // Collection knobs per probe kind ("postgres" -> {"explain_top": 20}); declared by the probe.
   std::map<std::string, std::map<std::string, double, std::less<>>, std::less<>> probe_options;

@@ -118,6 +118,14 @@ void render_gate(std::string& out, const Report& r) {
   if (r.gate.reasons.size() > kMaxListed)
     out += fmt::format("- … and {} more\n", r.gate.reasons.size() - kMaxListed);
   if (!r.gate.reasons.empty()) out += "\n";
+  for (const auto& a : r.gate.acknowledgements) {
+    std::string subject = a.id ? "`" + *a.id + "`" : "`" + a.rule.value_or("?") + "`";
+    if (a.findings.empty())
+      out += "- ⚠️ acknowledgement " + subject + " matches no finding\n";
+    else if (a.expired)
+      out += fmt::format("- ⚠️ acknowledgement {} expired on {}: counts again\n", subject,
+                         a.until.value_or("?"));
+  }
 }
 
 void render_ranking(std::string& out, const Report& r) {
@@ -141,8 +149,13 @@ void render_findings(std::string& out, const Report& r) {
   out += "| Severity | Rule | Component | Finding | Baseline |\n|---|---|---|---|---|\n";
   for (size_t i = 0; i < std::min(r.findings.size(), kMaxFindings); ++i) {
     const auto& f = r.findings[i];
+    std::string state = f.baseline;
+    if (f.acknowledgement)
+      state += (state.empty() ? "" : ", ") +
+               std::string(f.acknowledgement->expired ? "ack expired: " : "acknowledged: ") +
+               cell(f.acknowledgement->reason, 120);
     out += fmt::format("| {} | `{}` | {} | {} | {} |\n", severity_mark(f.severity), f.rule,
-                       cell(f.component, 60), cell(f.title), f.baseline.empty() ? "" : f.baseline);
+                       cell(f.component, 60), cell(f.title), state);
   }
   if (r.findings.size() > kMaxFindings)
     out += fmt::format("\n… and {} more in the JSON report.\n", r.findings.size() - kMaxFindings);

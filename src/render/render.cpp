@@ -14,6 +14,7 @@ std::optional<Format> format_from_string(std::string_view s) {
   if (s == "markdown") return Format::markdown;
   if (s == "junit") return Format::junit;
   if (s == "prometheus") return Format::prometheus;
+  if (s == "sarif") return Format::sarif;
   return std::nullopt;
 }
 
@@ -52,6 +53,8 @@ std::string render(const Report& report, Format format, const RenderOptions& opt
       return render_junit(report);
     case Format::prometheus:
       return render_prometheus(report);
+    case Format::sarif:
+      return render_sarif(report);
   }
   throw std::logic_error("unknown format");
 }

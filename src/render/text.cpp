@@ -92,6 +92,11 @@ std::string evidence_line(const Finding& f) {
   return out;
 }
 
+std::string acknowledged_until(const FindingAcknowledgement& a) {
+  if (!a.until) return "";
+  return a.expired ? " (expired on " + *a.until + ", counts again)" : " until " + *a.until;
+}
+
 void render_findings(std::string& out, const Report& r, const Page& page) {
   const Style& st = page.style;
   out += st.paint(fmt::format("FINDINGS ({})", r.findings.size()), "1") + "\n";
@@ -100,8 +105,14 @@ void render_findings(std::string& out, const Report& r, const Page& page) {
     std::string tag = fmt::format("{:<10}", upper(to_string(f.severity)));
     out += "  " + st.paint(tag, severity_sgr(f.severity)) + st.paint(f.rule, "1") + "  " + f.component;
     if (!f.baseline.empty()) out += "  [" + f.baseline + "]";
+    if (f.acknowledgement)
+      out += f.acknowledgement->expired ? "  [acknowledgement expired]" : "  [acknowledged]";
     out += "\n";
     out += page.wrap(f.title, 4);
+    if (f.acknowledgement)
+      out += page.wrap(fmt::format("acknowledged{}: {}", acknowledged_until(*f.acknowledgement),
+                                   f.acknowledgement->reason),
+                       4);
     if (!f.detail.empty()) out += st.paint(page.wrap(f.detail, 4), "2");
     if (auto ev = evidence_line(f); !ev.empty()) out += page.wrap("numbers: " + ev, 4);
     out += page.wrap("fix: " + f.remediation.summary, 4);
@@ -141,6 +152,21 @@ void render_not_examined(std::string& out, const Report& r, const Page& page) {
     if (!e.examined)
       out += fmt::format("  {:<15}", to_string(e.category)) + page.wrap(e.not_examined_reason, 18).substr(17);
   out += "\n";
+}
+
+// Acknowledgements that matched nothing (a typo?) or expired: said wherever the gate is shown.
+void render_acknowledgements(std::string& out, const Report& r, const Page& page) {
+  for (const auto& a : r.gate.acknowledgements) {
+    std::string subject = a.id ? "id " + *a.id : "rule " + a.rule.value_or("?");
+    if (a.findings.empty())
+      out += page.wrap(
+          fmt::format("- [[acknowledge]] {} matches no finding (a typo, or fixed: remove it)", subject), 2);
+    else if (a.expired)
+      out +=
+          page.wrap(fmt::format("- [[acknowledge]] {} expired on {}: {} finding{} count again", subject,
+                                a.until.value_or("?"), a.findings.size(), a.findings.size() == 1 ? "" : "s"),
+                    2);
+  }
 }
 
 void render_breakdowns(std::string& out, const Report& r) {
@@ -201,12 +227,13 @@ std::string render_text(const Report& r, const RenderOptions& options) {
     for (const auto& n : p.notes) out += page.wrap("note: " + n, 8);
   }
 
-  if (r.gate.fail_on != "never" || r.gate.baseline.file) {
+  if (r.gate.fail_on != "never" || r.gate.baseline.file || !r.gate.acknowledgements.empty()) {
     out += "\n" + st.paint("GATE", "1") + "  " +
            (r.gate.status == "pass" ? st.paint("pass", "1;32") : st.paint("FAIL", "1;31")) +
            fmt::format(" (fail on {}{})\n", r.gate.fail_on,
                        r.gate.baseline.file ? ", baseline " + *r.gate.baseline.file : "");
     for (const auto& reason : r.gate.reasons) out += page.wrap("- " + reason, 2);
+    render_acknowledgements(out, r, page);
     const auto& b = r.gate.baseline;
     if (b.file) {
       out += fmt::format("  against the baseline: {} new, {} regressed, {} unchanged, {} resolved\n",

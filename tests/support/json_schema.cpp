@@ -24,7 +24,10 @@ bool type_matches(const std::string& type, const json& v) {
   throw std::logic_error("schema: unknown type " + type);
 }
 
-const std::set<std::string> kAnnotations = {"$schema", "$id", "title", "description", "$defs", "$comment"};
+// Annotations (draft-04's `id` and `definitions` too: the SARIF 2.1.0 schema is draft-04); `format`
+// is an annotation by default in every draft.
+const std::set<std::string> kAnnotations = {"$schema", "$id",         "id",       "title",   "description",
+                                            "$defs",   "definitions", "$comment", "default", "format"};
 
 }  // namespace
 
@@ -91,6 +94,13 @@ void JsonSchema::check(const json& s, const json& v, const std::string& path,
     } else if (key == "maxItems") {
       if (v.is_array() && v.size() > arg.get<size_t>())
         errors.push_back(path + ": more than " + arg.dump() + " items");
+    } else if (key == "uniqueItems") {
+      if (v.is_array() && arg.get<bool>())
+        for (size_t i = 0; i < v.size(); ++i)
+          for (size_t j = i + 1; j < v.size(); ++j)
+            if (v[i] == v[j])
+              errors.push_back(path + ": items " + std::to_string(i) + " and " + std::to_string(j) +
+                               " are equal");
     } else if (key == "minimum") {
       if (v.is_number() && v.get<double>() < arg.get<double>())
         errors.push_back(path + ": below " + arg.dump());
@@ -129,12 +139,21 @@ std::vector<std::string> JsonSchema::validate(const json& doc) const {
   return errors;
 }
 
+namespace {
+JsonSchema load_schema(const std::string& relative) {
+  std::ifstream in(std::string(CHOKEPOINT_SOURCE_DIR) + "/" + relative);
+  if (!in) throw std::runtime_error("cannot open " + relative);
+  return JsonSchema(json::parse(in));
+}
+}  // namespace
+
 const JsonSchema& report_schema() {
-  static const JsonSchema schema = [] {
-    std::ifstream in(std::string(CHOKEPOINT_SOURCE_DIR) + "/src/core/report.schema.json");
-    if (!in) throw std::runtime_error("cannot open src/core/report.schema.json");
-    return JsonSchema(json::parse(in));
-  }();
+  static const JsonSchema schema = load_schema("src/core/report.schema.json");
+  return schema;
+}
+
+const JsonSchema& sarif_schema() {
+  static const JsonSchema schema = load_schema("tests/schemas/sarif-2.1.0.json");
   return schema;
 }
 

@@ -25,4 +25,7 @@ class JsonSchema {
 // The schema shipped in src/core/report.schema.json.
 const JsonSchema& report_schema();
 
+// The SARIF 2.1.0 schema (OASIS; the schemastore copy, committed in tests/schemas/).
+const JsonSchema& sarif_schema();
+
 }  // namespace cp::test

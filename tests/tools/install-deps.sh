@@ -15,7 +15,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config help2man
   # libraries (all Debian 12 packages; nothing is vendored or downloaded)
   libcli11-dev libpqxx-dev libpq-dev nlohmann-json3-dev libfmt-dev doctest-dev libpg-query-dev
-  libtomlplusplus-dev libsimdjson-dev libhiredis-dev libcurl4-openssl-dev
+  libtomlplusplus-dev libsimdjson-dev libhiredis-dev libcurl4-openssl-dev zlib1g-dev
   # servers and load generators for the demo and the integration tests
   postgresql-15 postgresql-contrib postgresql-15-hypopg postgresql-client-15 pgbouncer redis-server redis-tools openssl prometheus
   # tools the test scripts use (xmllint: JUnit schema; python3-yaml: the CI examples parse)

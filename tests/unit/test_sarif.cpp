@@ -2,11 +2,15 @@
 // the tool's rules, and a file/line annotation where the spans recorded their source location.
 #include <doctest/doctest.h>
 
+#include <fstream>
+
 #include <fmt/format.h>
 
 #include "core/catalog.hpp"
 #include "harness.hpp"
 #include "json_schema.hpp"
+#include "probes/traces/normalize.hpp"
+#include "probes/traces/readers.hpp"
 
 using namespace cp::test;
 using ojson = nlohmann::ordered_json;
@@ -149,4 +153,41 @@ TEST_CASE("SARIF: a probe that could not examine its target is a failed invocati
   REQUIRE(!inv["toolExecutionNotifications"].empty());
   CHECK(inv["toolExecutionNotifications"][0]["level"] == "error");
   CHECK(r.doc["runs"][0]["results"].empty());
+}
+
+TEST_CASE("the Node.js orm_n_plus_one capture: code.* reach the spans, and SARIF annotates that line") {
+  std::string dir = source_dir() + "/tests/workloads/node/captures/";
+  auto expected = ojson::parse(std::ifstream(dir + "expected.json"), nullptr, false);
+  REQUIRE(!expected.is_discarded());
+  const ojson& locus = expected["scenarios"]["orm_n_plus_one"]["locus"];
+  REQUIRE(locus.contains("code_lineno"));
+
+  // The reader carries the source location of every span of the repeated statement.
+  size_t located = 0, statements = 0;
+  cp::traces::read_traces(dir + "orm_n_plus_one.otlp.jsonl", [&](const cp::traces::RawSpan& s) {
+    if (cp::traces::normalize_statement(s.db_statement) != locus["statement"]) return;
+    ++statements;
+    located += s.code_filepath == locus["code_filepath"].get<std::string>() &&
+               s.code_lineno == locus["code_lineno"].get<int64_t>() &&
+               s.code_function == locus["code_function"].get<std::string>();
+  });
+  CHECK(statements >= 12);
+  CHECK(located == statements);
+
+  auto sarif = diagnose_sarif({"--traces", dir + "orm_n_plus_one.otlp.jsonl"});
+  CHECK(sarif.exit_code == 0);
+  auto results = results_of(sarif.doc, "db.n_plus_one");
+  if (results.empty()) {
+    // The trace analysis (#13a) does not report this capture's N+1 yet: nothing to annotate.
+    WARN_MESSAGE(false,
+                 "no db.n_plus_one finding on orm_n_plus_one.otlp.jsonl yet: the annotation is "
+                 "checked on tests/fixtures/traces/otlp_n_plus_one_code.json only");
+    return;
+  }
+  REQUIRE(results.size() == 1);
+  const ojson& physical = results[0]["locations"][0]["physicalLocation"];
+  CHECK(physical["artifactLocation"]["uri"] == locus["code_filepath"]);
+  CHECK(physical["artifactLocation"]["uriBaseId"] == "%SRCROOT%");
+  CHECK(physical["region"]["startLine"] == locus["code_lineno"]);
+  CHECK(result_in(results, locus["code_function"].get<std::string>()) != nullptr);
 }

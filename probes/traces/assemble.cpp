@@ -263,29 +263,34 @@ void Assembler::link_parents() {
       for (size_t k = i + 1; k < j; ++k) {
         if (shared && ids_[k].second == static_cast<uint32_t>(server)) continue;
         nodes_[ids_[k].second].in_tree = false;
+        nodes_[ids_[k].second].duplicate = true;
         duplicates_ += 1;
       }
     }
     i = j;
   }
+  orphans_of_.clear();
+  for (uint32_t i = 0; i < n; ++i)
+    if (!nodes_[i].duplicate) nodes_[i].parent = resolve_parent(i);
   for (auto& node : nodes_) {
     if (!node.span->timed && node.in_tree) {
       node.in_tree = false;
       untimed_ += 1;
     }
   }
-  orphans_of_.clear();
-  for (uint32_t i = 0; i < n; ++i) {
-    Node& node = nodes_[i];
-    if (!node.in_tree) continue;
-    node.parent = resolve_parent(i);
-  }
+  // An untimed orphan is no orphan of the tree: its timed children are placed below.
+  std::erase_if(orphans_of_, [&](const auto& o) { return !nodes_[o.second].in_tree; });
   // Untimed parents are transparent: their children hang under the nearest timed ancestor.
   for (uint32_t i = 0; i < n; ++i) {
     Node& node = nodes_[i];
     if (!node.in_tree || node.parent < 0) continue;
     int32_t p = node.parent;
-    while (p >= 0 && !nodes_[static_cast<size_t>(p)].in_tree) {
+    // Bounded: malformed input can make parent ids a cycle.
+    for (size_t steps = 0; p >= 0 && !nodes_[static_cast<size_t>(p)].in_tree; ++steps) {
+      if (steps > n) {
+        p = -1;
+        break;
+      }
       const Node& up = nodes_[static_cast<size_t>(p)];
       if (up.parent >= 0) {
         p = up.parent;

@@ -172,6 +172,7 @@ class Assembler {
     int32_t shared_server = -1;     // the Zipkin server half sharing this client span's id
     int32_t shared_client = -1;     // and the other way round
     bool in_tree = true;            // false: untimed or a duplicate
+    bool duplicate = false;
   };
 
   uint32_t statement_id(std::string_view raw, bool cache, std::string_view name);

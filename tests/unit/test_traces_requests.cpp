@@ -364,3 +364,23 @@ TEST_CASE("dependencies are named by host:port or peer.service, never by the spa
   for (const auto& e : snap.externals) hosts.insert(e.host);
   CHECK(hosts == std::set<std::string>{"drivers.internal:50051", "billing"});
 }
+
+TEST_CASE("an untimed span is left out, its children hang under the nearest timed ancestor (not orphans)") {
+  std::string doc = R"([
+    {"traceId":"00000000000000b1","id":"0000000000000001","name":"get /a","kind":"SERVER","timestamp":1000000,
+     "duration":100000,"localEndpoint":{"serviceName":"web"}},
+    {"traceId":"00000000000000b1","id":"0000000000000002","parentId":"0000000000000001","name":"get","kind":"CLIENT",
+     "localEndpoint":{"serviceName":"web"}},
+    {"traceId":"00000000000000b1","id":"0000000000000003","parentId":"0000000000000002","name":"get /b","kind":"SERVER",
+     "timestamp":1010000,"duration":80000,"localEndpoint":{"serviceName":"api"}}
+  ])";
+  auto snap = assemble_docs({doc});
+  CHECK(snap.untimed == 1);
+  CHECK(snap.orphans == 0);
+  CHECK(snap.requests == 1);
+  REQUIRE(snap.routes.size() == 1);
+  bool api_code = false;
+  for (const auto& svc : snap.routes[0].services)
+    api_code |= svc.service == "api" && svc.code_ms == doctest::Approx(80);
+  CHECK(api_code);
+}

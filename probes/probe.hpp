@@ -44,6 +44,7 @@ struct Judgement {
   std::vector<Metric> metrics;
   std::vector<std::string> notes;
   json breakdowns = json::array();
+  std::vector<Series> series;  // samples taken through the window, as time series
   // Measured share of request time per category (traces); empty when the probe cannot measure it.
   std::map<Category, double> attribution;
 };

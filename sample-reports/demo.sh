@@ -7,7 +7,7 @@
 #              healthy_pooled throttled_worker slow_dependency cold_cache traces_n_plus_one
 #              traces_slow_dependency traces_code_hotspot (default: all)
 #
-# Reports (<scenario>.txt, .json, .evidence.json) go to a new temporary directory, printed at the
+# Reports (<scenario>.txt, .json, .html, .evidence.json) go to a new temporary directory, printed at the
 # end; --write-samples writes them into sample-reports/ instead (tests/tools/bootstrap.sh samples).
 # Every run uses --fail-on high, so a scenario with a high or critical finding exits 1.
 # Servers: started under a temporary directory and stopped on exit, or, with
@@ -80,8 +80,10 @@ diagnose() {
     --save-evidence "$out/$name.evidence.json" 2>"$work/$name.err" || status=$?
   "$bin" diagnose --replay "$out/$name.evidence.json" --fail-on high --format json \
     --output "$out/$name.json" 2>/dev/null || true
+  "$bin" diagnose --replay "$out/$name.evidence.json" --fail-on high --format html \
+    --output "$out/$name.html" 2>/dev/null || true
   if [ "$write_samples" = 1 ]; then  # committed files name no path of this machine
-    sed -i -e "s|$services|<demo-servers>|g" -e "s|$root/|<repository>/|g" "$out/$name.txt" "$out/$name.evidence.json" "$out/$name.json" 2>/dev/null || true
+    sed -i -e "s|$services|<demo-servers>|g" -e "s|$root/|<repository>/|g" "$out/$name.txt" "$out/$name.evidence.json" "$out/$name.json" "$out/$name.html" 2>/dev/null || true
   fi
   local verdict="(no report)" why
   why=$(tail -n 1 "$work/$name.err")
@@ -166,6 +168,13 @@ for s in "${scenarios[@]}"; do
   esac
 done
 
+# Before and after as one page: the missing index, then the same queries with it.
+if [ -s "$out/missing_index.json" ] && [ -s "$out/healthy.json" ]; then
+  abs_bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")  # the page names the files as given
+  (cd "$out" && "$abs_bin" compare missing_index.json healthy.json --format html \
+    --output compare_missing_index_healthy.html 2>/dev/null) || true
+fi
+
 # The summary: one row per scenario, then where the reports are and what to try next.
 echo
 printf '%-22s  %-19s  %-4s  %s\n' SCENARIO VERDICT EXIT WHY
@@ -175,12 +184,12 @@ for row in "${summary[@]}"; do
 done
 echo
 echo "Exit codes: 0 gate passed, 1 a high or critical finding failed the gate (--fail-on high),"
-echo "3 a target could not be examined. Full reports (text, JSON, raw evidence) are in $out"
+echo "3 a target could not be examined. Full reports (text, JSON, HTML, raw evidence) are in $out"
 first=${summary[0]%%$'\t'*}
 echo
 echo "Next:"
 echo "  less $out/$first.txt"
-echo "      one report in full"
+echo "      one report in full (or open $out/$first.html in a browser)"
 echo "  $bin diagnose --replay $out/$first.evidence.json --format markdown"
 echo "      the same evidence judged again, as the summary a CI job posts"
 echo "  $bin diagnose --help"

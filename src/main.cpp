@@ -72,7 +72,7 @@ int main(int argc, char** argv) {
   diagnose->add_option("--window", d.window_s, "live sampling window in seconds; 0 = one cumulative snapshot")
       ->type_name("SECONDS")
       ->capture_default_str();
-  diagnose->add_option("--format", d.format, "text|json|markdown|junit|prometheus|sarif")
+  diagnose->add_option("--format", d.format, "text|json|markdown|junit|prometheus|sarif|html")
       ->type_name("FORMAT")
       ->capture_default_str();
   diagnose->add_option("--output", d.output, "write the report to FILE (atomically); default stdout")
@@ -95,7 +95,7 @@ int main(int argc, char** argv) {
   compare->add_option("BASELINE", c.baseline, "the earlier JSON report")->required()->type_name("FILE");
   compare->add_option("CURRENT", c.current, "the later JSON report")->required()->type_name("FILE");
   compare->add_option("--fail-on", c.fail_on, "critical|high|medium|low|never")->type_name("SEVERITY");
-  compare->add_option("--format", c.format, "text|json|markdown|junit|prometheus|sarif")
+  compare->add_option("--format", c.format, "text|json|markdown|junit|prometheus|sarif|html")
       ->type_name("FORMAT")
       ->capture_default_str();
   compare->add_option("--config", c.config, "chokepoint.toml: rule levels, severities, [gate]")

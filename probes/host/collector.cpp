@@ -233,6 +233,17 @@ Reading read_all(const Location& w) {
   return r;
 }
 
+// The counters that move within the window: cheap enough to read at every sample.
+CpuSample read_cpu_sample(const Location& w, double t_s) {
+  Reading r;
+  if (w.dirs.version == "v2")
+    read_cpu_v2(w, r);
+  else if (!w.dirs.cpu.empty())
+    read_cpu_v1(w, r);
+  return {t_s, procs_running(w.root), r.cgroup["nr_periods"], r.cgroup["nr_throttled"],
+          r.cgroup["usage_usec"]};
+}
+
 void add_readings(Snapshot& snap, const Reading& start, const Reading& end, bool windowed) {
   auto cpus = end.host.find("cpus");
   snap.cpus = cpus == end.host.end() ? 0 : cpus->second;
@@ -272,8 +283,10 @@ Collected collect(const Target& target, const CollectContext& ctx) {
   Reading start = read_all(where);
   double cost = thread_cpu_ms() - cpu0;
   auto started = Clock::now();
-  sample_through_window(ctx, interval_option(ctx, "host", "sample_interval_ms", 250, 50),
-                        [&](double) { snap.run_queue.push_back(procs_running(root)); });
+  sample_through_window(ctx, interval_option(ctx, "host", "sample_interval_ms", 250, 50), [&](double t_s) {
+    snap.cpu_samples.push_back(read_cpu_sample(where, t_s));
+    snap.run_queue.push_back(snap.cpu_samples.back().procs_running);
+  });
   cpu0 = thread_cpu_ms();
   Reading end = read_all(where);
   cost += thread_cpu_ms() - cpu0;

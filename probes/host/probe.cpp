@@ -26,8 +26,36 @@ std::string describe(const std::string& flag, const std::string& spec, std::vect
   return std::string("host:") + name;
 }
 
+// The run queue, and between consecutive samples the cgroup's throttled share of CFS periods and
+// the CPU it used (cores), over the window.
+std::vector<Series> cpu_series(const host::Snapshot& snap) {
+  const auto& samples = snap.cpu_samples;
+  if (snap.window_s <= 0 || samples.size() < 2) return {};
+  Series running{"host.procs_running", "tasks", {}, {}};
+  Series throttled{"cgroup.cpu_throttled_ratio", "ratio", {}, {}};
+  Series usage{"cgroup.cpu_usage_cores", "cores", {}, {}};
+  for (size_t i = 0; i < samples.size(); ++i) {
+    const auto& now = samples[i];
+    running.points.emplace_back(now.t_s, now.procs_running);
+    if (i == 0) continue;
+    const auto& before = samples[i - 1];
+    double periods = now.nr_periods - before.nr_periods, dt = now.t_s - before.t_s;
+    if (periods > 0)
+      throttled.points.emplace_back(now.t_s, (now.nr_throttled - before.nr_throttled) / periods);
+    if (dt > 0 && now.usage_usec > 0)
+      usage.points.emplace_back(now.t_s, (now.usage_usec - before.usage_usec) / 1e6 / dt);
+  }
+  std::vector<Series> out;
+  for (auto* s : {&running, &throttled, &usage})
+    if (!s->points.empty()) out.push_back(std::move(*s));
+  return out;
+}
+
 Judgement judge(const nlohmann::json& snapshot, const Target& target, const Settings& settings) {
-  return host::judge(snapshot.get<host::Snapshot>(), target, settings);
+  auto snap = snapshot.get<host::Snapshot>();
+  Judgement j = host::judge(snap, target, settings);
+  j.series = cpu_series(snap);
+  return j;
 }
 
 }  // namespace

@@ -22,6 +22,15 @@ struct CpuLimit {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(CpuLimit, state, quota_us, period_us, source)
 
+// The cgroup's CPU counters and the host's run queue at one moment of the window.
+struct CpuSample {
+  double t_s = 0;  // since the window started
+  double procs_running = 0;
+  double nr_periods = 0, nr_throttled = 0, usage_usec = 0;  // cumulative cgroup counters (0: unreadable)
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(CpuSample, t_s, procs_running, nr_periods, nr_throttled,
+                                                usage_usec)
+
 struct Snapshot {
   std::string target;  // "pid 4242", "cgroup /x", "host"
   int pid = 0;
@@ -41,6 +50,7 @@ struct Snapshot {
   std::map<std::string, double> host_start, host_end;
   std::map<std::string, double> pressure_avg10;  // "host.cpu.some", "cgroup.memory.full" … (percent)
   std::vector<double> run_queue;                 // procs_running samples through the window
+  std::vector<CpuSample> cpu_samples;            // the same moments, with the cgroup's CPU counters
   double ticks_per_s = 100;
   double read_cpu_ms = 0;  // CPU time of one full reading (cost per sample)
   std::vector<std::string> notes;
@@ -49,6 +59,6 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Snapshot, target, pid, hostname,
                                                 cpu_dir, memory_dir, unified_dir, window_s, cpus, cpu_limit,
                                                 cgroup_start, cgroup_end, memory_limit_bytes,
                                                 memory_usage_bytes, host_start, host_end, pressure_avg10,
-                                                run_queue, ticks_per_s, read_cpu_ms, notes)
+                                                run_queue, cpu_samples, ticks_per_s, read_cpu_ms, notes)
 
 }  // namespace cp::host

@@ -141,16 +141,22 @@ Collected collect(const Target& target, const CollectContext& ctx) {
   Handle reused = make_handle(target.spec, static_cast<long>(timeout_ms), tls_verify, false);
   auto started = Clock::now();
   auto period = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / rate));
+  auto timed = [&](const auto& request) {
+    auto t0 = Clock::now();
+    Sample s = request();
+    s.t_s = std::chrono::duration<double>(t0 - started).count();
+    snap.samples.push_back(std::move(s));
+  };
   // The first request opens the connection the "reused" series keeps; it is measured as fresh.
-  snap.samples.push_back(perform(reused.get(), false));
+  timed([&] { return perform(reused.get(), false); });
   bool next_reused = true;
   while (Clock::now() < ctx.window_end && snap.samples.size() < max_requests) {
     auto t0 = Clock::now();
     if (next_reused) {
-      snap.samples.push_back(perform(reused.get(), true));
+      timed([&] { return perform(reused.get(), true); });
     } else {
       Handle fresh = make_handle(target.spec, static_cast<long>(timeout_ms), tls_verify, true);
-      snap.samples.push_back(perform(fresh.get(), false));
+      timed([&] { return perform(fresh.get(), false); });
     }
     next_reused = !next_reused;
     auto next = std::min(t0 + period, ctx.window_end);
@@ -158,8 +164,8 @@ Collected collect(const Target& target, const CollectContext& ctx) {
   }
   if (ctx.window_s <= 0) {  // a single snapshot: one call of each kind
     Handle fresh = make_handle(target.spec, static_cast<long>(timeout_ms), tls_verify, true);
-    snap.samples.push_back(perform(reused.get(), true));
-    snap.samples.push_back(perform(fresh.get(), false));
+    timed([&] { return perform(reused.get(), true); });
+    timed([&] { return perform(fresh.get(), false); });
   }
   snap.window_s = std::chrono::duration<double>(Clock::now() - started).count();
   bool any_answer =

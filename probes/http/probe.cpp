@@ -1,5 +1,7 @@
 #include "probes/http/probe.hpp"
 
+#include <algorithm>
+
 #include "core/error.hpp"
 #include "probes/http/collector.hpp"
 #include "probes/http/rules.hpp"
@@ -18,8 +20,34 @@ std::string describe(const std::string&, const std::string& spec, std::vector<st
   return shown;
 }
 
+// Each answered request's phases over the window: set-up (dns, tcp, tls) on fresh connections,
+// time to first byte and total on all. Evidence saved before requests were timestamped has none.
+std::vector<Series> phase_series(const http::Snapshot& snap) {
+  bool timestamped =
+      std::any_of(snap.samples.begin(), snap.samples.end(), [](const auto& s) { return s.t_s > 0; });
+  if (snap.window_s <= 0 || !timestamped) return {};
+  std::vector<Series> out;
+  auto add = [&](const char* phase, double http::Sample::*ms, bool fresh_only) {
+    Series series{"http.request_ms", "ms", {{"phase", phase}}, {}};
+    for (const auto& s : snap.samples)
+      if (s.status > 0 && !(fresh_only && s.reused)) series.points.emplace_back(s.t_s, s.*ms);
+    bool measured =
+        std::any_of(series.points.begin(), series.points.end(), [](const auto& p) { return p.second > 0; });
+    if (measured) out.push_back(std::move(series));  // no TLS on plain http, no DNS for an address
+  };
+  add("total", &http::Sample::total_ms, false);
+  add("ttfb", &http::Sample::ttfb_ms, false);
+  add("dns", &http::Sample::dns_ms, true);
+  add("tcp", &http::Sample::tcp_ms, true);
+  add("tls", &http::Sample::tls_ms, true);
+  return out;
+}
+
 Judgement judge(const nlohmann::json& snapshot, const Target& target, const Settings& settings) {
-  return http::judge(snapshot.get<http::Snapshot>(), target, settings);
+  auto snap = snapshot.get<http::Snapshot>();
+  Judgement j = http::judge(snap, target, settings);
+  j.series = phase_series(snap);
+  return j;
 }
 
 }  // namespace

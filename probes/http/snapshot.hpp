@@ -10,14 +10,15 @@
 namespace cp::http {
 
 struct Sample {
+  double t_s = 0;       // when the request started, seconds since the window started
   bool reused = false;  // over the kept-alive connection (false: a fresh connection)
   double dns_ms = 0, tcp_ms = 0, tls_ms = 0, ttfb_ms = 0, total_ms = 0;
   int status = 0;     // HTTP status, 0 when no response
   std::string error;  // "", "timeout", "refused", "dns", "tls", "connection"
   std::string error_detail;
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Sample, reused, dns_ms, tcp_ms, tls_ms, ttfb_ms, total_ms,
-                                                status, error, error_detail)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Sample, t_s, reused, dns_ms, tcp_ms, tls_ms, ttfb_ms,
+                                                total_ms, status, error, error_detail)
 
 struct Snapshot {
   std::string url;       // as displayed (credentials redacted)

@@ -1,5 +1,9 @@
 #include "probes/pgbouncer/probe.hpp"
 
+#include <array>
+#include <cstdlib>
+#include <map>
+
 #include "core/error.hpp"
 #include "probes/pgbouncer/collector.hpp"
 #include "probes/pgbouncer/rules.hpp"
@@ -17,8 +21,51 @@ std::string describe(const std::string&, const std::string& spec, std::vector<st
   return info->display_name();
 }
 
+double column(const pgb::Row& row, const char* name) {
+  auto it = row.find(name);
+  return it == row.end() ? 0 : std::atof(it->second.c_str());
+}
+
+// Per pool that had clients, the clients waiting for a server and those being served, and the
+// oldest wait, through the window (SHOW POOLS samples).
+std::vector<Series> pool_series(const pgb::Snapshot& snap) {
+  if (snap.window_s <= 0) return {};
+  std::map<std::pair<std::string, std::string>, std::array<Series, 3>> pools;
+  for (const auto& sample : snap.pool_samples)
+    for (const auto& row : sample.pools) {
+      auto db = row.find("database"), user = row.find("user");
+      if (db == row.end() || user == row.end() || db->second == "pgbouncer") continue;
+      auto [it, fresh] = pools.try_emplace({db->second, user->second});
+      auto& [waiting, active, maxwait] = it->second;
+      if (fresh) {
+        std::map<std::string, std::string> pool = {{"database", db->second}, {"user", user->second}};
+        waiting = {"pgbouncer.clients", "clients", pool, {}};
+        waiting.labels["state"] = "waiting";
+        active = {"pgbouncer.clients", "clients", pool, {}};
+        active.labels["state"] = "active";
+        maxwait = {"pgbouncer.maxwait_ms", "ms", pool, {}};
+      }
+      waiting.points.emplace_back(sample.t_s, column(row, "cl_waiting"));
+      active.points.emplace_back(sample.t_s, column(row, "cl_active"));
+      maxwait.points.emplace_back(sample.t_s,
+                                  column(row, "maxwait") * 1000 + column(row, "maxwait_us") / 1000);
+    }
+  std::vector<Series> out;
+  for (auto& [_, series] : pools) {
+    bool used = false;
+    for (const auto& s : series)
+      for (const auto& [t, v] : s.points) used = used || (s.name == "pgbouncer.clients" && v > 0);
+    if (used)
+      for (auto& s : series) out.push_back(std::move(s));
+  }
+  return out;
+}
+
 Judgement judge(const nlohmann::json& snapshot, const Target& target, const Settings& settings) {
-  return pgb::judge(snapshot.get<pgb::Snapshot>(), target, settings);
+  auto snap = snapshot.get<pgb::Snapshot>();
+  Judgement j = pgb::judge(snap, target, settings);
+  j.series = pool_series(snap);
+  return j;
 }
 
 }  // namespace

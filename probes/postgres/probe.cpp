@@ -27,10 +27,28 @@ void keep_texts_safe(pg::Snapshot& snap) {
     for (auto& ses : sample.sessions) ses.query = statement_text_for_output(ses.query);
 }
 
+// Client backends by state through the window (pg_stat_activity samples).
+std::vector<Series> sessions_series(const pg::Snapshot& snap) {
+  if (snap.window_s <= 0 || snap.activity.empty()) return {};
+  std::vector<Series> out;
+  auto add = [&](const char* state, int pg::ActivitySample::*count) {
+    Series s{"pg.sessions", "sessions", {{"state", state}}, {}};
+    for (const auto& a : snap.activity) s.points.emplace_back(a.t_s, a.*count);
+    out.push_back(std::move(s));
+  };
+  add("total", &pg::ActivitySample::total);
+  add("active", &pg::ActivitySample::active);
+  add("idle_in_transaction", &pg::ActivitySample::idle_in_transaction);
+  add("waiting_lock", &pg::ActivitySample::waiting_lock);
+  return out;
+}
+
 Judgement judge(const nlohmann::json& snapshot, const Target& target, const Settings& settings) {
   auto snap = snapshot.get<pg::Snapshot>();
   keep_texts_safe(snap);
-  return pg::judge(snap, target, settings);
+  Judgement j = pg::judge(snap, target, settings);
+  j.series = sessions_series(snap);
+  return j;
 }
 
 }  // namespace

@@ -169,7 +169,7 @@ void validate(const DiagnoseArgs& a) {
 int run_diagnose(const DiagnoseArgs& args) {
   validate(args);
   auto format = format_from_string(args.format);
-  if (!format) throw UsageError("--format: expected text, json, markdown, junit, prometheus or sarif");
+  if (!format) throw UsageError("--format: expected text, json, markdown, junit, prometheus, sarif or html");
   Settings settings = args.config ? load_config(*args.config) : Settings{};
   GateOptions gate = gate_options(settings, args.fail_on);
   std::optional<Report> baseline;
@@ -209,7 +209,7 @@ int run_diagnose(const DiagnoseArgs& args) {
 
 int run_compare(const CompareArgs& args) {
   auto format = format_from_string(args.format);
-  if (!format) throw UsageError("--format: expected text, json, markdown, junit, prometheus or sarif");
+  if (!format) throw UsageError("--format: expected text, json, markdown, junit, prometheus, sarif or html");
   Settings settings = args.config ? load_config(*args.config) : Settings{};
   Report baseline = load_report(args.baseline, "baseline");
   Report current = load_report(args.current, "current report");

@@ -61,6 +61,24 @@ std::map<Category, Coverage> coverage_of(const Report& r) {
   return out;
 }
 
+// A long window sampled often would make every series (and the pages drawn from it) huge; runs of
+// neighbouring points are merged, keeping each run's highest value: peaks are what a reader looks for.
+constexpr size_t kMaxSeriesPoints = 1000;
+
+Series keep_peaks(Series s, size_t max_points) {
+  if (s.points.size() <= max_points) return s;
+  size_t run = (s.points.size() + max_points - 1) / max_points;
+  std::vector<std::pair<double, double>> merged;
+  for (size_t i = 0; i < s.points.size(); i += run) {
+    auto peak = s.points[i];
+    for (size_t k = i; k < std::min(i + run, s.points.size()); ++k)
+      if (s.points[k].second > peak.second) peak.second = s.points[k].second;
+    merged.push_back(peak);
+  }
+  s.points = std::move(merged);
+  return s;
+}
+
 void apply_rule_settings(std::vector<Finding>& findings, const Settings& settings) {
   std::erase_if(findings, [&](const Finding& f) { return !settings.enabled(f.rule); });
   for (auto& f : findings) {
@@ -186,6 +204,10 @@ Report judge_evidence(const Evidence& ev, const Settings& settings) {
         for (auto& f : j.findings) r.findings.push_back(std::move(f));
         for (auto& m : j.metrics) r.metrics.push_back(std::move(m));
         for (auto& b : j.breakdowns) r.breakdowns.push_back(std::move(b));
+        for (auto& s : j.series) {
+          s.labels.emplace("target", e.target.name);
+          r.series.push_back(keep_peaks(std::move(s), kMaxSeriesPoints));
+        }
         for (auto [c, share] : j.attribution) attribution[c] = std::max(attribution[c], share);
       } catch (const nlohmann::json::exception& ex) {
         pr.status = ProbeStatus::error;

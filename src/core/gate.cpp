@@ -173,6 +173,23 @@ void apply_acknowledgements(Report& report, const GateOptions& options) {
   }
 }
 
+BaselineSummary summarize(const Report& baseline) {
+  BaselineSummary s;
+  s.started_at = baseline.run.started_at;
+  s.verdict = baseline.verdict;
+  for (const auto& e : baseline.ranking) s.ranking.push_back({e.category, e.probability, e.examined, {}, {}});
+  for (const auto& f : baseline.findings) {
+    Finding brief;
+    brief.id = f.id;
+    brief.rule = f.rule;
+    brief.severity = f.severity;
+    brief.component = f.component;
+    brief.title = f.title;
+    s.findings.push_back(std::move(brief));
+  }
+  return s;
+}
+
 }  // namespace
 
 bool acknowledges(const AcknowledgeSetting& ack, const Finding& f) {
@@ -249,6 +266,7 @@ void apply_gate(Report& report, const GateOptions& options) {
           f.baseline.empty() ? "" : f.baseline + " ", f.rule, to_string(f.severity), f.component, f.title));
   }
   if (options.baseline) {
+    g.baseline.summary = summarize(*options.baseline);
     std::set<std::string> now;
     for (const auto& f : report.findings) now.insert(f.id);
     for (const auto& f : options.baseline->findings)

@@ -71,6 +71,14 @@ struct Metric {
   std::map<std::string, std::string> labels;
 };
 
+// Readings sampled through the live window: [seconds since the window started, value] pairs.
+struct Series {
+  std::string name;  // "pg.sessions", "http.request_ms" … (same naming as metrics)
+  std::string unit;
+  std::map<std::string, std::string> labels;
+  std::vector<std::pair<double, double>> points;
+};
+
 enum class ProbeStatus { ok, error, skipped };
 std::string_view to_string(ProbeStatus s);
 
@@ -102,8 +110,17 @@ struct Verdict {
   std::string headline;
 };
 
+// What the baseline said, kept so a report can show before and after side by side.
+struct BaselineSummary {
+  std::string started_at;
+  Verdict verdict;
+  std::vector<RankEntry> ranking;  // category, probability, examined
+  std::vector<Finding> findings;   // id, rule, severity, component, title only
+};
+
 struct BaselineDiff {
   std::optional<std::string> file;
+  std::optional<BaselineSummary> summary;
   std::vector<std::string> new_ids, unchanged_ids, resolved_ids, regressed_ids;
   json metric_changes = json::array();
   // The baseline's findings no longer seen: {id, rule, severity, component, title} each, so a
@@ -145,6 +162,7 @@ struct Report {
   std::vector<Finding> findings;
   std::vector<Metric> metrics;
   json breakdowns = json::array();  // per-route time tables (traces), rendered as tables
+  std::vector<Series> series;       // what live probes sampled through the window
   Gate gate;
 };
 

@@ -3,6 +3,7 @@
 #include "chokepoint/version.hpp"
 #include "core/error.hpp"
 #include "util/redact.hpp"
+#include "util/format.hpp"
 
 namespace cp {
 
@@ -19,6 +20,60 @@ json metric_to_json(const Metric& m) {
   json labels = json::object();
   for (const auto& [k, v] : m.labels) labels[k] = v;
   return {{"name", m.name}, {"value", m.value}, {"unit", m.unit}, {"labels", labels}};
+}
+
+json series_to_json(const Series& s) {
+  json labels = json::object();
+  for (const auto& [k, v] : s.labels) labels[k] = v;
+  json points = json::array();
+  for (const auto& [t, v] : s.points) points.push_back({round_to(t, 3), v});
+  return {{"name", s.name}, {"unit", s.unit}, {"labels", labels}, {"points", points}};
+}
+
+Series series_from_json(const json& j) {
+  Series s;
+  s.name = j.value("name", "");
+  s.unit = j.value("unit", "");
+  const json labels = j.value("labels", json::object());
+  for (const auto& [k, v] : labels.items())
+    if (v.is_string()) s.labels[k] = v.get<std::string>();
+  for (const auto& p : j.value("points", json::array()))
+    if (p.is_array() && p.size() == 2 && p[0].is_number() && p[1].is_number())
+      s.points.emplace_back(p[0].get<double>(), p[1].get<double>());
+  return s;
+}
+
+json verdict_to_json(const Verdict& v) {
+  return {{"category", v.category ? std::string(to_string(*v.category)) : "none"},
+          {"confidence", v.confidence},
+          {"headline", v.headline}};
+}
+
+Verdict verdict_from_json(const json& j) {
+  Verdict v;
+  v.category = category_from_string(j.value("category", "none"));
+  v.confidence = j.value("confidence", 0.0);
+  v.headline = j.value("headline", "");
+  return v;
+}
+
+json baseline_summary_to_json(const std::optional<BaselineSummary>& s) {
+  if (!s) return nullptr;
+  json ranking = json::array();
+  for (const auto& e : s->ranking)
+    ranking.push_back(
+        {{"category", to_string(e.category)}, {"probability", e.probability}, {"examined", e.examined}});
+  json findings = json::array();
+  for (const auto& f : s->findings)
+    findings.push_back({{"id", f.id},
+                        {"rule", f.rule},
+                        {"severity", to_string(f.severity)},
+                        {"component", f.component},
+                        {"title", f.title}});
+  return {{"started_at", s->started_at},
+          {"verdict", verdict_to_json(s->verdict)},
+          {"ranking", ranking},
+          {"findings", findings}};
 }
 
 template <typename T>
@@ -76,9 +131,7 @@ json report_to_json(const Report& r) {
                              {"message", p.message},
                              {"duration_ms", p.duration_ms},
                              {"notes", p.notes}});
-  doc["verdict"] = {{"category", r.verdict.category ? std::string(to_string(*r.verdict.category)) : "none"},
-                    {"confidence", r.verdict.confidence},
-                    {"headline", r.verdict.headline}};
+  doc["verdict"] = verdict_to_json(r.verdict);
   doc["ranking"] = json::array();
   for (const auto& e : r.ranking)
     doc["ranking"].push_back(
@@ -92,6 +145,8 @@ json report_to_json(const Report& r) {
   doc["metrics"] = json::array();
   for (const auto& m : r.metrics) doc["metrics"].push_back(metric_to_json(m));
   doc["breakdowns"] = r.breakdowns;
+  doc["series"] = json::array();
+  for (const auto& s : r.series) doc["series"].push_back(series_to_json(s));
   const auto& b = r.gate.baseline;
   doc["gate"] = {{"status", r.gate.status},
                  {"fail_on", r.gate.fail_on},
@@ -103,7 +158,8 @@ json report_to_json(const Report& r) {
                    {"resolved", b.resolved_ids},
                    {"regressed", b.regressed_ids},
                    {"metric_changes", b.metric_changes},
-                   {"resolved_findings", b.resolved_findings}}},
+                   {"resolved_findings", b.resolved_findings},
+                   {"summary", baseline_summary_to_json(b.summary)}}},
                  {"acknowledgements", json::array()}};
   for (const auto& a : r.gate.acknowledgements) {
     json match = json::object();
@@ -207,10 +263,8 @@ Report report_from_json(const json& doc) {
     r.ranking.push_back(std::move(e));
   }
   r.breakdowns = doc.value("breakdowns", json::array());
-  const json& verdict = doc.value("verdict", json::object());
-  r.verdict.category = category_from_string(verdict.value("category", "none"));
-  r.verdict.confidence = verdict.value("confidence", 0.0);
-  r.verdict.headline = verdict.value("headline", "");
+  for (const auto& js : doc.value("series", json::array())) r.series.push_back(series_from_json(js));
+  r.verdict = verdict_from_json(doc.value("verdict", json::object()));
   return r;
 }
 

@@ -15,6 +15,7 @@ std::optional<Format> format_from_string(std::string_view s) {
   if (s == "junit") return Format::junit;
   if (s == "prometheus") return Format::prometheus;
   if (s == "sarif") return Format::sarif;
+  if (s == "html") return Format::html;
   return std::nullopt;
 }
 
@@ -55,6 +56,8 @@ std::string render(const Report& report, Format format, const RenderOptions& opt
       return render_prometheus(report);
     case Format::sarif:
       return render_sarif(report);
+    case Format::html:
+      return render_html(report);
   }
   throw std::logic_error("unknown format");
 }

@@ -9,7 +9,7 @@
 
 namespace cp {
 
-enum class Format { text, json, markdown, junit, prometheus, sarif };
+enum class Format { text, json, markdown, junit, prometheus, sarif, html };
 std::optional<Format> format_from_string(std::string_view s);
 
 struct RenderOptions {
@@ -33,6 +33,7 @@ std::string render_markdown(const Report& report);
 std::string render_junit(const Report& report);
 std::string render_prometheus(const Report& report);
 std::string render_sarif(const Report& report);
+std::string render_html(const Report& report);
 
 // The Prometheus name of a report metric and the factor its value is multiplied by:
 // ("pg.db_time_ms_per_s", "ms/s") -> chokepoint_pg_db_time_seconds_per_second, 0.001.

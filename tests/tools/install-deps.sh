@@ -18,8 +18,9 @@ PACKAGES=(
   libtomlplusplus-dev libsimdjson-dev libhiredis-dev libcurl4-openssl-dev zlib1g-dev
   # servers and load generators for the demo and the integration tests
   postgresql-15 postgresql-contrib postgresql-15-hypopg postgresql-client-15 pgbouncer redis-server redis-tools openssl prometheus
-  # tools the test scripts use (xmllint: JUnit schema; python3-yaml: the CI examples parse)
-  python3 python3-yaml libxml2-utils procps git
+  # tools the test scripts use (xmllint: JUnit schema; python3-yaml: the CI examples parse;
+  # chromium: the HTML report is checked in a real browser)
+  python3 python3-yaml libxml2-utils procps git chromium
 )
 # Packages whose installation starts a server on its standard port, and that server's service.
 declare -A SERVICES=([postgresql-15]=postgresql [redis-server]=redis-server [pgbouncer]=pgbouncer [prometheus]=prometheus)

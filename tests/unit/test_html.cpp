@@ -1,0 +1,147 @@
+// The HTML page: what comes from a measured system never becomes markup, nothing is fetched, every
+// chart the report calls for is there, and the page stays small whatever the report holds. (The
+// page in a real browser: tests/tools/browser_test.py, CTest `browser.html_reports`.)
+#include <doctest/doctest.h>
+
+#include <regex>
+
+#include <fmt/format.h>
+
+#include "core/gate.hpp"
+#include "harness.hpp"
+#include "render/render.hpp"
+#include "render/svg.hpp"
+
+using namespace cp;
+
+namespace {
+
+const std::string kHostile =
+    "</title><script>alert(\"x\")</script><img src=x onerror='alert(1)'>\" onmouseover=\"y";
+
+size_t count(const std::string& hay, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = hay.find(needle); at != std::string::npos; at = hay.find(needle, at + 1)) ++n;
+  return n;
+}
+
+Finding hostile_finding(int i, size_t long_line) {
+  Finding f;
+  f.id = fmt::format("{:032x}", i);
+  f.rule = "db.slow_query";
+  f.severity = Severity::high;
+  f.component = "postgres:" + kHostile;
+  f.title = "Slow " + kHostile;
+  f.detail = std::string(long_line, 'x') + kHostile;
+  f.impact = {0.5, "db_time"};
+  f.evidence = {{"query", "SELECT '" + kHostile + "' FROM t WHERE a = $1" + std::string(long_line, 'q')},
+                {kHostile, 1},
+                {"spans", json::array({{{"name", kHostile}, {"host", kHostile}}})}};
+  f.remediation.summary = kHostile;
+  f.remediation.sql = "CREATE INDEX CONCURRENTLY ON \"" + kHostile + "\" (a);";
+  f.thresholds = {{"min_ms", {{"value", 20}, {"unit", "ms"}, {"source", kHostile}}}};
+  return f;
+}
+
+Report hostile_report(int findings, size_t long_line) {
+  Report r;
+  r.run.started_at = "2026-11-26T08:00:00Z";
+  r.run.window_s = 10;
+  r.targets.push_back({"postgres", "postgresql://app@" + kHostile + "/shop"});
+  r.probes.push_back({"postgres", kHostile, ProbeStatus::error, kHostile, {kHostile}, 12});
+  r.verdict = {Category::database, 0.9, "Headline " + kHostile};
+  for (Category c : kCategories) r.ranking.push_back({c, 0.25, c != Category::code, {}, kHostile});
+  for (int i = 0; i < findings; ++i) r.findings.push_back(hostile_finding(i, long_line));
+  r.breakdowns.push_back({{"service", kHostile},
+                          {"route", kHostile},
+                          {"requests", 10},
+                          {"p50_ms", 1},
+                          {"p95_ms", 2},
+                          {"p99_ms", 3},
+                          {"shares", {{"database", 0.5}, {"code", 0.5}, {kHostile, 0.0}}}});
+  Series s{"http.request_ms", "ms", {{"target", kHostile}, {"phase", kHostile}}, {}};
+  for (int i = 0; i < 5000; ++i) s.points.emplace_back(i * 0.01, i % 97);
+  for (int i = 0; i < 60; ++i) r.series.push_back(s);
+  r.gate.status = "fail";
+  r.gate.fail_on = "high";
+  r.gate.reasons.push_back(kHostile);
+  r.gate.baseline.file = kHostile;
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("html: strings from measured systems render as text, never as markup") {
+  std::string page = render_html(hostile_report(3, 20000));
+  CHECK(count(page, "<script") == 0);
+  CHECK(count(page, "<img") == 0);
+  CHECK(count(page, "onerror=") == 0);
+  CHECK(count(page, "onmouseover=") == 0);
+  CHECK(count(page, "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;") > 10);
+  CHECK(count(page, "</title>") == 1);  // the page's own
+  // Long statement texts are cut for the page; the JSON report keeps them whole.
+  CHECK(page.find(std::string(5000, 'q')) == std::string::npos);
+}
+
+TEST_CASE("html: self-contained, nothing can be fetched") {
+  std::string page = render_html(hostile_report(2, 100));
+  CHECK(page.rfind("<!DOCTYPE html>", 0) == 0);
+  CHECK(page.find("Content-Security-Policy\" content=\"default-src 'none'") != std::string::npos);
+  // The only URL is the SVG namespace (an identifier, never fetched); links are in-page anchors.
+  std::regex url(R"((https?:)?//[^"'\s<]+)");
+  for (auto it = std::sregex_iterator(page.begin(), page.end(), url); it != std::sregex_iterator(); ++it)
+    CHECK_MESSAGE(it->str() == "http://www.w3.org/2000/svg", it->str());
+  std::regex ref(R"(\b(src|href)="([^"]*)\")");
+  for (auto it = std::sregex_iterator(page.begin(), page.end(), ref); it != std::sregex_iterator(); ++it)
+    CHECK_MESSAGE((*it)[2].str().rfind("#", 0) == 0, it->str());
+}
+
+TEST_CASE("html: the page stays under 2 MiB whatever the report holds") {
+  std::string page = render_html(hostile_report(5000, 100000));
+  CHECK(page.size() < 2 * 1024 * 1024);
+  CHECK(page.find("more findings in the JSON report") != std::string::npos);
+}
+
+TEST_CASE("html: one chart per ranking, route and sampled quantity; before/after with a baseline") {
+  Report r = hostile_report(1, 10);
+  r.series.clear();
+  r.gate = Gate{};
+  r.breakdowns.push_back({{"service", "api"},
+                          {"route", "/orders/{id}"},
+                          {"requests", 10},
+                          {"p50_ms", 140},
+                          {"p95_ms", 150},
+                          {"p99_ms", 160},
+                          {"shares", {{"database", 0.78}, {"cache", 0.02}, {"code", 0.2}}}});
+  r.series.push_back({"pg.sessions", "sessions", {{"target", "a"}, {"state", "active"}}, {{0, 1}, {1, 3}}});
+  r.series.push_back(
+      {"pg.sessions", "sessions", {{"target", "a"}, {"state", "waiting_lock"}}, {{0, 0}, {1, 2}}});
+  r.series.push_back({"http.request_ms", "ms", {{"target", "b"}, {"phase", "total"}}, {{0, 10}, {1, 30}}});
+  Report baseline = r;
+  baseline.findings.clear();
+  GateOptions g;
+  g.baseline = &baseline;
+  g.baseline_file = "before.json";
+  apply_gate(r, g);
+  std::string page = render_html(r);
+  CHECK(count(page, "data-chart=\"ranking\"") == 1);
+  CHECK(count(page, "data-chart=\"route-time\"") == r.breakdowns.size());
+  CHECK(count(page, "data-chart=\"route-latency\"") == 1);
+  CHECK(count(page, "data-chart=\"series\"") == 2);  // sessions (two lines) and request time
+  CHECK(count(page, "<polyline") == 3);
+  CHECK(count(page, "data-chart=\"series-histogram\"") == 1);  // timings also as a distribution
+  CHECK(count(page, "data-chart=\"ranking-before\"") == 1);
+  CHECK(count(page, "data-chart=\"ranking-after\"") == 1);
+  CHECK(page.find("data-verdict=\"database\"") != std::string::npos);
+  CHECK(page.find(">new</span>") != std::string::npos);
+  CHECK(page.find("database 78 %") != std::string::npos);  // a share written on its segment
+}
+
+TEST_CASE("svg: axis steps are round numbers covering the range") {
+  CHECK(svg::nice_step(1.0, 5) == doctest::Approx(0.2));
+  CHECK(svg::nice_step(140, 5) == doctest::Approx(50));
+  CHECK(svg::nice_step(0, 5) == 1);
+  CHECK(svg::html_escape(std::string("a\0b<", 4)) ==
+        "a\xEF\xBF\xBD"
+        "b&lt;");
+}

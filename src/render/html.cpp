@@ -171,6 +171,8 @@ th,td{text-align:left;padding:4px 8px;border-bottom:1px solid var(--line);vertic
 th{color:var(--muted);font-weight:600;background:#fafbfc;overflow-wrap:normal}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 table.kv th{width:28%}
+table.services{margin-top:10px}
+table.probes td:first-child,table.probes td:nth-child(3){white-space:nowrap;overflow-wrap:normal}
 table.nested{font-size:12.5px;margin:2px 0}
 dl.inline{margin:0}dl.inline dt{display:inline;color:var(--muted)}dl.inline dt:after{content:": "}dl.inline dd{display:inline;margin:0 10px 0 0}
 code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"DejaVu Sans Mono",monospace;font-size:12.5px}
@@ -185,6 +187,7 @@ svg.chart .grid{stroke:#e6e9ed;stroke-width:1}
 svg.chart .track{fill:#eef1f4}
 svg.chart .unexamined{fill:none;stroke:#b4bcc5;stroke-dasharray:4 3}
 .legend{display:flex;flex-wrap:wrap;gap:4px 14px;font-size:12.5px;margin-top:6px}
+.sw{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:5px;vertical-align:-1px}
 .legend .sw{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:5px;vertical-align:-1px}
 .route .meta{font-size:13px;color:var(--muted);margin:-2px 0 8px}
 .grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(440px,1fr));gap:12px}
@@ -273,9 +276,9 @@ class Page {
     out_ += "<div class=\"label\">Verdict</div>";
     out_ += fmt::format("<div class=\"category\" data-verdict=\"{0}\" style=\"color:{1}\">{0}{2}</div>",
                         esc(verdict_name(v)), category_color(verdict_name(v)),
-                        v.category ? fmt::format("<span class=\"confidence\">{} confidence</span>",
-                                                 esc(percent(v.confidence)))
-                                   : std::string());
+                        v.category
+                            ? fmt::format("<span class=\"confidence\">{}</span>", esc(confidence_phrase(r_)))
+                            : std::string());
     out_ += "<p class=\"headline\">" + esc_cut(v.headline) + "</p>";
     gate_line();
     out_ += "</section>";
@@ -384,6 +387,31 @@ class Page {
     return out;
   }
 
+  // Per service on the critical path: mean ms per request in each kind of wait and in code.
+  void services_table(const json& services) {
+    if (!services.is_array() || services.empty()) return;
+    static const char* parts[] = {"database", "cache", "external", "network", "code"};
+    out_ += "<table class=\"services\"><thead><tr><th>service on the path</th>";
+    for (const char* p : parts)
+      out_ += fmt::format("<th class=\"num\"><span class=\"sw\" style=\"background:{}\"></span>{}</th>",
+                          part_color(p), p);
+    out_ += "</tr></thead><tbody>";
+    size_t shown = 0;
+    for (const auto& s : services) {
+      if (!s.is_object() || shown++ >= kMaxEvidenceRows) break;
+      out_ += "<tr><td>" + esc_cut(s.value("service", ""), 200) + "</td>";
+      for (const char* p : parts) {
+        double ms = s.value(std::string(p) + "_ms", 0.0);
+        out_ += "<td class=\"num\">" +
+                (ms > 0 ? esc(human_ms(ms)) : std::string("<span class=\"muted\">—</span>")) + "</td>";
+      }
+      out_ += "</tr>";
+    }
+    out_ +=
+        "</tbody></table><p class=\"muted\" style=\"font-size:12.5px;margin:4px 0 0\">mean per request, on "
+        "the critical path</p>";
+  }
+
   void routes() {
     if (r_.breakdowns.empty()) return;
     out_ += "<section id=\"routes\"><h2>Where request time goes, per entry route</h2>";
@@ -395,12 +423,17 @@ class Page {
       if (!b.is_object()) continue;
       out_ += "<article class=\"card route\">";
       out_ += "<h3>" + esc_cut(route_name(b), 400) + "</h3>";
-      out_ += fmt::format("<div class=\"meta\">{} requests · p50 {} · p95 {} · p99 {}</div>",
-                          esc(human_count(b.value("requests", 0.0))), esc(human_ms(b.value("p50_ms", 0.0))),
-                          esc(human_ms(b.value("p95_ms", 0.0))), esc(human_ms(b.value("p99_ms", 0.0))));
+      out_ += fmt::format(
+          "<div class=\"meta\">{} requests · p50 {} · p95 {} · p99 {}{}</div>",
+          esc(human_count(b.value("requests", 0.0))), esc(human_ms(b.value("p50_ms", 0.0))),
+          esc(human_ms(b.value("p95_ms", 0.0))), esc(human_ms(b.value("p99_ms", 0.0))),
+          b.contains("critical_path_ms")
+              ? " · critical path " + esc(human_ms(b.value("critical_path_ms", 0.0))) + " per request"
+              : std::string());
       auto segs = segments_of(b.value("shares", json::object()));
       out_ += svg::stacked_bar("route-time", segs) + legend(segs);
       if (auto bins = bins_of(b); !bins.empty()) out_ += svg::histogram("route-histogram", bins, "ms");
+      services_table(b.value("services", json::array()));
       out_ += "</article>";
       percentiles.push_back({route_name(b),
                              {{"p50", b.value("p50_ms", 0.0)},
@@ -683,7 +716,8 @@ class Page {
 
   void probes() {
     out_ +=
-        "<section id=\"probes\"><h2>Probes</h2><div class=\"card\"><table><thead><tr><th>probe</th>"
+        "<section id=\"probes\"><h2>Probes</h2><div class=\"card\"><table "
+        "class=\"probes\"><thead><tr><th>probe</th>"
         "<th>target</th><th>status</th><th class=\"num\">took</th><th>notes</th></tr></thead><tbody>";
     for (const auto& p : r_.probes) {
       bool ok = p.status == ProbeStatus::ok;

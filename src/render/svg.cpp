@@ -241,7 +241,10 @@ std::string line_chart(std::string_view chart, const std::vector<Line>& lines, d
     }
   if (max <= 0) max = 1;
   if (t_max <= 0) t_max = 1;
-  double step = nice_step(max, 4);
+  bool counts = true;  // whole numbers (sessions, clients, tasks): no half steps on the axis
+  for (const auto& l : lines)
+    for (const auto& [t, v] : l.points) counts = counts && v == std::floor(v);
+  double step = counts ? std::max(1.0, nice_step(max, 4)) : nice_step(max, 4);
   double axis_max = std::ceil(max / step) * step;
   if (axis_max < max) axis_max += step;
   std::string out = open_svg(chart, width, bottom + 38, fmt::format("over the window ({})", unit));

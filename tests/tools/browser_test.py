@@ -43,9 +43,17 @@ def expected_charts(report):
         with_histogram = sum(1 for b in breakdowns if b.get("latency_histogram"))
         if with_histogram:
             charts["route-histogram"] = with_histogram
-    groups = {(s["name"], s["unit"], s["labels"].get("target", "")) for s in report.get("series", [])}
+    groups = {}
+    for s in report.get("series", []):
+        groups.setdefault((s["name"], s["unit"], s["labels"].get("target", "")), []).extend(
+            v for _, v in s["points"])
     if groups:
         charts["series"] = min(len(groups), MAX_SERIES_CHARTS)
+    # timings are also drawn as a distribution when they vary
+    spread = sum(1 for (_, unit, _), values in list(groups.items())[:MAX_SERIES_CHARTS]
+                 if unit == "ms" and values and max(values) > min(values))
+    if spread:
+        charts["series-histogram"] = spread
     if report["gate"]["baseline"]["file"] is not None:
         charts["ranking-before"] = 1
         charts["ranking-after"] = 1

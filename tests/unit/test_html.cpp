@@ -3,6 +3,7 @@
 // page in a real browser: tests/tools/browser_test.py, CTest `browser.html_reports`.)
 #include <doctest/doctest.h>
 
+#include <map>
 #include <regex>
 
 #include <fmt/format.h>
@@ -147,4 +148,39 @@ TEST_CASE("svg: axis steps are round numbers covering the range") {
   CHECK(svg::html_escape(std::string("a\0b<", 4)) ==
         "a\xEF\xBF\xBD"
         "b&lt;");
+}
+
+TEST_CASE("series: what the probes sampled through the window, in the report and valid against the schema") {
+  auto run = test::diagnose_json(
+      {"--replay", test::source_dir() + "/tests/fixtures/pgbouncer/pool_saturation.evidence.json"});
+  REQUIRE(run.schema_errors.empty());
+  const auto& series = run.report["series"];
+  REQUIRE(series.is_array());
+  double window = run.report["run"]["window_s"].get<double>();
+  std::map<std::string, double> peak;  // name|state -> highest value
+  for (const auto& s : series) {
+    std::string key = s["name"].get<std::string>() + "|" + s["labels"].value("state", "");
+    CHECK(!s["labels"].value("target", "").empty());
+    double last_t = -1;
+    for (const auto& p : s["points"]) {
+      double t = p[0].get<double>();
+      CHECK(t >= last_t);  // in time order, inside the window
+      CHECK(t <= window + 1);
+      last_t = t;
+      peak[key] = std::max(peak[key], p[1].get<double>());
+    }
+  }
+  // 16 clients on a pool of 2: clients wait all through the window, sessions are sampled.
+  CHECK(peak["pgbouncer.clients|waiting"] >= 10);
+  CHECK(peak["pgbouncer.clients|active"] <= 4);
+  CHECK(peak.count("pgbouncer.maxwait_ms|") == 1);
+  CHECK(peak.count("pg.sessions|active") == 1);
+  CHECK(peak.count("pg.sessions|waiting_lock") == 1);
+}
+
+TEST_CASE("series: a zero window samples nothing over time") {
+  auto run =
+      test::diagnose_json({"--traces", test::source_dir() + "/tests/fixtures/traces/otlp_n_plus_one.json"});
+  REQUIRE(run.schema_errors.empty());
+  CHECK(run.report["series"].empty());
 }

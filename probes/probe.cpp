@@ -5,6 +5,17 @@
 
 namespace cp {
 
+bool CollectContext::window_open() const {
+  return std::chrono::steady_clock::now() < window_end && !(interrupted && interrupted->load());
+}
+
+void CollectContext::sleep_until(std::chrono::steady_clock::time_point t) const {
+  using Clock = std::chrono::steady_clock;
+  t = std::min(t, window_end);
+  while (Clock::now() < t && !(interrupted && interrupted->load()))
+    std::this_thread::sleep_until(std::min(t, Clock::now() + std::chrono::milliseconds(50)));
+}
+
 void sample_through_window(const CollectContext& ctx, double interval_s,
                            const std::function<void(double)>& sample) {
   using Clock = std::chrono::steady_clock;
@@ -13,9 +24,8 @@ void sample_through_window(const CollectContext& ctx, double interval_s,
   do {
     auto t0 = Clock::now();
     sample(std::chrono::duration<double>(t0 - started).count());
-    auto next = std::min(t0 + period, ctx.window_end);
-    if (next > Clock::now()) std::this_thread::sleep_until(next);
-  } while (Clock::now() < ctx.window_end);
+    ctx.sleep_until(t0 + period);
+  } while (ctx.window_open());
 }
 
 double interval_option(const CollectContext& ctx, std::string_view probe, std::string_view option,

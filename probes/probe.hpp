@@ -2,6 +2,7 @@
 // rules = pure judgement) plus one line in registry.cpp.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -29,6 +30,12 @@ struct CollectContext {
   double window_s = 10;  // 0 = one snapshot of cumulative counters
   std::chrono::steady_clock::time_point window_end;
   const Settings* settings = nullptr;
+  const std::atomic<bool>* interrupted = nullptr;  // SIGINT/SIGTERM: the window ends now
+
+  // Whether the window still runs (not over, not interrupted).
+  bool window_open() const;
+  // Sleeps until `t` (at most the window's end), waking early when the run is interrupted.
+  void sleep_until(std::chrono::steady_clock::time_point t) const;
 };
 
 // What a collector returns: its status and the raw snapshot (JSON of the probe's snapshot struct).
@@ -47,6 +54,10 @@ struct Judgement {
   std::vector<Series> series;  // samples taken through the window, as time series
   // Measured share of request time per category (traces); empty when the probe cannot measure it.
   std::map<Category, double> attribution;
+  // 0..1: how much of the data its rules need the probe had (1 = enough to call it healthy), and
+  // why it is less.
+  double measured = 1;
+  std::string too_little;
 };
 
 struct TargetFlag {
@@ -70,6 +81,9 @@ struct ProbeKind {
   std::vector<std::string_view> rules;  // ids from the catalogue (src/core/catalog.cpp) this probe judges
   // Collection knobs a config file may set for this probe, with defaults (documented in its README).
   std::map<std::string, double, std::less<>> options;
+  // Snapshot sections without which its rules would judge nothing (and call it healthy): replayed
+  // evidence that lacks one is refused.
+  std::vector<std::string_view> required_sections = {};
 };
 
 // Calls `sample(seconds since the call)` every `interval_s` until the window ends (once for a zero

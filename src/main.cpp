@@ -1,5 +1,6 @@
 // CLI wiring and exit codes only; the commands live in core/commands.cpp.
 #include <cstdio>
+#include <regex>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -69,9 +70,18 @@ int main(int argc, char** argv) {
           ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
           ->group(group);
     }
+  // Seconds as people write them: "10", "2.5". Not "" (read as 0) or "0x10" (read as 16).
+  const CLI::Validator decimal_seconds(
+      [](std::string& s) {
+        static const std::regex decimal("[0-9]+(\\.[0-9]+)?");
+        return std::regex_match(s, decimal) ? std::string()
+                                            : "expected seconds as a decimal number, not \"" + s + "\"";
+      },
+      "SECONDS");
   diagnose->add_option("--window", d.window_s, "live sampling window in seconds; 0 = one cumulative snapshot")
       ->type_name("SECONDS")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(decimal_seconds);
   diagnose->add_option("--format", d.format, "text|json|markdown|junit|prometheus|sarif|html")
       ->type_name("FORMAT")
       ->capture_default_str();

@@ -73,6 +73,7 @@ ProbeKind host_probe() {
       judge,
       {"infra.cpu_throttling", "infra.cpu_saturation", "infra.memory_pressure", "infra.network_drops"},
       {{"sample_interval_ms", 250}},
+      {"host_end"},
   };
 }
 

@@ -150,7 +150,7 @@ Collected collect(const Target& target, const CollectContext& ctx) {
   // The first request opens the connection the "reused" series keeps; it is measured as fresh.
   timed([&] { return perform(reused.get(), false); });
   bool next_reused = true;
-  while (Clock::now() < ctx.window_end && snap.samples.size() < max_requests) {
+  while (ctx.window_open() && snap.samples.size() < max_requests) {
     auto t0 = Clock::now();
     if (next_reused) {
       timed([&] { return perform(reused.get(), true); });
@@ -159,8 +159,7 @@ Collected collect(const Target& target, const CollectContext& ctx) {
       timed([&] { return perform(fresh.get(), false); });
     }
     next_reused = !next_reused;
-    auto next = std::min(t0 + period, ctx.window_end);
-    if (next > Clock::now()) std::this_thread::sleep_until(next);
+    ctx.sleep_until(t0 + period);
   }
   if (ctx.window_s <= 0) {  // a single snapshot: one call of each kind
     Handle fresh = make_handle(target.spec, static_cast<long>(timeout_ms), tls_verify, true);

@@ -161,6 +161,13 @@ Judgement judge(const Snapshot& s, const Target& target, const Settings& setting
   j.metrics.push_back({"http.error_ratio",
                        m.calls ? round_to((m.calls - m.answered + m.server_errors) / m.calls, 4) : 0, "ratio",
                        labels});
+  // Too few calls for the rules to judge is not "healthy": the verdict says how little was measured.
+  double needed = settings.params("net.external_errors")["min_calls"];
+  if (needed > 0 && m.calls < needed) {
+    j.measured = m.calls / needed;
+    j.too_little = fmt::format("{:.0f} of the {:.0f} calls its rules need", m.calls, needed);
+    j.notes.push_back("too few calls to judge: " + j.too_little);
+  }
   j.notes.push_back(
       fmt::format("{:.0f} GETs at {:.1f}/s (capped at 10/s, 300 per run), timeout {:.0f} ms{}; "
                   "reused connection p50 {}, fresh p50 {}",

@@ -81,6 +81,7 @@ ProbeKind pgbouncer_probe() {
       judge,
       {"db.pool_saturation", "code.long_transactions"},
       {{"sample_interval_ms", 250}},
+      {"stats_end", "pool_samples"},
   };
 }
 

@@ -661,8 +661,19 @@ Collected collect(const Target& target, const CollectContext& ctx) {
     return out;
   }
   SessionLimits limits;
+  std::unique_ptr<Connection> session;
+  // A session that dies once connected (server restart, pg_terminate_backend) surfaces as whatever
+  // the next call fails with ("Could not obtain client encoding: not connected"): say what happened.
+  auto lost = [&](const std::string& raw) {
+    std::string reason = libpq_message(raw);
+    if (reason.find("client encoding") != std::string::npos || reason.find("not connected") != std::string::npos)
+      reason = "the server closed the connection";  // pqxx's follow-up error, not the cause
+    return fmt::format(
+        "{}: the connection was lost during the window (the server restarted or ended the session): "
+        "nothing of this window was kept — {}",
+        info->display_name(), reason);
+  };
   try {
-    std::unique_ptr<Connection> session;
     try {
       session = std::make_unique<Connection>(*info, limits);
     } catch (const pqxx::broken_connection& e) {
@@ -674,14 +685,22 @@ Collected collect(const Target& target, const CollectContext& ctx) {
     out.message = e.message;
   } catch (const pqxx::broken_connection& e) {
     out.status = ProbeStatus::error;
-    out.message = info->display_name() + ": connection lost: " + libpq_message(e.what());
+    out.message = lost(e.what());
   } catch (const pqxx::sql_error& e) {
     out.status = ProbeStatus::error;
+    // 57P01..: the server shut the session down; 08xxx: the connection failed.
+    if (e.sqlstate().rfind("57P", 0) == 0 || e.sqlstate().rfind("08", 0) == 0 ||
+        (session && !session->conn().is_open())) {
+      out.message = scrub(lost(e.what()), target.secrets);
+      return out;
+    }
     std::string hint = e.sqlstate() == "42501" ? " — grant the role pg_monitor (or pg_read_all_stats)" : "";
     out.message = fmt::format("{}: {}{}", info->display_name(), libpq_message(e.what()), hint);
   } catch (const std::exception& e) {
     out.status = ProbeStatus::error;
-    out.message = fmt::format("{}: {}", info->display_name(), libpq_message(e.what()));
+    out.message = session && !session->conn().is_open()
+                      ? lost(e.what())
+                      : fmt::format("{}: {}", info->display_name(), libpq_message(e.what()));
   }
   out.message = scrub(out.message, target.secrets);
   return out;

@@ -1,5 +1,7 @@
 #include "probes/postgres/probe.hpp"
 
+#include <fmt/format.h>
+
 #include "core/error.hpp"
 #include "probes/postgres/collector.hpp"
 #include "probes/postgres/conninfo.hpp"
@@ -48,6 +50,10 @@ Judgement judge(const nlohmann::json& snapshot, const Target& target, const Sett
   keep_texts_safe(snap);
   Judgement j = pg::judge(snap, target, settings);
   j.series = sessions_series(snap);
+  // Connect samples that failed leave db.no_connection_pooling without its measurement: say so.
+  if (!snap.connect.error.empty())
+    j.notes.push_back(fmt::format("{} connect sample(s) succeeded; the others failed: {}",
+                                  snap.connect.connect_ms.size(), snap.connect.error));
   return j;
 }
 
@@ -66,6 +72,7 @@ ProbeKind postgres_probe() {
        "db.pool_saturation", "db.no_connection_pooling", "db.idle_in_transaction", "db.duplicate_index",
        "db.unused_index"},
       {{"explain_top", 20}, {"sample_interval_ms", 200}, {"connect_samples", 3}},
+      {"statements", "tables"},
   };
 }
 

@@ -51,6 +51,7 @@ ProbeKind redis_probe() {
       {"cache.low_hit_ratio", "cache.evictions", "cache.slow_commands", "cache.clients_saturation",
        "cache.memory_fragmentation"},
       {{"timeout_ms", 3000}, {"ping_interval_ms", 100}},
+      {"info_end"},
   };
 }
 

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <csignal>
+#include <mutex>
 
 #include <fmt/format.h>
 #include <simdjson.h>
@@ -315,45 +316,81 @@ struct FileCloser {
 // pages are released as it moves on, so memory stays flat however large the file. nullopt when the
 // file is not JSON Lines (or cannot be mapped): the caller reads it instead.
 //
-// A mapped file that shrinks under the reader (copytruncate log rotation) raises SIGBUS: while the
-// map is in use, that signal ends the run with a message and exit 3 instead of a crash.
-char g_mapped_name[512];
-extern "C" void on_sigbus(int) {
-  const char head[] = "chokepoint: ";
-  const char tail[] = ": the file shrank while it was being read (truncated by log rotation?)\n";
-  ssize_t ignored = write(2, head, sizeof head - 1);
-  ignored = write(2, g_mapped_name, strnlen(g_mapped_name, sizeof g_mapped_name));
-  ignored = write(2, tail, sizeof tail - 1);
-  (void)ignored;
-  _exit(3);
+// A mapped file that shrinks under the reader (copytruncate log rotation) raises SIGBUS on the pages
+// past its new end. The handler puts zero pages in their place and marks the reader's thread: the
+// reader then stops with a ReadError of this probe only (the other probes and the report go on).
+// Only faults inside the map of the thread's reader are handled; any other SIGBUS keeps its action.
+struct MapInUse {
+  const char* begin = nullptr;
+  size_t length = 0;
+  volatile sig_atomic_t truncated = 0;
+};
+thread_local MapInUse* t_map_in_use = nullptr;
+struct sigaction g_previous_sigbus {};
+
+extern "C" void on_sigbus(int sig, siginfo_t* info, void* context) {
+  MapInUse* m = t_map_in_use;
+  const char* addr = static_cast<const char*>(info->si_addr);
+  if (m && m->begin && addr >= m->begin && addr < m->begin + m->length) {
+    // mmap is async-signal-safe in practice (a system call); MAP_FIXED replaces the file pages.
+    void* z = mmap(const_cast<char*>(m->begin), m->length, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+                   -1, 0);
+    if (z != MAP_FAILED) {
+      m->truncated = 1;
+      return;
+    }
+  }
+  // Not ours (or the pages could not be replaced): what would have happened without chokepoint.
+  if (g_previous_sigbus.sa_flags & SA_SIGINFO && g_previous_sigbus.sa_sigaction) {
+    g_previous_sigbus.sa_sigaction(sig, info, context);
+    return;
+  }
+  if (g_previous_sigbus.sa_handler != SIG_DFL && g_previous_sigbus.sa_handler != SIG_IGN &&
+      g_previous_sigbus.sa_handler) {
+    g_previous_sigbus.sa_handler(sig);
+    return;
+  }
+  signal(SIGBUS, SIG_DFL);
+  raise(SIGBUS);
+}
+
+void install_sigbus_handler() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction sa {};
+    sa.sa_sigaction = on_sigbus;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGBUS, &sa, &g_previous_sigbus);
+  });
 }
 
 class MappedLines {
  public:
-  MappedLines(int fd, size_t size, const std::string& name) : fd_(fd), size_(size) {
-    std::snprintf(g_mapped_name, sizeof g_mapped_name, "%s", name.c_str());
-    struct sigaction sa {};
-    sa.sa_handler = on_sigbus;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGBUS, &sa, &previous_);
+  MappedLines(int fd, size_t size, const std::string& name) : fd_(fd), size_(size), name_(name) {
+    install_sigbus_handler();
+    t_map_in_use = &in_use_;
   }
   ~MappedLines() {
+    t_map_in_use = nullptr;
     unmap();
-    sigaction(SIGBUS, &previous_, nullptr);
   }
   MappedLines(const MappedLines&) = delete;
   MappedLines& operator=(const MappedLines&) = delete;
 
   std::optional<ReadStats> read(const std::string& name, const SpanSink& sink) {
     // (A file with a byte order mark is read through the buffered path, which drops it.)
-    if (!map_at(0) || bom_length(at(0), end_ - begin_) || !first_line_is_otlp_request(at(0), end_ - begin_))
-      return std::nullopt;
+    if (!map_at(0)) return std::nullopt;
+    bool jsonl = !bom_length(at(0), end_ - begin_) && first_line_is_otlp_request(at(0), end_ - begin_);
+    check_not_truncated();
+    if (!jsonl) return std::nullopt;
     Emitter e{sink};
     LineStream lines(name, e);
     ReadStats stats{Format::otlp_jsonl, size_, 0, 0};
     size_t pos = 0;  // file offset of the next line
     while (pos < size_) {
       const void* hit = std::memchr(at(pos), '\n', end_ - pos);
+      check_not_truncated();
       size_t nl = hit ? static_cast<size_t>(static_cast<const char*>(hit) - at(0)) : end_;
       if (!hit && end_ < size_) {  // the line goes on past the window: move the window to it
         if (!map_at(pos)) throw ReadError{fmt::format("{}: cannot map: {}", name, std::strerror(errno))};
@@ -361,13 +398,19 @@ class MappedLines {
       }
       ++stats.lines;
       size_t len = nl - pos;
-      if (end_ - pos >= len + SIMDJSON_PADDING) {
-        lines.line(at(pos), len, end_ - pos, stats.lines, pos, nl == size_);
-      } else {  // too close to the end of the window for simdjson's padding: a padded copy
-        padded_.assign(at(pos), at(pos) + len);
-        padded_.resize(len + SIMDJSON_PADDING);
-        lines.line(padded_.data(), len, padded_.size(), stats.lines, pos, nl == size_);
+      try {
+        if (end_ - pos >= len + SIMDJSON_PADDING) {
+          lines.line(at(pos), len, end_ - pos, stats.lines, pos, nl == size_);
+        } else {  // too close to the end of the window for simdjson's padding: a padded copy
+          padded_.assign(at(pos), at(pos) + len);
+          padded_.resize(len + SIMDJSON_PADDING);
+          lines.line(padded_.data(), len, padded_.size(), stats.lines, pos, nl == size_);
+        }
+      } catch (const ReadError&) {
+        check_not_truncated();  // zeros where the file was are not a syntax error of the file
+        throw;
       }
+      check_not_truncated();
       pos = nl + 1;
     }
     stats.spans = e.spans;
@@ -376,6 +419,14 @@ class MappedLines {
   }
 
  private:
+  void check_not_truncated() const {
+    if (in_use_.truncated)
+      throw ReadError{
+          fmt::format("{}: the file shrank while it was being read (truncated by log rotation?): "
+                      "read it again once it is complete",
+                      name_)};
+  }
+
   static constexpr size_t kWindow = 16u << 20;
   const char* at(size_t offset) const { return map_ + (offset - begin_); }
 
@@ -392,16 +443,20 @@ class MappedLines {
     map_ = static_cast<const char*>(m);
     begin_ = start;
     end_ = start + len;
+    in_use_.length = len;
+    in_use_.begin = map_;
     return true;
   }
   void unmap() {
+    in_use_.begin = nullptr;
     if (map_) munmap(const_cast<char*>(map_), end_ - begin_);
     map_ = nullptr;
   }
 
   int fd_;
   size_t size_;
-  struct sigaction previous_ {};
+  std::string name_;
+  MapInUse in_use_;
   const char* map_ = nullptr;
   size_t begin_ = 0, end_ = 0;  // the file offsets mapped
   std::vector<char> padded_;

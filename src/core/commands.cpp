@@ -1,7 +1,15 @@
 #include "core/commands.hpp"
 
+#include <unistd.h>
+#include <atomic>
+#include <cerrno>
+#include <csignal>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <iostream>
+#include <set>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -16,6 +24,7 @@
 #include "render/render.hpp"
 #include "util/files.hpp"
 #include "util/format.hpp"
+#include "util/json_input.hpp"
 #include "util/term.hpp"
 #include "util/time.hpp"
 
@@ -25,17 +34,64 @@ namespace {
 
 constexpr double kMaxWindowS = 3600;
 
+// SIGINT / SIGTERM during the window: it ends there, the report of what was measured is written
+// (marked interrupted), then the process ends by that signal. A second signal ends it at once.
+std::atomic<bool> g_interrupted{false};
+volatile std::sig_atomic_t g_signal = 0;
+
+extern "C" void on_interrupt(int sig) {
+  g_signal = sig;
+  g_interrupted.store(true);
+}
+
+class InterruptibleWindow {
+ public:
+  InterruptibleWindow() {
+    struct sigaction sa {};
+    sa.sa_handler = on_interrupt;
+    sa.sa_flags = SA_RESETHAND;  // the second one is not caught
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &previous_int_);
+    sigaction(SIGTERM, &sa, &previous_term_);
+  }
+  ~InterruptibleWindow() {
+    if (!g_signal) {
+      sigaction(SIGINT, &previous_int_, nullptr);
+      sigaction(SIGTERM, &previous_term_, nullptr);
+    }
+  }
+  InterruptibleWindow(const InterruptibleWindow&) = delete;
+  InterruptibleWindow& operator=(const InterruptibleWindow&) = delete;
+
+ private:
+  struct sigaction previous_int_ {
+  }, previous_term_{};
+};
+
+// After the report is out: end the way the signal would have ended the process.
+void end_by_signal_if_interrupted() {
+  if (!g_signal) return;
+  int sig = g_signal;
+  std::fprintf(stderr, "chokepoint: interrupted (%s): the report covers what was measured until then\n",
+               sig == SIGINT ? "SIGINT" : "SIGTERM");
+  std::fflush(stdout);
+  std::fflush(stderr);
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
+
 std::vector<Target> resolve_targets(const std::vector<TargetArg>& given) {
   // All --traces files are one input: a trace's spans may be spread over several files.
   std::vector<TargetArg> args;
   std::string trace_files;
+  bool stdin_taken = false;
   for (const auto& a : given) {
     if (a.flag != "--traces") {
       args.push_back(a);
       continue;
     }
     if (a.value.find('\n') != std::string::npos) throw UsageError("--traces: a file name with a newline");
-    if (a.value == "-" && (trace_files == "-" || trace_files.find("\n-\n") != std::string::npos))
+    if (a.value == "-" && std::exchange(stdin_taken, true))
       throw UsageError("--traces: stdin (-) can be read only once");
     trace_files += (trace_files.empty() ? "" : "\n") + a.value;
   }
@@ -83,20 +139,34 @@ ProgressFn stderr_progress(const std::vector<Target>& targets, double window_s) 
   };
 }
 
+// Evidence that cannot be judged is like a target that could not be examined: exit 3.
 Evidence load_evidence(const std::string& path) {
   auto r = read_file(path);
   if (!r.content) throw UsageError("--replay: " + r.error);
-  auto doc = nlohmann::json::parse(*r.content, nullptr, false);
-  if (doc.is_discarded()) throw UsageError("--replay: " + path + " is not valid JSON");
-  return evidence_from_json(doc);
+  std::string error;
+  auto doc = parse_json_input<nlohmann::json>(*r.content, error);
+  if (!doc) throw InputError("--replay: " + path + " " + error);
+  if (auto key = implausible_number(*doc))
+    throw InputError("--replay: " + path + ": " + *key + " is not a number any measurement can have");
+  try {
+    return evidence_from_json(*doc);
+  } catch (const UsageError& e) {
+    throw InputError("--replay: " + path + ": " + e.what());
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError("--replay: " + path + ": not a chokepoint evidence file (" + e.what() + ")");
+  }
 }
 
 // Writes to --output (atomically) or stdout; returns false with a message on stderr if it could not.
 bool emit(const std::string& content, const std::optional<std::string>& path) {
   if (!path || *path == "-") {
+    errno = 0;
     std::fwrite(content.data(), 1, content.size(), stdout);
     std::fflush(stdout);
-    return !std::ferror(stdout);
+    if (!std::ferror(stdout)) return true;
+    std::fprintf(stderr, "chokepoint: could not write the report to stdout: %s\n",
+                 errno ? std::strerror(errno) : "write error");
+    return false;
   }
   if (auto err = write_file_atomic(*path, content)) {
     std::fprintf(stderr, "chokepoint: %s\n", err->c_str());
@@ -108,12 +178,17 @@ bool emit(const std::string& content, const std::optional<std::string>& path) {
 Report load_report(const std::string& path, const char* what) {
   auto r = read_file(path);
   if (!r.content) throw UsageError(std::string(what) + ": " + r.error);
-  auto doc = json::parse(*r.content, nullptr, false);
-  if (doc.is_discarded()) throw UsageError(std::string(what) + ": " + path + " is not valid JSON");
+  std::string error;
+  auto doc = parse_json_input<json>(*r.content, error);
+  if (!doc) throw UsageError(std::string(what) + ": " + path + " " + error);
+  if (auto key = implausible_number(*doc))
+    throw UsageError(std::string(what) + ": " + path + ": " + *key + " is not a number a report can hold");
   try {
-    return report_from_json(doc);
+    return report_from_json(*doc);
   } catch (const UsageError& e) {
     throw UsageError(std::string(what) + ": " + path + ": " + e.what());
+  } catch (const json::exception& e) {
+    throw UsageError(std::string(what) + ": " + path + ": not a chokepoint report (" + e.what() + ")");
   }
 }
 
@@ -124,6 +199,14 @@ GateOptions gate_options(const Settings& settings, const std::optional<std::stri
   gate.metric_regressions = settings.gate.metric_regressions;
   gate.acknowledgements = settings.acknowledgements;
   gate.today = rfc3339_utc(std::chrono::system_clock::now()).substr(0, 10);
+  gate.rules_not_run = settings.gate.rules_not_run;
+  std::set<std::string> error_rules;
+  for (const auto& [id, rule] : settings.rules)
+    if (rule.level == RuleLevel::error) error_rules.insert(id);
+  for (const auto& [target, rules] : settings.per_target)
+    for (const auto& [id, rule] : rules)
+      if (rule.level == RuleLevel::error) error_rules.insert(id);
+  gate.error_rules.assign(error_rules.begin(), error_rules.end());
   return gate;
 }
 
@@ -155,6 +238,39 @@ void announce(const Report& report, const std::optional<std::string>& output) {
   std::fprintf(stderr, "%s\n", outcome_line(report, *output).c_str());
 }
 
+// Baseline and run share some targets only: compared on those, said on stderr and in the gate.
+void warn_about_baseline(Report& report, const std::string& warning) {
+  if (warning.empty()) return;
+  std::fprintf(stderr, "chokepoint: warning: %s\n", warning.c_str());
+  report.gate.notes.insert(report.gate.notes.begin(), warning);
+}
+
+// Where a file will be written, checked before the window rather than discovered after it.
+void check_writable(const std::optional<std::string>& path, const char* option) {
+  if (!path || *path == "-") return;
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path p(*path);
+  if (fs::is_directory(p, ec)) throw UsageError(fmt::format("{}: {} is a directory", option, *path));
+  if (fs::exists(p, ec)) {
+    if (access(path->c_str(), W_OK) != 0)
+      throw UsageError(fmt::format("{}: {} is not writable: {}", option, *path, std::strerror(errno)));
+    return;
+  }
+  fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
+  if (!fs::is_directory(dir, ec))
+    throw UsageError(fmt::format("{}: the directory {} does not exist", option, dir.string()));
+  if (access(dir.c_str(), W_OK) != 0)
+    throw UsageError(fmt::format("{}: cannot write in {}: {}", option, dir.string(), std::strerror(errno)));
+}
+
+bool same_file(const std::string& a, const std::string& b) {
+  std::error_code ec;
+  auto ca = std::filesystem::weakly_canonical(a, ec);
+  auto cb = std::filesystem::weakly_canonical(b, ec);
+  return a == b || (!ca.empty() && ca == cb);
+}
+
 void validate(const DiagnoseArgs& a) {
   if (a.targets.empty() && !a.replay)
     throw UsageError("diagnose needs at least one target (--postgres, …) or --replay FILE");
@@ -162,6 +278,14 @@ void validate(const DiagnoseArgs& a) {
     throw UsageError("--replay judges saved evidence: give no targets with it");
   if (!(a.window_s >= 0) || a.window_s > kMaxWindowS)
     throw UsageError(fmt::format("--window: expected seconds between 0 and {}", kMaxWindowS));
+  if (a.output && a.save_evidence && *a.output != "-" && same_file(*a.output, *a.save_evidence))
+    throw UsageError("--output and --save-evidence name the same file: one would overwrite the other");
+  for (const auto* input : {&a.replay, &a.baseline, &a.config})
+    for (const auto* out : {&a.output, &a.save_evidence})
+      if (input->has_value() && out->has_value() && **out != "-" && same_file(**input, **out))
+        throw UsageError("the output " + **out + " is also an input: it would be overwritten");
+  check_writable(a.output, "--output");
+  check_writable(a.save_evidence, "--save-evidence");
 }
 
 }  // namespace
@@ -180,9 +304,14 @@ int run_diagnose(const DiagnoseArgs& args) {
   }
   std::vector<Target> targets = resolve_targets(args.targets);
 
-  Evidence ev = args.replay ? load_evidence(*args.replay)
-                            : collect_evidence(targets, args.window_s, settings,
-                                               stderr_progress(targets, args.window_s));
+  Evidence ev;
+  if (args.replay) {
+    ev = load_evidence(*args.replay);
+  } else {
+    InterruptibleWindow window;
+    ev = collect_evidence(targets, args.window_s, settings, stderr_progress(targets, args.window_s),
+                          &g_interrupted);
+  }
   bool output_ok = true;
   if (args.save_evidence) {
     if (auto err = write_file_atomic(*args.save_evidence, evidence_to_json(ev).dump() + "\n")) {
@@ -192,19 +321,19 @@ int run_diagnose(const DiagnoseArgs& args) {
   }
 
   Report report = judge_evidence(ev, settings);
-  if (baseline) check_same_targets(report, *baseline, *args.baseline);
+  std::string baseline_warning = baseline ? check_same_targets(report, *baseline, *args.baseline) : "";
   apply_gate(report, gate);
   warn_about_acknowledgements(report);
+  warn_about_baseline(report, baseline_warning);
   output_ok = emit(render(report, *format, render_options(*format, args.output)), args.output) && output_ok;
   if (output_ok) announce(report, args.output);
 
   for (const auto& p : report.probes)
     if (p.status == ProbeStatus::error)
       std::fprintf(stderr, "chokepoint: %s: %s\n", p.name.c_str(), p.message.c_str());
+  end_by_signal_if_interrupted();
   if (!output_ok) return kExitUsage;
-  for (const auto& p : report.probes)
-    if (p.status == ProbeStatus::error) return kExitTargetError;
-  return report.gate.status == "fail" ? kExitGateFailed : kExitOk;
+  return exit_code_of(report);
 }
 
 int run_compare(const CompareArgs& args) {
@@ -213,7 +342,7 @@ int run_compare(const CompareArgs& args) {
   Settings settings = args.config ? load_config(*args.config) : Settings{};
   Report baseline = load_report(args.baseline, "baseline");
   Report current = load_report(args.current, "current report");
-  check_same_targets(current, baseline, args.baseline);
+  std::string baseline_warning = check_same_targets(current, baseline, args.baseline);
   // Levels and severities from the config apply to the saved findings as they would to a run.
   std::erase_if(current.findings, [&](const Finding& f) { return !settings.enabled(f.rule); });
   for (auto& f : current.findings) {
@@ -226,9 +355,14 @@ int run_compare(const CompareArgs& args) {
   gate.baseline_file = args.baseline;
   apply_gate(current, gate);
   warn_about_acknowledgements(current);
+  warn_about_baseline(current, baseline_warning);
   if (!emit(render(current, *format, render_options(*format, args.output)), args.output)) return kExitUsage;
   announce(current, args.output);
-  return current.gate.status == "fail" ? kExitGateFailed : kExitOk;
+  for (const auto& p : current.probes)
+    if (p.status == ProbeStatus::error)
+      std::fprintf(stderr, "chokepoint: the current report's %s probe did not examine %s: gate incomplete\n",
+                   p.name.c_str(), p.target.c_str());
+  return exit_code_of(current);
 }
 
 namespace {
@@ -319,6 +453,9 @@ int run_guarded(const std::function<int()>& command) {
   } catch (const UsageError& e) {
     std::fprintf(stderr, "chokepoint: %s\n", e.what());
     return kExitUsage;
+  } catch (const InputError& e) {
+    std::fprintf(stderr, "chokepoint: %s\n", e.what());
+    return kExitTargetError;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "chokepoint: internal error: %s (a bug: please report it)\n", e.what());
     return kExitInternal;

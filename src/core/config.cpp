@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cmath>
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
@@ -34,9 +35,23 @@ std::string closest_rule(std::string_view id) {
   return best_len >= 3 ? fmt::format(" (did you mean {}?)", best) : "";
 }
 
+constexpr size_t kMaxConfigBytes = 1 << 20;
+
 double number_of(const toml::node& v, const std::string& where) {
-  if (auto d = v.value<double>()) return *d;
-  fail(where, "expected a number");
+  auto d = v.value<double>();
+  if (!d) fail(where, "expected a number");
+  if (!std::isfinite(*d)) fail(where, "expected a finite number, not " + fmt::format("{}", *d));
+  if (*d < 0) fail(where, fmt::format("expected a number >= 0, not {}", *d));
+  return *d;
+}
+
+// A threshold's range follows from its declaration: a share (a ratio whose default is at most 1)
+// lies in [0, 1], a percentage in [0, 100], anything else is >= 0 (number_of).
+double threshold_of(const ThresholdSpec& spec, const toml::node& v, const std::string& where) {
+  double d = number_of(v, where);
+  double max = spec.unit == "ratio" && spec.value <= 1 ? 1 : spec.unit == "%" ? 100 : HUGE_VAL;
+  if (d > max) fail(where, fmt::format("expected a {} between 0 and {}, not {}", spec.unit, max, d));
+  return d;
 }
 
 void parse_rule(const RuleSpec& spec, const toml::table& t, const std::string& where, RuleSetting& out) {
@@ -58,8 +73,8 @@ void parse_rule(const RuleSpec& spec, const toml::table& t, const std::string& w
       auto sev = s ? severity_from_string(*s) : std::nullopt;
       if (!sev) fail(at, "expected critical, high, medium, low or info");
       out.severity = sev;
-    } else if (spec.threshold(key)) {
-      out.thresholds[key] = number_of(v, at);
+    } else if (const ThresholdSpec* th = spec.threshold(key)) {
+      out.thresholds[key] = threshold_of(*th, v, at);
     } else {
       std::string known;
       for (const auto& th : spec.thresholds) known += (known.empty() ? "" : ", ") + std::string(th.name);
@@ -173,6 +188,9 @@ void parse_acknowledgements(const toml::node& node, Settings& s) {
 }  // namespace
 
 Settings parse_config(const std::string& text, const std::string& source_name) {
+  if (text.size() > kMaxConfigBytes)
+    throw UsageError(fmt::format("config {}: larger than {} KiB: not a chokepoint.toml", source_name,
+                                 kMaxConfigBytes >> 10));
   toml::table doc;
   try {
     doc = toml::parse(text, source_name);
@@ -199,6 +217,14 @@ Settings parse_config(const std::string& text, const std::string& source_name) {
         } else if (g == "metric_tolerance") {
           s.gate.metric_tolerance = number_of(gv, "gate.metric_tolerance");
           if (s.gate.metric_tolerance < 0) fail("gate.metric_tolerance", "expected a ratio >= 0");
+        } else if (g == "rules_not_run") {
+          auto val = gv.value<std::string>();
+          if (val == "warn")
+            s.gate.rules_not_run = RuleLevel::warn;
+          else if (val == "error")
+            s.gate.rules_not_run = RuleLevel::error;
+          else
+            fail("gate.rules_not_run", "expected \"warn\" (a gate note) or \"error\" (fail the gate)");
         } else if (g == "metric_regressions") {
           auto val = gv.value<std::string>();
           if (val == "off")
@@ -210,7 +236,8 @@ Settings parse_config(const std::string& text, const std::string& source_name) {
           else
             fail("gate.metric_regressions", "expected \"off\", \"warn\" or \"error\"");
         } else {
-          fail("gate", "unknown key \"" + g + "\" (expected fail_on, metric_tolerance, metric_regressions)");
+          fail("gate", "unknown key \"" + g +
+                           "\" (expected fail_on, metric_tolerance, metric_regressions, rules_not_run)");
         }
       }
     } else if (key == "acknowledge") {

@@ -88,10 +88,27 @@ void apply_rule_settings(std::vector<Finding>& findings, const Settings& setting
   }
 }
 
+// A probe that ran OK must carry its measurements: without them its rules see nothing and the
+// replay would read as healthy.
+void require_sections(const nlohmann::json& probe, const Target& target) {
+  std::vector<std::string> missing;
+  const ProbeKind* kind = find_probe_kind(target.kind);
+  auto snapshot = probe.find("snapshot");
+  if (snapshot == probe.end() || !snapshot->is_object()) {
+    missing.emplace_back("snapshot");
+  } else if (kind) {
+    for (auto section : kind->required_sections)
+      if (!snapshot->contains(section)) missing.emplace_back("snapshot." + std::string(section));
+  }
+  if (!missing.empty())
+    throw InputError(fmt::format("the {} probe of {} has status ok but no {}: its measurements were removed",
+                                 target.kind, target.name, fmt::join(missing, ", ")));
+}
+
 }  // namespace
 
 Evidence collect_evidence(const std::vector<Target>& targets, double window_s, const Settings& settings,
-                          const ProgressFn& progress) {
+                          const ProgressFn& progress, const std::atomic<bool>* interrupted) {
   Evidence ev;
   ev.run.started_at = rfc3339_utc(std::chrono::system_clock::now());
   bool any_live = false;
@@ -104,6 +121,7 @@ Evidence collect_evidence(const std::vector<Target>& targets, double window_s, c
   ctx.window_s = window_s;
   ctx.window_end = start + std::chrono::milliseconds(static_cast<int64_t>(window_s * 1000));
   ctx.settings = &settings;
+  ctx.interrupted = interrupted;
 
   ev.entries.resize(targets.size());
   std::atomic<size_t> running{targets.size()};
@@ -133,6 +151,7 @@ Evidence collect_evidence(const std::vector<Target>& targets, double window_s, c
     e.target.secrets.clear();
   }
   ev.run.duration_ms = ms_since(start);
+  ev.run.interrupted = interrupted && interrupted->load();
   return ev;
 }
 
@@ -140,8 +159,10 @@ nlohmann::json evidence_to_json(const Evidence& ev) {
   nlohmann::json doc;
   doc["format"] = "chokepoint-evidence";
   doc["version"] = 1;
-  doc["run"] = {
-      {"started_at", ev.run.started_at}, {"window_s", ev.run.window_s}, {"duration_ms", ev.run.duration_ms}};
+  doc["run"] = {{"started_at", ev.run.started_at},
+                {"window_s", ev.run.window_s},
+                {"duration_ms", ev.run.duration_ms},
+                {"interrupted", ev.run.interrupted}};
   doc["probes"] = nlohmann::json::array();
   for (const auto& e : ev.entries)
     doc["probes"].push_back({{"kind", e.target.kind},
@@ -165,6 +186,7 @@ Evidence evidence_from_json(const nlohmann::json& doc) {
   ev.run.window_s = run.value("window_s", 0.0);
   ev.run.duration_ms = run.value("duration_ms", 0.0);
   ev.run.replayed = true;
+  ev.run.interrupted = run.value("interrupted", false);
   for (const auto& p : doc.value("probes", nlohmann::json::array())) {
     Evidence::Entry e;
     e.target.kind = p.value("kind", "");
@@ -177,9 +199,10 @@ Evidence evidence_from_json(const nlohmann::json& doc) {
     e.collected.message = redact_urls_in_text(p.value("message", ""));
     e.collected.snapshot = p.value("snapshot", nlohmann::json::object());
     e.duration_ms = p.value("duration_ms", 0.0);
+    if (e.collected.status == ProbeStatus::ok) require_sections(p, e.target);
     ev.entries.push_back(std::move(e));
   }
-  if (ev.entries.empty()) throw UsageError("the evidence file holds no probe");
+  if (ev.entries.empty()) throw InputError("the evidence file holds no probe");
   return ev;
 }
 
@@ -187,6 +210,8 @@ Report judge_evidence(const Evidence& ev, const Settings& settings) {
   Report r;
   r.run = ev.run;
   std::map<Category, double> attribution;
+  double measured_sum = 0;
+  std::vector<std::string> too_little;
   for (const auto& e : ev.entries) {
     r.targets.push_back({e.target.kind, e.target.name});
     ProbeResult pr{e.target.kind, e.target.name, e.collected.status, e.collected.message, {}, e.duration_ms};
@@ -209,18 +234,22 @@ Report judge_evidence(const Evidence& ev, const Settings& settings) {
           r.series.push_back(keep_peaks(std::move(s), kMaxSeriesPoints));
         }
         for (auto [c, share] : j.attribution) attribution[c] = std::max(attribution[c], share);
+        measured_sum += std::clamp(j.measured, 0.0, 1.0);
+        if (!j.too_little.empty()) too_little.push_back(e.target.kind + ": " + j.too_little);
       } catch (const nlohmann::json::exception& ex) {
         pr.status = ProbeStatus::error;
         pr.message = fmt::format("the {} snapshot is unreadable: {}", kind->name, ex.what());
       }
     }
+    if (pr.status != ProbeStatus::ok) too_little.push_back(e.target.kind + " could not examine its target");
     r.probes.push_back(std::move(pr));
   }
   std::stable_sort(r.findings.begin(), r.findings.end(), [](const Finding& a, const Finding& b) {
     if (a.severity != b.severity) return a.severity > b.severity;
     return a.impact.share.value_or(0) > b.impact.share.value_or(0);
   });
-  Ranking ranking = rank({&r.findings, coverage_of(r), attribution});
+  double measured = ev.entries.empty() ? 0 : measured_sum / static_cast<double>(ev.entries.size());
+  Ranking ranking = rank({&r.findings, coverage_of(r), attribution, measured, too_little});
   r.ranking = std::move(ranking.entries);
   r.verdict = std::move(ranking.verdict);
   return r;

@@ -1,6 +1,7 @@
 // collect -> judge -> rank: the run itself, independent of the command line.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <string>
 #include <vector>
@@ -28,8 +29,10 @@ using ProgressFn = std::function<void(double elapsed_s, double window_s, size_t 
 
 // Runs every collector concurrently over one shared window. Never throws for a target's failure:
 // that is the probe's status.
+// `interrupted` (set by a signal handler) ends the window early: the collectors take their end
+// readings and the evidence is marked interrupted.
 Evidence collect_evidence(const std::vector<Target>& targets, double window_s, const Settings& settings,
-                          const ProgressFn& progress = {});
+                          const ProgressFn& progress = {}, const std::atomic<bool>* interrupted = nullptr);
 
 nlohmann::json evidence_to_json(const Evidence& ev);
 Evidence evidence_from_json(const nlohmann::json& doc);  // throws UsageError

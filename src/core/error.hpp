@@ -10,6 +10,13 @@ class UsageError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Evidence that cannot be judged (too large or deep, measurements missing, impossible numbers):
+// like a target that could not be examined, exit code 3.
+class InputError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 // CONTRACT.md "Exit codes"; 4 is a bug in chokepoint (an exception nobody expected), never a usage error.
 enum ExitCode : int {
   kExitOk = 0,

@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <iterator>
 #include <map>
 #include <set>
 
 #include <fmt/format.h>
 
 #include "core/error.hpp"
+#include "probes/probe.hpp"
 #include "util/format.hpp"
 
 namespace cp {
@@ -63,27 +65,83 @@ std::map<std::string, const Metric*> unique_by_key(const std::vector<Metric>& me
   return out;
 }
 
-std::string target_identity(const TargetRef& t) {
-  return t.kind + " " + target_without_port(t.name);
-}
-
-}  // namespace
-
-std::string target_without_port(const std::string& target) {
-  // Drop a port so random CI ports compare equal: "host:1234/" -> "host/".
-  std::string name = target;
+// "scheme://user@host:port/path?…" -> "host/path": what a server target is, however it was reached.
+std::string locator_identity(std::string_view name) {
   auto scheme = name.find("://");
-  size_t start = scheme == std::string::npos ? 0 : scheme + 3;
-  auto end = name.find('/', start);
-  std::string authority = name.substr(start, end == std::string::npos ? std::string::npos : end - start);
+  if (scheme == std::string_view::npos) return std::string(name);
+  size_t start = scheme + 3;
+  size_t end = std::min(name.find_first_of("/?#", start), name.size());
+  std::string_view authority = name.substr(start, end - start);
+  if (auto at = authority.rfind('@'); at != std::string_view::npos) authority.remove_prefix(at + 1);
   auto colon = authority.rfind(':');
-  if (colon != std::string::npos && authority.find(']') == std::string::npos &&
-      authority.find_first_not_of("0123456789", colon + 1) == std::string::npos)
-    name.erase(start + colon, authority.size() - colon);
-  return name;
+  auto bracket = authority.rfind(']');
+  if (colon != std::string_view::npos && (bracket == std::string_view::npos || colon > bracket) &&
+      authority.find_first_not_of("0123456789", colon + 1) == std::string_view::npos)
+    authority = authority.substr(0, colon);
+  size_t path_end = std::min(name.find_first_of("?#", end), name.size());
+  return std::string(authority) + std::string(name.substr(end, path_end - end));
 }
 
-namespace {
+// The services a trace input showed (route metrics and findings carry them).
+std::set<std::string> trace_services(const Report& r, const std::string& target) {
+  std::set<std::string> out;
+  for (const auto& m : r.metrics) {
+    auto t = m.labels.find("target");
+    auto svc = m.labels.find("service");
+    if (m.name.rfind("traces.", 0) == 0 && t != m.labels.end() && t->second == target &&
+        svc != m.labels.end())
+      out.insert(svc->second);
+  }
+  for (const auto& f : r.findings)
+    if (f.probe == "traces" && f.target == target && f.evidence.is_object() &&
+        f.evidence.contains("service") && f.evidence["service"].is_string())
+      out.insert(f.evidence["service"].get<std::string>());
+  return out;
+}
+
+// Whether this run's probes examined the target a baseline finding came from.
+bool examined_again(const Report& now, const Report& baseline, const Finding& f) {
+  if (f.probe.empty())  // a 1.0 report without sources: only a run where everything ran can tell
+    return std::none_of(now.probes.begin(), now.probes.end(),
+                        [](const ProbeResult& p) { return p.status != ProbeStatus::ok; });
+  auto of_kind = [&](const Report& r) {
+    return std::count_if(r.probes.begin(), r.probes.end(),
+                         [&](const ProbeResult& p) { return p.name == f.probe; });
+  };
+  bool one_each = of_kind(now) == 1 && of_kind(baseline) == 1;  // trace files are named per build
+  for (const auto& p : now.probes)
+    if (p.name == f.probe && p.status == ProbeStatus::ok &&
+        (one_each || locator_identity(p.target) == locator_identity(f.target)))
+      return true;
+  return false;
+}
+
+std::string list_of(const std::set<std::string>& s) {
+  std::string out;
+  for (const auto& x : s) out += (out.empty() ? "" : ", ") + x;
+  return out.empty() ? std::string("nothing") : out;
+}
+
+// Rules set to level = "error" that no probe judged in this run: the gate cannot pass them blind.
+void note_rules_not_run(Report& report, const GateOptions& options) {
+  for (const auto& rule : options.error_rules) {
+    std::vector<std::string> judges;
+    bool judged = false;
+    for (const auto& kind : probe_kinds()) {
+      if (std::find(kind.rules.begin(), kind.rules.end(), rule) == kind.rules.end()) continue;
+      judges.emplace_back(kind.name);
+      for (const auto& p : report.probes)
+        judged = judged || (p.name == kind.name && p.status == ProbeStatus::ok);
+    }
+    if (judged) continue;
+    std::string note = fmt::format("rule {} is set to level \"error\" but was not judged: {}", rule,
+                                   judges.empty() ? std::string("no probe judges it yet")
+                                                  : "no " + fmt::format("{}", fmt::join(judges, " or ")) +
+                                                        " target was examined in this run");
+    report.gate.notes.push_back(note);
+    if (options.rules_not_run == RuleLevel::error) report.gate.reasons.push_back(note);
+  }
+}
 
 void compare_metrics(Report& report, const GateOptions& options) {
   auto base = unique_by_key(options.baseline->metrics);
@@ -216,19 +274,47 @@ std::optional<Severity> parse_fail_on(const std::string& s) {
   return sev;
 }
 
-void check_same_targets(const Report& current, const Report& baseline, const std::string& file) {
-  std::set<std::string> now, then;
-  for (const auto& t : current.targets) now.insert(target_identity(t));
-  for (const auto& t : baseline.targets) then.insert(target_identity(t));
-  if (now == then) return;
-  auto list = [](const std::set<std::string>& s) {
-    std::string out;
-    for (const auto& x : s) out += (out.empty() ? "" : ", ") + x;
-    return out.empty() ? std::string("nothing") : out;
-  };
-  throw UsageError(
-      fmt::format("baseline {} examined {}, but this run examined {}: compare runs of the same targets", file,
-                  list(then), list(now)));
+std::string target_without_port(const std::string& target) {
+  // Drop a port so random CI ports compare equal: "host:1234/" -> "host/".
+  std::string name = target;
+  auto scheme = name.find("://");
+  size_t start = scheme == std::string::npos ? 0 : scheme + 3;
+  auto end = name.find('/', start);
+  std::string authority = name.substr(start, end == std::string::npos ? std::string::npos : end - start);
+  auto colon = authority.rfind(':');
+  if (colon != std::string::npos && authority.find(']') == std::string::npos &&
+      authority.find_first_not_of("0123456789", colon + 1) == std::string::npos)
+    name.erase(start + colon, authority.size() - colon);
+  return name;
+}
+
+std::set<std::string> target_identities(const Report& report) {
+  std::set<std::string> out;
+  for (const auto& t : report.targets) {
+    if (t.kind == "traces") {
+      auto services = trace_services(report, t.name);
+      if (services.empty()) out.insert("traces");
+      for (const auto& svc : services) out.insert("traces service " + svc);
+      continue;
+    }
+    out.insert(t.kind + " " + locator_identity(t.name));
+  }
+  return out;
+}
+
+std::string check_same_targets(const Report& current, const Report& baseline, const std::string& file) {
+  std::set<std::string> now = target_identities(current), then = target_identities(baseline);
+  if (now == then) return "";
+  std::set<std::string> common;
+  std::set_intersection(now.begin(), now.end(), then.begin(), then.end(),
+                        std::inserter(common, common.end()));
+  if (common.empty())
+    throw UsageError(
+        fmt::format("baseline {} examined {}, but this run examined {}: nothing in common, compare runs of "
+                    "the same targets",
+                    file, list_of(then), list_of(now)));
+  return fmt::format("baseline {} examined {}; this run examined {}: compared on what both examined ({})",
+                     file, list_of(then), list_of(now), list_of(common));
 }
 
 void apply_gate(Report& report, const GateOptions& options) {
@@ -269,8 +355,13 @@ void apply_gate(Report& report, const GateOptions& options) {
     g.baseline.summary = summarize(*options.baseline);
     std::set<std::string> now;
     for (const auto& f : report.findings) now.insert(f.id);
+    // Resolved only when the probe that found it looked again, and did not see it.
     for (const auto& f : options.baseline->findings)
       if (!now.count(f.id)) {
+        if (!examined_again(report, *options.baseline, f)) {
+          g.baseline.unverified_ids.push_back(f.id);
+          continue;
+        }
         g.baseline.resolved_ids.push_back(f.id);
         g.baseline.resolved_findings.push_back({{"id", f.id},
                                                 {"rule", f.rule},
@@ -280,7 +371,30 @@ void apply_gate(Report& report, const GateOptions& options) {
       }
     if (options.metric_regressions != RuleLevel::off) compare_metrics(report, options);
   }
-  g.status = g.reasons.empty() ? "pass" : "fail";
+  note_rules_not_run(report, options);
+  bool incomplete = report.run.interrupted;
+  if (report.run.interrupted)
+    g.notes.push_back(
+        fmt::format("the run was interrupted after {:.1f} s of its {:.0f} s window: the report "
+                    "covers what was measured until then",
+                    report.run.duration_ms / 1000, report.run.window_s));
+  for (const auto& p : report.probes)
+    if (p.status == ProbeStatus::error) {
+      incomplete = true;
+      g.notes.push_back(fmt::format("{} {} could not be examined: {}", p.name, p.target, p.message));
+    }
+  if (!g.baseline.unverified_ids.empty())
+    g.notes.push_back(
+        fmt::format("{} baseline finding(s) not checked again (their probe did not examine its "
+                    "target): neither resolved nor present",
+                    g.baseline.unverified_ids.size()));
+  g.status = !g.reasons.empty() ? "fail" : incomplete ? "incomplete" : "pass";
+}
+
+int exit_code_of(const Report& report) {
+  for (const auto& p : report.probes)
+    if (p.status == ProbeStatus::error) return kExitTargetError;
+  return report.gate.status == "fail" ? kExitGateFailed : kExitOk;
 }
 
 }  // namespace cp

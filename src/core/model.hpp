@@ -122,6 +122,8 @@ struct BaselineDiff {
   std::optional<std::string> file;
   std::optional<BaselineSummary> summary;
   std::vector<std::string> new_ids, unchanged_ids, resolved_ids, regressed_ids;
+  // Baseline findings this run could not check: the probe that found them did not examine its target.
+  std::vector<std::string> unverified_ids;
   json metric_changes = json::array();
   // The baseline's findings no longer seen: {id, rule, severity, component, title} each, so a
   // summary can name what was fixed (the ids alone say nothing to a reader).
@@ -139,9 +141,10 @@ struct AcknowledgementUse {
 };
 
 struct Gate {
-  std::string status = "pass";  // "pass" | "fail"
+  std::string status = "pass";  // "pass" | "fail" | "incomplete" (a target could not be examined)
   std::string fail_on = "never";
   std::vector<std::string> reasons;
+  std::vector<std::string> notes;  // what the gate could not judge (rules whose probe never ran …)
   BaselineDiff baseline;
   std::vector<AcknowledgementUse> acknowledgements;
 };
@@ -151,6 +154,7 @@ struct RunInfo {
   double window_s = 0;
   double duration_ms = 0;
   bool replayed = false;
+  bool interrupted = false;  // SIGINT/SIGTERM ended the window early: the report covers what was measured
 };
 
 struct Report {

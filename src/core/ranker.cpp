@@ -130,8 +130,12 @@ Ranking rank(const RankerInput& in) {
   if (!any_notable) {
     out.verdict.category = std::nullopt;
     // How sure "nothing notable" is: only as sure as the examined layers are quiet.
-    out.verdict.confidence = examined_names.empty() ? 0 : std::round((1 - max_strength) * 1e4) / 1e4;
+    double measured = std::clamp(in.measured, 0.0, 1.0);
+    out.verdict.confidence =
+        examined_names.empty() ? 0 : std::round((1 - max_strength) * measured * 1e4) / 1e4;
     out.verdict.headline = none_headline(examined_names, unexamined_names);
+    if (!examined_names.empty() && !in.too_little.empty())
+      out.verdict.headline += "; too little measured to be sure: " + join_names(in.too_little);
     return out;
   }
   // The verdict is the most probable category that holds a notable finding.

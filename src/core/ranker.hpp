@@ -18,6 +18,10 @@ struct RankerInput {
   const std::vector<Finding>* findings = nullptr;
   std::map<Category, Coverage> coverage;
   std::map<Category, double> attribution;  // measured share of request time per category (traces)
+  // 0..1: the mean over probes of how much of what their rules need they measured (a probe in
+  // error: 0); a "nothing found" verdict is only as sure as this. `too_little` says why it is < 1.
+  double measured = 1;
+  std::vector<std::string> too_little;
 };
 
 struct Ranking {

@@ -120,7 +120,8 @@ json report_to_json(const Report& r) {
   doc["run"] = {{"started_at", r.run.started_at},
                 {"window_s", r.run.window_s},
                 {"duration_ms", r.run.duration_ms},
-                {"replayed", r.run.replayed}};
+                {"replayed", r.run.replayed},
+                {"interrupted", r.run.interrupted}};
   doc["targets"] = json::array();
   for (const auto& t : r.targets) doc["targets"].push_back({{"kind", t.kind}, {"name", t.name}});
   doc["probes"] = json::array();
@@ -151,12 +152,14 @@ json report_to_json(const Report& r) {
   doc["gate"] = {{"status", r.gate.status},
                  {"fail_on", r.gate.fail_on},
                  {"reasons", r.gate.reasons},
+                 {"notes", r.gate.notes},
                  {"baseline",
                   {{"file", optional_string(b.file)},
                    {"new", b.new_ids},
                    {"unchanged", b.unchanged_ids},
                    {"resolved", b.resolved_ids},
                    {"regressed", b.regressed_ids},
+                   {"unverified", b.unverified_ids},
                    {"metric_changes", b.metric_changes},
                    {"resolved_findings", b.resolved_findings},
                    {"summary", baseline_summary_to_json(b.summary)}}},
@@ -186,6 +189,7 @@ Report report_from_json(const json& doc) {
   r.run.window_s = run.value("window_s", 0.0);
   r.run.duration_ms = run.value("duration_ms", 0.0);
   r.run.replayed = run.value("replayed", false);
+  r.run.interrupted = run.value("interrupted", false);
   for (const auto& t : required<json>(doc, "targets", "report"))
     r.targets.push_back({required<std::string>(t, "kind", "targets[]"),
                          redact_url(required<std::string>(t, "name", "targets[]"))});

@@ -20,6 +20,7 @@ RuleParams::RuleParams(const RuleSpec& spec, const std::map<std::string, double,
     if (it == values_.end())
       throw std::logic_error("threshold " + name + " is not declared by " + std::string(spec.id));
     it->second = value;
+    overridden_[name] = true;
   }
 }
 
@@ -45,7 +46,10 @@ Finding RuleParams::make_finding(std::string_view subject) const {
   f.category = spec_->category;
   f.remediation.summary = std::string(spec_->fix);  // rules replace it when they know more
   for (const auto& t : spec_->thresholds) {
-    f.thresholds[std::string(t.name)] = {{"value", (*this)[t.name]}, {"unit", t.unit}, {"source", t.source}};
+    // An overridden value comes from the user's configuration, not from the default's source.
+    bool overridden = overridden_.count(t.name) > 0;
+    f.thresholds[std::string(t.name)] = {
+        {"value", (*this)[t.name]}, {"unit", t.unit}, {"source", overridden ? kConfiguredSource : t.source}};
   }
   return f;
 }

@@ -13,6 +13,9 @@
 
 namespace cp {
 
+// The source a finding shows for a threshold set in chokepoint.toml.
+inline constexpr std::string_view kConfiguredSource = "chokepoint.toml (--config)";
+
 struct ThresholdSpec {
   std::string_view name;  // unit in the name or in `unit`: min_table_rows, p95_ms …
   double value;
@@ -46,6 +49,7 @@ class RuleParams {
  private:
   const RuleSpec* spec_;
   std::map<std::string, double, std::less<>> values_;
+  std::map<std::string, bool, std::less<>> overridden_;
 };
 
 std::string make_finding_id(std::string_view rule, std::string_view subject);

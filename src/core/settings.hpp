@@ -23,6 +23,7 @@ struct GateSettings {
   std::optional<std::string> fail_on;  // [gate] fail_on; --fail-on wins
   double metric_tolerance = 0.25;
   RuleLevel metric_regressions = RuleLevel::warn;
+  RuleLevel rules_not_run = RuleLevel::warn;  // a level = "error" rule no probe judged: note / fail
 };
 
 // [[acknowledge]]: a finding the team accepts for now. Names one finding by `id`, or findings of

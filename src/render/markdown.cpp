@@ -117,7 +117,9 @@ void render_gate(std::string& out, const Report& r) {
     out += "- " + cell(r.gate.reasons[i], 240) + "\n";
   if (r.gate.reasons.size() > kMaxListed)
     out += fmt::format("- … and {} more\n", r.gate.reasons.size() - kMaxListed);
-  if (!r.gate.reasons.empty()) out += "\n";
+  for (size_t i = 0; i < std::min(r.gate.notes.size(), kMaxListed); ++i)
+    out += "- note: " + cell(r.gate.notes[i], 240) + "\n";
+  if (!r.gate.reasons.empty() || !r.gate.notes.empty()) out += "\n";
   for (const auto& a : r.gate.acknowledgements) {
     std::string subject = a.id ? "`" + *a.id + "`" : "`" + a.rule.value_or("?") + "`";
     if (a.findings.empty())

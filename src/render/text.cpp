@@ -200,12 +200,15 @@ std::string render_text(const Report& r, const RenderOptions& options) {
   Page page{Style{options.color}, options.width};
   const Style& st = page.style;
   std::string out;
-  out += page.line(fmt::format("chokepoint {} · {} · {}{}", kVersion,
-                               r.run.window_s > 0 ? fmt::format("window {} s", r.run.window_s)
-                                                  : "cumulative counters",
-                               r.run.started_at, r.run.replayed ? " · replayed" : ""),
-                   2) +
-         "\n";
+  out +=
+      page.line(fmt::format(
+                    "chokepoint {} · {} · {}{}{}", kVersion,
+                    r.run.window_s > 0 ? fmt::format("window {} s", r.run.window_s) : "cumulative counters",
+                    r.run.started_at, r.run.replayed ? " · replayed" : "",
+                    r.run.interrupted ? fmt::format(" · INTERRUPTED after {:.1f} s", r.run.duration_ms / 1000)
+                                      : ""),
+                2) +
+      "\n";
 
   std::string verdict = r.verdict.category ? upper(to_string(*r.verdict.category)) : "NONE";
   std::string sgr = r.verdict.category ? "1;31" : "1;32";
@@ -227,18 +230,23 @@ std::string render_text(const Report& r, const RenderOptions& options) {
     for (const auto& n : p.notes) out += page.wrap("note: " + n, 8);
   }
 
-  if (r.gate.fail_on != "never" || r.gate.baseline.file || !r.gate.acknowledgements.empty()) {
+  if (r.gate.fail_on != "never" || r.gate.baseline.file || !r.gate.acknowledgements.empty() ||
+      !r.gate.notes.empty()) {
     out += "\n" + st.paint("GATE", "1") + "  " +
-           (r.gate.status == "pass" ? st.paint("pass", "1;32") : st.paint("FAIL", "1;31")) +
+           (r.gate.status == "pass"         ? st.paint("pass", "1;32")
+            : r.gate.status == "incomplete" ? st.paint("INCOMPLETE", "1;33")
+                                            : st.paint("FAIL", "1;31")) +
            fmt::format(" (fail on {}{})\n", r.gate.fail_on,
                        r.gate.baseline.file ? ", baseline " + *r.gate.baseline.file : "");
     for (const auto& reason : r.gate.reasons) out += page.wrap("- " + reason, 2);
     render_acknowledgements(out, r, page);
+    for (const auto& note : r.gate.notes) out += page.wrap("note: " + note, 2);
     const auto& b = r.gate.baseline;
     if (b.file) {
-      out += fmt::format("  against the baseline: {} new, {} regressed, {} unchanged, {} resolved\n",
-                         b.new_ids.size(), b.regressed_ids.size(), b.unchanged_ids.size(),
-                         b.resolved_ids.size());
+      out += fmt::format(
+          "  against the baseline: {} new, {} regressed, {} unchanged, {} resolved{}\n", b.new_ids.size(),
+          b.regressed_ids.size(), b.unchanged_ids.size(), b.resolved_ids.size(),
+          b.unverified_ids.empty() ? "" : fmt::format(", {} not checked", b.unverified_ids.size()));
       for (const auto& m : b.metric_changes)
         out += fmt::format("  metric {} {} -> {} ({})\n", m.value("name", ""),
                            round_to(m.value("baseline", 0.0), 3), round_to(m.value("current", 0.0), 3),

@@ -36,3 +36,18 @@ TEST_CASE("a role password kept verbatim by pg_stat_statements is in no report a
   CHECK(slurp(evidence).find("ALTER ROLE") != std::string::npos);  // the statement is there, redacted
   CHECK(out.find("Live-Secret-77") == std::string::npos);
 }
+
+TEST_CASE("the session terminated mid-window: the message names the target and what was lost") {
+  ReportRun r;
+  std::thread diagnose([&] { r = diagnose_json({"--postgres", service("PG_APP_DSN"), "--window", "4"}); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  psql_value("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'chokepoint'");
+  diagnose.join();
+  CHECK(r.exit_code == 3);
+  CHECK(r.schema_errors.empty());
+  std::string msg = r.report["probes"][0]["message"];
+  CHECK(msg.find("postgresql://app@127.0.0.1") != std::string::npos);
+  CHECK(msg.find("connection was lost during the window") != std::string::npos);
+  CHECK(msg.find("client encoding") == std::string::npos);
+  CHECK(r.report["gate"]["status"] == "incomplete");
+}

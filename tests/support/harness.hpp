@@ -25,7 +25,8 @@ class Background {
  public:
   explicit Background(const std::vector<std::string>& argv, const std::string& log_path = "/dev/null");
   ~Background();
-  int wait();  // exit code
+  int wait();  // exit code (128 + N when ended by signal N)
+  int pid() const { return pid_; }
   Background(const Background&) = delete;
   Background& operator=(const Background&) = delete;
 

@@ -1,0 +1,224 @@
+// Issue #11, inputs that crashed or misled: limits on every JSON and TOML input, evidence without its
+// measurements, impossible numbers, a trace file truncated while mapped, stdin twice, signals, and
+// the small ones (window syntax, output paths, stdout errors, threshold sources).
+#include <doctest/doctest.h>
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include "core/config.hpp"
+#include "core/error.hpp"
+#include "harness.hpp"
+#include "probes/traces/readers.hpp"
+
+using namespace cp::test;
+using nlohmann::json;
+
+namespace {
+
+std::string fixture_path(const std::string& rel) {
+  return source_dir() + "/tests/fixtures/" + rel;
+}
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+std::string write_temp(const std::string& name, const std::string& content) {
+  std::string path = temp_path(name);
+  std::ofstream(path) << content;
+  return path;
+}
+std::string nested(const std::string& open, const std::string& close, size_t depth) {
+  std::string s;
+  for (size_t i = 0; i < depth; ++i) s += open;
+  s += "1";
+  for (size_t i = 0; i < depth; ++i) s += close;
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("60k nested levels in a report or evidence: a clear error, exit 2 for baselines, 3 for evidence") {
+  auto report = json::parse(run({chokepoint_bin(), "diagnose", "--replay",
+                                 fixture_path("postgres/healthy.evidence.json"), "--format", "json"})
+                                .out);
+  std::string text = report.dump();
+  text.replace(text.find("\"run\":{") + 7, 0, "\"deep\":" + nested("[", "]", 60000) + ",");
+  std::string deep_report = write_temp("deep-report.json", text);
+  auto c = run({chokepoint_bin(), "compare", deep_report, deep_report});
+  CHECK(c.exit_code == 2);
+  CHECK(c.err.find("deeper than") != std::string::npos);
+  auto b = run({chokepoint_bin(), "diagnose", "--replay", fixture_path("postgres/healthy.evidence.json"),
+                "--baseline", deep_report});
+  CHECK(b.exit_code == 2);
+  CHECK(b.err.find("deeper than") != std::string::npos);
+
+  std::string ev = slurp(fixture_path("postgres/healthy.evidence.json"));
+  ev.replace(ev.find('{') + 1, 0, "\"deep\":" + nested("{\"a\":", "}", 60000) + ",");
+  auto r = run({chokepoint_bin(), "diagnose", "--replay", write_temp("deep.evidence.json", ev)});
+  CHECK(r.exit_code == 3);
+  CHECK(r.err.find("deeper than") != std::string::npos);
+
+  // A structurally wrong document is an error too, never an internal one.
+  auto wrong = run(
+      {chokepoint_bin(), "diagnose", "--replay",
+       write_temp("wrong.evidence.json", R"({"format":"chokepoint-evidence","version":1,"probes":[5]})")});
+  CHECK(wrong.exit_code == 3);
+  CHECK(wrong.err.find("internal error") == std::string::npos);
+}
+
+TEST_CASE("TOML nested beyond reason or too large: exit 2 with a message") {
+  for (const std::string& toml :
+       {"a = " + nested("[", "]", 60000) + "\n", "a = " + nested("{b=", "}", 60000) + "\n",
+        "# " + std::string(2u << 20, 'x') + "\n"}) {
+    auto r = run({chokepoint_bin(), "diagnose", "--replay", fixture_path("postgres/healthy.evidence.json"),
+                  "--config", write_temp("deep.toml", toml)});
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("config") != std::string::npos);
+  }
+}
+
+TEST_CASE("evidence whose measurements were removed: exit 3 naming what is missing") {
+  for (const char* section : {"statements", "tables"}) {
+    auto ev = fixture("postgres/missing_index.evidence.json");
+    ev["probes"][0]["snapshot"].erase(section);
+    auto r = run({chokepoint_bin(), "diagnose", "--replay", write_temp("cut.evidence.json", ev.dump())});
+    CHECK(r.exit_code == 3);
+    CHECK(r.err.find(std::string("snapshot.") + section) != std::string::npos);
+    CHECK(r.out.empty());
+  }
+  auto ev = fixture("postgres/missing_index.evidence.json");
+  ev["probes"][0].erase("snapshot");
+  auto r = run({chokepoint_bin(), "diagnose", "--replay", write_temp("nosnap.evidence.json", ev.dump())});
+  CHECK(r.exit_code == 3);
+  CHECK(r.err.find("snapshot") != std::string::npos);
+}
+
+TEST_CASE("NaN, infinities, negatives and out-of-range numbers are refused naming the key") {
+  struct Case {
+    std::string toml, key;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"[rules.\"db.missing_index\"]\nmin_table_rows = nan\n", "min_table_rows"},
+           {"[rules.\"db.missing_index\"]\nmax_selectivity = 7.5\n", "max_selectivity"},
+           {"[rules.\"db.slow_query\"]\nmin_mean_ms = -3\n", "min_mean_ms"},
+           {"[rules.\"db.slow_query\"]\nmin_mean_ms = inf\n", "min_mean_ms"},
+           {"[probes.postgres]\nexplain_top = -1\n", "explain_top"},
+           {"[gate]\nmetric_tolerance = nan\n", "metric_tolerance"},
+       }) {
+    CAPTURE(c.toml);
+    CHECK_THROWS_WITH_AS(cp::parse_config(c.toml, "t.toml"), doctest::Contains(c.key.c_str()),
+                         cp::UsageError);
+  }
+  // Ratios above 1 stay allowed where the rule's own default is above 1.
+  CHECK_NOTHROW(
+      cp::parse_config("[rules.\"cache.memory_fragmentation\"]\nmax_fragmentation_ratio = 2.5\n", "t"));
+
+  auto ev = fixture("postgres/missing_index.evidence.json");
+  std::string text = ev.dump();
+  auto at = text.find("\"calls\":");
+  text.replace(at, text.find_first_of(",}", at) - at, "\"calls\":1e308");
+  auto r = run({chokepoint_bin(), "diagnose", "--replay", write_temp("huge.evidence.json", text)});
+  CHECK(r.exit_code == 3);
+  CHECK(r.err.find("calls") != std::string::npos);
+  CHECK(r.err.find("statements[") != std::string::npos);
+}
+
+TEST_CASE("a mapped trace file truncated while it is read: an error of that read, the process lives") {
+  // A JSON Lines file of several pages; the first span read cuts it to nothing (copytruncate).
+  std::string lines = slurp(fixture_path("traces/jsonl_code_hotspot.jsonl"));
+  std::string content;
+  while (content.size() < (1u << 20)) content += lines;
+  std::string path = write_temp("rotating.jsonl", content);
+  bool cut = false;
+  std::string error;
+  try {
+    cp::traces::read_traces(path, [&](const cp::traces::RawSpan&) {
+      if (!std::exchange(cut, true)) REQUIRE(truncate(path.c_str(), 0) == 0);
+    });
+  } catch (const cp::traces::ReadError& e) {
+    error = e.message;
+  }
+  CHECK(cut);
+  CHECK(error.find("shrank") != std::string::npos);
+  CHECK(error.find(path) != std::string::npos);
+}
+
+TEST_CASE("--traces - given twice after a file: usage error, exit 2") {
+  std::string f = fixture_path("traces/otlp_n_plus_one.json");
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"--traces", f, "--traces", "-", "--traces", "-"},
+        {"--traces", "-", "--traces", f, "--traces", "-"},
+        {"--traces", "-", "--traces", "-"}}) {
+    std::vector<std::string> argv{chokepoint_bin(), "diagnose"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto r = run(argv, slurp(f));
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("only once") != std::string::npos);
+  }
+}
+
+TEST_CASE("SIGINT or SIGTERM during the window: the report of what was measured, marked, then the signal") {
+  for (int sig : {SIGTERM, SIGINT}) {
+    CAPTURE(sig);
+    std::string out = temp_path("interrupted.json");
+    auto start = std::chrono::steady_clock::now();
+    Background run_(
+        {chokepoint_bin(), "diagnose", "--host", "--window", "60", "--format", "json", "--output", out},
+        temp_path("interrupted.log"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    REQUIRE(run_.pid() > 0);
+    kill(run_.pid(), sig);
+    int code = run_.wait();
+    double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    CHECK(code == 128 + sig);
+    CHECK(took < 20);
+    auto report = json::parse(slurp(out));
+    CHECK(report["run"]["interrupted"] == true);
+    CHECK(report["gate"]["status"] == "incomplete");
+    CHECK(report["probes"][0]["status"] == "ok");
+  }
+}
+
+TEST_CASE("small ones: window syntax, output paths, stdout errors, threshold sources") {
+  auto bin = chokepoint_bin();
+  std::string ev = fixture_path("postgres/missing_index.evidence.json");
+  for (const char* w : {"", "0x10", "1e1", " 5", "inf"}) {
+    CAPTURE(w);
+    auto r = run({bin, "diagnose", "--postgres", "host=127.0.0.1 port=1", "--window", w});
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("--window") != std::string::npos);
+  }
+  CHECK(run({bin, "diagnose", "--replay", ev, "--window", "2.5"}).exit_code == 0);
+
+  std::string same = temp_path("same.json");
+  auto both = run({bin, "diagnose", "--replay", ev, "--output", same, "--save-evidence", same});
+  CHECK(both.exit_code == 2);
+  CHECK(both.err.find("same file") != std::string::npos);
+
+  // The output path is checked before the window, not after it.
+  auto start = std::chrono::steady_clock::now();
+  auto bad = run({bin, "diagnose", "--host", "--window", "5", "--output", "/nonexistent-dir/report.txt"});
+  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  CHECK(bad.exit_code == 2);
+  CHECK(took < 3);
+  CHECK(bad.err.find("/nonexistent-dir") != std::string::npos);
+
+  auto full = run({"sh", "-c", "\"$0\" diagnose --replay \"$1\" > /dev/full", bin, ev});
+  CHECK(full.exit_code == 2);
+  CHECK(full.err.find("stdout") != std::string::npos);
+
+  std::string cfg = write_temp("threshold.toml", "[rules.\"db.missing_index\"]\nmin_table_rows = 5000\n");
+  auto r = diagnose_json({"--replay", ev, "--config", cfg});
+  auto findings = findings_of(r.report, "db.missing_index");
+  REQUIRE_FALSE(findings.empty());
+  CHECK(findings[0]["thresholds"]["min_table_rows"]["value"] == 5000);
+  CHECK(findings[0]["thresholds"]["min_table_rows"]["source"].get<std::string>().find("chokepoint.toml") !=
+        std::string::npos);
+  CHECK(findings[0]["thresholds"]["max_selectivity"]["source"].get<std::string>().find("chokepoint.toml") ==
+        std::string::npos);
+}

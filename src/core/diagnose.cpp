@@ -239,6 +239,11 @@ Report judge_evidence(const Evidence& ev, const Settings& settings) {
       } catch (const nlohmann::json::exception& ex) {
         pr.status = ProbeStatus::error;
         pr.message = fmt::format("the {} snapshot is unreadable: {}", kind->name, ex.what());
+      } catch (const std::exception& ex) {
+        // Evidence edited by hand can hold what no collector writes; one probe's rules failing on it
+        // must not lose the other probes' judgement.
+        pr.status = ProbeStatus::error;
+        pr.message = fmt::format("the {} snapshot could not be judged: {}", kind->name, ex.what());
       }
     }
     if (pr.status != ProbeStatus::ok) too_little.push_back(e.target.kind + " could not examine its target");

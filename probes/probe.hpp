@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/lever_inputs.hpp"
 #include "core/model.hpp"
 #include "core/rule_spec.hpp"
 #include "core/settings.hpp"
@@ -58,6 +59,8 @@ struct Judgement {
   // why it is less.
   double measured = 1;
   std::string too_little;
+  // Measurements the scaling advice reads (src/core/advice.cpp); empty when the probe has none.
+  LeverInputs levers;
 };
 
 struct TargetFlag {

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "probes/pgbouncer/levers.hpp"
 #include "util/format.hpp"
 
 namespace cp::pgb {
@@ -218,6 +219,7 @@ Judgement judge(const Snapshot& s, const Target& target, const Settings& setting
     }
     j.findings.push_back(pool_saturation(p, sat, component + ":" + p.database, app_holds));
   }
+  j.levers.pgbouncer.push_back(bouncer_load(s, target.name));
   if (s.pool_samples.empty()) j.notes.push_back("no SHOW POOLS sample was taken");
   if (s.window_s <= 0)
     j.notes.push_back(

@@ -5,8 +5,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <thread>
+#include <tuple>
 #include <unordered_map>
 
 #include <libpq-fe.h>
@@ -189,7 +191,8 @@ std::vector<Table> read_tables(Connection& s) {
   auto r = s.run(
       "SELECT s.schemaname, s.relname, greatest(c.reltuples, 0) AS reltuples, s.n_live_tup, "
       "greatest(c.relpages, 0)::float8 * current_setting('block_size')::float8 AS size_bytes, s.seq_scan, "
-      "s.seq_tup_read, coalesce(s.idx_scan, 0) AS idx_scan, s.n_tup_ins, s.n_tup_upd, s.n_tup_del, "
+      "s.seq_tup_read, coalesce(s.idx_scan, 0) AS idx_scan, coalesce(s.idx_tup_fetch, 0) AS idx_tup_fetch, "
+      "s.n_tup_ins, s.n_tup_upd, s.n_tup_del, "
       "s.n_tup_hot_upd, c.relkind = 'p' AS partitioned, "
       "CASE WHEN c.relispartition THEN (SELECT pn.nspname || '.' || pc.relname FROM pg_inherits i "
       "  JOIN pg_class pc ON pc.oid = i.inhparent JOIN pg_namespace pn ON pn.oid = pc.relnamespace "
@@ -208,6 +211,7 @@ std::vector<Table> read_tables(Connection& s) {
     t.partitioned = row["partitioned"].as<bool>();
     t.parent = text(row["parent"]);
     t.root = text(row["root"]);
+    t.idx_tup_fetch = num(row["idx_tup_fetch"]);
     out.push_back(std::move(t));
   }
   return out;
@@ -221,6 +225,7 @@ void subtract_table_counters(std::vector<Table>& end, const std::vector<Table>& 
         t.seq_scan -= s.seq_scan;
         t.seq_tup_read -= s.seq_tup_read;
         t.idx_scan -= s.idx_scan;
+        t.idx_tup_fetch -= s.idx_tup_fetch;
         t.n_tup_ins -= s.n_tup_ins;
         t.n_tup_upd -= s.n_tup_upd;
         t.n_tup_del -= s.n_tup_del;
@@ -233,6 +238,29 @@ std::vector<std::string> json_strings(const std::string& doc) {
   auto arr = nlohmann::json::parse(doc, nullptr, false);
   if (arr.is_array())
     for (const auto& c : arr) out.push_back(c.is_string() ? c.get<std::string>() : "");
+  return out;
+}
+
+// Time columns of user tables and the spread of their values from the planner's histogram: one
+// catalogue read, no table is scanned.
+std::vector<TimeColumn> read_time_columns(Connection& s) {
+  std::vector<TimeColumn> out;
+  auto r = s.run(
+      "SELECT n.nspname, c.relname, a.attname, (SELECT extract(epoch FROM "
+      "  (h.b[array_upper(h.b, 1)])::timestamptz - (h.b[1])::timestamptz)::float8 "
+      "  FROM (SELECT st.histogram_bounds::text::text[] AS b FROM pg_stats st WHERE st.schemaname = "
+      "n.nspname "
+      "        AND st.tablename = c.relname AND st.attname = a.attname) h) AS span_s "
+      "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = "
+      "c.relnamespace "
+      "WHERE c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped "
+      "AND a.atttypid IN ('timestamptz'::regtype, 'timestamp'::regtype, 'date'::regtype) "
+      "AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'");
+  for (const auto& row : r) {
+    TimeColumn t{text(row["nspname"]), text(row["relname"]), text(row["attname"]), std::nullopt};
+    if (!row["span_s"].is_null()) t.span_s = row["span_s"].as<double>();
+    out.push_back(std::move(t));
+  }
   return out;
 }
 
@@ -476,13 +504,14 @@ constexpr std::string_view kActivitySql =
     "  (SELECT string_agg(DISTINCT l.relation::regclass::text, ',') FROM pg_locks l "
     "    WHERE l.pid = a.pid AND l.relation IS NOT NULL AND (NOT l.granted OR l.locktype = 'tuple')) "
     "END AS lock_relation, "
-    "left(a.query, 1024) AS query "
+    "left(a.query, 1024) AS query, coalesce(host(a.client_addr), '') AS client_addr "
     "FROM pg_stat_activity a WHERE a.pid <> pg_backend_pid() AND a.backend_type = 'client backend'";
 
 ActivitySample sample_activity(Connection& s, double t_s) {
   ActivitySample out;
   out.t_s = t_s;
   std::vector<Session> all;
+  std::map<std::tuple<std::string, std::string, std::string>, ClientCount> clients;
   for (const auto& row : s.run(kActivitySql)) {
     Session ses;
     ses.pid = row["pid"].as<int>();
@@ -497,6 +526,10 @@ ActivitySample sample_activity(Connection& s, double t_s) {
     ses.blocked_by = parse_int_array(text(row["blocked_by"]));
     ses.relation = text(row["lock_relation"]);
     ses.query = text(row["query"]);
+    std::string addr = text(row["client_addr"]);
+    ClientCount& client = clients[{ses.application_name, addr, ses.usename}];
+    client = {ses.application_name, addr, ses.usename, client.sessions + 1,
+              client.active + (ses.state == "active" ? 1 : 0)};
     ++out.total;
     if (ses.state == "active") ++out.active;
     if (ses.state == "idle") ++out.idle;
@@ -504,6 +537,7 @@ ActivitySample sample_activity(Connection& s, double t_s) {
     if (ses.wait_event_type == "Lock") ++out.waiting_lock;
     all.push_back(std::move(ses));
   }
+  for (auto& [key, client] : clients) out.clients.push_back(std::move(client));
   std::set<int> blockers;
   for (const auto& ses : all) blockers.insert(ses.blocked_by.begin(), ses.blocked_by.end());
   for (auto& ses : all) {
@@ -628,6 +662,7 @@ Snapshot collect_snapshot(Connection& s, const CollectContext& ctx, const ConnIn
   if (auto age = snap.database_end.find("stats_reset_age_s"); age != snap.database_end.end())
     snap.table_stats_age_s = age->second;
   snap.indexes = read_indexes(s);
+  snap.time_columns = read_time_columns(s);
   snap.settings = read_settings(s);
   if (auto it = snap.settings.find("pg_stat_statements.max"); it != snap.settings.end())
     snap.pgss_max = std::atof(it->second.c_str());

@@ -8,6 +8,7 @@
 
 #include "probes/postgres/index_advice.hpp"
 #include "probes/postgres/index_rules.hpp"
+#include "probes/postgres/levers.hpp"
 #include "probes/postgres/session_rules.hpp"
 #include "probes/postgres/sql_shape.hpp"
 #include "util/format.hpp"
@@ -537,6 +538,7 @@ Judgement judge(const Snapshot& snap, const Target& target, const Settings& sett
   judge_rule(j, settings, "db.idle_in_transaction", idle_in_transaction, w);
   j.notes = collection_notes(w);
   j.metrics = workload_metrics(w, target.name);
+  j.levers.postgres.push_back(postgres_load(w, target.name));
   return j;
 }
 

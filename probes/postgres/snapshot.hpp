@@ -40,6 +40,7 @@ struct Table {
   double idx_scan = 0;
   // Rows written (deltas over the window, cumulative since the statistics reset when window_s == 0):
   // what every index on the table costs to maintain.
+  double idx_tup_fetch = 0;  // delta over the window
   double n_tup_ins = 0;
   double n_tup_upd = 0;
   double n_tup_del = 0;
@@ -51,8 +52,19 @@ struct Table {
   double writes() const { return n_tup_ins + n_tup_upd + n_tup_del; }
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Table, schema, name, reltuples, n_live_tup, size_bytes,
-                                                seq_scan, seq_tup_read, idx_scan, n_tup_ins, n_tup_upd,
-                                                n_tup_del, n_tup_hot_upd, partitioned, parent, root)
+                                                seq_scan, seq_tup_read, idx_scan, idx_tup_fetch, n_tup_ins,
+                                                n_tup_upd, n_tup_del, n_tup_hot_upd, partitioned, parent,
+                                                root)
+
+// A timestamp / timestamptz / date column of a user table, with the spread of its values from the
+// planner's histogram (pg_stats; null before ANALYZE or without the right to read it).
+struct TimeColumn {
+  std::string schema;
+  std::string table;
+  std::string column;
+  std::optional<double> span_s;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TimeColumn, schema, table, column, span_s)
 
 struct Index {
   std::string schema;
@@ -120,6 +132,17 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Session, pid, state, wait_event_
                                                 application_name, xact_age_s, state_age_s, query_age_s,
                                                 blocked_by, relation, query)
 
+// The client backends of one client (application_name, client address, user) at one moment.
+struct ClientCount {
+  std::string application_name;
+  std::string client_addr;  // "" over a Unix socket
+  std::string usename;
+  int sessions = 0;
+  int active = 0;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ClientCount, application_name, client_addr, usename, sessions,
+                                                active)
+
 // pg_stat_activity at one moment: counts of every client backend, details of the notable ones.
 struct ActivitySample {
   double t_s = 0;  // since the window started
@@ -129,9 +152,10 @@ struct ActivitySample {
   int idle_in_transaction = 0;
   int waiting_lock = 0;
   std::vector<Session> sessions;
+  std::vector<ClientCount> clients;  // every client backend, counted per client
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ActivitySample, t_s, total, active, idle, idle_in_transaction,
-                                                waiting_lock, sessions)
+                                                waiting_lock, sessions, clients)
 
 // Connection set-up measured with extra short-lived connections outside the window.
 struct ConnectTiming {
@@ -159,6 +183,7 @@ struct Snapshot {
   std::map<std::string, double> database_start;  // pg_stat_database numeric columns
   std::map<std::string, double> database_end;
   std::vector<Table> tables;
+  std::vector<TimeColumn> time_columns;
   std::vector<Index> indexes;
   std::vector<Plan> plans;
   std::map<std::string, std::string> settings;  // shared_buffers, max_connections … (value in unit)
@@ -173,8 +198,8 @@ struct Snapshot {
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Snapshot, server_version, server_version_num, database,
                                                 window_s, stats_age_s, table_stats_age_s, hypopg,
                                                 pgss_version, pgss_max, pgss_dealloc, pgss_all_visible,
-                                                statements, database_start, database_end, tables, indexes,
-                                                plans, settings, activity, sample_interval_s, connect,
-                                                self_calls, self_exec_ms, notes)
+                                                statements, database_start, database_end, tables,
+                                                time_columns, indexes, plans, settings, activity,
+                                                sample_interval_s, connect, self_calls, self_exec_ms, notes)
 
 }  // namespace cp::pg

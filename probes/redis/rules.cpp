@@ -214,6 +214,15 @@ Judgement judge(const Snapshot& s, const Target& target, const Settings& setting
 
   std::map<std::string, std::string> labels = {{"target", target.name}};
   double hits = l.delta("keyspace_hits"), misses = l.delta("keyspace_misses");
+  CacheLoad cache{target.name,
+                  l.component,
+                  std::nullopt,
+                  l.delta("evicted_keys"),
+                  l.per_s(l.delta("total_commands_processed")),
+                  l.end("used_memory"),
+                  l.end("maxmemory")};
+  if (hits + misses > 0) cache.hit_ratio = hits / (hits + misses);
+  j.levers.redis.push_back(std::move(cache));
   if (hits + misses > 0)
     j.metrics.push_back({"redis.hit_ratio", round_to(hits / (hits + misses), 4), "ratio", labels});
   j.metrics.push_back({"redis.commands_per_s", round_to(l.per_s(l.delta("total_commands_processed")), 2),

@@ -1,6 +1,7 @@
 #include "probes/traces/probe.hpp"
 
 #include "probes/traces/collector.hpp"
+#include "probes/traces/levers.hpp"
 #include "probes/traces/rules.hpp"
 
 namespace cp {
@@ -22,7 +23,10 @@ std::string describe(const std::string&, const std::string& spec, std::vector<st
 }
 
 Judgement judge(const nlohmann::json& snapshot, const Target& target, const Settings& settings) {
-  return traces::judge(snapshot.get<traces::Snapshot>(), target, settings);
+  auto snap = snapshot.get<traces::Snapshot>();
+  Judgement j = traces::judge(snap, target, settings);
+  j.levers.traces.push_back(traces::trace_load(snap, target.name, j.attribution));
+  return j;
 }
 
 }  // namespace

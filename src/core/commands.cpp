@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "core/advice.hpp"
 #include "core/catalog.hpp"
 #include "core/config.hpp"
 #include "core/diagnose.hpp"
@@ -375,6 +376,10 @@ std::string judged_by(std::string_view rule) {
   return out.empty() ? "no probe yet" : out;
 }
 
+bool is_advice(const RuleSpec& r) {
+  return r.id.rfind("advice.", 0) == 0;
+}
+
 json rule_to_json(const RuleSpec& r) {
   json th = json::array();
   for (const auto& t : r.thresholds)
@@ -383,25 +388,33 @@ json rule_to_json(const RuleSpec& r) {
                   {"unit", t.unit},
                   {"meaning", t.meaning},
                   {"source", t.source}});
-  return {
-      {"id", r.id},       {"category", to_string(r.category)}, {"fires_when", r.fires_when},  {"fix", r.fix},
-      {"thresholds", th}, {"evidence_keys", r.evidence_keys},  {"judged_by", judged_by(r.id)}};
+  return {{"id", r.id},
+          {"category", to_string(r.category)},
+          {"fires_when", r.fires_when},
+          {"fix", r.fix},
+          {"thresholds", th},
+          {"evidence_keys", r.evidence_keys},
+          {"judged_by", is_advice(r) ? "advice" : judged_by(r.id)},
+          {"kind", is_advice(r) ? "advice" : "rule"}};
 }
 
 // Wrapped to `width` columns (the terminal's, 100 when not a terminal).
 std::string rule_text(const RuleSpec& r, size_t width) {
   std::string out = fmt::format(
-      "{}  ({})\n\nFires when\n{}\nThresholds (override in chokepoint.toml under "
-      "[rules.\"{}\"])\n",
-      r.id, to_string(r.category), word_wrap(std::string(r.fires_when), 2, width), r.id);
+      "{}  ({})\n\n{}\n{}\nThresholds (override in chokepoint.toml under "
+      "[{}.\"{}\"])\n",
+      r.id, is_advice(r) ? "advice" : to_string(r.category), is_advice(r) ? "Given when" : "Fires when",
+      word_wrap(std::string(r.fires_when), 2, width), is_advice(r) ? "advice" : "rules", r.id);
   for (const auto& t : r.thresholds) {
     out += fmt::format("  {} = {} {}\n", t.name, t.value, t.unit);
     out +=
         word_wrap(std::string(t.meaning), 4, width) + word_wrap("source: " + std::string(t.source), 4, width);
   }
   out += "\nEvidence keys\n" + word_wrap(fmt::format("{}", fmt::join(r.evidence_keys, ", ")), 2, width);
-  out += "\nFix\n" + word_wrap(std::string(r.fix), 2, width);
-  out += "\nJudged by\n" + word_wrap(judged_by(r.id), 2, width);
+  out += std::string(is_advice(r) ? "\nLever\n" : "\nFix\n") + word_wrap(std::string(r.fix), 2, width);
+  out += "\nJudged by\n" + word_wrap(is_advice(r) ? "the advice step, after the ranking (src/core/advice.cpp)"
+                                                  : judged_by(r.id),
+                                     2, width);
   return out;
 }
 
@@ -411,6 +424,11 @@ std::string rule_list_text(size_t width) {
   for (const auto& r : rule_catalog()) {
     out += fmt::format("{:<28} {}\n", r.id, to_string(r.category));
     out += word_wrap(std::string(r.fires_when), 4, width);
+  }
+  out += "\nAdvice: which scaling lever the measurements call for (thresholds under [advice.\"ID\"])\n";
+  for (const auto& a : advice_catalog()) {
+    out += fmt::format("{:<28} {}\n", a.id, "advice");
+    out += word_wrap(std::string(a.fires_when), 4, width);
   }
   out += "\n" +
          word_wrap("`chokepoint rules RULE` shows a rule's thresholds, their sources and the fix.", 0, width);
@@ -423,9 +441,11 @@ int run_rules(const std::optional<std::string>& rule, const std::string& format)
   if (format != "text" && format != "json") throw UsageError("rules --format: expected text or json");
   if (rule) {
     const RuleSpec* spec = find_rule(*rule);
+    if (!spec) spec = find_advice(*rule);
     if (!spec) {
       std::vector<std::string> ids;
       for (const auto& r : rule_catalog()) ids.emplace_back(r.id);
+      for (const auto& a : advice_catalog()) ids.emplace_back(a.id);
       auto near = closest_match(*rule, ids);
       throw UsageError("unknown rule \"" + *rule + "\"" + (near ? "; did you mean " + *near + "?" : "") +
                        " (`chokepoint rules` lists them)");
@@ -439,6 +459,7 @@ int run_rules(const std::optional<std::string>& rule, const std::string& format)
   if (format == "json") {
     json all = json::array();
     for (const auto& r : rule_catalog()) all.push_back(rule_to_json(r));
+    for (const auto& a : advice_catalog()) all.push_back(rule_to_json(a));
     out = all.dump(2) + "\n";
   } else {
     out = rule_list_text(text_width(stdout));

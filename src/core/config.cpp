@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include "core/advice.hpp"
 #include "core/catalog.hpp"
 #include "core/error.hpp"
 #include "probes/probe.hpp"
@@ -91,6 +92,17 @@ void parse_rules(const toml::table& rules, const std::string& where, Settings& s
       fail(where, fmt::format("unknown rule \"{}\"{}; `chokepoint rules` lists them", id, closest_rule(id)));
     if (!v.is_table()) fail(where + "." + id, "expected a table");
     parse_rule(*spec, *v.as_table(), where + ".\"" + id + "\"", s.rules[id]);
+  }
+}
+
+// [advice."ID"]: a lever's thresholds and level, kept with the rules' settings under its id.
+void parse_advice(const toml::table& levers, Settings& s) {
+  for (auto&& [k, v] : levers) {
+    std::string id(k.str());
+    const RuleSpec* spec = find_advice(id);
+    if (!spec) fail("advice", fmt::format("unknown advice \"{}\"; `chokepoint rules` lists them", id));
+    if (!v.is_table()) fail("advice." + id, "expected a table");
+    parse_rule(*spec, *v.as_table(), "advice.\"" + id + "\"", s.rules[id]);
   }
 }
 
@@ -203,6 +215,8 @@ Settings parse_config(const std::string& text, const std::string& source_name) {
     std::string key(k.str());
     if (key == "rules" && v.is_table()) {
       parse_rules(*v.as_table(), "rules", s);
+    } else if (key == "advice" && v.is_table()) {
+      parse_advice(*v.as_table(), s);
     } else if (key == "probes" && v.is_table()) {
       parse_probes(*v.as_table(), s);
     } else if (key == "gate" && v.is_table()) {
@@ -255,10 +269,9 @@ Settings parse_config(const std::string& text, const std::string& source_name) {
         s.per_target[target] = std::move(overlay.rules);
       }
     } else {
-      fail(source_name,
-           fmt::format(
-               "unknown section \"{}\" (expected [rules], [probes], [gate], [targets] or [[acknowledge]])",
-               key));
+      fail(source_name, fmt::format("unknown section \"{}\" (expected [rules], [advice], [probes], [gate], "
+                                    "[targets] or [[acknowledge]])",
+                                    key));
     }
   }
   return s;

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "core/advice.hpp"
 #include "core/error.hpp"
 #include "core/ranker.hpp"
 #include "util/redact.hpp"
@@ -212,6 +213,7 @@ Report judge_evidence(const Evidence& ev, const Settings& settings) {
   std::map<Category, double> attribution;
   double measured_sum = 0;
   std::vector<std::string> too_little;
+  LeverInputs levers;
   for (const auto& e : ev.entries) {
     r.targets.push_back({e.target.kind, e.target.name});
     ProbeResult pr{e.target.kind, e.target.name, e.collected.status, e.collected.message, {}, e.duration_ms};
@@ -236,6 +238,7 @@ Report judge_evidence(const Evidence& ev, const Settings& settings) {
         for (auto [c, share] : j.attribution) attribution[c] = std::max(attribution[c], share);
         measured_sum += std::clamp(j.measured, 0.0, 1.0);
         if (!j.too_little.empty()) too_little.push_back(e.target.kind + ": " + j.too_little);
+        levers.append(std::move(j.levers));
       } catch (const nlohmann::json::exception& ex) {
         pr.status = ProbeStatus::error;
         pr.message = fmt::format("the {} snapshot is unreadable: {}", kind->name, ex.what());
@@ -257,6 +260,7 @@ Report judge_evidence(const Evidence& ev, const Settings& settings) {
   Ranking ranking = rank({&r.findings, coverage_of(r), attribution, measured, too_little});
   r.ranking = std::move(ranking.entries);
   r.verdict = std::move(ranking.verdict);
+  r.advice = advise(levers, r, settings);
   return r;
 }
 

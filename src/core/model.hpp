@@ -157,6 +157,31 @@ struct RunInfo {
   bool interrupted = false;  // SIGINT/SIGTERM ended the window early: the report covers what was measured
 };
 
+// Which scaling lever the measurements call for (or warn against), judged after the ranking
+// (src/core/advice.cpp). Ids are API: advice.do_not_scale_out, advice.scale_out,
+// advice.connection_pooling, advice.cache, advice.read_replicas, advice.partitioning, advice.rate_limiting.
+struct ExpectedGain {
+  std::optional<double> share;  // 0..1 of `basis`, null when it cannot be measured
+  std::string basis;            // "db_time", "connections", "active_sessions" …
+  std::string summary;
+};
+
+struct Advice {
+  std::string id;     // the lever's advice id
+  std::string lever;  // "connection_pooling", "cache" …
+  std::string component;
+  std::string title;
+  std::string detail;
+  json evidence = json::object();  // the numbers behind it (units in key names)
+  ExpectedGain expected_gain;
+  std::vector<std::string> preconditions;
+  double confidence = 0;                 // 0..1
+  std::vector<std::string> measured_by;  // where the numbers come from
+  json thresholds = json::object();      // {name: {value, unit, source}}
+  std::optional<std::string> config;     // a configuration or SQL sketch, when there is one
+  std::string target;
+};
+
 struct Report {
   RunInfo run;
   std::vector<TargetRef> targets;
@@ -164,6 +189,7 @@ struct Report {
   Verdict verdict;
   std::vector<RankEntry> ranking;
   std::vector<Finding> findings;
+  std::vector<Advice> advice;
   std::vector<Metric> metrics;
   json breakdowns = json::array();  // per-route time tables (traces), rendered as tables
   std::vector<Series> series;       // what live probes sampled through the window

@@ -113,6 +113,53 @@ json finding_to_json(const Finding& f) {
           {"source", {{"probe", f.probe}, {"target", f.target}}}};
 }
 
+json advice_to_json(const Advice& a) {
+  return {{"id", a.id},
+          {"lever", a.lever},
+          {"component", a.component},
+          {"title", a.title},
+          {"detail", a.detail},
+          {"evidence", a.evidence},
+          {"expected_gain",
+           {{"share", optional_number(a.expected_gain.share)},
+            {"basis", a.expected_gain.basis},
+            {"summary", a.expected_gain.summary}}},
+          {"preconditions", a.preconditions},
+          {"confidence", a.confidence},
+          {"measured_by", a.measured_by},
+          {"thresholds", a.thresholds},
+          {"config", optional_string(a.config)},
+          {"source", {{"target", a.target}}}};
+}
+
+namespace {
+
+Advice advice_from_json(const json& ja) {
+  Advice a;
+  a.id = required<std::string>(ja, "id", "advice[]");
+  a.lever = ja.value("lever", "");
+  a.component = ja.value("component", "");
+  a.title = ja.value("title", "");
+  a.detail = ja.value("detail", "");
+  a.evidence = ja.value("evidence", json::object());
+  const json gain = ja.value("expected_gain", json::object());
+  if (gain.contains("share") && gain["share"].is_number())
+    a.expected_gain.share = gain["share"].get<double>();
+  a.expected_gain.basis = gain.value("basis", "");
+  a.expected_gain.summary = gain.value("summary", "");
+  for (const auto& p : ja.value("preconditions", json::array()))
+    if (p.is_string()) a.preconditions.push_back(p.get<std::string>());
+  a.confidence = ja.value("confidence", 0.0);
+  for (const auto& m : ja.value("measured_by", json::array()))
+    if (m.is_string()) a.measured_by.push_back(m.get<std::string>());
+  a.thresholds = ja.value("thresholds", json::object());
+  if (ja.contains("config") && ja["config"].is_string()) a.config = ja["config"].get<std::string>();
+  a.target = ja.value("source", json::object()).value("target", "");
+  return a;
+}
+
+}  // namespace
+
 json report_to_json(const Report& r) {
   json doc;
   doc["schema_version"] = kSchemaVersion;
@@ -143,6 +190,8 @@ json report_to_json(const Report& r) {
          {"not_examined_reason", e.examined ? json(nullptr) : json(e.not_examined_reason)}});
   doc["findings"] = json::array();
   for (const auto& f : r.findings) doc["findings"].push_back(finding_to_json(f));
+  doc["advice"] = json::array();
+  for (const auto& a : r.advice) doc["advice"].push_back(advice_to_json(a));
   doc["metrics"] = json::array();
   for (const auto& m : r.metrics) doc["metrics"].push_back(metric_to_json(m));
   doc["breakdowns"] = r.breakdowns;
@@ -232,6 +281,7 @@ Report report_from_json(const json& doc) {
     }
     r.findings.push_back(std::move(f));
   }
+  for (const auto& ja : doc.value("advice", json::array())) r.advice.push_back(advice_from_json(ja));
   for (const auto& jm : doc.value("metrics", json::array())) {
     Metric m;
     m.name = required<std::string>(jm, "name", "metrics[]");

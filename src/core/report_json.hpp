@@ -7,6 +7,7 @@ namespace cp {
 
 json report_to_json(const Report& report);
 json finding_to_json(const Finding& f);
+json advice_to_json(const Advice& a);
 
 // Throws UsageError naming the first thing that is not a chokepoint report.
 Report report_from_json(const json& doc);

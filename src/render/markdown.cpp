@@ -169,6 +169,26 @@ void render_findings(std::string& out, const Report& r) {
   out += "\n</details>\n";
 }
 
+// The levers the measurements call for, after the findings: one row each, details folded.
+void render_advice(std::string& out, const Report& r) {
+  if (r.advice.empty()) return;
+  out += fmt::format("\n### Advice before you scale ({})\n\n", r.advice.size());
+  out += "| Advice | Component | What | Expected gain | Confidence |\n|---|---|---|---|---:|\n";
+  for (size_t i = 0; i < std::min(r.advice.size(), kMaxFindings); ++i) {
+    const auto& a = r.advice[i];
+    out += fmt::format("| `{}` | {} | {} | {} | {} |\n", a.id, cell(a.component, 60), cell(a.title),
+                       cell(a.expected_gain.summary, 200), percent(a.confidence));
+  }
+  out += "\n<details><summary>Advice details</summary>\n\n";
+  for (size_t i = 0; i < std::min(r.advice.size(), kMaxFixes); ++i) {
+    const auto& a = r.advice[i];
+    out += fmt::format("- **{}** — {}\n", a.id, cell(a.detail, 600));
+    for (const auto& p : a.preconditions) out += "  - if: " + cell(p, 240) + "\n";
+    if (a.config) out += fenced("ini", *a.config);
+  }
+  out += "\n</details>\n";
+}
+
 void render_baseline(std::string& out, const Report& r) {
   const auto& b = r.gate.baseline;
   if (!b.file) return;
@@ -247,6 +267,7 @@ std::string render_markdown(const Report& r) {
   render_gate(out, r);
   render_ranking(out, r);
   render_findings(out, r);
+  render_advice(out, r);
   render_baseline(out, r);
   render_probes(out, r);
   return bounded(std::move(out));

@@ -3,7 +3,8 @@
 # under one directory. Nothing outside that directory is touched.
 #
 #   services.sh start DIR SERVICE...   SERVICE: postgres (PostgreSQL 15 + pg_stat_statements + HypoPG),
-#                                       shop (the demo schema, after postgres),
+#                                       shop (the demo schema, after postgres; also the
+#                                             scaling-advice tables in database "levers"),
 #                                       pgbouncer (in front of the shop, after shop),
 #                                       redis (two Redis servers), http (HTTP + HTTPS test servers)
 #   services.sh stop DIR
@@ -80,6 +81,17 @@ load_shop() {
   # A database without pg_stat_statements, for the "extension missing" path.
   psql -X -q -h "$PG_SOCKET" -p "$PG_PORT" -U postgres -d postgres -c "CREATE DATABASE plain OWNER app"
   env_set PG_PLAIN_DSN "'postgresql://app:$APP_PASSWORD@127.0.0.1:$PG_PORT/plain'"
+  load_levers
+}
+
+# The scaling-advice scenarios' tables (tests/workloads/levers.sql) in their own database "levers",
+# built once: LEVERS_EVENTS rows in the time-ordered event log (default 300,000).
+load_levers() {
+  psql -X -q -h "$PG_SOCKET" -p "$PG_PORT" -U postgres -d postgres -c "CREATE DATABASE levers OWNER app"
+  psql -X -q -h "$PG_SOCKET" -p "$PG_PORT" -U postgres -d levers -c "CREATE EXTENSION pg_stat_statements"
+  env_set PG_LEVERS_DSN "'postgresql://app:$APP_PASSWORD@127.0.0.1:$PG_PORT/levers'"
+  psql -X -q -v ON_ERROR_STOP=1 -v events="${LEVERS_EVENTS:-300000}" "postgresql://app:$APP_PASSWORD@127.0.0.1:$PG_PORT/levers" \
+    -f "$(dirname "$0")/../workloads/levers.sql" >"$DIR/pg/levers.log" 2>&1 || { cat "$DIR/pg/levers.log" >&2; die "loading the levers schema failed"; }
 }
 
 # PgBouncer in front of the shop: "shop" is a pool of 2 server connections (the saturated-pool

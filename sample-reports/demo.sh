@@ -5,7 +5,7 @@
 #   sample-reports/demo.sh [--write-samples] [CHOKEPOINT_BIN] [SCENARIO...]
 #   scenarios: missing_index n_plus_one healthy locks no_pooling pool_saturation held_transactions
 #              healthy_pooled throttled_worker slow_dependency cold_cache traces_n_plus_one
-#              traces_slow_dependency traces_code_hotspot (default: all)
+#              traces_slow_dependency traces_code_hotspot read_mostly event_log (default: all)
 #
 # Reports (<scenario>.txt, .json, .html, .evidence.json) go to a new temporary directory, printed at the
 # end; --write-samples writes them into sample-reports/ instead (tests/tools/bootstrap.sh samples).
@@ -24,7 +24,8 @@ shift || true
 scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] || scenarios=(missing_index n_plus_one healthy locks no_pooling pool_saturation
                                          held_transactions healthy_pooled throttled_worker slow_dependency
-                                         cold_cache traces_n_plus_one traces_slow_dependency traces_code_hotspot)
+                                         cold_cache traces_n_plus_one traces_slow_dependency traces_code_hotspot
+                                         read_mostly event_log)
 [ -x "$bin" ] || { echo "demo: $bin is not built (run tests/tools/bootstrap.sh demo)" >&2; exit 2; }
 WINDOW=${WINDOW:-8}
 
@@ -145,6 +146,12 @@ for s in "${scenarios[@]}"; do
     healthy_pooled)
       pgbench_scenario healthy_pooled healthy "$PGB_POOLED_DSN" "-c 4" \
         --pgbouncer "$PGB_ADMIN_DSN" --postgres "$PG_APP_DSN" ;;
+    read_mostly)  # advice: a never-written price list read on every request (cache), reads >> writes (replicas)
+      pgbench_scenario read_mostly read_mostly "$PG_LEVERS_DSN" "-c 4" --postgres "$PG_LEVERS_DSN" ;;
+    event_log)  # advice: a time-ordered event log appended to, read and purged by time (partitioning; the
+                # demo's 300k-row log is "large" through sample-reports/event_log.toml)
+      pgbench_scenario event_log time_series "$PG_LEVERS_DSN" "-c 2" --postgres "$PG_LEVERS_DSN" \
+        --config "$here/event_log.toml" ;;
     throttled_worker) throttled_worker ;;
     traces_n_plus_one)  # OTLP/JSON: 30 user lookups per request, half literal, half $1
       diagnose traces_n_plus_one --traces "tests/fixtures/traces/otlp_n_plus_one.json" ;;

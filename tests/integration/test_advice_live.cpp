@@ -61,7 +61,7 @@ std::string partitioning_config() {
 }  // namespace
 
 TEST_CASE(
-    "read-mostly workload: replicas and a cache for the never-written price list, not for the written "
+    "read-mostly workload: replicas and a cache for the never-written price list / not for the written "
     "rates") {
   auto r = diagnose_under({"read_mostly", service("PG_LEVERS_DSN"), {"-c", "4"}},
                           {"--postgres", service("PG_LEVERS_DSN")});
@@ -87,7 +87,7 @@ TEST_CASE(
   CHECK(plans);
 }
 
-TEST_CASE("write-heavy workload: no replicas, no cache for the rates it writes") {
+TEST_CASE("write-heavy workload: no replicas / no cache for the rates it writes") {
   auto r = diagnose_under({"write_heavy", service("PG_LEVERS_DSN"), {"-c", "4"}},
                           {"--postgres", service("PG_LEVERS_DSN")});
   CHECK(r.exit_code == 0);
@@ -95,7 +95,7 @@ TEST_CASE("write-heavy workload: no replicas, no cache for the rates it writes")
   for (const auto& c : advice_of(r.report, "advice.cache")) CHECK_FALSE(names_table(c, "rates"));
 }
 
-TEST_CASE("time-ordered event log read and purged by time: partition the large table, not its small twin") {
+TEST_CASE("time-ordered event log read and purged by time: partition the large table / not its small twin") {
   auto r = diagnose_under({"time_series", service("PG_LEVERS_DSN"), {"-c", "2"}},
                           {"--postgres", service("PG_LEVERS_DSN"), "--config", partitioning_config()});
   CHECK(r.exit_code == 0);

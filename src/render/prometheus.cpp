@@ -84,6 +84,22 @@ void render_report_metrics(std::string& out, const Report& r) {
   }
 }
 
+// One series per piece of advice: its confidence, and the expected gain when it was measured.
+void render_advice(std::string& out, const Report& r) {
+  family(out, "chokepoint_advice_confidence", "gauge",
+         "Advice of the last run (the scaling lever the measurements call for) by id and component.");
+  for (const auto& a : r.advice)
+    out += fmt::format("chokepoint_advice_confidence{{id=\"{}\",lever=\"{}\",component=\"{}\"}} {}\n",
+                       label(a.id), label(a.lever), label(a.component), a.confidence);
+  family(out, "chokepoint_advice_expected_gain_ratio", "gauge",
+         "Share of the basis (db_time, connections …) the advice is expected to save.");
+  for (const auto& a : r.advice)
+    if (a.expected_gain.share)
+      out +=
+          fmt::format("chokepoint_advice_expected_gain_ratio{{id=\"{}\",component=\"{}\",basis=\"{}\"}} {}\n",
+                      label(a.id), label(a.component), label(a.expected_gain.basis), *a.expected_gain.share);
+}
+
 }  // namespace
 
 MetricFamily metric_family(const std::string& name, const std::string& unit) {
@@ -152,6 +168,7 @@ std::string render_prometheus(const Report& r) {
                        e.examined ? 1 : 0);
   family(out, "chokepoint_verdict_confidence", "gauge", "The verdict's confidence, 0..1.");
   out += fmt::format("chokepoint_verdict_confidence {}\n", r.verdict.confidence);
+  render_advice(out, r);
   family(out, "chokepoint_gate_passed", "gauge", "1 when the CI gate passed, 0 when it failed.");
   out += fmt::format("chokepoint_gate_passed {}\n", r.gate.status == "pass" ? 1 : 0);
   family(out, "chokepoint_last_run_timestamp_seconds", "gauge", "When the last run started (Unix time).");

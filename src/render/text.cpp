@@ -169,6 +169,34 @@ void render_acknowledgements(std::string& out, const Report& r, const Page& page
   }
 }
 
+// What to do next: the levers the measurements call for, after the findings.
+void render_advice(std::string& out, const Report& r, const Page& page) {
+  const Style& st = page.style;
+  if (r.advice.empty()) return;
+  out += st.paint(fmt::format("ADVICE BEFORE YOU SCALE ({})", r.advice.size()), "1") + "\n";
+  for (const auto& a : r.advice) {
+    out += "  " + st.paint(a.id, "1") +
+           fmt::format("  {}  ({} confidence)\n", a.component, percent(a.confidence));
+    out += page.wrap(a.title, 4);
+    if (!a.detail.empty()) out += st.paint(page.wrap(a.detail, 4), "2");
+    std::string numbers;
+    for (const auto& [key, v] : a.evidence.items()) {
+      std::string value = evidence_value(v);
+      if (v.is_null() || v.is_object() || value.size() > 40 || key.find("query") != std::string::npos)
+        continue;
+      numbers += (numbers.empty() ? "" : "  ") + key + "=" + value;
+    }
+    if (!numbers.empty()) out += page.wrap("numbers: " + numbers, 4);
+    if (!a.expected_gain.summary.empty()) out += page.wrap("gain: " + a.expected_gain.summary, 4);
+    for (const auto& p : a.preconditions) out += page.wrap("if: " + p, 4);
+    if (a.config) {
+      std::istringstream lines(*a.config);
+      for (std::string line; std::getline(lines, line);) out += "      " + st.paint(line, "32") + "\n";
+    }
+    out += "\n";
+  }
+}
+
 void render_breakdowns(std::string& out, const Report& r) {
   if (r.breakdowns.empty()) return;
   out += "TIME BREAKDOWN (share of request time)\n";
@@ -219,6 +247,7 @@ std::string render_text(const Report& r, const RenderOptions& options) {
 
   render_ranking(out, r, page);
   render_findings(out, r, page);
+  render_advice(out, r, page);
   render_breakdowns(out, r);
   render_not_examined(out, r, page);
 

@@ -73,7 +73,7 @@ check "slow_dependency: network" 'row slow_dependency | grep -Eq "^slow_dependen
 check "traces_n_plus_one: database" 'row traces_n_plus_one | grep -Eq "^traces_n_plus_one +database "'
 check "traces_slow_dependency: network" 'row traces_slow_dependency | grep -Eq "^traces_slow_dependency +network "'
 check "traces_code_hotspot: code" 'row traces_code_hotspot | grep -Eq "^traces_code_hotspot +code "'
-reports=$(sed -n 's/.*Full reports (text, JSON, raw evidence) are in \(.*\)$/\1/p' demo.out)
+reports=$(sed -n 's/.*Full reports ([^)]*) are in \(.*\)$/\1/p' demo.out)
 check "reports in a temporary directory outside the repository" \
   '[ -n "$reports" ] && [ -s "$reports/missing_index.txt" ] && [ -s "$reports/missing_index.json" ] && [ "${reports#"$clone"}" = "$reports" ]'
 check "sample-reports/ untouched" '[ "$before" = "$(cd sample-reports && find . -type f -exec md5sum {} + | sort)" ]'

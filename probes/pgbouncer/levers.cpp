@@ -6,20 +6,6 @@
 
 namespace cp::pgb {
 
-namespace {
-
-double number(const Row& row, const std::string& column) {
-  auto it = row.find(column);
-  return it == row.end() ? 0 : std::atof(it->second.c_str());
-}
-
-std::string text(const Row& row, const std::string& column) {
-  auto it = row.find(column);
-  return it == row.end() ? "" : it->second;
-}
-
-}  // namespace
-
 BouncerLoad bouncer_load(const Snapshot& s, const std::string& target) {
   BouncerLoad out;
   out.target = target;

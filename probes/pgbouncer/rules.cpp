@@ -13,16 +13,6 @@ namespace cp::pgb {
 
 namespace {
 
-double number(const Row& row, const std::string& column) {
-  auto it = row.find(column);
-  return it == row.end() ? 0 : std::atof(it->second.c_str());
-}
-
-std::string text(const Row& row, const std::string& column) {
-  auto it = row.find(column);
-  return it == row.end() ? "" : it->second;
-}
-
 const Row* find_row(const std::vector<Row>& rows, const std::string& column, const std::string& value) {
   for (const auto& r : rows)
     if (text(r, column) == value) return &r;

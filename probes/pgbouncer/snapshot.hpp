@@ -2,6 +2,7 @@
 // between PgBouncer versions), values as text.
 #pragma once
 
+#include <cstdlib>
 #include <map>
 #include <string>
 #include <vector>
@@ -11,6 +12,16 @@
 namespace cp::pgb {
 
 using Row = std::map<std::string, std::string>;
+
+// A console column as a number (0 when absent) or as text ("" when absent).
+inline double number(const Row& row, const std::string& column) {
+  auto it = row.find(column);
+  return it == row.end() ? 0 : std::atof(it->second.c_str());
+}
+inline std::string text(const Row& row, const std::string& column) {
+  auto it = row.find(column);
+  return it == row.end() ? "" : it->second;
+}
 
 struct PoolSample {
   double t_s = 0;

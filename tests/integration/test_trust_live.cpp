@@ -10,12 +10,7 @@
 
 using namespace cp::test;
 
-namespace {
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-}  // namespace
+namespace {}  // namespace
 
 TEST_CASE("a role password kept verbatim by pg_stat_statements is in no report and no evidence") {
   reset_statistics();

@@ -188,4 +188,20 @@ nlohmann::json fixture(const std::string& relative) {
   if (!in) throw std::runtime_error("missing fixture tests/fixtures/" + relative);
   return nlohmann::json::parse(in);
 }
+
+std::string fixture_path(const std::string& rel) {
+  return source_dir() + "/tests/fixtures/" + rel;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+std::string write_temp(const std::string& name, const std::string& content) {
+  std::string path = temp_path(name);
+  std::ofstream(path) << content;
+  return path;
+}
+
 }  // namespace cp::test

@@ -51,7 +51,12 @@ ReportRun diagnose_json(std::vector<std::string> args);
 std::vector<nlohmann::ordered_json> findings_of(const nlohmann::ordered_json& report,
                                                 const std::string& rule);
 
-std::string temp_path(const std::string& name);  // a fresh path in a per-process temp dir
+std::string temp_path(const std::string& name);
+std::string fixture_path(const std::string& relative);  // source_dir()/tests/fixtures/relative
+std::string slurp(const std::string& path);             // a file's whole text ("" when unreadable)
+std::string write_temp(
+    const std::string& name,
+    const std::string& content);  // temp_path(name), written  // a fresh path in a per-process temp dir
 
 }  // namespace cp::test
 

@@ -33,12 +33,6 @@ struct Recipe {
   std::vector<Step> steps;
 };
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 size_t indent_of(const std::string& line) {
   return line.find_first_not_of(' ') == std::string::npos ? std::string::npos : line.find_first_not_of(' ');

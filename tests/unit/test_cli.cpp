@@ -10,15 +10,7 @@
 
 using namespace cp::test;
 
-namespace {
-std::string fixture_path(const std::string& rel) {
-  return source_dir() + "/tests/fixtures/" + rel;
-}
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-}  // namespace
+namespace {}  // namespace
 
 TEST_CASE("usage errors exit 2 with a message") {
   auto bin = chokepoint_bin();

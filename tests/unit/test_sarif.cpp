@@ -17,9 +17,6 @@ using ojson = nlohmann::ordered_json;
 
 namespace {
 
-std::string fixture_path(const std::string& relative) {
-  return source_dir() + "/tests/fixtures/" + relative;
-}
 
 struct SarifRun {
   int exit_code = -1;

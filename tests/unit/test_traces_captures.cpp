@@ -79,7 +79,8 @@ TEST_CASE("captures: the verdict's category is the careful engineer's, in every 
   }
 }
 
-TEST_CASE("captures: the expected pattern is reported in the expected service, and the excluded ones are not") {
+TEST_CASE(
+    "captures: the expected pattern is reported in the expected service, and the excluded ones are not") {
   for (const auto& j : judged()) {
     CAPTURE(j.file);
     std::string rule = rule_of(j.expect["pattern"]);

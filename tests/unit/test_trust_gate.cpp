@@ -13,19 +13,6 @@ using nlohmann::json;
 
 namespace {
 
-std::string fixture_path(const std::string& rel) {
-  return source_dir() + "/tests/fixtures/" + rel;
-}
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-std::string write_temp(const std::string& name, const std::string& content) {
-  std::string path = temp_path(name);
-  std::ofstream(path) << content;
-  return path;
-}
-
 // The missing-index evidence with its postgres probe in error (the server went away).
 std::string errored_evidence() {
   auto ev = fixture("postgres/missing_index.evidence.json");

@@ -20,18 +20,6 @@ using nlohmann::json;
 
 namespace {
 
-std::string fixture_path(const std::string& rel) {
-  return source_dir() + "/tests/fixtures/" + rel;
-}
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-std::string write_temp(const std::string& name, const std::string& content) {
-  std::string path = temp_path(name);
-  std::ofstream(path) << content;
-  return path;
-}
 std::string nested(const std::string& open, const std::string& close, size_t depth) {
   std::string s;
   for (size_t i = 0; i < depth; ++i) s += open;

@@ -15,19 +15,6 @@ using namespace cp::test;
 
 namespace {
 
-std::string fixture_path(const std::string& rel) {
-  return source_dir() + "/tests/fixtures/" + rel;
-}
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-std::string write_temp(const std::string& name, const std::string& content) {
-  std::string path = temp_path(name);
-  std::ofstream(path) << content;
-  return path;
-}
-
 // Every format of a replayed run, stdout and stderr together.
 std::string all_outputs(const std::vector<std::string>& args) {
   std::string out;

@@ -17,14 +17,18 @@
 
 namespace cp {
 
-// A target as given on the command line. `spec` may hold a secret and never leaves the process;
+// A target as given on the command line. `specs` may hold a secret and never leave the process;
 // `name` is the redacted form every output uses.
 struct Target {
   std::string kind;  // probe name
   std::string flag;  // the flag it came from ("--pid", "--cgroup", …)
-  std::string spec;
+  // What the flag named: one value, or every use of a gathering flag (all --traces files).
+  std::vector<std::string> specs;
   std::string name;
   std::vector<std::string> secrets;  // scrubbed from every message the probe returns
+
+  // The one value of a flag that does not gather.
+  const std::string& spec() const { return specs.front(); }
 };
 
 struct CollectContext {
@@ -67,6 +71,9 @@ struct TargetFlag {
   std::string_view flag;        // "--postgres"
   std::string_view value_name;  // "DSN"; empty for a flag without a value
   std::string_view help;
+  // Every use of the flag is one input of a single target (a trace's spans may be spread over
+  // several files), not a target each.
+  bool gathers = false;
 };
 
 struct ProbeKind {
@@ -74,9 +81,9 @@ struct ProbeKind {
   std::vector<TargetFlag> flags;
   std::vector<Category> examines;
   bool live;  // waits for the window (false: offline input such as trace files)
-  // Redacted display name; adds any secret found in `spec` to `secrets`. Throws UsageError on a
-  // spec that cannot be a target of this kind.
-  std::function<std::string(const std::string& flag, const std::string& spec,
+  // Redacted display name; adds any secret found in `specs` to `secrets`. Throws UsageError on
+  // inputs that cannot be a target of this kind. `specs` holds one value unless the flag gathers.
+  std::function<std::string(const std::string& flag, const std::vector<std::string>& specs,
                             std::vector<std::string>& secrets)>
       describe;
   std::function<Collected(const Target&, const CollectContext&)> collect;

@@ -263,7 +263,7 @@ Collected collect(const Target& target, const CollectContext& ctx) {
   const char* env_root = std::getenv("CHOKEPOINT_FS_ROOT");
   std::string root = env_root && *env_root ? env_root : "/";
   Location where;
-  if (auto err = locate(root, target.flag, target.spec, where); !err.empty())
+  if (auto err = locate(root, target.flag, target.spec(), where); !err.empty())
     return {ProbeStatus::error, err, {}};
 
   Snapshot snap;

@@ -10,7 +10,9 @@ namespace cp {
 
 namespace {
 
-std::string describe(const std::string& flag, const std::string& spec, std::vector<std::string>&) {
+std::string describe(const std::string& flag, const std::vector<std::string>& specs,
+                     std::vector<std::string>&) {
+  const std::string& spec = specs.front();
   if (flag == "--pid") {
     if (spec.empty() || spec.find_first_not_of("0123456789") != std::string::npos || spec == "0")
       throw UsageError("--pid: expected a process id, not \"" + spec + "\"");

@@ -131,14 +131,14 @@ Collected collect(const Target& target, const CollectContext& ctx) {
 
   Snapshot snap;
   snap.url = target.name;
-  snap.endpoint = traces::normalize_url(target.spec);
-  snap.host = traces::url_host(target.spec);
+  snap.endpoint = traces::normalize_url(target.spec());
+  snap.host = traces::url_host(target.spec());
   if (auto at = snap.host.rfind('@'); at != std::string::npos) snap.host = snap.host.substr(at + 1);
   snap.rate_per_s = rate;
   snap.timeout_ms = timeout_ms;
   snap.tls_verify = tls_verify;
 
-  Handle reused = make_handle(target.spec, static_cast<long>(timeout_ms), tls_verify, false);
+  Handle reused = make_handle(target.spec(), static_cast<long>(timeout_ms), tls_verify, false);
   auto started = Clock::now();
   auto period = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / rate));
   auto timed = [&](const auto& request) {
@@ -155,14 +155,14 @@ Collected collect(const Target& target, const CollectContext& ctx) {
     if (next_reused) {
       timed([&] { return perform(reused.get(), true); });
     } else {
-      Handle fresh = make_handle(target.spec, static_cast<long>(timeout_ms), tls_verify, true);
+      Handle fresh = make_handle(target.spec(), static_cast<long>(timeout_ms), tls_verify, true);
       timed([&] { return perform(fresh.get(), false); });
     }
     next_reused = !next_reused;
     ctx.sleep_until(t0 + period);
   }
   if (ctx.window_s <= 0) {  // a single snapshot: one call of each kind
-    Handle fresh = make_handle(target.spec, static_cast<long>(timeout_ms), tls_verify, true);
+    Handle fresh = make_handle(target.spec(), static_cast<long>(timeout_ms), tls_verify, true);
     timed([&] { return perform(reused.get(), true); });
     timed([&] { return perform(fresh.get(), false); });
   }

@@ -11,7 +11,9 @@ namespace cp {
 
 namespace {
 
-std::string describe(const std::string&, const std::string& spec, std::vector<std::string>& secrets) {
+std::string describe(const std::string&, const std::vector<std::string>& specs,
+                     std::vector<std::string>& secrets) {
+  const std::string& spec = specs.front();
   if (spec.rfind("http://", 0) != 0 && spec.rfind("https://", 0) != 0)
     throw UsageError("--http: expected an http:// or https:// URL, not \"" + redact_url(spec) + "\"");
   std::string shown = redact_url(spec);

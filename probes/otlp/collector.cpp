@@ -259,7 +259,7 @@ ListenAddress parse_listen(const std::string& spec) {
 }
 
 Collected collect(const Target& target, const CollectContext& ctx) {
-  ListenAddress address = parse_listen(target.spec);
+  ListenAddress address = parse_listen(target.spec());
   Limits limits = limits_of(ctx);
   std::string error;
   int fd = listen_on(address, error);

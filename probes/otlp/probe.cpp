@@ -10,7 +10,8 @@ namespace cp {
 
 namespace {
 
-std::string describe(const std::string&, const std::string& spec, std::vector<std::string>&) {
+std::string describe(const std::string&, const std::vector<std::string>& specs, std::vector<std::string>&) {
+  const std::string& spec = specs.front();
   return otlp::parse_listen(spec).display();
 }
 

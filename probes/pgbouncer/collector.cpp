@@ -72,7 +72,7 @@ std::string connect_message(const std::string& error, const std::string& where) 
 Collected collect(const Target& target, const CollectContext& ctx) {
   Collected out;
   std::string error;
-  auto info = pg::parse_conninfo(target.spec, error);
+  auto info = pg::parse_conninfo(target.spec(), error);
   if (!info) return {ProbeStatus::error, scrub("invalid DSN: " + error, target.secrets), {}};
   pg::SessionLimits limits;
   // No "options" startup parameter: PgBouncer rejects it.

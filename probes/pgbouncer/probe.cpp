@@ -13,7 +13,9 @@ namespace cp {
 
 namespace {
 
-std::string describe(const std::string&, const std::string& spec, std::vector<std::string>& secrets) {
+std::string describe(const std::string&, const std::vector<std::string>& specs,
+                     std::vector<std::string>& secrets) {
+  const std::string& spec = specs.front();
   std::string error;
   auto info = pg::parse_conninfo(spec, error);
   if (!info) throw UsageError("--pgbouncer: not a connection string: " + error);

@@ -689,7 +689,7 @@ Snapshot collect_snapshot(Connection& s, const CollectContext& ctx, const ConnIn
 Collected collect(const Target& target, const CollectContext& ctx) {
   Collected out;
   std::string parse_error;
-  auto info = parse_conninfo(target.spec, parse_error);
+  auto info = parse_conninfo(target.spec(), parse_error);
   if (!info) {
     out.status = ProbeStatus::error;
     out.message = scrub("invalid DSN: " + parse_error, target.secrets);

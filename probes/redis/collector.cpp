@@ -127,7 +127,7 @@ std::string connect_message(const std::string& err, const RedisUrl& u, const std
 
 Collected collect(const Target& target, const CollectContext& ctx) {
   std::string error;
-  auto url = parse_redis_url(target.spec, error);
+  auto url = parse_redis_url(target.spec(), error);
   if (!url) return {ProbeStatus::error, target.name + ": " + error, {}};
   int timeout_ms =
       static_cast<int>(ctx.settings ? ctx.settings->probe_option("redis", "timeout_ms", 3000) : 3000);

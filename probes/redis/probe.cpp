@@ -10,7 +10,9 @@ namespace cp {
 
 namespace {
 
-std::string describe(const std::string&, const std::string& spec, std::vector<std::string>& secrets) {
+std::string describe(const std::string&, const std::vector<std::string>& specs,
+                     std::vector<std::string>& secrets) {
+  const std::string& spec = specs.front();
   std::string error;
   auto url = redis::parse_redis_url(spec, error);
   if (!url) throw UsageError("--redis: " + error);

@@ -7,7 +7,7 @@
 
 namespace cp::traces {
 
-// Every --traces file (one per line of the spec) feeds one assembler: a trace's spans may be
+// Every --traces file feeds one assembler: a trace's spans may be
 // spread over several files.
 Collected collect(const Target& target, const CollectContext& ctx) {
   double gap = ctx.settings ? ctx.settings->probe_option("traces", "sequential_max_gap_ms", 500) : 500;
@@ -15,10 +15,7 @@ Collected collect(const Target& target, const CollectContext& ctx) {
   double horizon_mb = ctx.settings ? ctx.settings->probe_option("traces", "trace_horizon_mb", 64) : 64;
   Assembler assembler(gap, min_call, static_cast<uint64_t>(horizon_mb * 1048576));
   uint64_t base = 0;  // offsets run on across files
-  size_t start = 0;
-  while (start <= target.spec.size()) {
-    size_t nl = target.spec.find('\n', start);
-    std::string path = target.spec.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
+  for (const auto& path : target.specs) {
     ReadStats stats;
     try {
       stats = read_traces(path, [&](const RawSpan& s) { assembler.add(s, base); });
@@ -35,8 +32,6 @@ Collected collect(const Target& target, const CollectContext& ctx) {
     assembler.add_file(
         {name, to_string(stats.format), static_cast<double>(stats.bytes), static_cast<double>(stats.spans)});
     base += stats.bytes;
-    if (nl == std::string::npos) break;
-    start = nl + 1;
   }
   return {ProbeStatus::ok, "", assembler.finish()};
 }

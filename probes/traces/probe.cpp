@@ -1,5 +1,9 @@
 #include "probes/traces/probe.hpp"
 
+#include <algorithm>
+
+#include "core/error.hpp"
+
 #include "probes/traces/collector.hpp"
 #include "probes/traces/levers.hpp"
 #include "probes/traces/rules.hpp"
@@ -8,17 +12,13 @@ namespace cp {
 
 namespace {
 
-// `spec` holds every --traces file, one per line.
-std::string describe(const std::string&, const std::string& spec, std::vector<std::string>&) {
+// Every --traces file is one input of one target; stdin can be one of them, once.
+std::string describe(const std::string&, const std::vector<std::string>& files, std::vector<std::string>&) {
+  if (std::count(files.begin(), files.end(), "-") > 1)
+    throw UsageError("--traces: stdin (-) can be read only once");
   std::string out;
-  size_t start = 0;
-  while (start <= spec.size()) {
-    size_t nl = spec.find('\n', start);
-    std::string file = spec.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
+  for (const auto& file : files)
     out += (out.empty() ? "" : ",") + (file == "-" ? std::string("<stdin>") : file);
-    if (nl == std::string::npos) break;
-    start = nl + 1;
-  }
   return out;
 }
 
@@ -35,7 +35,7 @@ ProbeKind traces_probe() {
   return {
       "traces",
       {{"--traces", "FILE",
-        "OTLP/JSON, OTLP JSON Lines, Jaeger JSON or Zipkin v2 JSON (detected); - is stdin"}},
+        "OTLP/JSON, OTLP JSON Lines, Jaeger JSON or Zipkin v2 JSON (detected); - is stdin", true}},
       {Category::database, Category::network, Category::code},
       false,
       describe,

@@ -1,6 +1,7 @@
 #include "core/commands.hpp"
 
 #include <unistd.h>
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <csignal>
@@ -81,37 +82,38 @@ void end_by_signal_if_interrupted() {
   std::raise(sig);
 }
 
+const TargetFlag* find_target_flag(std::string_view flag, const ProbeKind*& kind) {
+  for (const auto& k : probe_kinds())
+    for (const auto& f : k.flags)
+      if (f.flag == flag) {
+        kind = &k;
+        return &f;
+      }
+  throw UsageError("unknown target flag " + std::string(flag));
+}
+
+// One target per flag given, but one for all uses of a gathering flag (after the others); each
+// probe validates its own inputs.
 std::vector<Target> resolve_targets(const std::vector<TargetArg>& given) {
-  // All --traces files are one input: a trace's spans may be spread over several files.
-  std::vector<TargetArg> args;
-  std::string trace_files;
-  bool stdin_taken = false;
+  std::vector<Target> single, gathered;
   for (const auto& a : given) {
-    if (a.flag != "--traces") {
-      args.push_back(a);
+    const ProbeKind* kind = nullptr;
+    const TargetFlag* flag = find_target_flag(a.flag, kind);
+    auto same_flag = [&](const Target& t) { return t.flag == a.flag; };
+    auto it = std::find_if(gathered.begin(), gathered.end(), same_flag);
+    if (flag->gathers && it != gathered.end()) {
+      it->specs.push_back(a.value);
       continue;
     }
-    if (a.value.find('\n') != std::string::npos) throw UsageError("--traces: a file name with a newline");
-    if (a.value == "-" && std::exchange(stdin_taken, true))
-      throw UsageError("--traces: stdin (-) can be read only once");
-    trace_files += (trace_files.empty() ? "" : "\n") + a.value;
-  }
-  if (!trace_files.empty()) args.push_back({"--traces", trace_files});
-  std::vector<Target> out;
-  for (const auto& a : args) {
-    const ProbeKind* kind = nullptr;
-    for (const auto& k : probe_kinds())
-      for (const auto& f : k.flags)
-        if (f.flag == a.flag) kind = &k;
-    if (!kind) throw UsageError("unknown target flag " + a.flag);
     Target t;
     t.kind = std::string(kind->name);
     t.flag = a.flag;
-    t.spec = a.value;
-    t.name = kind->describe(a.flag, a.value, t.secrets);
-    out.push_back(std::move(t));
+    t.specs = {a.value};
+    (flag->gathers ? gathered : single).push_back(std::move(t));
   }
-  return out;
+  for (auto& t : gathered) single.push_back(std::move(t));
+  for (auto& t : single) t.name = find_probe_kind(t.kind)->describe(t.flag, t.specs, t.secrets);
+  return single;
 }
 
 // One line on stderr: redrawn in place on a terminal, start and end lines otherwise.

@@ -148,7 +148,7 @@ Evidence collect_evidence(const std::vector<Target>& targets, double window_s, c
   }
   for (auto& t : threads) t.join();
   for (auto& e : ev.entries) {
-    e.target.spec.clear();  // never kept beyond collection
+    e.target.specs.clear();  // never kept beyond collection
     e.target.secrets.clear();
   }
   ev.run.duration_ms = ms_since(start);

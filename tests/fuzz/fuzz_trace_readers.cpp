@@ -20,7 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } catch (const cp::traces::ReadError&) {
     return 0;
   }
-  cp::Target target{"traces", "--traces", "", "fuzz", {}};
+  cp::Target target{"traces", "--traces", {""}, "fuzz", {}};
   (void)cp::traces::judge(assembler.finish(), target, {});
   return 0;
 }

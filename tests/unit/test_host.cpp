@@ -37,7 +37,7 @@ Snapshot window_snapshot(const Reading& start, const Reading& end, double window
 }
 
 std::vector<Finding> judge_rule(const Snapshot& s, const char* rule) {
-  Target t{"host", "--pid", "4242", "pid:4242", {}};
+  Target t{"host", "--pid", {"4242"}, "pid:4242", {}};
   std::vector<Finding> out;
   for (auto& f : judge(s, t, {}).findings)
     if (f.rule == rule) out.push_back(f);
@@ -208,6 +208,6 @@ TEST_CASE("saturation, memory pressure and network drops from the host counters"
                                    read_all(located("v1_container", "--host", "")), 5);
   quiet.run_queue = {1, 1};
   quiet.pressure_avg10.clear();
-  Target t{"host", "--host", "", "host:x", {}};
+  Target t{"host", "--host", {""}, "host:x", {}};
   CHECK(judge(quiet, t, {}).findings.empty());
 }

@@ -16,7 +16,7 @@ pg::Snapshot missing_index_snapshot() {
 }
 
 std::vector<Finding> advice(const pg::Snapshot& s, const Settings& settings = {}) {
-  Target t{"postgres", "--postgres", "", "postgresql://app@127.0.0.1:5432/shop", {}};
+  Target t{"postgres", "--postgres", {""}, "postgresql://app@127.0.0.1:5432/shop", {}};
   std::vector<Finding> out;
   for (auto& f : pg::judge(s, t, settings).findings)
     if (f.rule == "db.missing_index") out.push_back(std::move(f));
@@ -281,7 +281,7 @@ TEST_CASE("catalog tables are never advised") {
 namespace {
 
 std::vector<Finding> of_rule(const pg::Snapshot& s, const std::string& rule, const Settings& settings = {}) {
-  Target t{"postgres", "--postgres", "", "postgresql://app@127.0.0.1:5432/shop", {}};
+  Target t{"postgres", "--postgres", {""}, "postgresql://app@127.0.0.1:5432/shop", {}};
   std::vector<Finding> out;
   for (auto& f : pg::judge(s, t, settings).findings)
     if (f.rule == rule) out.push_back(std::move(f));

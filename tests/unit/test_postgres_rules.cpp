@@ -16,7 +16,7 @@ pg::Snapshot snapshot(const std::string& scenario) {
 }
 
 Judgement judge(const pg::Snapshot& s, const Settings& settings = {}) {
-  Target t{"postgres", "--postgres", "", "postgresql://app@127.0.0.1:5432/shop", {}};
+  Target t{"postgres", "--postgres", {""}, "postgresql://app@127.0.0.1:5432/shop", {}};
   return pg::judge(s, t, settings);
 }
 

@@ -12,7 +12,7 @@ namespace {
 
 template <typename Snap, typename Judge>
 std::vector<Finding> findings(const Snap& s, Judge judge, const std::string& rule, const std::string& name) {
-  Target t{"x", "--x", "", name, {}};
+  Target t{"x", "--x", {""}, name, {}};
   std::vector<Finding> out;
   for (auto& f : judge(s, t, Settings{}).findings)
     if (f.rule == rule) out.push_back(f);
@@ -64,8 +64,8 @@ TEST_CASE("redis display names never hold the password, even without a user") {
   const ProbeKind* k = find_probe_kind("redis");
   REQUIRE(k);
   std::vector<std::string> secrets;
-  CHECK(k->describe("--redis", "redis://hunter2pw@h:1/0", secrets) == "redis://:***@h:1/0");
-  CHECK(k->describe("--redis", "redis://app:hunter2pw@h/3", secrets) == "redis://app:***@h:6379/3");
+  CHECK(k->describe("--redis", {"redis://hunter2pw@h:1/0"}, secrets) == "redis://:***@h:1/0");
+  CHECK(k->describe("--redis", {"redis://app:hunter2pw@h/3"}, secrets) == "redis://app:***@h:6379/3");
   CHECK(std::find(secrets.begin(), secrets.end(), "hunter2pw") != secrets.end());
 }
 

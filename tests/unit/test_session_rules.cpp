@@ -19,7 +19,7 @@ nlohmann::json probe_snapshot(const std::string& fixture, const std::string& kin
 }
 
 Target target(const std::string& kind) {
-  return {kind, "--" + kind, "", kind + "://app@127.0.0.1/x", {}};
+  return {kind, "--" + kind, {""}, kind + "://app@127.0.0.1/x", {}};
 }
 
 std::vector<Finding> of_rule(const std::vector<Finding>& fs, const std::string& rule) {

@@ -41,7 +41,7 @@ Snapshot assemble_text(const std::string& text) {
 }
 
 std::vector<Finding> findings(const Snapshot& s, const std::string& rule) {
-  Target t{"traces", "--traces", "", "fixture", {}};
+  Target t{"traces", "--traces", {""}, "fixture", {}};
   std::vector<Finding> out;
   for (auto& f : judge(s, t, {}).findings)
     if (f.rule == rule) out.push_back(f);
@@ -291,7 +291,7 @@ TEST_CASE(
   CHECK(slow[0].evidence["host"] == "api.payments-provider.com");
   CHECK(slow[0].evidence["p95_ms"].get<double>() > 380);
   CHECK(slow[0].severity == Severity::critical);
-  Target t{"traces", "--traces", "", "fixture", {}};
+  Target t{"traces", "--traces", {""}, "fixture", {}};
   for (const auto& f : judge(s, t, {}).findings)
     CHECK(f.title.find("inventory.internal") == std::string::npos);
 }
@@ -308,7 +308,7 @@ TEST_CASE("must hold: JSON Lines, one internal function holds the time -> code.s
 
 TEST_CASE("healthy Zipkin traces: no finding, attribution sums to 1") {
   auto s = assemble({"zipkin_healthy.json"});
-  Target t{"traces", "--traces", "", "fixture", {}};
+  Target t{"traces", "--traces", {""}, "fixture", {}};
   auto j = judge(s, t, {});
   CHECK(j.findings.empty());
   double sum = 0;
@@ -340,7 +340,7 @@ TEST_CASE("orphans and clock skew are counted and reported, not fatal") {
   CHECK(s.orphans == 5);
   CHECK(s.skewed == 5);
   CHECK(s.requests == 5);
-  Target t{"traces", "--traces", "", "fixture", {}};
+  Target t{"traces", "--traces", {""}, "fixture", {}};
   auto notes = judge(s, t, {}).notes;
   auto has = [&](const char* text) {
     return std::any_of(notes.begin(), notes.end(),

@@ -63,7 +63,7 @@ Snapshot requests_of(int requests, const std::function<std::vector<TSpan>(int)>&
 }
 
 Judgement judged(const Snapshot& s) {
-  Target t{"traces", "--traces", "", "fixture", {}};
+  Target t{"traces", "--traces", {""}, "fixture", {}};
   return judge(s, t, {});
 }
 

@@ -11,8 +11,8 @@
 #include <fmt/format.h>
 
 #include "probes/http/snapshot.hpp"
-#include "probes/traces/normalize.hpp"
 #include "util/redact.hpp"
+#include "util/url.hpp"
 
 namespace cp::http {
 
@@ -131,8 +131,8 @@ Collected collect(const Target& target, const CollectContext& ctx) {
 
   Snapshot snap;
   snap.url = target.name;
-  snap.endpoint = traces::normalize_url(target.spec());
-  snap.host = traces::url_host(target.spec());
+  snap.endpoint = normalize_url(target.spec());
+  snap.host = url_host(target.spec());
   if (auto at = snap.host.rfind('@'); at != std::string::npos) snap.host = snap.host.substr(at + 1);
   snap.rate_per_s = rate;
   snap.timeout_ms = timeout_ms;

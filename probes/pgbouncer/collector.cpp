@@ -9,7 +9,7 @@
 #include <fmt/format.h>
 
 #include "probes/pgbouncer/snapshot.hpp"
-#include "probes/postgres/conninfo.hpp"
+#include "util/conninfo.hpp"
 #include "util/redact.hpp"
 
 namespace cp::pgb {

@@ -7,7 +7,7 @@
 #include "core/error.hpp"
 #include "probes/pgbouncer/collector.hpp"
 #include "probes/pgbouncer/rules.hpp"
-#include "probes/postgres/conninfo.hpp"
+#include "util/conninfo.hpp"
 
 namespace cp {
 

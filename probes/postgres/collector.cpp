@@ -16,9 +16,9 @@
 #include <fmt/format.h>
 #include <pqxx/pqxx>
 
-#include "probes/postgres/conninfo.hpp"
 #include "probes/postgres/index_advice.hpp"
 #include "probes/postgres/sql_shape.hpp"
+#include "util/conninfo.hpp"
 #include "util/format.hpp"
 #include "util/redact.hpp"
 #include "util/sql.hpp"
@@ -701,7 +701,8 @@ Collected collect(const Target& target, const CollectContext& ctx) {
   // the next call fails with ("Could not obtain client encoding: not connected"): say what happened.
   auto lost = [&](const std::string& raw) {
     std::string reason = libpq_message(raw);
-    if (reason.find("client encoding") != std::string::npos || reason.find("not connected") != std::string::npos)
+    if (reason.find("client encoding") != std::string::npos ||
+        reason.find("not connected") != std::string::npos)
       reason = "the server closed the connection";  // pqxx's follow-up error, not the cause
     return fmt::format(
         "{}: the connection was lost during the window (the server restarted or ended the session): "

@@ -4,8 +4,8 @@
 
 #include "core/error.hpp"
 #include "probes/postgres/collector.hpp"
-#include "probes/postgres/conninfo.hpp"
 #include "probes/postgres/rules.hpp"
+#include "util/conninfo.hpp"
 #include "util/sql.hpp"
 
 namespace cp {

@@ -1,10 +1,12 @@
-// Fast normalization on the hot path: statement texts and URLs from spans, literals replaced so
+// Fast normalization on the hot path: statement texts from spans (URLs: util/url.hpp), literals replaced so
 // that "id = 42" and "id = $1" are one statement. libpg_query runs once per distinct result.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
+
+#include "util/url.hpp"
 
 namespace cp::traces {
 
@@ -14,13 +16,5 @@ std::string normalize_statement(std::string_view sql);
 // The same into a reused buffer: the view is valid until the thread's next call (the hot path).
 // `had_literals`: set when a literal value (not a placeholder) was replaced.
 std::string_view normalize_statement_view(std::string_view sql, bool* had_literals = nullptr);
-
-// URL -> "host/path" template: scheme, query, fragment and credentials dropped; numeric, UUID and
-// long hex path segments become {id}.
-std::string normalize_url(std::string_view url);
-// The same appended to `out`; returns the host (a view into `url`).
-std::string_view append_url_template(std::string_view url, std::string& out);
-std::string url_host(std::string_view url);
-std::string_view url_host_view(std::string_view url);  // a view into `url`
 
 }  // namespace cp::traces

@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "probes/postgres/conninfo.hpp"
+#include "util/conninfo.hpp"
 #include "util/redact.hpp"
 
 using namespace cp;

@@ -6,7 +6,7 @@
 #include <regex>
 
 #include "harness.hpp"
-#include "probes/postgres/conninfo.hpp"
+#include "util/conninfo.hpp"
 #include "util/redact.hpp"
 #include "util/sql.hpp"
 

@@ -1,4 +1,4 @@
-#include "probes/postgres/conninfo.hpp"
+#include "util/conninfo.hpp"
 
 #include <libpq-fe.h>
 

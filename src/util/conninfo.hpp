@@ -1,5 +1,6 @@
 // libpq connection strings (URI or key=value): parsed with libpq's own parser, displayed without
-// the password, and rebuilt with chokepoint's safety settings.
+// the password, and rebuilt with chokepoint's safety settings. Shared by the probes that connect
+// through libpq (postgres, pgbouncer).
 #pragma once
 
 #include <map>

@@ -1,0 +1,88 @@
+#include "util/url.hpp"
+
+#include <cctype>
+#include <utility>
+
+namespace cp {
+
+namespace {
+bool url_delimiter(char c) {
+  return c == '/' || c == '?' || c == '#';
+}
+
+// Where the authority ("user@host:port") starts and ends: after "scheme://" when there is one;
+// the path starts where it ends. Plain loops: this runs for every external span.
+std::pair<size_t, size_t> authority_bounds(std::string_view url) {
+  size_t start = 0;
+  for (size_t i = 0; i < url.size() && !url_delimiter(url[i]); ++i) {
+    if (url[i] != ':') continue;
+    if (url.substr(i, 3) == "://") start = i + 3;
+    break;
+  }
+  size_t end = start;
+  while (end < url.size() && !url_delimiter(url[end])) ++end;
+  return {start, end};
+}
+
+std::string_view host_of_authority(std::string_view authority) {
+  if (auto at = authority.rfind('@'); at != std::string_view::npos) authority.remove_prefix(at + 1);
+  return authority;
+}
+}  // namespace
+
+std::string_view url_host_view(std::string_view url) {
+  auto [start, end] = authority_bounds(url);
+  return host_of_authority(url.substr(start, end - start));
+}
+
+std::string url_host(std::string_view url) {
+  return std::string(url_host_view(url));
+}
+
+namespace {
+bool is_identifier_segment(std::string_view seg) {
+  if (seg.empty()) return false;
+  bool all_digits = true, all_hex = true;
+  size_t dashes = 0;
+  for (char c : seg) {
+    if (!std::isdigit(static_cast<unsigned char>(c))) all_digits = false;
+    if (c == '-')
+      ++dashes;
+    else if (!std::isxdigit(static_cast<unsigned char>(c)))
+      all_hex = false;
+  }
+  if (all_digits) return true;
+  if (all_hex && dashes == 4 && seg.size() == 36) return true;  // UUID
+  return all_hex && dashes == 0 && seg.size() >= 16;            // long hex ids, hashes
+}
+}  // namespace
+
+std::string_view append_url_template(std::string_view url, std::string& out) {
+  auto [start, path_start] = authority_bounds(url);
+  std::string_view host = host_of_authority(url.substr(start, path_start - start));
+  out += host;
+  size_t path_end = path_start;
+  while (path_end < url.size() && url[path_end] != '?' && url[path_end] != '#') ++path_end;
+  std::string_view path = url.substr(path_start, path_end - path_start);
+  size_t i = 0;
+  while (i < path.size()) {
+    size_t slash = path.find('/', i + 1);
+    std::string_view seg =
+        path.substr(i + 1, slash == std::string_view::npos ? std::string_view::npos : slash - i - 1);
+    if (path[i] == '/') {
+      out += '/';
+      out += is_identifier_segment(seg) ? std::string_view("{id}") : seg;
+    }
+    if (slash == std::string_view::npos) break;
+    i = slash;
+  }
+  return host;
+}
+
+std::string normalize_url(std::string_view url) {
+  std::string out;
+  append_url_template(url, out);
+  return out;
+}
+
+}  // namespace cp

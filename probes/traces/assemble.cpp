@@ -22,6 +22,14 @@ Latency latency_of(const Histogram& h) {
           r(h.max())};
 }
 
+// Bounds to the nanosecond: the histogram's buckets are 1 % wide, far wider than that.
+std::vector<LatencyBin> histogram_of(const Histogram& h) {
+  std::vector<LatencyBin> out;
+  for (const auto& b : h.bins())
+    out.push_back({round_to(b.lower, 6), round_to(b.upper, 6), static_cast<double>(b.count)});
+  return out;
+}
+
 double ms(int64_t ns) {
   return static_cast<double>(ns) / 1e6;
 }
@@ -908,6 +916,7 @@ Snapshot Assembler::finish() {
     r.errors = acc.errors;
     r.request_ms = round_to(acc.request_ms, 3);
     r.latency = latency_of(acc.latency);
+    r.latency_histogram = histogram_of(acc.latency);
     r.database_ms = round_to(acc.path.database_ms, 3);
     r.cache_ms = round_to(acc.path.cache_ms, 3);
     r.external_ms = round_to(acc.path.external_ms, 3);

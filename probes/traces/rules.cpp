@@ -615,6 +615,7 @@ void add_breakdowns(const Snapshot& s, const Target& target, Judgement& j) {
                             {"p50_ms", r.latency.p50},
                             {"p95_ms", r.latency.p95},
                             {"p99_ms", r.latency.p99},
+                            {"latency_histogram", r.latency_histogram},
                             {"shares", time_shares(r, attributed)},
                             {"critical_path_ms", round_to(attributed / std::max(r.requests, 1.0), 3)},
                             {"services", service_detail(r)}});

@@ -17,6 +17,22 @@ struct Latency {  // a Histogram summary, ms
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Latency, count, mean, p50, p95, p99, max)
 
+// One bar of a latency histogram: `count` requests took [lower_ms, upper_ms).
+struct LatencyBin {
+  double lower_ms = 0, upper_ms = 0, count = 0;
+};
+// By hand rather than by the macro: the report (an ordered_json) carries the bars too.
+template <typename Json>
+void to_json(Json& j, const LatencyBin& b) {
+  j = Json{{"lower_ms", b.lower_ms}, {"upper_ms", b.upper_ms}, {"count", b.count}};
+}
+template <typename Json>
+void from_json(const Json& j, LatencyBin& b) {
+  b.lower_ms = j.value("lower_ms", 0.0);
+  b.upper_ms = j.value("upper_ms", 0.0);
+  b.count = j.value("count", 0.0);
+}
+
 // A per-request pattern: one `key` (statement, call, or sequence) seen `repeats` times in one
 // request, in `requests` requests costing `total_ms` in all (and `saved_ms` if parallelized).
 // `path_ms` is the part of it on the request's critical path (wall time, never more than the
@@ -79,6 +95,7 @@ struct Route {
   double requests = 0, errors = 0;
   double request_ms = 0;  // sum of request durations
   Latency latency;
+  std::vector<LatencyBin> latency_histogram;  // the requests' durations, at most 30 bars
   // The requests' critical paths, by what the time was spent on: they add up to request_ms.
   // network_ms: between a client span and the server span of the callee it reached.
   double database_ms = 0, cache_ms = 0, external_ms = 0, code_ms = 0, network_ms = 0;
@@ -88,8 +105,8 @@ struct Route {
   std::vector<Timeout> timeouts;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Route, service, route, requests, errors, request_ms, latency,
-                                                database_ms, cache_ms, external_ms, code_ms, network_ms,
-                                                self_time, patterns, services, timeouts)
+                                                latency_histogram, database_ms, cache_ms, external_ms,
+                                                code_ms, network_ms, self_time, patterns, services, timeouts)
 
 struct Statement {
   std::string text;    // normalized ($n)

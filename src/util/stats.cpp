@@ -45,6 +45,33 @@ double Histogram::bucket_value(int index) {
   return kResolution * std::pow(kGrowth, index - 0.5);
 }
 
+// Bucket i > 0 holds [res*g^(i-1), res*g^i); both bounds come from one expression, so a bucket's
+// upper bound equals the next one's lower bound exactly.
+double Histogram::bucket_upper(size_t index) {
+  return kResolution * std::pow(kGrowth, static_cast<double>(index));
+}
+
+double Histogram::bucket_lower(size_t index) {
+  return index == 0 ? 0 : bucket_upper(index - 1);
+}
+
+std::vector<HistogramBin> Histogram::bins(size_t max_bins) const {
+  std::vector<HistogramBin> out;
+  auto first = std::find_if(buckets_.begin(), buckets_.end(), [](uint64_t n) { return n > 0; });
+  if (first == buckets_.end() || max_bins == 0) return out;
+  size_t lo = static_cast<size_t>(first - buckets_.begin());
+  size_t hi = buckets_.size() - 1;  // the last bucket is never empty: add() grows the vector to it
+  size_t filled = static_cast<size_t>(std::count_if(first, buckets_.end(), [](uint64_t n) { return n > 0; }));
+  size_t width = filled <= max_bins ? 1 : (hi - lo + max_bins) / max_bins;  // ceil(span / max_bins)
+  for (size_t start = lo; start <= hi; start += width) {
+    size_t end = std::min(start + width, hi + 1);  // [start, end)
+    uint64_t n = 0;
+    for (size_t i = start; i < end; ++i) n += buckets_[i];
+    if (n > 0) out.push_back({bucket_lower(start), bucket_upper(end - 1), n});
+  }
+  return out;
+}
+
 void Histogram::add(double value) {
   if (!(value >= 0) || !std::isfinite(value)) return;  // NaN, inf and negatives are not durations
   size_t b = static_cast<size_t>(bucket_of(value));

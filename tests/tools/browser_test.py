@@ -7,7 +7,8 @@ Renders every sample report (diagnose --replay of sample-reports/*.evidence.json
 two of them, and two hostile inputs (a trace file and a saved report whose statement texts, span
 names, hosts, service names, routes and labels are markup, quotes and very long lines). Each page
 must load without a console error and without any network request, show the verdict, draw every
-chart its report calls for, stay under 2 MiB, and show the hostile strings as text. Screenshots
+chart its report calls for, stay under 2 MiB, and show the hostile strings as text; some sample
+page must draw a live window's time series and some a traced route's latency histogram. Screenshots
 and PDFs stay in ARTIFACT_DIR. Exit 77 (skipped) when no Chromium is installed.
 """
 import glob
@@ -151,6 +152,7 @@ def main():
     cases.append(("hostile_report", [binary, "compare", report, report], True))
 
     failed = 0
+    drawn = {}  # chart -> the sample pages that drew it
     with tempfile.TemporaryDirectory(prefix="chokepoint-chromium.") as profile:
         browser = browser_check.Browser(chromium, profile)
         try:
@@ -172,9 +174,20 @@ def main():
                 for f in failures:
                     print("       " + f)
                 failed += bool(failures)
+                for chart, seen in facts["charts"].items():
+                    if seen["drawn"] and not hostile:
+                        drawn.setdefault(chart, []).append(name)
         finally:
             browser.close()
-    print(f"browser_test: {len(cases) - failed} of {len(cases)} pages passed; artifacts in {artifacts}")
+    # The samples show what the page is for: a live window's time series, a traced route's histogram.
+    for chart, what in (("series", "a live-window sample's time series"),
+                        ("route-histogram", "a traces sample's latency histogram")):
+        if drawn.get(chart):
+            print(f"ok   {what}: {', '.join(drawn[chart])}")
+        else:
+            print(f"FAIL no sample page draws {what} (chart {chart})")
+            failed += 1
+    print(f"browser_test: {failed} failure(s) over {len(cases)} pages; artifacts in {artifacts}")
     return 1 if failed else 0
 
 

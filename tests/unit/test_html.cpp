@@ -116,6 +116,9 @@ TEST_CASE("html: one chart per ranking, route and sampled quantity, and before/a
                           {"p50_ms", 140},
                           {"p95_ms", 150},
                           {"p99_ms", 160},
+                          {"latency_histogram",
+                           {{{"lower_ms", 138.8}, {"upper_ms", 140.2}, {"count", 9}},
+                            {{"lower_ms", 148.6}, {"upper_ms", 150.1}, {"count", 1}}}},
                           {"shares", {{"database", 0.78}, {"cache", 0.02}, {"code", 0.2}}}});
   r.series.push_back({"pg.sessions", "sessions", {{"target", "a"}, {"state", "active"}}, {{0, 1}, {1, 3}}});
   r.series.push_back(
@@ -131,7 +134,9 @@ TEST_CASE("html: one chart per ranking, route and sampled quantity, and before/a
   CHECK(count(page, "data-chart=\"ranking\"") == 1);
   CHECK(count(page, "data-chart=\"route-time\"") == r.breakdowns.size());
   CHECK(count(page, "data-chart=\"route-latency\"") == 1);
-  CHECK(count(page, "data-chart=\"series\"") == 2);  // sessions (two lines) and request time
+  CHECK(count(page, "data-chart=\"route-histogram\"") == 1);         // the route whose traces were read
+  CHECK(count(page, "<title>138.8 ms – 140.2 ms: 9</title>") == 1);  // a bar, its range and count
+  CHECK(count(page, "data-chart=\"series\"") == 2);                  // sessions (two lines) and request time
   CHECK(count(page, "<polyline") == 3);
   CHECK(count(page, "data-chart=\"series-histogram\"") == 1);  // timings also as a distribution
   CHECK(count(page, "data-chart=\"ranking-before\"") == 1);

@@ -41,6 +41,41 @@ TEST_CASE("histogram ignores what is not a duration") {
   CHECK(a.min() == 0);
 }
 
+TEST_CASE("histogram bins: few filled buckets as they are, many merged to at most 30, counts exact") {
+  Histogram few;
+  for (double v : {2.0, 2.0, 40.0, 900.0}) few.add(v);
+  auto bins = few.bins();
+  REQUIRE(bins.size() == 3);
+  CHECK(bins[0].count == 2);
+  for (const auto& b : bins) CHECK(b.upper / b.lower == doctest::Approx(1.01));  // one 1 % bucket each
+  CHECK((bins[0].lower <= 2.0 && 2.0 < bins[0].upper));
+  CHECK((bins[2].lower <= 900.0 && 900.0 < bins[2].upper));
+
+  Histogram many;
+  for (int i = 1; i <= 10000; ++i) many.add(i * 0.1);  // 0.1 … 1000 ms: ~930 filled buckets
+  bins = many.bins();
+  CHECK(bins.size() <= 30);
+  CHECK(bins.size() >= 25);
+  CHECK(bins[20].upper / bins[20].lower == doctest::Approx(bins[10].upper / bins[10].lower));  // log-uniform
+  uint64_t total = 0;
+  for (size_t i = 0; i < bins.size(); ++i) {
+    total += bins[i].count;
+    CHECK(bins[i].lower < bins[i].upper);
+    if (i > 0) CHECK(bins[i].lower >= bins[i - 1].upper);
+  }
+  CHECK(total == many.count());
+  CHECK(bins.front().lower <= 0.1);
+  CHECK(bins.back().upper > 1000);
+
+  Histogram zeros;
+  zeros.add(0);
+  zeros.add(0.0005);
+  REQUIRE(zeros.bins().size() == 1);
+  CHECK(zeros.bins()[0].lower == 0);
+  CHECK(zeros.bins()[0].count == 2);
+  CHECK(Histogram().bins().empty());
+}
+
 TEST_CASE("human formats") {
   CHECK(human_count(950) == "950");
   CHECK(human_count(1000000) == "1.0M");

@@ -539,3 +539,50 @@ TEST_CASE("reader fix: a truncated pretty-printed file is located by line and co
   std::string invalid = "{\n  \"resourceSpans\": [\n    {\"scopeSpans\": 12 }\n  ]\n}";
   CHECK(read_error(invalid).find("input.json:") == 0);
 }
+
+namespace {
+
+// The bar of `bins` holding the observation of nearest rank p % (the percentile's definition).
+size_t bar_of_rank(const json& bins, double requests, double p) {
+  double rank = std::max(1.0, std::ceil(p / 100.0 * requests)), seen = 0;
+  for (size_t i = 0; i < bins.size(); ++i)
+    if ((seen += bins[i]["count"].get<double>()) >= rank) return i;
+  return bins.size();
+}
+
+}  // namespace
+
+TEST_CASE("per route, a latency histogram: counts add up to the requests, p50 and p95 in their bars") {
+  const std::string captures = test::source_dir() + "/tests/workloads/node/captures/";
+  for (const std::string& file :
+       {fixture_path("otlp_n_plus_one.json"), fixture_path("jaeger_slow_dependency.json"),
+        captures + "slow_third_party.otlp.jsonl", captures + "orm_n_plus_one.otlp.jsonl"}) {
+    CAPTURE(file);
+    auto run = test::diagnose_json({"--traces", file});
+    CHECK(run.schema_errors.empty());
+    REQUIRE_FALSE(run.report["breakdowns"].empty());
+    for (const auto& b : run.report["breakdowns"]) {
+      CAPTURE(b["route"]);
+      const json& bins = b["latency_histogram"];
+      REQUIRE(!bins.empty());
+      CHECK(bins.size() <= 30);
+      double total = 0;
+      for (size_t i = 0; i < bins.size(); ++i) {
+        total += bins[i]["count"].get<double>();
+        CHECK(bins[i]["lower_ms"] < bins[i]["upper_ms"]);
+        if (i > 0) CHECK(bins[i - 1]["upper_ms"] <= bins[i]["lower_ms"]);
+      }
+      CHECK(total == b["requests"]);
+      for (auto [p, key] : {std::pair{50.0, "p50_ms"}, {95.0, "p95_ms"}}) {
+        size_t bar = bar_of_rank(bins, total, p);
+        REQUIRE(bar < bins.size());
+        CAPTURE(key);
+        CHECK(bins[bar]["lower_ms"] <= b[key]);
+        CHECK(b[key] < bins[bar]["upper_ms"]);
+      }
+    }
+  }
+  // The captures' requests vary: more than one bar.
+  auto varied = test::diagnose_json({"--traces", captures + "slow_third_party.otlp.jsonl"});
+  CHECK(varied.report["breakdowns"][0]["latency_histogram"].size() > 5);
+}

@@ -175,17 +175,27 @@ class Assembler {
     bool duplicate = false;
   };
 
+  static double ms(int64_t ns) { return static_cast<double>(ns) / 1e6; }
   uint32_t statement_id(std::string_view raw, bool cache, std::string_view name);
+  void name_what_it_does(Span& s, const RawSpan& raw);
   void evict_complete_traces(uint64_t now);
   void analyze_keys();  // the spans sort_keys_ point at: whole traces, any order
   void analyze_trace();
   void link_parents();
+  void resolve_shared_id(size_t first, size_t end);  // ids_[first, end): one id
+  void skip_untimed_parents();
   int32_t resolve_parent(uint32_t child);
   void group_orphans();
+  void place_orphans(size_t first, size_t end);  // orphans_of_[first, end): one missing parent
+  void join_rootless();
   void build_children();
   void walk_critical_path(uint32_t root);
   void analyze_entry(uint32_t root);
   void attribute_node(uint32_t i, RouteAcc& acc);
+  void attribute_datastore_call(uint32_t i, RouteAcc& acc, ServiceAcc& svc);
+  void attribute_call(uint32_t i, RouteAcc& acc, ServiceAcc& svc);
+  static void attribute_code(const Span& s, double own, RouteAcc& acc, ServiceAcc& svc);
+  void record_dependency_call(uint32_t i);
   void record_repetitions(uint32_t parent, RouteAcc& acc);
   void record_identical(RouteAcc& acc);
   void record_sequence(uint32_t parent, RouteAcc& acc, uint32_t entry_name);
@@ -200,6 +210,10 @@ class Assembler {
     double total_ms = 0, saved_ms = 0, path_ms = 0, window_ms = 0;
   };
   void record_pattern(RouteAcc& acc, const Occurrence& p);
+  Route route_of(RouteAcc& acc);  // for the snapshot: rounded, sorted, cut
+  External external_of(uint32_t host, ExternalAcc& acc);
+  Occurrence repetition_of(const Node& parent, size_t first, size_t end);  // keyed_[first, end)
+  void set_shape(Occurrence& pat, double total_ms);                        // from events_
 
   int64_t max_gap_ns_;
   int64_t min_call_ns_;

@@ -1,0 +1,230 @@
+// The critical path of one request and what its time was spent on, span by span (the per-child
+// accounting of the assembler): database, cache, external calls, network gaps and own code.
+#include <algorithm>
+
+#include "probes/traces/assemble.hpp"
+
+namespace cp::traces {
+
+// Jaeger UI's critical path: from the end of a span, walk back through the child that finished
+// last before that point, into it, then on from its start; time no child covers is the span's
+// own. Children are clipped to their parent (clock skew). Every nanosecond of the request lands
+// on exactly one span: `self_path` adds up to the request's duration.
+void Assembler::walk_critical_path(uint32_t root) {
+  frames_.clear();
+  auto push = [&](uint32_t n, int64_t from, int64_t to) {
+    nodes_[n].path += to - from;
+    frames_.push_back({n, from, to, to, 0});
+  };
+  push(root, nodes_[root].span->start_ns, nodes_[root].span->end_ns);
+  while (!frames_.empty()) {
+    Frame f = frames_.back();
+    Node& n = nodes_[f.node];
+    uint32_t found = ~0u;
+    int64_t found_start = 0, found_end = 0;
+    while (f.next < n.count) {
+      uint32_t c = by_end_[n.first + f.next];
+      const Span& cs = *nodes_[c].span;
+      int64_t end = std::min(cs.end_ns, f.to);
+      if (end <= f.from) {  // this child and every later one ended before the window
+        f.next = n.count;
+        break;
+      }
+      ++f.next;
+      int64_t start = std::max(cs.start_ns, f.from);
+      if (end > f.cursor || start >= end) continue;  // still running when later work started
+      found = c;
+      found_start = start;
+      found_end = end;
+      break;
+    }
+    if (found == ~0u) {
+      n.self_path += f.cursor - f.from;
+      frames_.pop_back();
+      continue;
+    }
+    n.self_path += f.cursor - found_end;
+    f.cursor = found_start;
+    frames_.back() = f;
+    push(found, found_start, found_end);
+  }
+}
+
+uint32_t Assembler::dependency_of(uint32_t i, bool& in_trace) const {
+  const Node& node = nodes_[i];
+  in_trace = node.reached >= 0;
+  if (node.span->cls == SpanClass::external)
+    return in_trace ? nodes_[static_cast<size_t>(node.reached)].span->service : node.span->target;
+  in_trace = true;  // a server span called without a client span: the callee is its service
+  return node.span->service;
+}
+
+void Assembler::analyze_entry(uint32_t root) {
+  walk_critical_path(root);
+  Node& entry = nodes_[root];
+  uint32_t route = entry.span->cls == SpanClass::request ? entry.span->route : entry.span->name;
+  uint64_t route_key = (static_cast<uint64_t>(entry.span->service) << 32) | route;
+  RouteAcc& acc = routes_[route_key];
+  acc.service = entry.span->service;
+  acc.route = route;
+  double request_ms = entry.span->duration_ms();
+  entry_ns_ = entry.span->end_ns - entry.span->start_ns;
+  acc.latency.add(request_ms);
+  acc.requests += 1;
+  acc.request_ms += request_ms;
+  acc.errors += entry.span->error ? 1 : 0;
+  requests_ += 1;
+
+  hosts_.clear();
+  identities_.clear();
+  last_service_acc_ = nullptr;
+  timeout_recorded_ = false;
+  stack_.assign(1, root);
+  while (!stack_.empty()) {
+    uint32_t i = stack_.back();
+    stack_.pop_back();
+    attribute_node(i, acc);
+    const Node& node = nodes_[i];
+    if (node.count >= 2) {
+      record_repetitions(i, acc);
+      record_sequence(i, acc, entry.span->name);
+    }
+    if (node.span->timeout) record_timeout(i, acc);
+    for (uint32_t k = 0; k < node.count; ++k) stack_.push_back(child_list_[node.first + k]);
+  }
+  record_identical(acc);
+  for (uint32_t h : hosts_) {
+    externals_[h].requests += 1;
+    externals_[h].request_ms += request_ms;
+  }
+}
+
+// The span's own time on the path, by what it is spent on; the per-statement and per-dependency
+// statistics.
+void Assembler::attribute_node(uint32_t i, RouteAcc& acc) {
+  const Span& s = *nodes_[i].span;
+  if (s.service != last_service_acc_id_ || !last_service_acc_) {  // nodes of a service come together
+    last_service_acc_ = &acc.services[s.service];
+    last_service_acc_id_ = s.service;
+  }
+  ServiceAcc& svc = *last_service_acc_;
+  switch (s.cls) {
+    case SpanClass::database:
+    case SpanClass::cache:
+      return attribute_datastore_call(i, acc, svc);
+    case SpanClass::external:
+    case SpanClass::request:
+      return attribute_call(i, acc, svc);
+    case SpanClass::internal:
+      return attribute_code(s, ms(nodes_[i].self_path), acc, svc);
+  }
+}
+
+void Assembler::attribute_code(const Span& s, double own, RouteAcc& acc, ServiceAcc& svc) {
+  acc.path.code_ms += own;
+  svc.code_ms += own;
+  SelfTime& st = acc.self[(static_cast<uint64_t>(s.service) << 32) | s.name];
+  st.self_ms += own;
+  st.count += 1;
+}
+
+// A database or cache call: its own time waits on the datastore; its statement's statistics.
+void Assembler::attribute_datastore_call(uint32_t i, RouteAcc& acc, ServiceAcc& svc) {
+  const Span& s = *nodes_[i].span;
+  double own = ms(nodes_[i].self_path), dur = s.duration_ms();
+  bool cache = s.cls == SpanClass::cache;
+  (cache ? acc.path.cache_ms : acc.path.database_ms) += own;
+  (cache ? svc.cache_ms : svc.database_ms) += own;
+  StatementAcc& st = statements_[s.statement];
+  st.latency.add(dur);
+  st.count += 1;
+  st.total_ms += dur;
+  st.system = s.target;
+  st.cache = cache;
+  if (!st.service) st.service = s.service;
+  if (s.identity) identities_.emplace_back(s.identity, i);
+}
+
+// A client span (its own time: the network to a callee in the trace, else the external dependency)
+// or a server span (its own time: code); either is a call to a dependency when it crosses services.
+void Assembler::attribute_call(uint32_t i, RouteAcc& acc, ServiceAcc& svc) {
+  const Node& node = nodes_[i];
+  const Span& s = *node.span;
+  double own = ms(node.self_path);
+  bool callee_without_client = s.cls == SpanClass::request && node.parent >= 0 &&
+                               nodes_[static_cast<size_t>(node.parent)].span->cls != SpanClass::external &&
+                               nodes_[static_cast<size_t>(node.parent)].span->service != s.service;
+  if (s.cls == SpanClass::external) {
+    bool network = node.reached >= 0;
+    (network ? acc.path.network_ms : acc.path.external_ms) += own;
+    (network ? svc.network_ms : svc.external_ms) += own;
+  } else {
+    attribute_code(s, own, acc, svc);
+  }
+  if (s.cls == SpanClass::request && !callee_without_client) return;
+  record_dependency_call(i);
+}
+
+// The statistics of the dependency a call reached, and of the endpoint it called there.
+void Assembler::record_dependency_call(uint32_t i) {
+  const Node& node = nodes_[i];
+  const Span& s = *node.span;
+  double dur = s.duration_ms();
+  bool in_trace = false;
+  uint32_t host = dependency_of(i, in_trace);
+  uint32_t call = s.cls == SpanClass::external ? s.call : s.route;
+  ExternalAcc& ex = externals_[host];
+  ex.latency.add(dur);
+  ex.count += 1;
+  ex.total_ms += dur;
+  ex.path_ms += ms(node.path);
+  ex.in_trace = ex.in_trace || in_trace;
+  ex.errors += s.error ? 1 : 0;
+  ex.timeouts += s.timeout ? 1 : 0;
+  ex.server_errors += s.http_status >= 500 ? 1 : 0;
+  CallAcc& ca = ex.calls[call];
+  ca.latency.add(dur);
+  ca.count += 1;
+  ca.total_ms += dur;
+  if (std::find(hosts_.begin(), hosts_.end(), host) == hosts_.end()) hosts_.push_back(host);
+}
+
+// A span that ended by a timeout: the budget was consumed by the deepest span below it that stayed
+// on the critical path for most of its time (the proxy gave up; the service under it was working).
+void Assembler::record_timeout(uint32_t i, RouteAcc& acc) {
+  uint32_t locus = i;
+  for (;;) {
+    const Node& n = nodes_[locus];
+    uint32_t best = ~0u;
+    for (uint32_t k = 0; k < n.count; ++k) {
+      uint32_t c = child_list_[n.first + k];
+      if (best == ~0u || nodes_[c].path > nodes_[best].path) best = c;
+    }
+    if (best == ~0u || 2 * nodes_[best].path < nodes_[i].path || nodes_[i].path <= 0) break;
+    locus = best;
+  }
+  const Span& s = *nodes_[i].span;
+  const Span& l = *nodes_[locus].span;
+  if (!timeout_recorded_) {  // the topmost span that gave up speaks for the request
+    timeout_recorded_ = true;
+    uint64_t key = (static_cast<uint64_t>(s.service) * 0x9E3779B97F4A7C15ull) ^ (uint64_t{s.name} << 32) ^
+                   (uint64_t{l.service} << 16) ^ l.name;
+    Timeout& t = acc.timeouts[key];
+    if (t.service.empty()) {
+      t.service = strings_.str(s.service);
+      t.span = strings_.str(s.name);
+      t.locus_service = strings_.str(l.service);
+      t.locus_span = strings_.str(l.name);
+      if (l.cls == SpanClass::database || l.cls == SpanClass::cache)
+        t.locus_statement = strings_.str(l.statement);
+    }
+    t.count += 1;
+    t.ms += s.duration_ms();
+  }
+  if (s.cls == SpanClass::external) {
+    bool in_trace = false;
+    externals_[dependency_of(i, in_trace)].consumed_by[(uint64_t{l.service} << 32) | l.name] += 1;
+  }
+}
+
+}  // namespace cp::traces

@@ -50,6 +50,25 @@ std::string pool_config(const PostgresLoad& pg, const PoolPlan& p) {
       p.max_db_connections);
 }
 
+json pool_evidence(const PostgresLoad& pg, const PoolPlan& p, double rate, double per_xact) {
+  return {{"sessions_per_s", round_to(rate, 2)},
+          {"sessions_per_xact", round_to(per_xact, 3)},
+          {"connect_ms", pg.connect_ms ? json(round_to(*pg.connect_ms, 3)) : json(nullptr)},
+          {"active_sessions_peak", pg.active_peak},
+          {"active_sessions_p95", pg.active_p95},
+          {"db_time_ms_per_s", round_to(per_s(pg.db_time_ms, pg.window_s), 1)},
+          {"pool_demand_sessions", round_to(p.demand, 3)},
+          {"connections_peak", pg.connections_peak},
+          {"usable_connections", pg.usable_connections},
+          {"pool_mode", p.pool_mode},
+          {"default_pool_size", p.default_pool_size},
+          {"reserve_pool_size", p.reserve_pool_size},
+          {"max_client_conn", p.max_client_conn},
+          {"max_db_connections", p.max_db_connections},
+          {"max_connections_headroom", p.headroom},
+          {"session_features", pg.session_features}};
+}
+
 }  // namespace
 
 std::optional<Advice> no_pooler(const PostgresLoad& pg, const Lever& lv) {
@@ -79,22 +98,7 @@ std::optional<Advice> no_pooler(const PostgresLoad& pg, const Lever& lv) {
   std::optional<double> connect_share;
   if (pg.connect_ms && pg.db_time_ms + *pg.connect_ms * pg.sessions > 0)
     connect_share = *pg.connect_ms * pg.sessions / (*pg.connect_ms * pg.sessions + pg.db_time_ms);
-  a.evidence = {{"sessions_per_s", round_to(rate, 2)},
-                {"sessions_per_xact", round_to(per_xact, 3)},
-                {"connect_ms", pg.connect_ms ? json(round_to(*pg.connect_ms, 3)) : json(nullptr)},
-                {"active_sessions_peak", pg.active_peak},
-                {"active_sessions_p95", pg.active_p95},
-                {"db_time_ms_per_s", round_to(per_s(pg.db_time_ms, pg.window_s), 1)},
-                {"pool_demand_sessions", round_to(p.demand, 3)},
-                {"connections_peak", pg.connections_peak},
-                {"usable_connections", pg.usable_connections},
-                {"pool_mode", p.pool_mode},
-                {"default_pool_size", p.default_pool_size},
-                {"reserve_pool_size", p.reserve_pool_size},
-                {"max_client_conn", p.max_client_conn},
-                {"max_db_connections", p.max_db_connections},
-                {"max_connections_headroom", p.headroom},
-                {"session_features", pg.session_features}};
+  a.evidence = pool_evidence(pg, p, rate, per_xact);
   a.expected_gain = {
       connect_share ? std::optional<double>(round_to(*connect_share, 4)) : std::nullopt,
       "connect_and_db_time",

@@ -44,20 +44,50 @@ std::string partition_sql(const TableLoad& t, const std::string& interval, bool 
             : "");
 }
 
-}  // namespace
+// A large table, not partitioned yet, mostly appended to, and read by ranges of a time column.
+bool worth_partitioning(const TableLoad& t, const Lever& lv) {
+  if (t.partitioned || t.rows < lv["min_table_rows"] || t.size_bytes < lv["min_table_bytes"]) return false;
+  if (t.inserts <= 0 || t.inserts < lv["min_insert_to_update_ratio"] * t.updates) return false;
+  return !(t.range_column.empty() || t.range_read_calls < lv["min_range_read_calls"]);
+}
 
-std::optional<Advice> partitioning(const PostgresLoad& pg, const TableLoad& t, const Lever& lv) {
-  if (t.partitioned || t.rows < lv["min_table_rows"] || t.size_bytes < lv["min_table_bytes"])
-    return std::nullopt;
-  if (t.inserts <= 0 || t.inserts < lv["min_insert_to_update_ratio"] * t.updates) return std::nullopt;
-  if (t.range_column.empty() || t.range_read_calls < lv["min_range_read_calls"]) return std::nullopt;
-  // The share of the table one range read touches: its rows, or the index rows per scan for aggregates.
+// The share of the table one range read touches: its rows, or the index rows per scan for aggregates.
+std::optional<double> range_read_share(const TableLoad& t) {
   std::optional<double> read_share;
   if (!t.range_aggregate && t.range_rows_per_call > 0)
     read_share = t.range_rows_per_call / t.rows;
   else if (t.idx_scans > 0)
     read_share = t.idx_rows_fetched / t.idx_scans / t.rows;
   if (read_share) read_share = clamp01(*read_share);
+  return read_share;
+}
+
+json partitioning_evidence(const TableLoad& t, std::optional<double> read_share, std::optional<double> pruned,
+                           const std::string& interval, int partitions) {
+  return {{"table", table_name(t)},
+          {"rows", t.rows},
+          {"size_bytes", t.size_bytes},
+          {"inserts", t.inserts},
+          {"updates", t.updates},
+          {"deletes", t.deletes},
+          {"range_column", t.range_column},
+          {"range_query", one_line(t.range_query, 200)},
+          {"range_read_calls", t.range_read_calls},
+          {"range_read_ms", round_to(t.range_read_ms, 1)},
+          {"read_share_per_query", read_share ? json(round_to(*read_share, 5)) : json(nullptr)},
+          {"pruned_share", pruned ? json(round_to(*pruned, 4)) : json(nullptr)},
+          {"time_span_s", t.time_span_s ? json(round_to(*t.time_span_s, 0)) : json(nullptr)},
+          {"partition_interval", interval},
+          {"partitions", partitions > 0 ? json(partitions) : json(nullptr)},
+          {"purge_query", t.purge_query.empty() ? json(nullptr) : json(one_line(t.purge_query, 200))},
+          {"purge_calls", t.purge_calls}};
+}
+
+}  // namespace
+
+std::optional<Advice> partitioning(const PostgresLoad& pg, const TableLoad& t, const Lever& lv) {
+  if (!worth_partitioning(t, lv)) return std::nullopt;
+  std::optional<double> read_share = range_read_share(t);
   int partitions = 0;
   std::string interval = "1 month";
   if (t.time_span_s && *t.time_span_s > 0)
@@ -78,23 +108,7 @@ std::optional<Advice> partitioning(const PostgresLoad& pg, const TableLoad& t, c
       t.purge_query.empty() ? "Old data can then go with DROP/DETACH PARTITION instead of DELETE."
                             : "The purge (" + one_line(t.purge_query, 120) +
                                   ") becomes DETACH + DROP PARTITION: no dead rows, no vacuum debt.");
-  a.evidence = {{"table", table_name(t)},
-                {"rows", t.rows},
-                {"size_bytes", t.size_bytes},
-                {"inserts", t.inserts},
-                {"updates", t.updates},
-                {"deletes", t.deletes},
-                {"range_column", t.range_column},
-                {"range_query", one_line(t.range_query, 200)},
-                {"range_read_calls", t.range_read_calls},
-                {"range_read_ms", round_to(t.range_read_ms, 1)},
-                {"read_share_per_query", read_share ? json(round_to(*read_share, 5)) : json(nullptr)},
-                {"pruned_share", pruned ? json(round_to(*pruned, 4)) : json(nullptr)},
-                {"time_span_s", t.time_span_s ? json(round_to(*t.time_span_s, 0)) : json(nullptr)},
-                {"partition_interval", interval},
-                {"partitions", partitions > 0 ? json(partitions) : json(nullptr)},
-                {"purge_query", t.purge_query.empty() ? json(nullptr) : json(one_line(t.purge_query, 200))},
-                {"purge_calls", t.purge_calls}};
+  a.evidence = partitioning_evidence(t, read_share, pruned, interval, partitions);
   a.expected_gain = {
       pruned, "rows_per_range_read",
       pruned ? fmt::format("range reads skip about {} of the rows; purges drop partitions", percent(*pruned))

@@ -2,8 +2,8 @@
 
 #include "chokepoint/version.hpp"
 #include "core/error.hpp"
-#include "util/redact.hpp"
 #include "util/format.hpp"
+#include "util/redact.hpp"
 
 namespace cp {
 
@@ -158,6 +158,127 @@ Advice advice_from_json(const json& ja) {
   return a;
 }
 
+json probe_to_json(const ProbeResult& p) {
+  return {{"name", p.name},       {"target", p.target},           {"status", to_string(p.status)},
+          {"message", p.message}, {"duration_ms", p.duration_ms}, {"notes", p.notes}};
+}
+
+json rank_entry_to_json(const RankEntry& e) {
+  return {{"category", to_string(e.category)},
+          {"probability", e.probability},
+          {"examined", e.examined},
+          {"findings", e.findings},
+          {"not_examined_reason", e.examined ? json(nullptr) : json(e.not_examined_reason)}};
+}
+
+json gate_to_json(const Report& r) {
+  const auto& b = r.gate.baseline;
+  json gate = {{"status", r.gate.status},
+               {"fail_on", r.gate.fail_on},
+               {"reasons", r.gate.reasons},
+               {"notes", r.gate.notes},
+               {"baseline",
+                {{"file", optional_string(b.file)},
+                 {"new", b.new_ids},
+                 {"unchanged", b.unchanged_ids},
+                 {"resolved", b.resolved_ids},
+                 {"regressed", b.regressed_ids},
+                 {"unverified", b.unverified_ids},
+                 {"metric_changes", b.metric_changes},
+                 {"resolved_findings", b.resolved_findings},
+                 {"summary", baseline_summary_to_json(b.summary)}}},
+               {"acknowledgements", json::array()}};
+  for (const auto& a : r.gate.acknowledgements) {
+    json match = json::object();
+    for (const auto& [k, v] : a.match) match[k] = v;
+    gate["acknowledgements"].push_back({{"id", optional_string(a.id)},
+                                        {"rule", optional_string(a.rule)},
+                                        {"match", match},
+                                        {"reason", a.reason},
+                                        {"until", optional_string(a.until)},
+                                        {"expired", a.expired},
+                                        {"findings", a.findings}});
+  }
+  return gate;
+}
+
+Finding finding_from_json(const json& jf) {
+  Finding f;
+  f.id = required<std::string>(jf, "id", "findings[]");
+  f.rule = required<std::string>(jf, "rule", "findings[]");
+  auto cat = category_from_string(required<std::string>(jf, "category", "findings[]"));
+  auto sev = severity_from_string(required<std::string>(jf, "severity", "findings[]"));
+  if (!cat || !sev)
+    throw UsageError("not a chokepoint report: finding " + f.id + " has an unknown category or severity");
+  f.category = *cat;
+  f.severity = *sev;
+  // A report read back is shown again (compare): what it says passes the same redaction.
+  f.component = redact_urls_in_text(jf.value("component", ""));
+  f.title = redact_urls_in_text(jf.value("title", ""));
+  f.detail = redact_urls_in_text(jf.value("detail", ""));
+  if (jf.contains("impact") && jf["impact"].is_object()) {
+    const auto& im = jf["impact"];
+    if (im.contains("share") && im["share"].is_number()) f.impact.share = im["share"].get<double>();
+    f.impact.basis = im.value("basis", "");
+  }
+  f.evidence = jf.value("evidence", json::object());
+  f.thresholds = jf.value("thresholds", json::object());
+  const json source = jf.value("source", json::object());
+  f.probe = source.value("probe", "");
+  f.target = redact_url(source.value("target", ""));
+  if (jf.contains("remediation") && jf["remediation"].is_object()) {
+    const auto& rem = jf["remediation"];
+    f.remediation.summary = rem.value("summary", "");
+    if (rem.contains("sql") && rem["sql"].is_string()) f.remediation.sql = rem["sql"].get<std::string>();
+    if (rem.contains("config") && rem["config"].is_string())
+      f.remediation.config = rem["config"].get<std::string>();
+  }
+  if (jf.contains("acknowledgement") && jf["acknowledgement"].is_object()) {
+    const auto& ack = jf["acknowledgement"];
+    FindingAcknowledgement a{ack.value("reason", ""), std::nullopt, ack.value("expired", false)};
+    if (ack.contains("until") && ack["until"].is_string()) a.until = ack["until"].get<std::string>();
+    f.acknowledgement = std::move(a);
+  }
+  return f;
+}
+
+Metric metric_from_json(const json& jm) {
+  Metric m;
+  m.name = required<std::string>(jm, "name", "metrics[]");
+  m.value = required<double>(jm, "value", "metrics[]");
+  m.unit = jm.value("unit", "");
+  const json labels = jm.value("labels", json::object());
+  for (const auto& [k, v] : labels.items())
+    if (v.is_string()) m.labels[k] = v.get<std::string>();
+  return m;
+}
+
+ProbeResult probe_from_json(const json& jp) {
+  ProbeResult p;
+  p.name = jp.value("name", "");
+  p.target = redact_url(jp.value("target", ""));
+  p.status = jp.value("status", "ok") == "ok" ? ProbeStatus::ok : ProbeStatus::error;
+  p.message = redact_urls_in_text(jp.value("message", ""));
+  p.duration_ms = jp.value("duration_ms", 0.0);
+  for (const auto& n : jp.value("notes", json::array()))
+    if (n.is_string()) p.notes.push_back(n.get<std::string>());
+  return p;
+}
+
+std::optional<RankEntry> rank_entry_from_json(const json& je) {
+  RankEntry e;
+  auto cat = category_from_string(je.value("category", ""));
+  if (!cat) return std::nullopt;  // a category a newer chokepoint knows
+  e.category = *cat;
+  e.probability = je.value("probability", 0.0);
+  e.examined = je.value("examined", false);
+  for (const auto& id : je.value("findings", json::array()))
+    if (id.is_string()) e.findings.push_back(id.get<std::string>());
+  if (je.contains("not_examined_reason") && je["not_examined_reason"].is_string())
+    e.not_examined_reason = je["not_examined_reason"].get<std::string>();
+  return e;
+}
+
 }  // namespace
 
 json report_to_json(const Report& r) {
@@ -172,22 +293,10 @@ json report_to_json(const Report& r) {
   doc["targets"] = json::array();
   for (const auto& t : r.targets) doc["targets"].push_back({{"kind", t.kind}, {"name", t.name}});
   doc["probes"] = json::array();
-  for (const auto& p : r.probes)
-    doc["probes"].push_back({{"name", p.name},
-                             {"target", p.target},
-                             {"status", to_string(p.status)},
-                             {"message", p.message},
-                             {"duration_ms", p.duration_ms},
-                             {"notes", p.notes}});
+  for (const auto& p : r.probes) doc["probes"].push_back(probe_to_json(p));
   doc["verdict"] = verdict_to_json(r.verdict);
   doc["ranking"] = json::array();
-  for (const auto& e : r.ranking)
-    doc["ranking"].push_back(
-        {{"category", to_string(e.category)},
-         {"probability", e.probability},
-         {"examined", e.examined},
-         {"findings", e.findings},
-         {"not_examined_reason", e.examined ? json(nullptr) : json(e.not_examined_reason)}});
+  for (const auto& e : r.ranking) doc["ranking"].push_back(rank_entry_to_json(e));
   doc["findings"] = json::array();
   for (const auto& f : r.findings) doc["findings"].push_back(finding_to_json(f));
   doc["advice"] = json::array();
@@ -197,33 +306,7 @@ json report_to_json(const Report& r) {
   doc["breakdowns"] = r.breakdowns;
   doc["series"] = json::array();
   for (const auto& s : r.series) doc["series"].push_back(series_to_json(s));
-  const auto& b = r.gate.baseline;
-  doc["gate"] = {{"status", r.gate.status},
-                 {"fail_on", r.gate.fail_on},
-                 {"reasons", r.gate.reasons},
-                 {"notes", r.gate.notes},
-                 {"baseline",
-                  {{"file", optional_string(b.file)},
-                   {"new", b.new_ids},
-                   {"unchanged", b.unchanged_ids},
-                   {"resolved", b.resolved_ids},
-                   {"regressed", b.regressed_ids},
-                   {"unverified", b.unverified_ids},
-                   {"metric_changes", b.metric_changes},
-                   {"resolved_findings", b.resolved_findings},
-                   {"summary", baseline_summary_to_json(b.summary)}}},
-                 {"acknowledgements", json::array()}};
-  for (const auto& a : r.gate.acknowledgements) {
-    json match = json::object();
-    for (const auto& [k, v] : a.match) match[k] = v;
-    doc["gate"]["acknowledgements"].push_back({{"id", optional_string(a.id)},
-                                               {"rule", optional_string(a.rule)},
-                                               {"match", match},
-                                               {"reason", a.reason},
-                                               {"until", optional_string(a.until)},
-                                               {"expired", a.expired},
-                                               {"findings", a.findings}});
-  }
+  doc["gate"] = gate_to_json(r);
   return doc;
 }
 
@@ -242,80 +325,13 @@ Report report_from_json(const json& doc) {
   for (const auto& t : required<json>(doc, "targets", "report"))
     r.targets.push_back({required<std::string>(t, "kind", "targets[]"),
                          redact_url(required<std::string>(t, "name", "targets[]"))});
-  for (const auto& jf : required<json>(doc, "findings", "report")) {
-    Finding f;
-    f.id = required<std::string>(jf, "id", "findings[]");
-    f.rule = required<std::string>(jf, "rule", "findings[]");
-    auto cat = category_from_string(required<std::string>(jf, "category", "findings[]"));
-    auto sev = severity_from_string(required<std::string>(jf, "severity", "findings[]"));
-    if (!cat || !sev)
-      throw UsageError("not a chokepoint report: finding " + f.id + " has an unknown category or severity");
-    f.category = *cat;
-    f.severity = *sev;
-    // A report read back is shown again (compare): what it says passes the same redaction.
-    f.component = redact_urls_in_text(jf.value("component", ""));
-    f.title = redact_urls_in_text(jf.value("title", ""));
-    f.detail = redact_urls_in_text(jf.value("detail", ""));
-    if (jf.contains("impact") && jf["impact"].is_object()) {
-      const auto& im = jf["impact"];
-      if (im.contains("share") && im["share"].is_number()) f.impact.share = im["share"].get<double>();
-      f.impact.basis = im.value("basis", "");
-    }
-    f.evidence = jf.value("evidence", json::object());
-    f.thresholds = jf.value("thresholds", json::object());
-    const json source = jf.value("source", json::object());
-    f.probe = source.value("probe", "");
-    f.target = redact_url(source.value("target", ""));
-    if (jf.contains("remediation") && jf["remediation"].is_object()) {
-      const auto& rem = jf["remediation"];
-      f.remediation.summary = rem.value("summary", "");
-      if (rem.contains("sql") && rem["sql"].is_string()) f.remediation.sql = rem["sql"].get<std::string>();
-      if (rem.contains("config") && rem["config"].is_string())
-        f.remediation.config = rem["config"].get<std::string>();
-    }
-    if (jf.contains("acknowledgement") && jf["acknowledgement"].is_object()) {
-      const auto& ack = jf["acknowledgement"];
-      FindingAcknowledgement a{ack.value("reason", ""), std::nullopt, ack.value("expired", false)};
-      if (ack.contains("until") && ack["until"].is_string()) a.until = ack["until"].get<std::string>();
-      f.acknowledgement = std::move(a);
-    }
-    r.findings.push_back(std::move(f));
-  }
+  for (const auto& jf : required<json>(doc, "findings", "report"))
+    r.findings.push_back(finding_from_json(jf));
   for (const auto& ja : doc.value("advice", json::array())) r.advice.push_back(advice_from_json(ja));
-  for (const auto& jm : doc.value("metrics", json::array())) {
-    Metric m;
-    m.name = required<std::string>(jm, "name", "metrics[]");
-    m.value = required<double>(jm, "value", "metrics[]");
-    m.unit = jm.value("unit", "");
-    const json labels = jm.value("labels", json::object());
-    for (const auto& [k, v] : labels.items())
-      if (v.is_string()) m.labels[k] = v.get<std::string>();
-    r.metrics.push_back(std::move(m));
-  }
-  for (const auto& jp : doc.value("probes", json::array())) {
-    ProbeResult p;
-    p.name = jp.value("name", "");
-    p.target = redact_url(jp.value("target", ""));
-    p.status = jp.value("status", "ok") == "ok" ? ProbeStatus::ok : ProbeStatus::error;
-    p.message = redact_urls_in_text(jp.value("message", ""));
-    p.duration_ms = jp.value("duration_ms", 0.0);
-    for (const auto& n : jp.value("notes", json::array()))
-      if (n.is_string()) p.notes.push_back(n.get<std::string>());
-    r.probes.push_back(std::move(p));
-  }
-  for (const auto& je : doc.value("ranking", json::array())) {
-    RankEntry e;
-    auto cat = category_from_string(je.value("category", ""));
-    if (!cat) continue;
-    e.category = *cat;
-    e.probability = je.value("probability", 0.0);
-    e.examined = je.value("examined", false);
-    for (const auto& id : je.value("findings", json::array()))
-      if (id.is_string()) e.findings.push_back(id.get<std::string>());
-    if (je.contains("not_examined_reason") && je["not_examined_reason"].is_string())
-      e.not_examined_reason = je["not_examined_reason"].get<std::string>();
-    r.ranking.push_back(std::move(e));
-  }
+  for (const auto& jm : doc.value("metrics", json::array())) r.metrics.push_back(metric_from_json(jm));
+  for (const auto& jp : doc.value("probes", json::array())) r.probes.push_back(probe_from_json(jp));
+  for (const auto& je : doc.value("ranking", json::array()))
+    if (auto e = rank_entry_from_json(je)) r.ranking.push_back(std::move(*e));
   r.breakdowns = doc.value("breakdowns", json::array());
   for (const auto& js : doc.value("series", json::array())) r.series.push_back(series_from_json(js));
   r.verdict = verdict_from_json(doc.value("verdict", json::object()));

@@ -37,6 +37,17 @@ struct CollectContext {
   const Settings* settings = nullptr;
   const std::atomic<bool>* interrupted = nullptr;  // SIGINT/SIGTERM: the window ends now
 
+  // The run's settings; the defaults when none were given.
+  const Settings& config() const;
+  // A collection option of `probe`: [probes.PROBE] NAME from the config, else the default the
+  // probe declares (ProbeKind::options), the only place a default is written.
+  double option(std::string_view probe, std::string_view name) const;
+
+  // No window: one snapshot of cumulative counters.
+  bool cumulative() const { return window_s <= 0; }
+  // The window a collector measured over: from `started` (its start readings) to now; 0 without one.
+  double measured_window(std::chrono::steady_clock::time_point started) const;
+
   // Whether the window still runs (not over, not interrupted).
   bool window_open() const;
   // Sleeps until `t` (at most the window's end), waking early when the run is interrupted.
@@ -97,13 +108,17 @@ struct ProbeKind {
 };
 
 // Calls `sample(seconds since the call)` every `interval_s` until the window ends (once for a zero
-// window): the sampling loop every live collector shares.
+// window) or `wants_more` says it has enough: the sampling loop every live collector shares.
 void sample_through_window(const CollectContext& ctx, double interval_s,
-                           const std::function<void(double)>& sample);
+                           const std::function<void(double)>& sample,
+                           const std::function<bool()>& wants_more = {});
 
-// A probe's option in milliseconds from [probes.NAME], as seconds, never below `min_ms`.
+// A probe's option in milliseconds (CollectContext::option), as seconds, never below `min_ms`.
 double interval_option(const CollectContext& ctx, std::string_view probe, std::string_view option,
-                       double default_ms, double min_ms);
+                       double min_ms);
+
+// The default `probe` declares for its option `name`; throws std::logic_error when it declares none.
+double declared_option(std::string_view probe, std::string_view name);
 
 // Runs one rule unless the configuration turned it off: `fn(args..., params)` returns findings.
 template <typename Fn, typename... Args>

@@ -283,16 +283,16 @@ Collected collect(const Target& target, const CollectContext& ctx) {
   Reading start = read_all(where);
   double cost = thread_cpu_ms() - cpu0;
   auto started = Clock::now();
-  sample_through_window(ctx, interval_option(ctx, "host", "sample_interval_ms", 250, 50), [&](double t_s) {
+  sample_through_window(ctx, interval_option(ctx, "host", "sample_interval_ms", 50), [&](double t_s) {
     snap.cpu_samples.push_back(read_cpu_sample(where, t_s));
     snap.run_queue.push_back(snap.cpu_samples.back().procs_running);
   });
   cpu0 = thread_cpu_ms();
   Reading end = read_all(where);
   cost += thread_cpu_ms() - cpu0;
-  snap.window_s = ctx.window_s > 0 ? std::chrono::duration<double>(Clock::now() - started).count() : 0;
+  snap.window_s = ctx.measured_window(started);
   snap.read_cpu_ms = cost / 2;
-  add_readings(snap, start, end, ctx.window_s > 0);
+  add_readings(snap, start, end, !ctx.cumulative());
   if (where.pid > 0 && !end.host.count("process_cpu_ticks"))
     snap.notes.push_back(fmt::format("process {} exited during the window", where.pid));
   return {ProbeStatus::ok, "", snap};

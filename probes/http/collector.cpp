@@ -121,13 +121,11 @@ std::string failure_message(const std::string& url, const std::vector<Sample>& s
 
 Collected collect(const Target& target, const CollectContext& ctx) {
   global_init();
-  auto option = [&](const char* name, double fallback) {
-    return ctx.settings ? ctx.settings->probe_option("http", name, fallback) : fallback;
-  };
-  double rate = std::clamp(option("rate_per_s", 2), 0.1, kMaxRatePerS);
-  double max_requests = std::clamp(option("max_requests", 120), 2.0, kMaxRequests);
-  double timeout_ms = std::clamp(option("timeout_ms", 5000), 100.0, 60000.0);
-  bool tls_verify = option("tls_verify", 1) != 0;
+  auto option = [&](const char* name) { return ctx.option("http", name); };
+  double rate = std::clamp(option("rate_per_s"), 0.1, kMaxRatePerS);
+  double max_requests = std::clamp(option("max_requests"), 2.0, kMaxRequests);
+  double timeout_ms = std::clamp(option("timeout_ms"), 100.0, 60000.0);
+  bool tls_verify = option("tls_verify") != 0;
 
   Snapshot snap;
   snap.url = target.name;
@@ -140,7 +138,6 @@ Collected collect(const Target& target, const CollectContext& ctx) {
 
   Handle reused = make_handle(target.spec(), static_cast<long>(timeout_ms), tls_verify, false);
   auto started = Clock::now();
-  auto period = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / rate));
   auto timed = [&](const auto& request) {
     auto t0 = Clock::now();
     Sample s = request();
@@ -149,23 +146,25 @@ Collected collect(const Target& target, const CollectContext& ctx) {
   };
   // The first request opens the connection the "reused" series keeps; it is measured as fresh.
   timed([&] { return perform(reused.get(), false); });
-  bool next_reused = true;
-  while (ctx.window_open() && snap.samples.size() < max_requests) {
-    auto t0 = Clock::now();
-    if (next_reused) {
-      timed([&] { return perform(reused.get(), true); });
-    } else {
-      Handle fresh = make_handle(target.spec(), static_cast<long>(timeout_ms), tls_verify, true);
-      timed([&] { return perform(fresh.get(), false); });
-    }
-    next_reused = !next_reused;
-    ctx.sleep_until(t0 + period);
-  }
-  if (ctx.window_s <= 0) {  // a single snapshot: one call of each kind
-    Handle fresh = make_handle(target.spec(), static_cast<long>(timeout_ms), tls_verify, true);
-    timed([&] { return perform(reused.get(), true); });
-    timed([&] { return perform(fresh.get(), false); });
-  }
+  auto fresh = [&] {
+    Handle h = make_handle(target.spec(), static_cast<long>(timeout_ms), tls_verify, true);
+    return perform(h.get(), false);
+  };
+  // Then reused and fresh connections alternate at the rate until the window ends (when the first
+  // request outlasted it, there is no more); a zero window takes one call of each kind.
+  bool cumulative = ctx.cumulative(), next_reused = true;
+  if (cumulative || ctx.window_open())
+    sample_through_window(
+        ctx, 1.0 / rate,
+        [&](double) {
+          if (next_reused)
+            timed([&] { return perform(reused.get(), true); });
+          else
+            timed(fresh);
+          next_reused = !next_reused;
+        },
+        [&] { return snap.samples.size() < max_requests; });
+  if (cumulative) timed(fresh);
   snap.window_s = std::chrono::duration<double>(Clock::now() - started).count();
   bool any_answer =
       std::any_of(snap.samples.begin(), snap.samples.end(), [](const Sample& s) { return s.status > 0; });

@@ -20,6 +20,7 @@
 #include "probes/otlp/protobuf.hpp"
 #include "probes/otlp/receiver.hpp"
 #include "probes/traces/assemble.hpp"
+#include "probes/traces/collector.hpp"
 
 namespace cp::otlp {
 
@@ -33,21 +34,14 @@ constexpr auto kIdleTimeout = std::chrono::seconds(30);
 
 struct Limits {
   size_t max_body_bytes, queue_bytes, max_connections;
-  double sequential_max_gap_ms, sequential_min_call_ms;
-  uint64_t horizon_bytes;
 };
 
 Limits limits_of(const CollectContext& ctx) {
-  auto opt = [&](const char* name, double fallback) {
-    return ctx.settings ? ctx.settings->probe_option("otlp", name, fallback) : fallback;
-  };
+  auto opt = [&](const char* name) { return ctx.option("otlp", name); };
   constexpr double kMiB = 1048576;
-  return {static_cast<size_t>(std::max(0.001, opt("max_body_mb", 16)) * kMiB),
-          static_cast<size_t>(std::max(0.001, opt("queue_mb", 64)) * kMiB),
-          static_cast<size_t>(std::max(1.0, opt("max_connections", 64))),
-          opt("sequential_max_gap_ms", 500),
-          opt("sequential_min_call_ms", 50),
-          static_cast<uint64_t>(opt("trace_horizon_mb", 64) * kMiB)};
+  return {static_cast<size_t>(std::max(0.001, opt("max_body_mb")) * kMiB),
+          static_cast<size_t>(std::max(0.001, opt("queue_mb")) * kMiB),
+          static_cast<size_t>(std::max(1.0, opt("max_connections")))};
 }
 
 // A listening socket, or -1 with `error` set.
@@ -273,8 +267,7 @@ Collected collect(const Target& target, const CollectContext& ctx) {
   snap.receiver.listen = address.display();
   snap.receiver.window_s = ctx.window_s;
   ExportQueue queue(limits.queue_bytes);
-  traces::Assembler assembler(limits.sequential_max_gap_ms, limits.sequential_min_call_ms,
-                              limits.horizon_bytes);
+  traces::Assembler assembler = traces::assembler_for(ctx, "otlp");
   double analysed_bytes = 0;
   std::thread analysis([&] {
     uint64_t base = 0;  // exports follow one another, like files: the horizon counts their bytes

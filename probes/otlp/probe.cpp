@@ -4,6 +4,7 @@
 
 #include "probes/otlp/collector.hpp"
 #include "probes/otlp/snapshot.hpp"
+#include "probes/traces/collector.hpp"
 #include "probes/traces/rules.hpp"
 
 namespace cp {
@@ -38,6 +39,13 @@ void add_receiver_counts(Judgement& j, const otlp::ReceiverStats& r, const Targe
     j.notes.push_back("listened on a non-loopback address: anything that reaches it could send spans");
 }
 
+// The receiver's limits beside the trace analysis' options it shares with --traces.
+std::map<std::string, double, std::less<>> receiver_options() {
+  auto options = traces::analysis_options();
+  options.insert({{"max_body_mb", 16}, {"queue_mb", 64}, {"max_connections", 64}});
+  return options;
+}
+
 Judgement judge(const nlohmann::json& snapshot, const Target& target, const Settings& settings) {
   auto snap = snapshot.get<otlp::Snapshot>();
   Judgement j = traces::judge(snap.traces, target, settings);
@@ -60,12 +68,7 @@ ProbeKind otlp_probe() {
       judge,
       {"db.n_plus_one", "db.slow_query", "net.slow_external_call", "net.repeated_external_call",
        "net.sequential_external_calls", "net.external_errors", "code.self_time_hotspot"},
-      {{"sequential_max_gap_ms", 500},
-       {"sequential_min_call_ms", 50},
-       {"trace_horizon_mb", 64},
-       {"max_body_mb", 16},
-       {"queue_mb", 64},
-       {"max_connections", 64}},
+      receiver_options(),
   };
 }
 

@@ -88,14 +88,12 @@ Collected collect(const Target& target, const CollectContext& ctx) {
     if (!version.empty() && !version[0].empty()) snap.version = version[0].begin()->second;
     for (const auto& row : console.show("CONFIG")) snap.config[row.at("key")] = row.at("value");
     auto started = Clock::now();
-    bool cumulative = ctx.window_s <= 0;
-    if (!cumulative) snap.stats_start = console.show("STATS");
-    sample_through_window(ctx, interval_option(ctx, "pgbouncer", "sample_interval_ms", 250, 50),
-                          [&](double t_s) {
-                            snap.pool_samples.push_back({t_s, console.show("POOLS")});
-                          });
+    if (!ctx.cumulative()) snap.stats_start = console.show("STATS");
+    sample_through_window(ctx, interval_option(ctx, "pgbouncer", "sample_interval_ms", 50), [&](double t_s) {
+      snap.pool_samples.push_back({t_s, console.show("POOLS")});
+    });
     snap.stats_end = console.show("STATS");
-    snap.window_s = cumulative ? 0 : std::chrono::duration<double>(Clock::now() - started).count();
+    snap.window_s = ctx.measured_window(started);
     snap.databases = console.show("DATABASES");
     out.snapshot = snap;
   } catch (const ConsoleError& e) {

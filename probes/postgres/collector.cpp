@@ -595,7 +595,7 @@ ConnectTiming measure_connect(const ConnInfo& info, const SessionLimits& limits,
 Snapshot collect_snapshot(Connection& s, const CollectContext& ctx, const ConnInfo& info,
                           const SessionLimits& limits) {
   Snapshot snap;
-  bool cumulative = ctx.window_s <= 0;
+  bool cumulative = ctx.cumulative();
   snap.server_version_num = s.conn().server_version();
   snap.server_version = text(s.run("SHOW server_version")[0][0]);
   snap.database = text(s.run("SELECT current_database()")[0][0]);
@@ -637,7 +637,7 @@ Snapshot collect_snapshot(Connection& s, const CollectContext& ctx, const ConnIn
     start_tables = read_tables(s);
     start_dealloc = read_dealloc();
   }
-  snap.sample_interval_s = interval_option(ctx, "postgres", "sample_interval_ms", 200, 50);
+  snap.sample_interval_s = interval_option(ctx, "postgres", "sample_interval_ms", 50);
   sample_through_window(ctx, snap.sample_interval_s,
                         [&](double t_s) { snap.activity.push_back(sample_activity(s, t_s)); });
 
@@ -650,7 +650,7 @@ Snapshot collect_snapshot(Connection& s, const CollectContext& ctx, const ConnIn
   }
   snap.database_end = read_database(s);
   snap.tables = read_tables(s);
-  snap.window_s = cumulative ? 0 : std::chrono::duration<double>(Clock::now() - started).count();
+  snap.window_s = ctx.measured_window(started);
   snap.statements = statement_deltas(start_statements, end_statements, cumulative);
   if (!cumulative) subtract_table_counters(snap.tables, start_tables);
   snap.pgss_dealloc = read_dealloc() - start_dealloc;
@@ -667,12 +667,11 @@ Snapshot collect_snapshot(Connection& s, const CollectContext& ctx, const ConnIn
   if (auto it = snap.settings.find("pg_stat_statements.max"); it != snap.settings.end())
     snap.pgss_max = std::atof(it->second.c_str());
 
-  int attempts =
-      static_cast<int>(ctx.settings ? ctx.settings->probe_option("postgres", "connect_samples", 3) : 3);
+  int attempts = static_cast<int>(ctx.option("postgres", "connect_samples"));
   if (attempts > 0) snap.connect = measure_connect(info, limits, attempts);
 
-  double explain_top = ctx.settings ? ctx.settings->probe_option("postgres", "explain_top", 20) : 20;
-  double whatif_min_rows = ctx.settings ? ctx.settings->params("db.missing_index")["min_table_rows"] : 10000;
+  double explain_top = ctx.option("postgres", "explain_top");
+  double whatif_min_rows = ctx.config().params("db.missing_index")["min_table_rows"];
   int explained = 0;
   std::string wider_search_path;  // read once, when a statement's table is not on the default path
   for (const auto& st : snap.statements) {

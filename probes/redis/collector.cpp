@@ -129,8 +129,7 @@ Collected collect(const Target& target, const CollectContext& ctx) {
   std::string error;
   auto url = parse_redis_url(target.spec(), error);
   if (!url) return {ProbeStatus::error, target.name + ": " + error, {}};
-  int timeout_ms =
-      static_cast<int>(ctx.settings ? ctx.settings->probe_option("redis", "timeout_ms", 3000) : 3000);
+  int timeout_ms = static_cast<int>(ctx.option("redis", "timeout_ms"));
   Snapshot snap;
   snap.db = url->db;
   try {
@@ -155,7 +154,7 @@ Collected collect(const Target& target, const CollectContext& ctx) {
       if (r->type == REDIS_REPLY_ERROR)
         throw RedisError{"SELECT " + std::to_string(url->db) + ": " + as_text(r.get())};
     }
-    bool cumulative = ctx.window_s <= 0;
+    bool cumulative = ctx.cumulative();
     auto started = Clock::now();
     snap.info_start = cumulative ? std::map<std::string, std::string>{} : read_info(*c);
     snap.version = (cumulative ? read_info(*c) : snap.info_start)["redis_version"];
@@ -166,13 +165,13 @@ Collected collect(const Target& target, const CollectContext& ctx) {
       snap.slowlog_available = false;  // renamed or forbidden by ACL
     }
     Histogram ping;
-    sample_through_window(ctx, interval_option(ctx, "redis", "ping_interval_ms", 100, 10), [&](double) {
+    sample_through_window(ctx, interval_option(ctx, "redis", "ping_interval_ms", 10), [&](double) {
       auto t0 = Clock::now();
       c->run({"PING"});
       ping.add(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
     });
     snap.info_end = read_info(*c);
-    snap.window_s = cumulative ? 0 : std::chrono::duration<double>(Clock::now() - started).count();
+    snap.window_s = ctx.measured_window(started);
     if (snap.slowlog_available) {
       try {
         read_slowlog(*c, slow_after, &snap.slowlog);

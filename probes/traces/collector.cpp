@@ -7,13 +7,19 @@
 
 namespace cp::traces {
 
+std::map<std::string, double, std::less<>> analysis_options() {
+  return {{"sequential_max_gap_ms", 500}, {"sequential_min_call_ms", 50}, {"trace_horizon_mb", 64}};
+}
+
+Assembler assembler_for(const CollectContext& ctx, std::string_view probe) {
+  return Assembler(ctx.option(probe, "sequential_max_gap_ms"), ctx.option(probe, "sequential_min_call_ms"),
+                   static_cast<uint64_t>(ctx.option(probe, "trace_horizon_mb") * 1048576));
+}
+
 // Every --traces file feeds one assembler: a trace's spans may be
 // spread over several files.
 Collected collect(const Target& target, const CollectContext& ctx) {
-  double gap = ctx.settings ? ctx.settings->probe_option("traces", "sequential_max_gap_ms", 500) : 500;
-  double min_call = ctx.settings ? ctx.settings->probe_option("traces", "sequential_min_call_ms", 50) : 50;
-  double horizon_mb = ctx.settings ? ctx.settings->probe_option("traces", "trace_horizon_mb", 64) : 64;
-  Assembler assembler(gap, min_call, static_cast<uint64_t>(horizon_mb * 1048576));
+  Assembler assembler = assembler_for(ctx, "traces");
   uint64_t base = 0;  // offsets run on across files
   for (const auto& path : target.specs) {
     ReadStats stats;

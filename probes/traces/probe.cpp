@@ -44,7 +44,7 @@ ProbeKind traces_probe() {
       {"db.n_plus_one", "db.repeated_identical_query", "db.slow_query", "net.slow_external_call",
        "net.repeated_external_call", "net.sequential_external_calls", "net.capped_concurrency",
        "net.external_errors", "code.self_time_hotspot"},
-      {{"sequential_max_gap_ms", 500}, {"sequential_min_call_ms", 50}, {"trace_horizon_mb", 64}},
+      traces::analysis_options(),
       {"spans", "routes"},
   };
 }

@@ -119,16 +119,13 @@ std::vector<Target> resolve_targets(const std::vector<TargetArg>& given) {
 // One line on stderr: redrawn in place on a terminal, start and end lines otherwise.
 ProgressFn stderr_progress(const std::vector<Target>& targets, double window_s) {
   bool tty = is_tty(stderr);
-  bool any_live = false;
-  for (const auto& t : targets)
-    if (const ProbeKind* k = find_probe_kind(t.kind); k && k->live) any_live = true;
-  if (!any_live) window_s = 0;
+  window_s = effective_window(targets, window_s);
   if (!tty)
     std::fprintf(stderr, "chokepoint: examining %zu target%s over %s\n", targets.size(),
                  targets.size() == 1 ? "" : "s",
-                 window_s > 0 ? fmt::format("a {} s window", window_s).c_str()
-                 : any_live   ? "cumulative counters"
-                              : "offline input");
+                 window_s > 0        ? fmt::format("a {} s window", window_s).c_str()
+                 : any_live(targets) ? "cumulative counters"
+                                     : "offline input");
   return [tty](double elapsed, double window, size_t running, size_t total) {
     if (tty) {
       std::string line = running ? fmt::format("chokepoint: {:.0f}/{:.0f} s · {} of {} probes running",
@@ -347,12 +344,7 @@ int run_compare(const CompareArgs& args) {
   Report current = load_report(args.current, "current report");
   std::string baseline_warning = check_same_targets(current, baseline, args.baseline);
   // Levels and severities from the config apply to the saved findings as they would to a run.
-  std::erase_if(current.findings, [&](const Finding& f) { return !settings.enabled(f.rule); });
-  for (auto& f : current.findings) {
-    if (auto sev = settings.severity_override(f.rule)) f.severity = *sev;
-    RuleLevel level = settings.level(f.rule);
-    f.level = level == RuleLevel::warn ? "warn" : level == RuleLevel::error ? "error" : "";
-  }
+  apply_rule_settings(current.findings, settings);
   GateOptions gate = gate_options(settings, args.fail_on);
   gate.baseline = &baseline;
   gate.baseline_file = args.baseline;

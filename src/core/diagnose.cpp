@@ -80,15 +80,6 @@ Series keep_peaks(Series s, size_t max_points) {
   return s;
 }
 
-void apply_rule_settings(std::vector<Finding>& findings, const Settings& settings) {
-  std::erase_if(findings, [&](const Finding& f) { return !settings.enabled(f.rule); });
-  for (auto& f : findings) {
-    if (auto sev = settings.severity_override(f.rule)) f.severity = *sev;
-    RuleLevel level = settings.level(f.rule);
-    f.level = level == RuleLevel::warn ? "warn" : level == RuleLevel::error ? "error" : "";
-  }
-}
-
 // A probe that ran OK must carry its measurements: without them its rules see nothing and the
 // replay would read as healthy.
 void require_sections(const nlohmann::json& probe, const Target& target) {
@@ -108,14 +99,22 @@ void require_sections(const nlohmann::json& probe, const Target& target) {
 
 }  // namespace
 
+bool any_live(const std::vector<Target>& targets) {
+  return std::any_of(targets.begin(), targets.end(), [](const Target& t) {
+    const ProbeKind* k = find_probe_kind(t.kind);
+    return k && k->live;
+  });
+}
+
+double effective_window(const std::vector<Target>& targets, double window_s) {
+  return any_live(targets) ? window_s : 0;
+}
+
 Evidence collect_evidence(const std::vector<Target>& targets, double window_s, const Settings& settings,
                           const ProgressFn& progress, const std::atomic<bool>* interrupted) {
   Evidence ev;
   ev.run.started_at = rfc3339_utc(std::chrono::system_clock::now());
-  bool any_live = false;
-  for (const auto& t : targets)
-    if (const ProbeKind* k = find_probe_kind(t.kind); k && k->live) any_live = true;
-  if (!any_live) window_s = 0;  // offline inputs never wait
+  window_s = effective_window(targets, window_s);
   ev.run.window_s = window_s;
   auto start = Clock::now();
   CollectContext ctx;

@@ -27,6 +27,11 @@ struct Evidence {
 // Reports progress while the window runs (stderr in the CLI).
 using ProgressFn = std::function<void(double elapsed_s, double window_s, size_t running, size_t total)>;
 
+// Whether any target waits for the window (offline inputs such as trace files do not).
+bool any_live(const std::vector<Target>& targets);
+// The window the run waits: the one asked for, none when no target is live.
+double effective_window(const std::vector<Target>& targets, double window_s);
+
 // Runs every collector concurrently over one shared window. Never throws for a target's failure:
 // that is the probe's status.
 // `interrupted` (set by a signal handler) ends the window early: the collectors take their end

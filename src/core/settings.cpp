@@ -51,4 +51,13 @@ double Settings::probe_option(std::string_view probe, std::string_view name, dou
   return v == p->second.end() ? fallback : v->second;
 }
 
+void apply_rule_settings(std::vector<Finding>& findings, const Settings& settings) {
+  std::erase_if(findings, [&](const Finding& f) { return !settings.enabled(f.rule); });
+  for (auto& f : findings) {
+    if (auto sev = settings.severity_override(f.rule)) f.severity = *sev;
+    RuleLevel level = settings.level(f.rule);
+    f.level = level == RuleLevel::warn ? "warn" : level == RuleLevel::error ? "error" : "";
+  }
+}
+
 }  // namespace cp

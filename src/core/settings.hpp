@@ -56,4 +56,9 @@ struct Settings {
   double probe_option(std::string_view probe, std::string_view name, double fallback) const;
 };
 
+// The configured levels and severities laid over findings: rules turned off drop theirs, severity
+// overrides replace the judged severity, warn/error levels mark them for the gate. The same for a
+// run (diagnose) and for saved findings (compare).
+void apply_rule_settings(std::vector<Finding>& findings, const Settings& settings);
+
 }  // namespace cp

@@ -1,9 +1,13 @@
-// Each probe validates its own inputs: the traces probe gathers every --traces file into one target
-// and refuses stdin twice.
+// Probes own their inputs and options: the traces probe gathers every --traces file into one target
+// and refuses stdin twice; option defaults are read from the probe's declaration.
 #include <doctest/doctest.h>
+
+#include <chrono>
+#include <stdexcept>
 
 #include "core/commands.hpp"
 #include "core/error.hpp"
+#include "core/settings.hpp"
 #include "probes/probe.hpp"
 
 using namespace cp;
@@ -24,4 +28,37 @@ TEST_CASE("--traces gathers into one target, and stdin given twice is a usage er
   DiagnoseArgs args;
   args.targets = {{"--traces", "-"}, {"--traces", "-"}};
   CHECK(run_guarded([&] { return run_diagnose(args); }) == kExitUsage);
+}
+
+TEST_CASE("a collection option reads the probe's declared default unless the config sets it") {
+  CollectContext ctx;
+  CHECK(ctx.option("redis", "timeout_ms") == find_probe_kind("redis")->options.at("timeout_ms"));
+  CHECK(declared_option("postgres", "explain_top") == 20);
+  CHECK_THROWS_AS(ctx.option("redis", "no_such_option"), std::logic_error);
+  Settings settings;
+  settings.probe_options["postgres"]["sample_interval_ms"] = 10;
+  ctx.settings = &settings;
+  CHECK(ctx.option("postgres", "sample_interval_ms") == 10);
+  CHECK(interval_option(ctx, "postgres", "sample_interval_ms", 50) == doctest::Approx(0.05));
+  CHECK(ctx.option("postgres", "explain_top") == 20);
+}
+
+TEST_CASE("the trace analysis options are declared once for --traces and --otlp-listen") {
+  const auto& traces = find_probe_kind("traces")->options;
+  const auto& otlp = find_probe_kind("otlp")->options;
+  for (const auto& [name, value] : traces) CHECK(otlp.at(name) == value);
+}
+
+TEST_CASE("the shared sampling loop stops when the sampler has enough, and samples once in a zero window") {
+  CollectContext ctx;
+  ctx.window_end = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  int samples = 0;
+  sample_through_window(
+      ctx, 0.001, [&](double) { ++samples; }, [&] { return samples < 3; });
+  CHECK(samples == 3);
+  ctx.window_s = 0;
+  ctx.window_end = std::chrono::steady_clock::now();
+  samples = 0;
+  sample_through_window(ctx, 0.001, [&](double) { ++samples; });
+  CHECK(samples == 1);
 }

@@ -67,22 +67,25 @@ std::string finding_body(const Finding& f) {
   return fmt::format("<system-out>{}</system-out>", xml(std::string(to_string(f.severity)) + ": " + text));
 }
 
-}  // namespace
-
-std::string render_junit(const Report& r) {
-  std::map<std::string, Suite> suites;  // by "probe target"
+// Suites in order of first use, by name.
+struct Suites {
+  std::map<std::string, Suite> by_name;
   std::vector<std::string> order;
-  auto suite = [&](const std::string& name) -> Suite& {
-    if (!suites.count(name)) order.push_back(name);
-    Suite& s = suites[name];
+  Suite& operator[](const std::string& name) {
+    if (!by_name.count(name)) order.push_back(name);
+    Suite& s = by_name[name];
     s.name = name;
     return s;
-  };
-  auto probe_suite = [](const std::string& probe, const std::string& target) {
-    return "chokepoint." + probe + " " + target_without_port(target);
-  };
+  }
+};
+
+std::string probe_suite(const std::string& probe, const std::string& target) {
+  return "chokepoint." + probe + " " + target_without_port(target);
+}
+
+void add_probes(const Report& r, Suites& suites) {
   for (const auto& p : r.probes) {
-    Suite& s = suite(probe_suite(p.name, p.target));
+    Suite& s = suites[probe_suite(p.name, p.target)];
     s.time_s = p.duration_ms / 1000;
     Case c{"examine", "chokepoint." + p.name, "", p.duration_ms / 1000};
     if (p.status != ProbeStatus::ok) {
@@ -91,12 +94,18 @@ std::string render_junit(const Report& r) {
     }
     s.cases.push_back(std::move(c));
   }
+}
+
+void add_findings(const Report& r, Suites& suites) {
   for (const auto& f : r.findings) {
-    Suite& s = suite(f.probe.empty() ? "chokepoint.findings" : probe_suite(f.probe, f.target));
+    Suite& s = suites[f.probe.empty() ? "chokepoint.findings" : probe_suite(f.probe, f.target)];
     s.cases.push_back({f.rule + " " + f.id, "chokepoint." + f.rule, finding_body(f), 0});
     if (f.fails_gate) ++s.failures;
   }
-  Suite& coverage = suite("chokepoint.coverage");
+}
+
+void add_coverage(const Report& r, Suites& suites) {
+  Suite& coverage = suites["chokepoint.coverage"];
   for (const auto& e : r.ranking) {
     Case c{"examined " + std::string(to_string(e.category)), "chokepoint.coverage", "", 0};
     if (!e.examined) {
@@ -105,32 +114,36 @@ std::string render_junit(const Report& r) {
     }
     coverage.cases.push_back(std::move(c));
   }
-  if (!r.gate.baseline.metric_changes.empty()) {
-    Suite& metrics = suite("chokepoint.metrics against the baseline");
-    bool failing = false;
-    for (const auto& reason : r.gate.reasons) failing = failing || reason.rfind("metric ", 0) == 0;
-    for (const auto& m : r.gate.baseline.metric_changes) {
-      std::string name = m.value("name", "");
-      const json labels = m.value("labels", json::object());
-      for (const auto& [k, v] : labels.items())
-        if (k != "target" && v.is_string()) name += " " + k + "=" + v.get<std::string>();
-      bool regressed = m.value("regressed", false);
-      std::string text = fmt::format("{} -> {}", m.value("baseline", 0.0), m.value("current", 0.0));
-      Case c{name, "chokepoint.metrics", "", 0};
-      if (regressed && failing) {
-        c.body = fmt::format("<failure type=\"metric\" message=\"{} regressed: {}\"/>", xml(name), xml(text));
-        ++metrics.failures;
-      } else {
-        c.body = fmt::format("<system-out>{}{}</system-out>", xml(text),
-                             regressed ? " (worse, reported only)" : " (better)");
-      }
-      metrics.cases.push_back(std::move(c));
-    }
-  }
+}
 
+void add_metric_changes(const Report& r, Suites& suites) {
+  if (r.gate.baseline.metric_changes.empty()) return;
+  Suite& metrics = suites["chokepoint.metrics against the baseline"];
+  bool failing = false;
+  for (const auto& reason : r.gate.reasons) failing = failing || reason.rfind("metric ", 0) == 0;
+  for (const auto& m : r.gate.baseline.metric_changes) {
+    std::string name = m.value("name", "");
+    const json labels = m.value("labels", json::object());
+    for (const auto& [k, v] : labels.items())
+      if (k != "target" && v.is_string()) name += " " + k + "=" + v.get<std::string>();
+    bool regressed = m.value("regressed", false);
+    std::string text = fmt::format("{} -> {}", m.value("baseline", 0.0), m.value("current", 0.0));
+    Case c{name, "chokepoint.metrics", "", 0};
+    if (regressed && failing) {
+      c.body = fmt::format("<failure type=\"metric\" message=\"{} regressed: {}\"/>", xml(name), xml(text));
+      ++metrics.failures;
+    } else {
+      c.body = fmt::format("<system-out>{}{}</system-out>", xml(text),
+                           regressed ? " (worse, reported only)" : " (better)");
+    }
+    metrics.cases.push_back(std::move(c));
+  }
+}
+
+std::string suites_xml(const Report& r, Suites& suites) {
   int tests = 0, failures = 0, errors = 0;
   double time_s = r.run.duration_ms / 1000;
-  for (const auto& [name, s] : suites) {
+  for (const auto& [name, s] : suites.by_name) {
     tests += static_cast<int>(s.cases.size());
     failures += s.failures;
     errors += s.errors;
@@ -140,7 +153,7 @@ std::string render_junit(const Report& r) {
   out += fmt::format(
       "<testsuites name=\"chokepoint\" tests=\"{}\" failures=\"{}\" errors=\"{}\" time=\"{:.3f}\">\n", tests,
       failures, errors, time_s);
-  for (const auto& name : order) {
+  for (const auto& name : suites.order) {
     const Suite& s = suites[name];
     out += fmt::format(
         "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3f}\" "
@@ -155,6 +168,17 @@ std::string render_junit(const Report& r) {
   }
   out += "</testsuites>\n";
   return out;
+}
+
+}  // namespace
+
+std::string render_junit(const Report& r) {
+  Suites suites;
+  add_probes(r, suites);
+  add_findings(r, suites);
+  add_coverage(r, suites);
+  add_metric_changes(r, suites);
+  return suites_xml(r, suites);
 }
 
 }  // namespace cp

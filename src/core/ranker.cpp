@@ -76,6 +76,41 @@ bool more_important(const Finding* a, const Finding* b) {
   return a->impact.share.value_or(0) > b->impact.share.value_or(0);
 }
 
+// Rounded to 4 places, with the rounding error given to the largest so the sum stays exactly 1.
+void round_keeping_sum(std::vector<RankEntry>& entries) {
+  double sum = 0;
+  for (auto& e : entries) sum += (e.probability = std::round(e.probability * 1e4) / 1e4);
+  entries.front().probability = std::round((entries.front().probability + 1.0 - sum) * 1e4) / 1e4;
+}
+
+// Nothing notable: no category, and only as sure as the examined layers are quiet.
+Verdict quiet_verdict(const RankerInput& in, double max_strength, const std::vector<std::string>& examined,
+                      const std::vector<std::string>& unexamined) {
+  Verdict v;
+  v.category = std::nullopt;
+  double measured = std::clamp(in.measured, 0.0, 1.0);
+  v.confidence = examined.empty() ? 0 : std::round((1 - max_strength) * measured * 1e4) / 1e4;
+  v.headline = none_headline(examined, unexamined);
+  if (!examined.empty() && !in.too_little.empty())
+    v.headline += "; too little measured to be sure: " + join_names(in.too_little);
+  return v;
+}
+
+// The most probable category that holds a notable finding (findings sorted most important first).
+Verdict notable_verdict(const std::vector<RankEntry>& entries,
+                        std::map<Category, std::vector<const Finding*>>& by_category) {
+  Verdict v;
+  for (const auto& e : entries) {
+    auto& fs = by_category[e.category];
+    if (fs.empty() || fs.front()->severity < Severity::medium) continue;
+    v.category = e.category;
+    v.confidence = e.probability;
+    v.headline = fs.front()->title;
+    break;
+  }
+  return v;
+}
+
 }  // namespace
 
 Ranking rank(const RankerInput& in) {
@@ -122,31 +157,9 @@ Ranking rank(const RankerInput& in) {
   std::stable_sort(out.entries.begin(), out.entries.end(),
                    [](const RankEntry& a, const RankEntry& b) { return a.probability > b.probability; });
 
-  // Rounded to 4 places, with the rounding error given to the largest so the sum stays exactly 1.
-  double sum = 0;
-  for (auto& e : out.entries) sum += (e.probability = std::round(e.probability * 1e4) / 1e4);
-  out.entries.front().probability = std::round((out.entries.front().probability + 1.0 - sum) * 1e4) / 1e4;
-
-  if (!any_notable) {
-    out.verdict.category = std::nullopt;
-    // How sure "nothing notable" is: only as sure as the examined layers are quiet.
-    double measured = std::clamp(in.measured, 0.0, 1.0);
-    out.verdict.confidence =
-        examined_names.empty() ? 0 : std::round((1 - max_strength) * measured * 1e4) / 1e4;
-    out.verdict.headline = none_headline(examined_names, unexamined_names);
-    if (!examined_names.empty() && !in.too_little.empty())
-      out.verdict.headline += "; too little measured to be sure: " + join_names(in.too_little);
-    return out;
-  }
-  // The verdict is the most probable category that holds a notable finding.
-  for (const auto& e : out.entries) {
-    auto& fs = by_category[e.category];
-    if (fs.empty() || fs.front()->severity < Severity::medium) continue;
-    out.verdict.category = e.category;
-    out.verdict.confidence = e.probability;
-    out.verdict.headline = fs.front()->title;
-    break;
-  }
+  round_keeping_sum(out.entries);
+  out.verdict = any_notable ? notable_verdict(out.entries, by_category)
+                            : quiet_verdict(in, max_strength, examined_names, unexamined_names);
   return out;
 }
 

@@ -100,6 +100,60 @@ bool collapse_in_list(std::string_view sql, size_t& i, Sink& out, int& n) {
   return true;
 }
 
+// A comment at sql[i] (-- to the end of the line, or /* */): skipped, and true.
+bool skip_comment(std::string_view sql, size_t& i) {
+  if (sql[i] == '-' && i + 1 < sql.size() && sql[i + 1] == '-') {
+    while (i < sql.size() && sql[i] != '\n') ++i;
+    return true;
+  }
+  if (sql[i] == '/' && i + 1 < sql.size() && sql[i + 1] == '*') {
+    size_t end = sql.find("*/", i + 2);
+    i = end == std::string_view::npos ? sql.size() : end + 2;
+    return true;
+  }
+  return false;
+}
+
+// Past the string literal whose opening quote is at `i` ('' and backslash escapes inside).
+size_t end_of_string_literal(std::string_view sql, size_t i) {
+  ++i;
+  while (i < sql.size()) {
+    if (sql[i] == '\\' && i + 1 < sql.size()) {
+      i += 2;
+    } else if (sql[i] == '\'') {
+      if (i + 1 < sql.size() && sql[i + 1] == '\'') {
+        i += 2;
+      } else {
+        return i + 1;
+      }
+    } else {
+      ++i;
+    }
+  }
+  return i;
+}
+
+// The output so far ends with the keyword IN.
+template <typename Sink>
+bool after_in(Sink& out) {
+  return out.size() >= 2 && (out.back(1) == 'I' || out.back(1) == 'i') &&
+         (out.back(0) == 'N' || out.back(0) == 'n') && (out.size() == 2 || !is_ident_char(out.back(2)));
+}
+
+// `IN (` at sql[i]: a list of literals or parameters becomes one parameter, anything else is kept.
+template <typename Sink>
+void put_in_list(std::string_view sql, size_t& i, Sink& out, int& n) {
+  out.put('(');
+  ++i;
+  size_t save = i;
+  if (collapse_in_list(sql, i, out, n)) {
+    out.put(')');
+    ++i;
+  } else {
+    i = save;
+  }
+}
+
 template <typename Sink>
 void tokenize(std::string_view sql, Sink& out) {
   int n = 0;
@@ -124,31 +178,11 @@ void tokenize(std::string_view sql, Sink& out) {
       emit_space();
       out.put(sql.substr(i, end - i));
       i = end;
-    } else if (c == '-' && i + 1 < sql.size() && sql[i + 1] == '-') {  // -- comment
-      while (i < sql.size() && sql[i] != '\n') ++i;
-      space = true;
-    } else if (c == '/' && i + 1 < sql.size() && sql[i + 1] == '*') {  // /* comment */
-      size_t end = sql.find("*/", i + 2);
-      i = end == std::string_view::npos ? sql.size() : end + 2;
+    } else if (skip_comment(sql, i)) {
       space = true;
     } else if (c == '\'' ||
                ((c == 'E' || c == 'e') && i + 1 < sql.size() && sql[i + 1] == '\'' && !after_ident())) {
-      if (c != '\'') ++i;
-      ++i;
-      while (i < sql.size()) {
-        if (sql[i] == '\\' && i + 1 < sql.size()) {
-          i += 2;
-        } else if (sql[i] == '\'') {
-          if (i + 1 < sql.size() && sql[i + 1] == '\'') {
-            i += 2;
-          } else {
-            ++i;
-            break;
-          }
-        } else {
-          ++i;
-        }
-      }
+      i = end_of_string_literal(sql, c == '\'' ? i : i + 1);
       emit_space();
       append_param(out, n);
       out.literals = true;
@@ -170,19 +204,9 @@ void tokenize(std::string_view sql, Sink& out) {
       while (i < sql.size() && (is_alnum(sql[i]) || sql[i] == '_')) ++i;
       emit_space();
       append_param(out, n);
-    } else if (c == '(' && out.size() >= 2 && (out.back(1) == 'I' || out.back(1) == 'i') &&
-               (out.back(0) == 'N' || out.back(0) == 'n') &&
-               (out.size() == 2 || !is_ident_char(out.back(2)))) {
+    } else if (c == '(' && after_in(out)) {
       emit_space();
-      out.put('(');
-      ++i;
-      size_t save = i;
-      if (collapse_in_list(sql, i, out, n)) {
-        out.put(')');
-        ++i;
-      } else {
-        i = save;
-      }
+      put_in_list(sql, i, out, n);
     } else {
       emit_space();
       out.put(c);

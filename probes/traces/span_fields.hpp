@@ -17,82 +17,82 @@ inline bool mentions_timeout(std::string_view s) {
          s.find("eadline") != std::string_view::npos;
 }
 
+// The attributes whose text is the field's value as it is: the field each one fills.
+inline std::string_view RawSpan::*text_field(Attr attr) {
+  switch (attr) {
+    case Attr::url:
+      return &RawSpan::url;
+    case Attr::target_path:
+      return &RawSpan::target_path;
+    case Attr::db_system:
+      return &RawSpan::db_system;
+    case Attr::db_params:
+      return &RawSpan::db_params;
+    case Attr::http_route:
+      return &RawSpan::http_route;
+    case Attr::http_method:
+      return &RawSpan::http_method;
+    case Attr::peer_service:
+      return &RawSpan::peer_service;
+    case Attr::db_statement:
+      return &RawSpan::db_statement;
+    case Attr::peer:
+      return &RawSpan::peer;
+    case Attr::component:
+      return &RawSpan::component;
+    case Attr::op:
+      return &RawSpan::op;
+    case Attr::code_filepath:
+      return &RawSpan::code_filepath;
+    case Attr::code_function:
+      return &RawSpan::code_function;
+    default:
+      return nullptr;
+  }
+}
+
+// OpenTracing's span.kind tag; an unknown value leaves the kind as it was.
+inline SpanKind kind_named(std::string_view name, SpanKind otherwise) {
+  if (name == "server") return SpanKind::server;
+  if (name == "client") return SpanKind::client;
+  if (name == "producer") return SpanKind::producer;
+  if (name == "consumer") return SpanKind::consumer;
+  if (name == "internal") return SpanKind::internal;
+  return otherwise;
+}
+
 inline void apply_attribute(RawSpan& s, Attr attr, std::string_view str, int64_t num, bool is_num,
                             bool flag) {
+  if (auto field = text_field(attr)) {
+    s.*field = str;
+    return;
+  }
   switch (attr) {
-    case Attr::none:
-      return;
     case Attr::error:  // Zipkin: the tag's value is the message
       s.error = s.error || flag || str == "true";
       s.timeout = s.timeout || mentions_timeout(str);
       return;
-    case Attr::url:
-      s.url = str;
-      return;
-    case Attr::target_path:
-      s.target_path = str;
-      return;
-    case Attr::db_system:
-      s.db_system = str;
-      return;
-    case Attr::db_params:
-      s.db_params = str;
-      return;
     case Attr::span_kind:
-      if (str == "server")
-        s.kind = SpanKind::server;
-      else if (str == "client")
-        s.kind = SpanKind::client;
-      else if (str == "producer")
-        s.kind = SpanKind::producer;
-      else if (str == "consumer")
-        s.kind = SpanKind::consumer;
-      else if (str == "internal")
-        s.kind = SpanKind::internal;
-      return;
-    case Attr::http_route:
-      s.http_route = str;
+      s.kind = kind_named(str, s.kind);
       return;
     case Attr::error_type:
       s.timeout = s.timeout || mentions_timeout(str);
-      return;
-    case Attr::http_method:
-      s.http_method = str;
-      return;
-    case Attr::peer_service:
-      s.peer_service = str;
-      return;
-    case Attr::db_statement:
-      s.db_statement = str;
-      return;
-    case Attr::peer:
-      s.peer = str;
       return;
     case Attr::peer_port:
       if (!is_num) std::from_chars(str.data(), str.data() + str.size(), num);
       s.peer_port = num > 0 && num < 65536 ? static_cast<uint16_t>(num) : 0;
       return;
-    case Attr::component:
-      s.component = str;
-      return;
-    case Attr::op:
-      s.op = str;
-      return;
-    case Attr::code_filepath:
-      s.code_filepath = str;
-      return;
     case Attr::code_lineno:
       if (!is_num) std::from_chars(str.data(), str.data() + str.size(), num);
       s.code_lineno = num;
-      return;
-    case Attr::code_function:
-      s.code_function = str;
       return;
     case Attr::http_status:
       s.http_status = is_num ? static_cast<int>(num) : std::atoi(std::string(str).c_str());
       return;
     case Attr::otel_status:
       s.error = s.error || str == "ERROR";
+      return;
+    default:  // none, and the text fields above
       return;
   }
 }

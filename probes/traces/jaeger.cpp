@@ -34,12 +34,61 @@ void read_jaeger_tag(ondemand::object tag, RawSpan& s) {
   apply_attribute(s, key, str, num, is_num, flag);
 }
 
-}  // namespace
-
 struct JaegerSpan {
   RawSpan span;
   std::string_view process_id;
 };
+
+// A reference to the parent: CHILD_OF, or FOLLOWS_FROM when there is no CHILD_OF.
+void read_jaeger_reference(ondemand::object ref, RawSpan& s) {
+  std::string_view type, id;
+  for (auto rf : ref) {
+    std::string_view rk = rf.unescaped_key();
+    if (rk == "refType")
+      type = rf.value().get_string();
+    else if (rk == "spanID")
+      id = rf.value().get_string();
+  }
+  if (type == "CHILD_OF" || (s.parent == 0 && type == "FOLLOWS_FROM"))
+    s.parent = parse_span_id(id, "references.spanID");
+}
+
+JaegerSpan read_jaeger_span(ondemand::object span) {
+  JaegerSpan js;
+  RawSpan& s = js.span;
+  bool has_trace = false;
+  s.timed = false;
+  for (auto sf : span) {
+    std::string_view sk = sf.unescaped_key();
+    if (sk == "traceID") {
+      s.trace = parse_trace_id(sf.value().get_string());
+      has_trace = true;
+    } else if (sk == "spanID") {
+      s.id = parse_span_id(sf.value().get_string(), "spanID");
+    } else if (sk == "operationName") {
+      s.name = sf.value().get_string();
+    } else if (sk == "references") {
+      for (auto ref : sf.value().get_array()) read_jaeger_reference(ref.get_object(), s);
+    } else if (sk == "startTime") {
+      s.start_ns = static_cast<int64_t>(u64(sf.value())) * 1000;
+      s.timed = true;
+    } else if (sk == "duration") {
+      s.end_ns = static_cast<int64_t>(u64(sf.value())) * 1000;  // made absolute below
+    } else if (sk == "tags") {
+      for (auto tag : sf.value().get_array()) read_jaeger_tag(tag.get_object(), s);
+    } else if (sk == "processID") {
+      js.process_id = sf.value().get_string();
+    } else if (sk == "process") {
+      for (auto pf : sf.value().get_object())
+        if (std::string_view(pf.unescaped_key()) == "serviceName") s.service = pf.value().get_string();
+    }
+  }
+  if (!has_trace) throw ShapeError{"a Jaeger span without traceID"};
+  s.end_ns += s.start_ns;
+  return js;
+}
+
+}  // namespace
 
 void read_jaeger_trace(ondemand::object trace, Emitter& e) {
   std::vector<JaegerSpan> spans;
@@ -47,51 +96,7 @@ void read_jaeger_trace(ondemand::object trace, Emitter& e) {
   for (auto field : trace) {
     std::string_view k = field.unescaped_key();
     if (k == "spans") {
-      for (auto item : field.value().get_array()) {
-        JaegerSpan js;
-        RawSpan& s = js.span;
-        bool has_trace = false;
-        s.timed = false;
-        for (auto sf : item.get_object()) {
-          std::string_view sk = sf.unescaped_key();
-          if (sk == "traceID") {
-            s.trace = parse_trace_id(sf.value().get_string());
-            has_trace = true;
-          } else if (sk == "spanID") {
-            s.id = parse_span_id(sf.value().get_string(), "spanID");
-          } else if (sk == "operationName") {
-            s.name = sf.value().get_string();
-          } else if (sk == "references") {
-            for (auto ref : sf.value().get_array()) {
-              std::string_view type, id;
-              for (auto rf : ref.get_object()) {
-                std::string_view rk = rf.unescaped_key();
-                if (rk == "refType")
-                  type = rf.value().get_string();
-                else if (rk == "spanID")
-                  id = rf.value().get_string();
-              }
-              if (type == "CHILD_OF" || (s.parent == 0 && type == "FOLLOWS_FROM"))
-                s.parent = parse_span_id(id, "references.spanID");
-            }
-          } else if (sk == "startTime") {
-            s.start_ns = static_cast<int64_t>(u64(sf.value())) * 1000;
-            s.timed = true;
-          } else if (sk == "duration") {
-            s.end_ns = static_cast<int64_t>(u64(sf.value())) * 1000;  // made absolute below
-          } else if (sk == "tags") {
-            for (auto tag : sf.value().get_array()) read_jaeger_tag(tag.get_object(), s);
-          } else if (sk == "processID") {
-            js.process_id = sf.value().get_string();
-          } else if (sk == "process") {
-            for (auto pf : sf.value().get_object())
-              if (std::string_view(pf.unescaped_key()) == "serviceName") s.service = pf.value().get_string();
-          }
-        }
-        if (!has_trace) throw ShapeError{"a Jaeger span without traceID"};
-        s.end_ns += s.start_ns;
-        spans.push_back(js);
-      }
+      for (auto item : field.value().get_array()) spans.push_back(read_jaeger_span(item.get_object()));
     } else if (k == "processes") {
       for (auto pf : field.value().get_object()) {
         std::string_view id = pf.unescaped_key();

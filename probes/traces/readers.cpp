@@ -474,39 +474,28 @@ ReadStats read_traces_buffer(const std::string& name, const char* data, size_t s
   return read_whole(name, copy.data(), size, size + SIMDJSON_PADDING, sink);
 }
 
-ReadStats read_traces(const std::string& path, const SpanSink& sink) {
-  std::unique_ptr<std::FILE, FileCloser> file(path == "-" ? stdin : std::fopen(path.c_str(), "rb"));
-  if (!file) throw ReadError{fmt::format("{}: cannot open: {}", path, std::strerror(errno))};
-  std::string name = path == "-" ? "<stdin>" : path;
-  struct stat st {};
-  if (path != "-" && fstat(fileno(file.get()), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
-    MappedLines mapped(fileno(file.get()), static_cast<size_t>(st.st_size), name);
-    if (auto stats = mapped.read(name, sink)) return *stats;
-  }
+namespace {
 
-  // Chunks of the input, with simdjson's padding after the data.
-  constexpr size_t kChunk = 16u << 20;
-  ByteBuffer buf(kChunk + SIMDJSON_PADDING);
-  size_t filled = std::fread(buf.data(), 1, kChunk, file.get());
-  if (std::ferror(file.get())) throw ReadError{fmt::format("{}: read error: {}", name, std::strerror(errno))};
-  bool eof = filled < kChunk;
-  if (size_t bom = bom_length(buf.data(), filled)) {
-    std::memmove(buf.data(), buf.data() + bom, filled - bom);
-    filled -= bom;
-  }
+// Chunks of the input, with simdjson's padding after the data.
+constexpr size_t kChunk = 16u << 20;
 
-  if (!first_line_is_otlp_request(buf.data(), filled)) {
-    // A single document (OTLP/JSON, Jaeger, Zipkin): read it whole.
-    while (!eof) {
-      if (filled + kChunk + SIMDJSON_PADDING > buf.size()) buf.resize(2 * buf.size());  // amortized
-      size_t n = std::fread(buf.data() + filled, 1, kChunk, file.get());
-      filled += n;
-      eof = n < kChunk;
-    }
-    buf.resize(filled + SIMDJSON_PADDING);
-    return read_whole(name, buf.data(), filled, buf.size(), sink);
+// A single document (OTLP/JSON, Jaeger, Zipkin) whose first `filled` bytes are in `buf`: read whole.
+ReadStats read_rest_whole(const std::string& name, std::FILE* file, ByteBuffer& buf, size_t filled, bool eof,
+                          const SpanSink& sink) {
+  while (!eof) {
+    if (filled + kChunk + SIMDJSON_PADDING > buf.size()) buf.resize(2 * buf.size());  // amortized
+    size_t n = std::fread(buf.data() + filled, 1, kChunk, file);
+    filled += n;
+    eof = n < kChunk;
   }
+  buf.resize(filled + SIMDJSON_PADDING);
+  return read_whole(name, buf.data(), filled, buf.size(), sink);
+}
 
+// OTLP JSON Lines whose first `filled` bytes are in `buf`: complete lines are read as they come, an
+// unfinished one waits for the next chunk.
+ReadStats read_line_chunks(const std::string& name, std::FILE* file, ByteBuffer& buf, size_t filled, bool eof,
+                           const SpanSink& sink) {
   Emitter e{sink};
   LineStream lines(name, e);
   ReadStats stats{Format::otlp_jsonl, 0, 0, 0};
@@ -530,15 +519,40 @@ ReadStats read_traces(const std::string& path, const SpanSink& sink) {
     file_offset += pos;
     // The buffer grows only for a line longer than itself; otherwise the next read fills it up.
     if (tail + SIMDJSON_PADDING >= buf.size()) buf.resize(2 * buf.size());
-    size_t n = std::fread(buf.data() + tail, 1, buf.size() - SIMDJSON_PADDING - tail, file.get());
-    if (std::ferror(file.get()))
-      throw ReadError{fmt::format("{}: read error: {}", name, std::strerror(errno))};
+    size_t n = std::fread(buf.data() + tail, 1, buf.size() - SIMDJSON_PADDING - tail, file);
+    if (std::ferror(file)) throw ReadError{fmt::format("{}: read error: {}", name, std::strerror(errno))};
     filled = tail + n;
-    eof = n == 0 || std::feof(file.get());
+    eof = n == 0 || std::feof(file);
   }
   stats.spans = e.spans;
   if (stats.lines <= 1) stats.format = Format::otlp_json;
   return stats;
+}
+
+}  // namespace
+
+ReadStats read_traces(const std::string& path, const SpanSink& sink) {
+  std::unique_ptr<std::FILE, FileCloser> file(path == "-" ? stdin : std::fopen(path.c_str(), "rb"));
+  if (!file) throw ReadError{fmt::format("{}: cannot open: {}", path, std::strerror(errno))};
+  std::string name = path == "-" ? "<stdin>" : path;
+  struct stat st {};
+  if (path != "-" && fstat(fileno(file.get()), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+    MappedLines mapped(fileno(file.get()), static_cast<size_t>(st.st_size), name);
+    if (auto stats = mapped.read(name, sink)) return *stats;
+  }
+
+  ByteBuffer buf(kChunk + SIMDJSON_PADDING);
+  size_t filled = std::fread(buf.data(), 1, kChunk, file.get());
+  if (std::ferror(file.get())) throw ReadError{fmt::format("{}: read error: {}", name, std::strerror(errno))};
+  bool eof = filled < kChunk;
+  if (size_t bom = bom_length(buf.data(), filled)) {
+    std::memmove(buf.data(), buf.data() + bom, filled - bom);
+    filled -= bom;
+  }
+
+  if (!first_line_is_otlp_request(buf.data(), filled))
+    return read_rest_whole(name, file.get(), buf, filled, eof, sink);
+  return read_line_chunks(name, file.get(), buf, filled, eof, sink);
 }
 
 }  // namespace cp::traces

@@ -109,18 +109,25 @@ class IdMap {
   std::vector<std::pair<uint32_t, V>> values_;  // in order of first use
 };
 
-class Assembler {
- public:
-  // Sequential calls further apart than `max_gap_ms` are not one sequence (Sentry's Consecutive
-  // HTTP: 500 ms); calls shorter than `min_call_ms` are not worth parallelizing and end a sequence.
-  // A trace none of whose spans arrived in the last `horizon_bytes` of input is complete: it is
+// The analysis' tunables and their defaults: the one declaration the traces and otlp probes'
+// options (chokepoint.toml [probes.traces] / [probes.otlp]) are made from.
+struct AnalysisOptions {
+  // Sequential calls further apart than this are not one sequence (Sentry's Consecutive HTTP).
+  double sequential_max_gap_ms = 500;
+  // Calls shorter than this are not worth parallelizing and end a sequence.
+  double sequential_min_call_ms = 50;
+  // A trace none of whose spans arrived in this much of the latest input is complete: it is
   // analysed and its spans dropped, so memory stays flat however large the input. A span arriving
   // later still is counted as an orphan.
-  explicit Assembler(double sequential_max_gap_ms = 500, double sequential_min_call_ms = 50,
-                     uint64_t horizon_bytes = 64ull << 20)
-      : max_gap_ns_(static_cast<int64_t>(sequential_max_gap_ms * 1e6)),
-        min_call_ns_(static_cast<int64_t>(sequential_min_call_ms * 1e6)),
-        horizon_bytes_(horizon_bytes) {}
+  double trace_horizon_mb = 64;
+};
+
+class Assembler {
+ public:
+  explicit Assembler(const AnalysisOptions& options = {})
+      : max_gap_ns_(static_cast<int64_t>(options.sequential_max_gap_ms * 1e6)),
+        min_call_ns_(static_cast<int64_t>(options.sequential_min_call_ms * 1e6)),
+        horizon_bytes_(static_cast<uint64_t>(options.trace_horizon_mb * 1048576)) {}
 
   // `offset_base`: where the span's file starts in the whole input (files follow one another).
   void add(const RawSpan& raw, uint64_t offset_base = 0);

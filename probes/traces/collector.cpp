@@ -8,12 +8,15 @@
 namespace cp::traces {
 
 std::map<std::string, double, std::less<>> analysis_options() {
-  return {{"sequential_max_gap_ms", 500}, {"sequential_min_call_ms", 50}, {"trace_horizon_mb", 64}};
+  AnalysisOptions defaults;
+  return {{"sequential_max_gap_ms", defaults.sequential_max_gap_ms},
+          {"sequential_min_call_ms", defaults.sequential_min_call_ms},
+          {"trace_horizon_mb", defaults.trace_horizon_mb}};
 }
 
 Assembler assembler_for(const CollectContext& ctx, std::string_view probe) {
-  return Assembler(ctx.option(probe, "sequential_max_gap_ms"), ctx.option(probe, "sequential_min_call_ms"),
-                   static_cast<uint64_t>(ctx.option(probe, "trace_horizon_mb") * 1048576));
+  return Assembler({ctx.option(probe, "sequential_max_gap_ms"), ctx.option(probe, "sequential_min_call_ms"),
+                    ctx.option(probe, "trace_horizon_mb")});
 }
 
 // Every --traces file feeds one assembler: a trace's spans may be

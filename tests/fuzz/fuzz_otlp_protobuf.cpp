@@ -11,7 +11,8 @@
 #include "probes/traces/assemble.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  cp::traces::Assembler assembler(500, 50, 1024);  // a tiny horizon exercises eviction too
+  cp::traces::Assembler assembler(
+      {.trace_horizon_mb = 1024.0 / 1048576});  // a tiny horizon exercises eviction too
   std::string_view body(reinterpret_cast<const char*>(data), size);
   try {
     cp::otlp::read_export_protobuf(body, [&](const cp::traces::RawSpan& s) { assembler.add(s); });

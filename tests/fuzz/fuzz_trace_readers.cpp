@@ -13,7 +13,8 @@
 #include "probes/traces/rules.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  cp::traces::Assembler assembler(500, 50, 1024);  // a tiny horizon exercises eviction too
+  cp::traces::Assembler assembler(
+      {.trace_horizon_mb = 1024.0 / 1048576});  // a tiny horizon exercises eviction too
   try {
     cp::traces::read_traces_buffer("fuzz", reinterpret_cast<const char*>(data), size,
                                    [&](const cp::traces::RawSpan& s) { assembler.add(s); });

@@ -40,48 +40,58 @@ int usage_error(const CLI::App& app, const CLI::ParseError& e, int argc, char** 
   return cp::kExitUsage;
 }
 
-}  // namespace
+// The target flags of `diagnose`, as the probes declare them: values and switches (--host).
+struct TargetFlags {
+  std::vector<std::pair<std::string, std::vector<std::string>>> values;
+  std::vector<std::pair<std::string, bool>> switches;
 
-int main(int argc, char** argv) {
-  CLI::App app{"chokepoint: find where a backend's bottleneck is before paying to scale it"};
-  app.name("chokepoint");  // not argv[0]'s full path
-  app.footer(cp::main_help_footer());
-  app.set_version_flag("--version", std::string("chokepoint ") + cp::kVersion);
-  app.require_subcommand(1);
-
-  cp::DiagnoseArgs d;
-  auto* diagnose = app.add_subcommand("diagnose", "sample the targets, rank the bottleneck, write a report");
-  diagnose->footer(cp::diagnose_help_footer());
-  std::vector<std::pair<std::string, std::vector<std::string>>> target_values;
-  std::vector<std::pair<std::string, bool>> target_switches;  // flags without a value (--host)
-  target_values.reserve(16);
-  target_switches.reserve(4);
-  const std::string group = "Targets (any combination, each repeatable)";
-  for (const auto& kind : cp::probe_kinds())
-    for (const auto& f : kind.flags) {
-      if (f.value_name.empty()) {
-        auto& sw = target_switches.emplace_back(std::string(f.flag), false);
-        diagnose->add_flag(sw.first, sw.second, std::string(f.help))->group(group);
-        continue;
+  void add_to(CLI::App* diagnose) {
+    values.reserve(16);  // CLI11 keeps pointers into both
+    switches.reserve(4);
+    const std::string group = "Targets (any combination, each repeatable)";
+    for (const auto& kind : cp::probe_kinds())
+      for (const auto& f : kind.flags) {
+        if (f.value_name.empty()) {
+          auto& sw = switches.emplace_back(std::string(f.flag), false);
+          diagnose->add_flag(sw.first, sw.second, std::string(f.help))->group(group);
+          continue;
+        }
+        auto& slot = values.emplace_back(std::string(f.flag), std::vector<std::string>{});
+        diagnose->add_option(slot.first, slot.second, std::string(f.help))
+            ->type_name(std::string(f.value_name))
+            ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+            ->group(group);
       }
-      auto& slot = target_values.emplace_back(std::string(f.flag), std::vector<std::string>{});
-      diagnose->add_option(slot.first, slot.second, std::string(f.help))
-          ->type_name(std::string(f.value_name))
-          ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
-          ->group(group);
-    }
-  // Seconds as people write them: "10", "2.5". Not "" (read as 0) or "0x10" (read as 16).
-  const CLI::Validator decimal_seconds(
+  }
+
+  void append_to(std::vector<cp::TargetArg>& targets) const {
+    for (const auto& [flag, given] : values)
+      for (const auto& v : given) targets.push_back({flag, v});
+    for (const auto& [flag, on] : switches)
+      if (on) targets.push_back({flag, ""});
+  }
+};
+
+// Seconds as people write them: "10", "2.5". Not "" (read as 0) or "0x10" (read as 16).
+const CLI::Validator& decimal_seconds() {
+  static const CLI::Validator v(
       [](std::string& s) {
         static const std::regex decimal("[0-9]+(\\.[0-9]+)?");
         return std::regex_match(s, decimal) ? std::string()
                                             : "expected seconds as a decimal number, not \"" + s + "\"";
       },
       "SECONDS");
+  return v;
+}
+
+CLI::App* add_diagnose(CLI::App& app, cp::DiagnoseArgs& d, TargetFlags& targets) {
+  auto* diagnose = app.add_subcommand("diagnose", "sample the targets, rank the bottleneck, write a report");
+  diagnose->footer(cp::diagnose_help_footer());
+  targets.add_to(diagnose);
   diagnose->add_option("--window", d.window_s, "live sampling window in seconds; 0 = one cumulative snapshot")
       ->type_name("SECONDS")
       ->capture_default_str()
-      ->check(decimal_seconds);
+      ->check(decimal_seconds());
   diagnose->add_option("--format", d.format, "text|json|markdown|junit|prometheus|sarif|html")
       ->type_name("FORMAT")
       ->capture_default_str();
@@ -97,8 +107,10 @@ int main(int argc, char** argv) {
   diagnose->add_option("--save-evidence", d.save_evidence, "write the raw collected snapshots to FILE")
       ->type_name("FILE");
   diagnose->add_option("--replay", d.replay, "judge saved evidence instead of collecting")->type_name("FILE");
+  return diagnose;
+}
 
-  cp::CompareArgs c;
+CLI::App* add_compare(CLI::App& app, cp::CompareArgs& c) {
   auto* compare =
       app.add_subcommand("compare", "gate two saved JSON reports: new / unchanged / resolved findings");
   compare->footer(cp::compare_help_footer());
@@ -112,13 +124,33 @@ int main(int argc, char** argv) {
       ->type_name("FILE");
   compare->add_option("--output", c.output, "write the report to FILE (atomically); default stdout")
       ->type_name("FILE");
+  return compare;
+}
 
-  std::optional<std::string> rule;
-  std::string rules_format = "text";
+CLI::App* add_rules(CLI::App& app, std::optional<std::string>& rule, std::string& format) {
   auto* rules = app.add_subcommand("rules", "list every rule, or explain one");
   rules->footer(cp::rules_help_footer());
   rules->add_option("RULE", rule, "a rule id, e.g. db.missing_index")->type_name("RULE");
-  rules->add_option("--format", rules_format, "text|json")->type_name("FORMAT")->capture_default_str();
+  rules->add_option("--format", format, "text|json")->type_name("FORMAT")->capture_default_str();
+  return rules;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"chokepoint: find where a backend's bottleneck is before paying to scale it"};
+  app.name("chokepoint");  // not argv[0]'s full path
+  app.footer(cp::main_help_footer());
+  app.set_version_flag("--version", std::string("chokepoint ") + cp::kVersion);
+  app.require_subcommand(1);
+  cp::DiagnoseArgs d;
+  TargetFlags targets;
+  auto* diagnose = add_diagnose(app, d, targets);
+  cp::CompareArgs c;
+  auto* compare = add_compare(app, c);
+  std::optional<std::string> rule;
+  std::string rules_format = "text";
+  add_rules(app, rule, rules_format);
 
   try {
     app.parse(argc, argv);
@@ -134,10 +166,7 @@ int main(int argc, char** argv) {
 
   return cp::run_guarded([&] {
     if (diagnose->parsed()) {
-      for (const auto& [flag, values] : target_values)
-        for (const auto& v : values) d.targets.push_back({flag, v});
-      for (const auto& [flag, on] : target_switches)
-        if (on) d.targets.push_back({flag, ""});
+      targets.append_to(d.targets);
       return cp::run_diagnose(d);
     }
     if (compare->parsed()) return cp::run_compare(c);

@@ -123,6 +123,76 @@ std::string connect_message(const std::string& err, const RedisUrl& u, const std
   return fmt::format("{}: {}", where, err);
 }
 
+// AUTH and SELECT as the URL asks; the authentication failure said for the user (empty: none).
+std::string authenticate_and_select(Connection& c, const RedisUrl& url, const std::string& where) {
+  if (!url.password.empty()) {
+    auto r = url.user.empty() ? c.run({"AUTH", url.password}) : c.run({"AUTH", url.user, url.password});
+    if (r->type == REDIS_REPLY_ERROR)
+      return fmt::format("{}: authentication failed: {} — check the user and password in the URL", where,
+                         as_text(r.get()));
+  }
+  if (url.db != 0) {
+    auto r = c.run({"SELECT", std::to_string(url.db)});
+    if (r->type == REDIS_REPLY_ERROR)
+      throw RedisError{"SELECT " + std::to_string(url.db) + ": " + as_text(r.get())};
+  }
+  return "";
+}
+
+// INFO and the slow log at both ends of the window, PINGs timed through it.
+void read_window(Connection& c, const CollectContext& ctx, Snapshot& snap) {
+  bool cumulative = ctx.cumulative();
+  auto started = Clock::now();
+  snap.info_start = cumulative ? std::map<std::string, std::string>{} : read_info(c);
+  snap.version = (cumulative ? read_info(c) : snap.info_start)["redis_version"];
+  long long slow_after = -1;
+  try {
+    slow_after = cumulative ? -1 : read_slowlog(c, -1, nullptr);
+  } catch (const RedisError&) {
+    snap.slowlog_available = false;  // renamed or forbidden by ACL
+  }
+  Histogram ping;
+  sample_through_window(ctx, interval_option(ctx, "redis", "ping_interval_ms", 10), [&](double) {
+    auto t0 = Clock::now();
+    c.run({"PING"});
+    ping.add(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+  });
+  snap.info_end = read_info(c);
+  snap.window_s = ctx.measured_window(started);
+  if (snap.slowlog_available) {
+    try {
+      read_slowlog(c, slow_after, &snap.slowlog);
+    } catch (const RedisError&) {
+      snap.slowlog_available = false;
+    }
+  }
+  snap.ping_count = static_cast<double>(ping.count());
+  snap.ping_p50_ms = ping.percentile(50);
+  snap.ping_p99_ms = ping.percentile(99);
+  snap.ping_max_ms = ping.max();
+}
+
+// The settings the rules read, and LATENCY LATEST; managed services may forbid CONFIG.
+void read_settings(Connection& c, Snapshot& snap) {
+  for (const char* key : {"maxclients", "maxmemory", "maxmemory-policy", "slowlog-log-slower-than"}) {
+    auto r = c.run({"CONFIG", "GET", key});
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
+      snap.config[key] = as_text(r->element[1]);
+    } else if (r->type == REDIS_REPLY_ERROR) {
+      snap.config_error = as_text(r.get());  // not fatal: managed services forbid CONFIG
+      break;
+    }
+  }
+  auto lat = c.run({"LATENCY", "LATEST"});
+  if (lat->type == REDIS_REPLY_ARRAY)
+    for (size_t i = 0; i < lat->elements; ++i) {
+      const redisReply* e = lat->element[i];
+      if (e->type == REDIS_REPLY_ARRAY && e->elements >= 4)
+        snap.latency.push_back({as_text(e->element[0]), static_cast<double>(e->element[2]->integer),
+                                static_cast<double>(e->element[3]->integer)});
+    }
+}
+
 }  // namespace
 
 Collected collect(const Target& target, const CollectContext& ctx) {
@@ -139,67 +209,10 @@ Collected collect(const Target& target, const CollectContext& ctx) {
     } catch (const RedisError& e) {
       return {ProbeStatus::error, scrub(connect_message(e.message, *url, target.name), target.secrets), {}};
     }
-    if (!url->password.empty()) {
-      auto r =
-          url->user.empty() ? c->run({"AUTH", url->password}) : c->run({"AUTH", url->user, url->password});
-      if (r->type == REDIS_REPLY_ERROR)
-        return {ProbeStatus::error,
-                scrub(fmt::format("{}: authentication failed: {} — check the user and password in the URL",
-                                  target.name, as_text(r.get())),
-                      target.secrets),
-                {}};
-    }
-    if (url->db != 0) {
-      auto r = c->run({"SELECT", std::to_string(url->db)});
-      if (r->type == REDIS_REPLY_ERROR)
-        throw RedisError{"SELECT " + std::to_string(url->db) + ": " + as_text(r.get())};
-    }
-    bool cumulative = ctx.cumulative();
-    auto started = Clock::now();
-    snap.info_start = cumulative ? std::map<std::string, std::string>{} : read_info(*c);
-    snap.version = (cumulative ? read_info(*c) : snap.info_start)["redis_version"];
-    long long slow_after = -1;
-    try {
-      slow_after = cumulative ? -1 : read_slowlog(*c, -1, nullptr);
-    } catch (const RedisError&) {
-      snap.slowlog_available = false;  // renamed or forbidden by ACL
-    }
-    Histogram ping;
-    sample_through_window(ctx, interval_option(ctx, "redis", "ping_interval_ms", 10), [&](double) {
-      auto t0 = Clock::now();
-      c->run({"PING"});
-      ping.add(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-    });
-    snap.info_end = read_info(*c);
-    snap.window_s = ctx.measured_window(started);
-    if (snap.slowlog_available) {
-      try {
-        read_slowlog(*c, slow_after, &snap.slowlog);
-      } catch (const RedisError&) {
-        snap.slowlog_available = false;
-      }
-    }
-    for (const char* key : {"maxclients", "maxmemory", "maxmemory-policy", "slowlog-log-slower-than"}) {
-      auto r = c->run({"CONFIG", "GET", key});
-      if (r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
-        snap.config[key] = as_text(r->element[1]);
-      } else if (r->type == REDIS_REPLY_ERROR) {
-        snap.config_error = as_text(r.get());  // not fatal: managed services forbid CONFIG
-        break;
-      }
-    }
-    auto lat = c->run({"LATENCY", "LATEST"});
-    if (lat->type == REDIS_REPLY_ARRAY)
-      for (size_t i = 0; i < lat->elements; ++i) {
-        const redisReply* e = lat->element[i];
-        if (e->type == REDIS_REPLY_ARRAY && e->elements >= 4)
-          snap.latency.push_back({as_text(e->element[0]), static_cast<double>(e->element[2]->integer),
-                                  static_cast<double>(e->element[3]->integer)});
-      }
-    snap.ping_count = static_cast<double>(ping.count());
-    snap.ping_p50_ms = ping.percentile(50);
-    snap.ping_p99_ms = ping.percentile(99);
-    snap.ping_max_ms = ping.max();
+    if (auto refused = authenticate_and_select(*c, *url, target.name); !refused.empty())
+      return {ProbeStatus::error, scrub(refused, target.secrets), {}};
+    read_window(*c, ctx, snap);
+    read_settings(*c, snap);
   } catch (const RedisError& e) {
     return {ProbeStatus::error, scrub(target.name + ": " + e.message, target.secrets), {}};
   }

@@ -15,12 +15,10 @@ namespace {
 
 std::string describe(const std::string&, const std::vector<std::string>& specs,
                      std::vector<std::string>& secrets) {
-  const std::string& spec = specs.front();
   std::string error;
-  auto info = pg::parse_conninfo(spec, error);
-  if (!info) throw UsageError("--pgbouncer: not a connection string: " + error);
-  if (auto pw = info->get("password"); !pw.empty()) secrets.push_back(pw);
-  return info->display_name();
+  auto name = pg::conninfo_display_name(specs.front(), secrets, error);
+  if (!name) throw UsageError("--pgbouncer: not a connection string: " + error);
+  return *name;
 }
 
 double column(const pgb::Row& row, const char* name) {

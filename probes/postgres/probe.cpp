@@ -14,13 +14,10 @@ namespace {
 
 std::string describe(const std::string&, const std::vector<std::string>& specs,
                      std::vector<std::string>& secrets) {
-  const std::string& spec = specs.front();
   std::string error;
-  auto info = pg::parse_conninfo(spec, error);
-  if (!info) throw UsageError("--postgres: not a PostgreSQL connection string: " + error);
-  for (const char* key : {"password", "sslpassword"})
-    if (auto pw = info->get(key); !pw.empty()) secrets.push_back(pw);
-  return info->display_name();
+  auto name = pg::conninfo_display_name(specs.front(), secrets, error);
+  if (!name) throw UsageError("--postgres: not a PostgreSQL connection string: " + error);
+  return *name;
 }
 
 // The collector stores safe texts only; evidence written by an older chokepoint (or by hand) is

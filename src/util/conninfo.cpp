@@ -100,6 +100,15 @@ std::optional<ConnInfo> parse_conninfo(const std::string& dsn, std::string& erro
   return info;
 }
 
+std::optional<std::string> conninfo_display_name(const std::string& dsn, std::vector<std::string>& secrets,
+                                                 std::string& error) {
+  auto info = parse_conninfo(dsn, error);
+  if (!info) return std::nullopt;
+  for (const char* key : {"password", "sslpassword"})
+    if (auto pw = info->get(key); !pw.empty()) secrets.push_back(pw);
+  return info->display_name();
+}
+
 std::string session_conninfo(const ConnInfo& info, const SessionLimits& limits, bool with_options) {
   ConnInfo s = info;
   s.params["application_name"] = "chokepoint";

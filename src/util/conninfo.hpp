@@ -6,6 +6,8 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace cp::pg {
 
@@ -21,6 +23,11 @@ struct ConnInfo {
 
 // Parses a DSN; nullopt with `error` set when libpq rejects it (never echoing the string's values).
 std::optional<ConnInfo> parse_conninfo(const std::string& dsn, std::string& error);
+
+// A DSN given as a target: its display name (never a password), with the passwords it holds
+// (password, sslpassword) added to `secrets`; nullopt with `error` set when libpq rejects it.
+std::optional<std::string> conninfo_display_name(const std::string& dsn, std::vector<std::string>& secrets,
+                                                 std::string& error);
 
 // libpq's parse error with every quoted part that is not a keyword or punctuation hidden.
 std::string redact_parse_error(std::string_view message);

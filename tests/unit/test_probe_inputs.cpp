@@ -62,3 +62,17 @@ TEST_CASE("the shared sampling loop stops when the sampler has enough, and sampl
   sample_through_window(ctx, 0.001, [&](double) { ++samples; });
   CHECK(samples == 1);
 }
+
+TEST_CASE("postgres and pgbouncer name a DSN the same way and keep both of its passwords secret") {
+  for (const char* kind : {"postgres", "pgbouncer"}) {
+    std::vector<std::string> secrets;
+    std::string name = find_probe_kind(kind)->describe(
+        "--" + std::string(kind), {"host=db port=6432 user=app dbname=shop password=pw1 sslpassword=pw2"},
+        secrets);
+    CHECK(name == "postgresql://app@db:6432/shop");
+    CHECK(secrets == std::vector<std::string>{"pw1", "pw2"});
+  }
+  std::vector<std::string> secrets;
+  CHECK_THROWS_AS(find_probe_kind("pgbouncer")->describe("--pgbouncer", {"postgresql://[broken"}, secrets),
+                  UsageError);
+}

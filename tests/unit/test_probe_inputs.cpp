@@ -3,11 +3,15 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <map>
+#include <regex>
+#include <sstream>
 #include <stdexcept>
 
 #include "core/commands.hpp"
 #include "core/error.hpp"
 #include "core/settings.hpp"
+#include "harness.hpp"
 #include "probes/probe.hpp"
 
 using namespace cp;
@@ -75,4 +79,41 @@ TEST_CASE("postgres and pgbouncer name a DSN the same way and keep both of its p
   std::vector<std::string> secrets;
   CHECK_THROWS_AS(find_probe_kind("pgbouncer")->describe("--pgbouncer", {"postgresql://[broken"}, secrets),
                   UsageError);
+}
+
+namespace {
+
+// Option defaults a probe README states: table rows "| `a`, `b` | 1, 2 |" and inline "`a` (1)".
+std::multimap<std::string, double> documented_defaults(const std::string& readme) {
+  std::multimap<std::string, double> out;
+  static const std::regex row(R"(^\| ((?:`\w+`(?:, )?)+) \| ([0-9.]+(?:, [0-9.]+)*) \|)");
+  static const std::regex inline_default(R"(`(\w+)` \(([0-9.]+))");
+  static const std::regex name(R"(`(\w+)`)"), number(R"([0-9.]+)");
+  std::istringstream lines(readme);
+  for (std::string line; std::getline(lines, line);) {
+    std::smatch m;
+    if (std::regex_search(line, m, row)) {
+      std::string names = m[1], values = m[2];
+      std::sregex_iterator n(names.begin(), names.end(), name), v(values.begin(), values.end(), number), end;
+      for (; n != end && v != end; ++n, ++v) out.emplace((*n)[1], std::stod(v->str()));
+    }
+    for (std::sregex_iterator i(line.begin(), line.end(), inline_default), end; i != end; ++i)
+      out.emplace((*i)[1], std::stod((*i)[2]));
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("each probe README states its options with the defaults the probe declares") {
+  for (const auto& kind : probe_kinds()) {
+    auto documented = documented_defaults(
+        test::slurp(test::source_dir() + "/probes/" + std::string(kind.name) + "/README.md"));
+    for (const auto& [option, value] : kind.options) {
+      INFO(kind.name, " ", option);
+      auto [first, last] = documented.equal_range(option);
+      CHECK(first != last);
+      for (auto it = first; it != last; ++it) CHECK(it->second == value);
+    }
+  }
 }

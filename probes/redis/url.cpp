@@ -23,6 +23,21 @@ std::string percent_decode(const std::string& s) {
 bool all_digits(const std::string& s) {
   return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
 }
+
+// user:password@ at the front of `authority`: into `u`, and off `authority`.
+void take_userinfo(std::string& authority, RedisUrl& u) {
+  auto at = authority.rfind('@');
+  if (at == std::string::npos) return;
+  std::string userinfo = authority.substr(0, at);
+  authority = authority.substr(at + 1);
+  auto colon = userinfo.find(':');
+  if (colon == std::string::npos) {
+    u.password = percent_decode(userinfo);  // redis://secret@host: a password without a user
+  } else {
+    u.user = percent_decode(userinfo.substr(0, colon));
+    u.password = percent_decode(userinfo.substr(colon + 1));
+  }
+}
 }  // namespace
 
 std::optional<RedisUrl> parse_redis_url(const std::string& url, std::string& error) {
@@ -40,17 +55,7 @@ std::optional<RedisUrl> parse_redis_url(const std::string& url, std::string& err
   rest = rest.substr(0, rest.find_first_of("?#"));
   std::string authority = rest.substr(0, rest.find('/'));
   std::string path = rest.find('/') == std::string::npos ? "" : rest.substr(rest.find('/') + 1);
-  if (auto at = authority.rfind('@'); at != std::string::npos) {
-    std::string userinfo = authority.substr(0, at);
-    authority = authority.substr(at + 1);
-    auto colon = userinfo.find(':');
-    if (colon == std::string::npos) {
-      u.password = percent_decode(userinfo);  // redis://secret@host: a password without a user
-    } else {
-      u.user = percent_decode(userinfo.substr(0, colon));
-      u.password = percent_decode(userinfo.substr(colon + 1));
-    }
-  }
+  take_userinfo(authority, u);
   std::string host = authority;
   if (!authority.empty() && authority.front() == '[') {  // [::1]:6379
     auto close = authority.find(']');

@@ -61,8 +61,7 @@ std::vector<HistogramBin> Histogram::bins(size_t max_bins) const {
   if (first == buckets_.end() || max_bins == 0) return out;
   size_t lo = static_cast<size_t>(first - buckets_.begin());
   size_t hi = buckets_.size() - 1;  // the last bucket is never empty: add() grows the vector to it
-  size_t filled = static_cast<size_t>(std::count_if(first, buckets_.end(), [](uint64_t n) { return n > 0; }));
-  size_t width = filled <= max_bins ? 1 : (hi - lo + max_bins) / max_bins;  // ceil(span / max_bins)
+  size_t width = (hi - lo + max_bins) / max_bins;  // ceil(span / max_bins): 1 for a narrow span
   for (size_t start = lo; start <= hi; start += width) {
     size_t end = std::min(start + width, hi + 1);  // [start, end)
     uint64_t n = 0;

@@ -21,9 +21,9 @@ class Histogram {
   double max() const { return max_; }
   double mean() const { return count_ ? sum_ / static_cast<double>(count_) : 0; }
   double percentile(double p) const;  // p in [0,100]; 0 when empty
-  // The non-empty buckets in ascending order. When more than `max_bins` buckets hold values,
-  // runs of equally many adjacent buckets (equal on the log scale) are merged so that at most
-  // `max_bins` remain; counts are exact and add up to count().
+  // The non-empty buckets in ascending order. When the values span more than `max_bins` buckets,
+  // runs of equally many adjacent buckets (equal widths on the log scale) are merged so that at
+  // most `max_bins` remain; counts are exact and add up to count().
   std::vector<HistogramBin> bins(size_t max_bins = 30) const;
 
  private:

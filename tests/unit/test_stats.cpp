@@ -41,13 +41,22 @@ TEST_CASE("histogram ignores what is not a duration") {
   CHECK(a.min() == 0);
 }
 
-TEST_CASE("histogram bins: few filled buckets as they are, many merged to at most 30, counts exact") {
-  Histogram few;
-  for (double v : {2.0, 2.0, 40.0, 900.0}) few.add(v);
-  auto bins = few.bins();
+TEST_CASE("histogram bins: a narrow span bucket by bucket, a wide one merged to at most 30, counts exact") {
+  Histogram narrow;  // 100 … 110: about ten 1 % buckets
+  for (double v : {100.0, 100.0, 104.0, 109.5}) narrow.add(v);
+  auto bins = narrow.bins();
   REQUIRE(bins.size() == 3);
   CHECK(bins[0].count == 2);
   for (const auto& b : bins) CHECK(b.upper / b.lower == doctest::Approx(1.01));  // one 1 % bucket each
+  CHECK((bins[0].lower <= 100.0 && 100.0 < bins[0].upper));
+  CHECK((bins[2].lower <= 109.5 && 109.5 < bins[2].upper));
+
+  Histogram few;  // 2 … 900 ms, four values: three wide bars, not three 1 % slivers
+  for (double v : {2.0, 2.0, 40.0, 900.0}) few.add(v);
+  bins = few.bins();
+  REQUIRE(bins.size() == 3);
+  CHECK(bins[0].count == 2);
+  CHECK(bins[0].upper / bins[0].lower > 1.2);
   CHECK((bins[0].lower <= 2.0 && 2.0 < bins[0].upper));
   CHECK((bins[2].lower <= 900.0 && 900.0 < bins[2].upper));
 

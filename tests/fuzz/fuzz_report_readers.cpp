@@ -19,8 +19,8 @@
 namespace {
 
 void render_all(const cp::Report& r) {
-  for (auto f :
-       {cp::Format::text, cp::Format::json, cp::Format::markdown, cp::Format::junit, cp::Format::prometheus})
+  for (auto f : {cp::Format::text, cp::Format::json, cp::Format::markdown, cp::Format::junit,
+                 cp::Format::prometheus, cp::Format::sarif, cp::Format::html})
     (void)cp::render(r, f, {});
 }
 

@@ -70,6 +70,31 @@ TEST_CASE("TOML nested beyond reason or too large: exit 2 with a message") {
   }
 }
 
+TEST_CASE("non-ASCII where TOML allows only ASCII: a message with line:column, never toml++'s unreachable") {
+  // The first is libFuzzer's find (fuzz_config_reader); the others are toml++ issues #295 and #190.
+  const std::pair<std::string, std::string> refused[] = {
+      {"[rules.\"cache.memory_fragmentation\"]\nmax_fr_\xc3\x94_top = 20\n", "2:8"},
+      {"\xcc\xaa", "1:1"},
+      {"s = \"\"\"\\\n\xc2\xa7\"\"\"\n", "2:1"},
+      {"s = \"\"\"\nme\\\\\\\xef\xba\xbf\"\"\"\n", "2:6"},
+      {"s = \"a\\ \xc2\xa0\"\n", "1:9"},
+  };
+  for (const auto& [toml, where] : refused) {
+    CAPTURE(where);
+    try {
+      cp::parse_config(toml, "chokepoint.toml");
+      FAIL("accepted");
+    } catch (const cp::UsageError& e) {
+      CHECK(std::string(e.what()) == "config chokepoint.toml:" + where +
+                                         ": a non-ASCII character outside a string or comment (TOML keys and "
+                                         "values other than strings are ASCII)");
+    }
+  }
+  // Inside strings and comments non-ASCII is TOML, and stays accepted.
+  auto s = cp::parse_config("# Lagerbestände\n[gate]\nfail_on = \"high\" # höher\n", "chokepoint.toml");
+  CHECK(s.gate.fail_on == "high");
+}
+
 TEST_CASE("evidence whose measurements were removed: exit 3 naming what is missing") {
   for (const char* section : {"statements", "tables"}) {
     auto ev = fixture("postgres/missing_index.evidence.json");

@@ -21,6 +21,17 @@ double CollectContext::measured_window(std::chrono::steady_clock::time_point sta
   return cumulative() ? 0 : std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 }
 
+bool RuleDeclarations::judges(std::string_view id) const {
+  return std::find(judged.begin(), judged.end(), id) != judged.end();
+}
+
+RuleDeclarations RuleDeclarations::judged_only() const {
+  RuleDeclarations d = *this;
+  d.declared.clear();
+  d.gated.clear();
+  return d;
+}
+
 bool CollectContext::window_open() const {
   return std::chrono::steady_clock::now() < window_end && !(interrupted && interrupted->load());
 }

@@ -8,6 +8,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "core/lever_inputs.hpp"
@@ -78,6 +79,17 @@ struct Judgement {
   LeverInputs levers;
 };
 
+// What the registry reads of a probe's rule table (see `Rule` below).
+struct RuleDeclarations {
+  std::vector<RuleSpec> declared;        // rules this probe declares (each id is declared by one probe)
+  std::vector<std::string_view> judged;  // every rule it judges: its own and those declared elsewhere
+  std::vector<GatedMetric> gated;        // its metrics the gate compares against a baseline
+
+  bool judges(std::string_view id) const;
+  // The same rules and metrics, all declared by another probe (a probe that reuses another's rules).
+  RuleDeclarations judged_only() const;
+};
+
 struct TargetFlag {
   std::string_view flag;        // "--postgres"
   std::string_view value_name;  // "DSN"; empty for a flag without a value
@@ -99,7 +111,7 @@ struct ProbeKind {
       describe;
   std::function<Collected(const Target&, const CollectContext&)> collect;
   std::function<Judgement(const nlohmann::json& snapshot, const Target&, const Settings&)> judge;
-  std::vector<std::string_view> rules;  // ids from the catalogue (src/core/catalog.cpp) this probe judges
+  RuleDeclarations rules;  // from the table in the probe's rules file
   // Collection knobs a config file may set for this probe, with defaults (documented in its README).
   std::map<std::string, double, std::less<>> options;
   // Snapshot sections without which its rules would judge nothing (and call it healthy): replayed
@@ -120,14 +132,47 @@ double interval_option(const CollectContext& ctx, std::string_view probe, std::s
 // The default `probe` declares for its option `name`; throws std::logic_error when it declares none.
 double declared_option(std::string_view probe, std::string_view name);
 
-// Runs one rule unless the configuration turned it off: `fn(args..., params)` returns findings.
-template <typename Fn, typename... Args>
-void judge_rule(Judgement& j, const Settings& settings, std::string_view rule, Fn fn, const Args&... args) {
-  if (!settings.enabled(rule)) return;
-  for (auto& f : fn(args..., settings.params(rule))) j.findings.push_back(std::move(f));
+// One row of a probe's rule table: the rule's declaration (id, category, what fires it, fix,
+// thresholds with their sources, evidence keys) and the pure function that judges it from the probe's
+// input `In`. A rule several probes judge is declared by one of them; the others name it with
+// `declared_elsewhere`.
+template <typename In>
+struct Rule {
+  RuleSpec spec;
+  std::vector<Finding> (*judge)(In&, const RuleParams&);
+  bool declared_here = true;
+};
+
+template <typename In>
+Rule<In> declared_elsewhere(std::string_view id, std::vector<Finding> (*judge)(In&, const RuleParams&)) {
+  return {RuleSpec{id, {}, {}, {}, {}, {}}, judge, false};
+}
+
+// Runs every rule of the table the configuration leaves on, in the table's order (the order findings
+// are reported in when they tie).
+template <typename In>
+void judge_rules(Judgement& j, const Settings& settings, const std::vector<Rule<In>>& table,
+                 std::type_identity_t<In>& in) {
+  for (const auto& rule : table) {
+    if (!settings.enabled(rule.spec.id)) continue;
+    for (auto& f : rule.judge(in, settings.params(rule.spec.id))) j.findings.push_back(std::move(f));
+  }
+}
+
+template <typename In>
+RuleDeclarations declarations(const std::vector<Rule<In>>& table, std::vector<GatedMetric> gated = {}) {
+  RuleDeclarations d;
+  for (const auto& rule : table) {
+    if (rule.declared_here) d.declared.push_back(rule.spec);
+    d.judged.push_back(rule.spec.id);
+  }
+  d.gated = std::move(gated);
+  return d;
 }
 
 const std::vector<ProbeKind>& probe_kinds();
 const ProbeKind* find_probe_kind(std::string_view name);
+// A metric the gate compares, as the probe that reports it declares it; nullptr for the others.
+const GatedMetric* find_gated_metric(std::string_view name);
 
 }  // namespace cp

@@ -73,7 +73,7 @@ ProbeKind host_probe() {
       describe,
       host::collect,
       judge,
-      {"infra.cpu_throttling", "infra.cpu_saturation", "infra.memory_pressure", "infra.network_drops"},
+      host::rule_declarations(),
       {{"sample_interval_ms", 250}},
       {"host_end"},
   };

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "probes/sources.hpp"
 #include "util/format.hpp"
 
 namespace cp::host {
@@ -126,8 +127,9 @@ std::vector<Finding> cpu_saturation(const Snapshot& s, const RuleParams& p) {
   if (!runnable && !pressure && !stolen) return {};
   Finding f = p.make_finding("cpu-saturation/" + s.hostname);
   f.component = "host:" + s.hostname;
-  f.severity =
-      (runnable && pressure) || steal >= 2 * p["max_steal_ratio"] ? Severity::high : Severity::medium;
+  f.severity = (runnable && pressure) || steal >= p["high_steal_factor"] * p["max_steal_ratio"]
+                   ? Severity::high
+                   : Severity::medium;
   std::string why = runnable   ? fmt::format("{:.1f} runnable tasks per CPU", per_cpu)
                     : pressure ? fmt::format("tasks waited for a CPU {:.0f} % of the time", psi)
                                : fmt::format("{} of CPU time stolen by the hypervisor", percent(steal));
@@ -169,13 +171,14 @@ std::vector<Finding> memory_pressure(const Snapshot& s, const RuleParams& p) {
   bool pressure = some >= p["max_memory_pressure"];
   bool swapping = swap_per_s >= p["max_swap_pages_per_s"];
   bool near_limit = limit_usage && *limit_usage >= p["max_limit_usage"];
-  if (!pressure && !swapping && ooms <= 0 && !near_limit) return {};
+  bool killed = ooms > p["max_oom_kills"];
+  if (!pressure && !swapping && !killed && !near_limit) return {};
   Finding f = p.make_finding("memory-pressure/" + s.cgroup_path + "@" + s.hostname);
   f.component = scope_name(s);
-  f.severity = ooms > 0 || full >= p["max_memory_pressure"] ? Severity::high
-               : pressure || swapping                       ? Severity::medium
-                                                            : Severity::low;
-  std::string what = ooms > 0   ? fmt::format("{:.0f} OOM kill{}", ooms, ooms == 1 ? "" : "s")
+  f.severity = killed || full >= p["high_full_memory_pressure"] ? Severity::high
+               : pressure || swapping                           ? Severity::medium
+                                                                : Severity::low;
+  std::string what = killed     ? fmt::format("{:.0f} OOM kill{}", ooms, ooms == 1 ? "" : "s")
                      : pressure ? fmt::format("tasks stalled on memory {:.0f} % of the time", some)
                      : swapping ? fmt::format("swapping {:.0f} pages/s", swap_per_s)
                                 : fmt::format("memory at {} of its limit", percent(*limit_usage));
@@ -209,9 +212,9 @@ std::vector<Finding> network_drops(const Snapshot& s, const RuleParams& p) {
   if (!listen && !retransmits) return {};
   Finding f = p.make_finding("network-drops/" + s.hostname);
   f.component = "host:" + s.hostname;
-  f.severity = listen                                   ? Severity::high
-               : ratio >= 5 * p["max_retransmit_ratio"] ? Severity::high
-                                                        : Severity::medium;
+  f.severity = listen                                                             ? Severity::high
+               : ratio >= p["high_retransmit_factor"] * p["max_retransmit_ratio"] ? Severity::high
+                                                                                  : Severity::medium;
   f.title = listen ? fmt::format("{:.0f} connections dropped on full listen queues on {}",
                                  std::max(overflows, drops), s.hostname)
                    : fmt::format("{} of TCP segments retransmitted on {}", percent(ratio), s.hostname);
@@ -230,12 +233,94 @@ std::vector<Finding> network_drops(const Snapshot& s, const RuleParams& p) {
   return {f};
 }
 
+namespace {
+
+// The host rules: declared here, judged in this order.
+const std::vector<Rule<const Snapshot>>& rule_table() {
+  static const std::vector<Rule<const Snapshot>> table = {
+      {{"infra.cpu_throttling",
+        Category::infrastructure,
+        "the cgroup's CFS quota throttles it: throttled periods / periods over the window above the "
+        "threshold",
+        "Raise (or remove) the CPU limit to above the usage it needs, or make the runtime match the quota: "
+        "thread pools, GOMAXPROCS, -XX:ActiveProcessorCount, worker counts sized to the limit, not the "
+        "host's cores.",
+        {
+            {"min_throttled_ratio", 0.25, "ratio", "throttled periods / periods", sources::kMixin},
+            {"critical_throttled_ratio", 0.5, "ratio", "ratio from which the finding is critical",
+             sources::kChokepoint},
+        },
+        {"cgroup", "throttled_ratio", "throttled_s_per_s", "limit_cores", "usage_cores", "nr_periods",
+         "nr_throttled", "quota_us", "period_us", "suggested_limit_cores", "cgroup_version"}},
+       cpu_throttling},
+      {{"infra.cpu_saturation",
+        Category::infrastructure,
+        "more runnable tasks than CPUs (procs_running), CPU pressure (PSI some avg10) or steal time is high",
+        "Give the workload more CPUs (a bigger node, fewer neighbours), spread it over more nodes, or make "
+        "it cheaper; with steal time, move to a less contended host.",
+        {
+            {"max_runnable_per_cpu", 1.5, "tasks", "average runnable tasks per CPU", sources::kChokepoint},
+            {"max_cpu_pressure", 20, "%", "PSI cpu some avg10: share of time some task waited for a CPU",
+             sources::kChokepoint},
+            {"max_steal_ratio", 0.1, "ratio", "CPU time stolen by the hypervisor", sources::kChokepoint},
+            {"high_steal_factor", 2, "x",
+             "stolen CPU time / max_steal_ratio from which it is high (as are runnable tasks and pressure "
+             "together)",
+             sources::kChokepoint},
+        },
+        {"scope", "runnable_per_cpu", "run_queue_avg", "run_queue_max", "cpus", "cpu_pressure_some_avg10",
+         "steal_ratio", "busy_ratio", "iowait_ratio"}},
+       cpu_saturation},
+      {{"infra.memory_pressure",
+        Category::infrastructure,
+        "memory pressure (PSI), OOM kills, swapping, or a cgroup near its memory limit",
+        "Raise the memory limit or reduce the working set (caches, batch sizes); stop swapping (more RAM or "
+        "vm.swappiness); find what the OOM killer chose in the kernel log.",
+        {
+            {"max_memory_pressure", 10, "%", "PSI memory some avg10", sources::kChokepoint},
+            {"high_full_memory_pressure", 10, "%", "PSI memory full avg10 from which it is high",
+             sources::kChokepoint},
+            {"max_oom_kills", 0, "kills", "OOM kills in the window above which it fires, high",
+             sources::kChokepoint},
+            {"max_swap_pages_per_s", 100, "pages/s", "pages swapped in + out per second",
+             sources::kChokepoint},
+            {"max_limit_usage", 0.9, "ratio", "cgroup memory usage / limit", sources::kChokepoint},
+        },
+        {"scope", "memory_pressure_some_avg10", "memory_pressure_full_avg10", "oom_kills", "swap_pages_per_s",
+         "usage_bytes", "limit_bytes", "limit_usage"}},
+       memory_pressure},
+      {{"infra.network_drops",
+        Category::infrastructure,
+        "the kernel drops connections on full listen queues (ListenOverflows/ListenDrops) or retransmits "
+        "many TCP segments",
+        "Raise the listen backlog (net.core.somaxconn and the server's backlog) and accept faster (more "
+        "acceptor threads); for retransmits, look at packet loss on the path (NIC errors, congested links, "
+        "MTU).",
+        {
+            {"max_listen_drops", 0, "drops", "listen-queue overflows or drops in the window",
+             sources::kChokepoint},
+            {"max_retransmit_ratio", 0.02, "ratio", "retransmitted / sent TCP segments",
+             sources::kChokepoint},
+            {"high_retransmit_factor", 5, "x",
+             "retransmit ratio / max_retransmit_ratio from which it is high (listen drops always are)",
+             sources::kChokepoint},
+            {"min_segments", 1000, "segments", "segments sent before the ratio counts", sources::kChokepoint},
+        },
+        {"listen_overflows", "listen_drops", "retransmitted_segments", "sent_segments", "retransmit_ratio"}},
+       network_drops},
+  };
+  return table;
+}
+
+}  // namespace
+
+RuleDeclarations rule_declarations() {
+  return declarations(rule_table(), {{"cgroup.cpu_throttled_ratio", +1, 0.05}});
+}
+
 Judgement judge(const Snapshot& s, const Target& target, const Settings& settings) {
   Judgement j;
-  judge_rule(j, settings, "infra.cpu_throttling", cpu_throttling, s);
-  judge_rule(j, settings, "infra.cpu_saturation", cpu_saturation, s);
-  judge_rule(j, settings, "infra.memory_pressure", memory_pressure, s);
-  judge_rule(j, settings, "infra.network_drops", network_drops, s);
+  judge_rules(j, settings, rule_table(), s);
   j.notes = s.notes;
   j.notes.push_back(cpu_limit_note(s));
   if (!s.cgroup_version.empty())

@@ -18,5 +18,6 @@ std::vector<Finding> network_drops(const Snapshot& s, const RuleParams& p);
 std::string cpu_limit_note(const Snapshot& s);
 
 Judgement judge(const Snapshot& s, const Target& target, const Settings& settings);
+RuleDeclarations rule_declarations();  // its rule table, for the registry
 
 }  // namespace cp::host

@@ -63,7 +63,7 @@ ProbeKind http_probe() {
       describe,
       http::collect,
       judge,
-      {"net.slow_external_call", "net.connect_overhead", "net.external_errors"},
+      http::rule_declarations(),
       {{"rate_per_s", 2}, {"max_requests", 120}, {"timeout_ms", 5000}, {"tls_verify", 1}},
       {"samples"},
   };

@@ -7,4 +7,5 @@
 
 namespace cp::http {
 Judgement judge(const Snapshot& s, const Target& target, const Settings& settings);
-}
+RuleDeclarations rule_declarations();  // its rule table, for the registry
+}  // namespace cp::http

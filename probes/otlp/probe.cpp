@@ -66,8 +66,7 @@ ProbeKind otlp_probe() {
       describe,
       otlp::collect,
       judge,
-      {"db.n_plus_one", "db.slow_query", "net.slow_external_call", "net.repeated_external_call",
-       "net.sequential_external_calls", "net.external_errors", "code.self_time_hotspot"},
+      traces::rule_declarations().judged_only(),  // the traces rules, declared there
       receiver_options(),
   };
 }

@@ -79,7 +79,7 @@ ProbeKind pgbouncer_probe() {
       describe,
       pgb::collect,
       judge,
-      {"db.pool_saturation", "code.long_transactions"},
+      pgb::rule_declarations(),
       {{"sample_interval_ms", 250}},
       {"stats_end", "pool_samples"},
   };

@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <set>
 
 #include <fmt/format.h>
 
 #include "probes/pgbouncer/levers.hpp"
+#include "probes/sources.hpp"
 #include "util/format.hpp"
 
 namespace cp::pgb {
@@ -83,7 +85,6 @@ Finding long_transactions(const PoolLoad& p, double ratio, const RuleParams& par
                           const std::string& component) {
   Finding f = params.make_finding(pool_name(p));
   f.component = component;
-  f.severity = Severity::high;
   f.title = fmt::format(
       "The application holds transactions open: {} per transaction for {} of statements, "
       "while clients wait for the {} pool",
@@ -125,9 +126,9 @@ Finding pool_saturation(const PoolLoad& p, const RuleParams& params, const std::
   if (caused_by_application)
     f.severity = Severity::low;  // the code.long_transactions finding carries the diagnosis
   else
-    f.severity = work > 0 && wait >= 5 * work ? Severity::critical
-                 : work > 0 && wait >= work   ? Severity::high
-                                              : Severity::medium;
+    f.severity = work > 0 && wait >= params["critical_wait_to_xact_ratio"] * work ? Severity::critical
+                 : work > 0 && wait >= params["high_wait_to_xact_ratio"] * work   ? Severity::high
+                                                                                  : Severity::medium;
   f.title =
       fmt::format("PgBouncer pool {} is saturated: {:.1f} clients wait for its {:.0f} server connections",
                   pool_name(p), p.avg_waiting, p.pool_size);
@@ -153,6 +154,74 @@ Finding pool_saturation(const PoolLoad& p, const RuleParams& params, const std::
   f.remediation.config =
       fmt::format("; pgbouncer.ini, [databases]\n{} = ... pool_size={:.0f}", p.database, suggested);
   return f;
+}
+
+// The pools of one snapshot, and which of them the application holds (code.long_transactions
+// fired): their saturation is then the application's, not the pool size's.
+struct Pools {
+  std::vector<PoolLoad> loads;
+  std::set<size_t> held_by_application;
+};
+
+bool saturated(const PoolLoad& p, const RuleParams& params) {
+  return p.avg_waiting >= params["min_avg_clients_waiting"] || p.maxwait_ms >= params["max_wait_ms"];
+}
+
+std::string component_of(const PoolLoad& p) {
+  return "pgbouncer:" + p.database;
+}
+
+std::vector<Finding> judge_long_transactions(Pools& pools, const RuleParams& params) {
+  std::vector<Finding> out;
+  for (size_t i = 0; i < pools.loads.size(); ++i) {
+    const PoolLoad& p = pools.loads[i];
+    auto ratio = xact_to_query_ratio(p);
+    if (!saturated(p, params) || !ratio || *ratio < params["min_xact_to_query_ratio"] || !p.avg_query_ms ||
+        *p.avg_query_ms > params["max_query_ms"])
+      continue;
+    pools.held_by_application.insert(i);
+    out.push_back(long_transactions(p, *ratio, params, component_of(p)));
+  }
+  return out;
+}
+
+std::vector<Finding> judge_pool_saturation(Pools& pools, const RuleParams& params) {
+  std::vector<Finding> out;
+  for (size_t i = 0; i < pools.loads.size(); ++i)
+    if (saturated(pools.loads[i], params))
+      out.push_back(pool_saturation(pools.loads[i], params, component_of(pools.loads[i]),
+                                    pools.held_by_application.count(i) > 0));
+  return out;
+}
+
+// The PgBouncer rules: code.long_transactions is declared here, db.pool_saturation by the postgres
+// probe. The application's long transactions are judged first: they explain a saturated pool.
+const std::vector<Rule<Pools>>& rule_table() {
+  static const std::vector<Rule<Pools>> table = {
+      {{"code.long_transactions",
+        Category::code,
+        "clients wait for pooled connections while the transactions holding them are much longer than their "
+        "statements: the application keeps transactions open between queries",
+        "Keep transactions to the statements that need them: do external calls, rendering and computation "
+        "before BEGIN or after COMMIT; in ORMs, avoid transaction-per-request middleware around slow views.",
+        {
+            {"min_xact_to_query_ratio", 5, "ratio", "transaction time / time of its statements",
+             sources::kChokepoint},
+            {"max_query_ms", 20, "ms", "mean statement time below which the database is not the slow part",
+             sources::kPgHero},
+            {"min_avg_clients_waiting", 0.5, "clients",
+             "PgBouncer clients waiting, averaged over the samples (as db.pool_saturation)",
+             sources::kChokepoint},
+            {"max_wait_ms", 1000, "ms", "or PgBouncer maxwait (as db.pool_saturation)",
+             sources::kPgBouncerDocs},
+        },
+        {"database", "user", "pool", "avg_xact_ms", "avg_query_ms", "queries_per_xact", "xact_to_query_ratio",
+         "idle_share", "avg_clients_waiting", "wait_per_xact_ms"},
+        Severity::high},
+       judge_long_transactions},
+      declared_elsewhere<Pools>("db.pool_saturation", judge_pool_saturation),
+  };
+  return table;
 }
 
 }  // namespace
@@ -184,31 +253,23 @@ std::vector<PoolLoad> pool_loads(const Snapshot& s) {
   return out;
 }
 
+RuleDeclarations rule_declarations() {
+  return declarations(rule_table(),
+                      {{"pgbouncer.wait_per_xact_ms", +1, 2}, {"pgbouncer.maxwait_ms", +1, 10}});
+}
+
 Judgement judge(const Snapshot& s, const Target& target, const Settings& settings) {
   Judgement j;
-  std::string component = "pgbouncer";
-  for (const auto& p : pool_loads(s)) {
+  Pools pools{pool_loads(s), {}};
+  for (const auto& p : pools.loads) {
     std::map<std::string, std::string> labels = {{"target", target.name}, {"pool", pool_name(p)}};
     j.metrics.push_back({"pgbouncer.clients_waiting_avg", round_to(p.avg_waiting, 3), "clients", labels});
     j.metrics.push_back({"pgbouncer.maxwait_ms", round_to(p.maxwait_ms, 3), "ms", labels});
     if (p.wait_per_xact_ms)
       j.metrics.push_back({"pgbouncer.wait_per_xact_ms", round_to(*p.wait_per_xact_ms, 3), "ms", labels});
     if (p.avg_xact_ms) j.metrics.push_back({"pgbouncer.xact_ms", round_to(*p.avg_xact_ms, 3), "ms", labels});
-
-    if (!settings.enabled("db.pool_saturation")) continue;
-    RuleParams sat = settings.params("db.pool_saturation");
-    bool saturated = p.avg_waiting >= sat["min_avg_clients_waiting"] || p.maxwait_ms >= sat["max_wait_ms"];
-    if (!saturated) continue;
-    auto ratio = xact_to_query_ratio(p);
-    bool app_holds = false;
-    if (settings.enabled("code.long_transactions") && ratio) {
-      RuleParams lt = settings.params("code.long_transactions");
-      app_holds =
-          *ratio >= lt["min_xact_to_query_ratio"] && p.avg_query_ms && *p.avg_query_ms <= lt["max_query_ms"];
-      if (app_holds) j.findings.push_back(long_transactions(p, *ratio, lt, component + ":" + p.database));
-    }
-    j.findings.push_back(pool_saturation(p, sat, component + ":" + p.database, app_holds));
   }
+  judge_rules(j, settings, rule_table(), pools);
   j.levers.pgbouncer.push_back(bouncer_load(s, target.name));
   if (s.pool_samples.empty()) j.notes.push_back("no SHOW POOLS sample was taken");
   if (s.window_s <= 0)

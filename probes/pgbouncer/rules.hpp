@@ -21,5 +21,6 @@ struct PoolLoad {
 
 std::vector<PoolLoad> pool_loads(const Snapshot& s);
 Judgement judge(const Snapshot& s, const Target& target, const Settings& settings);
+RuleDeclarations rule_declarations();  // its rule table, for the registry
 
 }  // namespace cp::pgb

@@ -70,7 +70,6 @@ std::string age_text(const std::optional<double>& s) {
 Finding index_finding(const Workload& w, const RuleParams& p, const Index& ix) {
   Finding f = p.make_finding(fmt::format("{}/{}.{}", w.snap->database, ix.schema, ix.name));
   f.component = w.component;
-  f.severity = Severity::low;
   f.impact = {std::nullopt, "writes"};
   f.remediation.sql = drop_sql(ix);
   return f;

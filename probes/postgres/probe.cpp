@@ -67,9 +67,7 @@ ProbeKind postgres_probe() {
       describe,
       pg::collect,
       judge,
-      {"db.missing_index", "db.slow_query", "db.n_plus_one", "db.low_cache_hit", "db.lock_contention",
-       "db.pool_saturation", "db.no_connection_pooling", "db.idle_in_transaction", "db.duplicate_index",
-       "db.unused_index"},
+      pg::rule_declarations(),
       {{"explain_top", 20}, {"sample_interval_ms", 200}, {"connect_samples", 3}},
       {"statements", "tables"},
   };

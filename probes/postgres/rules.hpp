@@ -39,5 +39,6 @@ std::vector<std::string> collection_notes(const Workload& w);
 std::vector<Metric> workload_metrics(const Workload& w, const std::string& target);
 
 Judgement judge(const Snapshot& snap, const Target& target, const Settings& settings);
+RuleDeclarations rule_declarations();  // its rule table, for the registry
 
 }  // namespace cp::pg

@@ -113,9 +113,9 @@ std::vector<Finding> lock_contention(const Workload& w, const RuleParams& p) {
     double share_of_active = std::min(1.0, avg_waiting / std::max(avg_active, 1.0));
     Finding f = p.make_finding(w.snap->database + "/" + relation);
     f.component = w.component;
-    f.severity = share_of_active >= 0.8                       ? Severity::critical
-                 : share_of_active >= p["high_waiting_share"] ? Severity::high
-                                                              : Severity::medium;
+    f.severity = share_of_active >= p["critical_waiting_share"] ? Severity::critical
+                 : share_of_active >= p["high_waiting_share"]   ? Severity::high
+                                                                : Severity::medium;
     std::string blocking_query = most_common(g.blocking_queries);
     std::string blocking_state = most_common(g.blocking_states);
     std::string waiting_query = most_common(g.waiting_queries);
@@ -162,7 +162,7 @@ std::vector<Finding> connection_saturation(const Workload& w, const RuleParams& 
   if (usage < p["max_connection_usage"]) return {};
   Finding f = p.make_finding(w.snap->database + "/max_connections");
   f.component = w.component;
-  f.severity = usage >= 1.0 ? Severity::critical : Severity::high;
+  f.severity = usage >= p["critical_connection_usage"] ? Severity::critical : Severity::high;
   f.title = fmt::format("Connections at {} of max_connections ({} of {} usable): new clients will be refused",
                         percent(usage), connections_peak, usable);
   f.detail =

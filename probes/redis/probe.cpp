@@ -50,8 +50,7 @@ ProbeKind redis_probe() {
       describe,
       redis::collect,
       judge,
-      {"cache.low_hit_ratio", "cache.evictions", "cache.slow_commands", "cache.clients_saturation",
-       "cache.memory_fragmentation"},
+      redis::rule_declarations(),
       {{"timeout_ms", 3000}, {"ping_interval_ms", 100}},
       {"info_end"},
   };

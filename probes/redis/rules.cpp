@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "probes/sources.hpp"
 #include "util/format.hpp"
 
 namespace cp::redis {
@@ -52,7 +53,7 @@ std::vector<Finding> low_hit_ratio(const Load& l, const RuleParams& p) {
   if (ratio >= p["min_hit_ratio"]) return {};
   Finding f = p.make_finding(l.subject);
   f.component = l.component;
-  f.severity = ratio < 0.5 ? Severity::high : Severity::medium;
+  f.severity = ratio < p["high_below_hit_ratio"] ? Severity::high : Severity::medium;
   f.title = fmt::format("Redis cache hit ratio {}: {} of lookups miss and go to the slower store",
                         percent(ratio), percent(1 - ratio));
   f.detail =
@@ -80,7 +81,7 @@ std::vector<Finding> evictions(const Load& l, const RuleParams& p) {
   Finding f = p.make_finding(l.subject + "/evictions");
   f.component = l.component;
   double writes = l.per_s(l.delta("total_commands_processed"));
-  f.severity = l.per_s(evicted) >= 100 ? Severity::high : Severity::medium;
+  f.severity = l.per_s(evicted) >= p["high_evictions_per_s"] ? Severity::high : Severity::medium;
   f.title =
       fmt::format("Redis evicts {:.0f} keys/s: maxmemory ({}) is too small for the working set",
                   l.per_s(evicted), maxmemory > 0 ? human_bytes(maxmemory) : std::string("not readable"));
@@ -153,10 +154,11 @@ std::vector<Finding> clients_saturation(const Load& l, const RuleParams& p) {
   double maxclients = std::atof(l.config("maxclients").c_str());
   double rejected = l.delta("rejected_connections");
   double usage = maxclients > 0 ? clients / maxclients : 0;
-  if (usage < p["max_clients_usage"] && rejected <= 0) return {};
+  bool rejecting = rejected >= p["critical_rejected_connections"];
+  if (usage < p["max_clients_usage"] && !rejecting) return {};
   Finding f = p.make_finding(l.subject + "/clients");
   f.component = l.component;
-  f.severity = rejected > 0 ? Severity::critical : Severity::high;
+  f.severity = rejecting ? Severity::critical : Severity::high;
   f.title = rejected > 0 ? fmt::format("Redis rejected {:.0f} connections: maxclients ({:.0f}) reached",
                                        rejected, maxclients)
                          : fmt::format("Redis clients at {} of maxclients ({:.0f} of {:.0f})", percent(usage),
@@ -183,7 +185,7 @@ std::vector<Finding> memory_fragmentation(const Load& l, const RuleParams& p) {
     return {};
   Finding f = p.make_finding(l.subject + "/fragmentation");
   f.component = l.component;
-  f.severity = ratio >= 2 ? Severity::medium : Severity::low;
+  f.severity = ratio >= p["medium_fragmentation_ratio"] ? Severity::medium : Severity::low;
   f.title = fmt::format("Redis memory fragmented: RSS {} for {} of data (ratio {:.2f})", human_bytes(rss),
                         human_bytes(used), ratio);
   f.detail =
@@ -198,7 +200,92 @@ std::vector<Finding> memory_fragmentation(const Load& l, const RuleParams& p) {
   return {f};
 }
 
+// The Redis rules: declared here, judged in this order.
+const std::vector<Rule<const Load>>& rule_table() {
+  static const std::vector<Rule<const Load>> table = {
+      {{"cache.low_hit_ratio",
+        Category::database,
+        "Redis misses dominate: keyspace hits / (hits + misses) over the window is low on a busy cache",
+        "Find why keys miss (evicted before reuse, short TTLs, per-request keys, a cold cache after a "
+        "deploy) and fix that; a cache that misses adds a round trip to every slow lookup.",
+        {
+            {"min_hit_ratio", 0.8, "ratio", "keyspace hit ratio of a useful cache", sources::kChokepoint},
+            {"min_lookups_per_s", 10, "lookups/s", "lookups per second of a busy cache",
+             sources::kChokepoint},
+            {"high_below_hit_ratio", 0.5, "ratio", "hit ratio below which it is high (else medium)",
+             sources::kChokepoint},
+        },
+        {"hit_ratio", "keyspace_hits", "keyspace_misses", "lookups_per_s", "evicted_keys",
+         "maxmemory_bytes"}},
+       low_hit_ratio},
+      {{"cache.evictions",
+        Category::database,
+        "Redis evicts keys because it reached maxmemory (evicted_keys over the window)",
+        "Give Redis more memory or store less; make sure the eviction policy fits the data (allkeys-lru for "
+        "a pure cache, volatile-* when some keys must stay).",
+        {
+            {"min_evictions_per_s", 1, "keys/s", "evictions per second", sources::kChokepoint},
+            {"high_evictions_per_s", 100, "keys/s",
+             "evictions per second from which it is high (else medium)", sources::kChokepoint},
+        },
+        {"evicted_keys", "evictions_per_s", "maxmemory_bytes", "maxmemory_policy", "used_memory_bytes"}},
+       evictions},
+      {{"cache.slow_commands",
+        Category::database,
+        "commands appear in Redis's SLOWLOG during the window (slower than slowlog-log-slower-than); the "
+        "command is named, never its arguments",
+        "Replace O(N) commands in the request path (KEYS -> SCAN, big HGETALL/SMEMBERS/LRANGE -> paginate), "
+        "split big keys; Redis runs one command at a time, so one slow command delays every client.",
+        {
+            {"min_entries", 1, "entries", "slow-log entries in the window",
+             "Redis SLOWLOG (slowlog-log-slower-than)"},
+            {"high_duration_us", 100000, "us", "duration from which a slow command is high",
+             sources::kChokepoint},
+        },
+        {"command", "calls", "max_ms", "total_ms"}},
+       slow_commands},
+      {{"cache.clients_saturation",
+        Category::database,
+        "Redis connected clients near maxclients, or connections rejected",
+        "Pool connections in the clients, close idle ones (timeout), raise maxclients together with the "
+        "file-descriptor limit.",
+        {
+            {"max_clients_usage", 0.9, "ratio", "connected clients / maxclients", sources::kConnAlert},
+            {"critical_rejected_connections", 1, "connections",
+             "connections rejected at maxclients in the window: it fires and is critical",
+             sources::kChokepoint},
+        },
+        {"connected_clients", "maxclients", "clients_usage", "rejected_connections", "blocked_clients"}},
+       clients_saturation},
+      {{"cache.memory_fragmentation",
+        Category::database,
+        "Redis's resident memory is much larger than its data (mem_fragmentation_ratio), as MEMORY DOCTOR "
+        "reports",
+        "Enable active defragmentation (activedefrag yes) or restart the instance in a maintenance window.",
+        {
+            {"max_fragmentation_ratio", 1.4, "ratio", "used_memory_rss / used_memory",
+             sources::kMemoryDoctor},
+            {"medium_fragmentation_ratio", 2, "ratio",
+             "fragmentation ratio from which it is medium (else low)", sources::kChokepoint},
+            {"min_fragmentation_bytes", 10485760, "bytes", "RSS above the data", sources::kMemoryDoctor},
+            {"min_used_memory_bytes", 5242880, "bytes", "smaller instances are not judged",
+             sources::kMemoryDoctor},
+        },
+        {"mem_fragmentation_ratio", "used_memory_bytes", "used_memory_rss_bytes"}},
+       memory_fragmentation},
+  };
+  return table;
+}
+
 }  // namespace
+
+RuleDeclarations rule_declarations() {
+  return declarations(rule_table(), {
+                                        {"redis.ping_p99_ms", +1, 1},
+                                        {"redis.hit_ratio", -1, 0.02},
+                                        {"redis.evictions_per_s", +1, 1},
+                                    });
+}
 
 Judgement judge(const Snapshot& s, const Target& target, const Settings& settings) {
   Judgement j;
@@ -206,11 +293,7 @@ Judgement judge(const Snapshot& s, const Target& target, const Settings& setting
       target.name.substr(target.name.find("://") == std::string::npos ? 0 : target.name.find("://") + 3);
   if (auto at = name.rfind('@'); at != std::string::npos) name = name.substr(at + 1);
   Load l = derive(s, name);
-  judge_rule(j, settings, "cache.low_hit_ratio", low_hit_ratio, l);
-  judge_rule(j, settings, "cache.evictions", evictions, l);
-  judge_rule(j, settings, "cache.slow_commands", slow_commands, l);
-  judge_rule(j, settings, "cache.clients_saturation", clients_saturation, l);
-  judge_rule(j, settings, "cache.memory_fragmentation", memory_fragmentation, l);
+  judge_rules(j, settings, rule_table(), l);
 
   std::map<std::string, std::string> labels = {{"target", target.name}};
   double hits = l.delta("keyspace_hits"), misses = l.delta("keyspace_misses");

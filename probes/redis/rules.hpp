@@ -9,4 +9,5 @@
 
 namespace cp::redis {
 Judgement judge(const Snapshot& s, const Target& target, const Settings& settings);
-}
+RuleDeclarations rule_declarations();  // its rule table, for the registry
+}  // namespace cp::redis

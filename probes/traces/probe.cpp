@@ -41,9 +41,7 @@ ProbeKind traces_probe() {
       describe,
       traces::collect,
       judge,
-      {"db.n_plus_one", "db.repeated_identical_query", "db.slow_query", "net.slow_external_call",
-       "net.repeated_external_call", "net.sequential_external_calls", "net.capped_concurrency",
-       "net.external_errors", "code.self_time_hotspot"},
+      traces::rule_declarations(),
       traces::analysis_options(),
       {"spans", "routes"},
   };

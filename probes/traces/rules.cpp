@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "probes/sources.hpp"
+#include "probes/traces/breakdown.hpp"
 #include "util/format.hpp"
 #include "util/sql.hpp"
 
@@ -16,10 +18,6 @@ std::string component_of(const Route& r) {
   return "traces:" + r.service;
 }
 
-// The requests' critical paths add up to their duration: shares are of the end-user request.
-double attributed_ms(const Route& r) {
-  return r.database_ms + r.cache_ms + r.external_ms + r.network_ms + r.code_ms;
-}
 double mean_request_ms(const Route& r) {
   return r.requests > 0 ? r.request_ms / r.requests : 0;
 }
@@ -28,7 +26,7 @@ double mean_request_ms(const Route& r) {
 Severity share_severity(double share, const RuleParams& p) {
   return share >= p["critical_request_share"] ? Severity::critical
          : share >= p["high_request_share"]   ? Severity::high
-         : share >= 0.05                      ? Severity::medium
+         : share >= p["medium_request_share"] ? Severity::medium
                                               : Severity::low;
 }
 
@@ -232,8 +230,8 @@ std::vector<Finding> slow_statements(const Snapshot& s, const RuleParams& p) {
           timeouts += t.count;
           if (gave_up.empty()) gave_up = fmt::format("{} {} ({})", r.service, r.route, t.service);
         }
+    if (timeouts >= p["high_timeouts"]) f.severity = std::max(f.severity, Severity::high);
     if (timeouts > 0) {
-      f.severity = std::max(f.severity, Severity::high);
       f.title += fmt::format("; {} timed-out requests spent their budget here", human_count(timeouts));
       f.detail += fmt::format(
           " {} requests to {} timed out while this statement ran in {}: the caller gave up, the time "
@@ -427,7 +425,9 @@ std::vector<Finding> sequential_external_calls(const Snapshot& s, const RulePara
     double share = mean_request_ms(r) > 0 ? std::min(1.0, saved / mean_request_ms(r)) : 0;
     Finding f = p.make_finding(fmt::format("traces/{}/{}/sequential", r.service, r.route));
     f.component = "traces:" + (all.service.empty() ? r.service : all.service);
-    f.severity = share >= 0.5 ? Severity::critical : share >= 0.2 ? Severity::high : Severity::medium;
+    f.severity = share >= p["critical_request_share"] ? Severity::critical
+                 : share >= p["high_request_share"]   ? Severity::high
+                                                      : Severity::medium;
     f.title = fmt::format(
         "{} {} makes {:.0f} calls to different endpoints one after another: if they are independent, running "
         "them concurrently saves about {} per request",
@@ -460,12 +460,15 @@ std::vector<Finding> external_errors(const Snapshot& s, const RuleParams& p) {
     // A caller giving up on a callee in the traces: the callee kept working, and its time is
     // attributed on the critical path to what it did (its database, its code) — the caller's timeout
     // is the messenger, not the bottleneck.
-    if (e.in_trace && !e.consumed_by.empty() && e.timeouts * 2 >= e.errors) continue;
+    if (e.in_trace && !e.consumed_by.empty() && e.timeouts >= p["consumed_timeout_share"] * e.errors)
+      continue;
     double rate = e.errors / e.count;
     if (rate < p["min_error_rate"]) continue;
     Finding f = p.make_finding("external-errors/" + e.host);
     f.component = "external:" + e.host;
-    f.severity = rate >= 0.5 ? Severity::critical : rate >= 0.2 ? Severity::high : Severity::medium;
+    f.severity = rate >= p["critical_error_rate"] ? Severity::critical
+                 : rate >= p["high_error_rate"]   ? Severity::high
+                                                  : Severity::medium;
     f.title = fmt::format("{} fails {} of calls ({} errors, {} timeouts)", e.host, percent(rate),
                           human_count(e.errors), human_count(e.timeouts));
     f.detail = fmt::format("{} calls, {} answered 5xx, {} timed out.", human_count(e.count),
@@ -544,119 +547,131 @@ std::vector<Finding> self_time_hotspots(const Snapshot& s, const RuleParams& p) 
 
 namespace {
 
-void add_notes(const Snapshot& s, Judgement& j) {
-  for (const auto& f : s.files)
-    j.notes.push_back(
-        fmt::format("{}: {} ({}, {} spans)", f.name, f.format, human_bytes(f.bytes), human_count(f.spans)));
-  if (s.orphans > 0)
-    j.notes.push_back(fmt::format(
-        "{} spans name a parent that never arrived (orphans): kept, grouped under a stand-in for each of the "
-        "{} missing parents, inside the trace's root when it was running",
-        human_count(s.orphans), human_count(s.orphan_groups)));
-  if (s.untimed > 0)
-    j.notes.push_back(
-        fmt::format("{} spans have no start or no duration: left out of the timing (their "
-                    "children hang under the nearest timed span)",
-                    human_count(s.untimed)));
-  if (s.shared_merged > 0)
-    j.notes.push_back(
-        fmt::format("{} Zipkin client/server halves sharing one span id joined: the gap between "
-                    "them is network time",
-                    human_count(s.shared_merged)));
-  if (s.skewed > 0)
-    j.notes.push_back(
-        fmt::format("{} spans reach outside their parent's interval (clock skew between hosts): "
-                    "clipped to the parent",
-                    human_count(s.skewed)));
-  if (s.duplicates > 0)
-    j.notes.push_back(fmt::format("{} duplicate span ids ignored", human_count(s.duplicates)));
-  if (s.requests == 0)
-    j.notes.push_back("no request (server or root span) found: only statements and dependencies are judged");
-}
-
-nlohmann::json time_shares(const Route& r, double attributed) {
-  auto share = [&](double v) { return attributed > 0 ? round_to(v / attributed, 4) : 0.0; };
-  return {{"database", share(r.database_ms)},
-          {"cache", share(r.cache_ms)},
-          {"external", share(r.external_ms)},
-          {"network", share(r.network_ms)},
-          {"code", share(r.code_ms)}};
-}
-
-nlohmann::json service_detail(const Route& r) {
-  nlohmann::json out = nlohmann::json::array();
-  double n = std::max(r.requests, 1.0);
-  for (const auto& t : r.services) {
-    if (out.size() >= 20) break;
-    out.push_back({{"service", t.service},
-                   {"database_ms", round_to(t.database_ms / n, 3)},
-                   {"cache_ms", round_to(t.cache_ms / n, 3)},
-                   {"external_ms", round_to(t.external_ms / n, 3)},
-                   {"network_ms", round_to(t.network_ms / n, 3)},
-                   {"code_ms", round_to(t.code_ms / n, 3)}});
-  }
-  return out;
-}
-
-void add_breakdowns(const Snapshot& s, const Target& target, Judgement& j) {
-  double db = 0, cache = 0, ext = 0, net = 0, code = 0;
-  size_t shown = 0;
-  for (const auto& r : s.routes) {
-    db += r.database_ms;
-    cache += r.cache_ms;
-    ext += r.external_ms;
-    net += r.network_ms;
-    code += r.code_ms;
-    double attributed = attributed_ms(r);
-    if (shown++ >= 20 || attributed <= 0) continue;
-    j.breakdowns.push_back({{"service", r.service},
-                            {"route", r.route},
-                            {"requests", r.requests},
-                            {"p50_ms", r.latency.p50},
-                            {"p95_ms", r.latency.p95},
-                            {"p99_ms", r.latency.p99},
-                            {"latency_histogram", r.latency_histogram},
-                            {"shares", time_shares(r, attributed)},
-                            {"critical_path_ms", round_to(attributed / std::max(r.requests, 1.0), 3)},
-                            {"services", service_detail(r)}});
-    std::map<std::string, std::string> labels = {
-        {"target", target.name}, {"service", r.service}, {"route", r.route}};
-    j.metrics.push_back({"traces.route_p95_ms", r.latency.p95, "ms", labels});
-    j.metrics.push_back({"traces.route_requests", r.requests, "requests", labels});
-  }
-  double total = db + cache + ext + net + code;
-  std::map<std::string, std::string> labels = {{"target", target.name}};
-  j.metrics.push_back({"traces.spans", s.spans, "spans", labels});
-  j.metrics.push_back({"traces.requests", s.requests, "requests", labels});
-  j.metrics.push_back({"traces.orphan_spans", s.orphans, "spans", labels});
-  j.metrics.push_back({"traces.skewed_spans", s.skewed, "spans", labels});
-  j.metrics.push_back({"traces.untimed_spans", s.untimed, "spans", labels});
-  if (total > 0) {
-    j.attribution[Category::database] = (db + cache) / total;
-    j.attribution[Category::network] = (ext + net) / total;
-    j.attribution[Category::code] = code / total;
-    for (auto [name, v] :
-         {std::pair{"database", db}, {"cache", cache}, {"external", ext}, {"network", net}, {"code", code}}) {
-      auto l = labels;
-      l["category"] = name;
-      j.metrics.push_back({"traces.time_share", round_to(v / total, 4), "ratio", l});
-    }
-  }
+// The traces rules, judged in this order: the five declared here, and four the postgres and http
+// probes declare (their thresholds for traces are marked so there).
+const std::vector<Rule<const Snapshot>>& rule_table() {
+  static const std::vector<Rule<const Snapshot>> table = {
+      declared_elsewhere<const Snapshot>("db.n_plus_one", n_plus_one),
+      {{"db.repeated_identical_query",
+        Category::database,
+        "the same statement with the same parameters, or the same cache key, runs more than once within one "
+        "request (traces): the request could keep the first answer",
+        "Keep the answer for the request (memoize the lookup, a request-scoped cache such as DataLoader, or "
+        "pass the loaded object down) instead of asking the database or cache again.",
+        {
+            {"min_repeats", 2, "calls", "identical calls in one request", sources::kChokepoint},
+            {"min_total_ms", 50, "ms", "critical-path time of the repeats (all but the first) per request",
+             sources::kSentryN1},
+            {"min_request_share", 0.1, "ratio",
+             "or this share of the request's critical path, above min_share_ms", sources::kRelative},
+            {"min_share_ms", 2, "ms", "floor of the relative threshold", sources::kChokepoint},
+            {"high_request_share", 0.2, "ratio", "share of the request from which it is high",
+             sources::kChokepoint},
+            {"critical_request_share", 0.5, "ratio", "share of the request from which it is critical",
+             sources::kChokepoint},
+            {"medium_request_share", 0.05, "ratio", "share of the request from which it is medium, else low",
+             sources::kChokepoint},
+        },
+        {"query", "route", "service", "entry_service", "datastore", "repetitions_per_request", "requests",
+         "time_per_request_ms", "saved_per_request_ms", "request_share", "code_filepath", "code_lineno",
+         "code_function"}},
+       repeated_identical_calls},
+      declared_elsewhere<const Snapshot>("db.slow_query", slow_statements),
+      declared_elsewhere<const Snapshot>("net.slow_external_call", slow_external_calls),
+      {{"net.repeated_external_call",
+        Category::network,
+        "the same external call (method + URL template) repeats many times within one request: an N+1 over "
+        "the network, or a missing cache",
+        "Batch the calls (one request for all ids), cache the answer for the request or longer, or fetch it "
+        "once and pass it down.",
+        {
+            {"min_repeats", 10, "calls", "repetitions of one call in one request", sources::kSentryApi},
+            {"min_total_ms", 300, "ms", "critical-path time the repetitions cost per request",
+             sources::kSentryApi},
+            {"min_request_share", 0.2, "ratio",
+             "or this share of the request's critical path, above min_share_ms", sources::kRelative},
+            {"min_share_ms", 20, "ms", "floor of the relative threshold", sources::kChokepoint},
+            {"high_request_share", 0.2, "ratio", "share of the request from which it is high",
+             sources::kChokepoint},
+            {"critical_request_share", 0.5, "ratio", "share of the request from which it is critical",
+             sources::kChokepoint},
+            {"medium_request_share", 0.05, "ratio", "share of the request from which it is medium, else low",
+             sources::kChokepoint},
+        },
+        {"call", "host", "route", "service", "repetitions_per_request", "requests", "time_per_request_ms",
+         "parent", "entry_service", "shape", "concurrency", "request_share", "code_filepath", "code_lineno",
+         "code_function"}},
+       repeated_external_calls},
+      {{"net.sequential_external_calls",
+        Category::network,
+        "independent external calls (different endpoints, none overlapping) run one after another in a "
+        "request and could run concurrently; the time saved is estimated as their sum minus the longest",
+        "Issue the independent calls concurrently (async/await gather, futures, a parallel HTTP client) and "
+        "wait for all of them once.",
+        {
+            {"min_calls", 3, "calls", "calls in a sequence", sources::kSentryHttp},
+            {"min_saved_ms", 200, "ms", "time saved per request by running them concurrently",
+             sources::kChokepoint},
+            {"high_request_share", 0.2, "ratio", "share of the request saved from which it is high",
+             sources::kChokepoint},
+            {"critical_request_share", 0.5, "ratio", "share of the request saved from which it is critical",
+             sources::kChokepoint},
+        },
+        {"sequence", "route", "service", "calls", "requests", "time_per_request_ms", "saved_per_request_ms",
+         "entry_service"}},
+       sequential_external_calls},
+      {{"net.capped_concurrency",
+        Category::network,
+        "calls to one dependency within a request overlap, but no more than a small constant number are in "
+        "flight for most of their window (a worker pool or concurrency limit): the request waits for the "
+        "rounds, not for one call (traces)",
+        "Raise the concurrency limit if the dependency can take it, or batch the calls into one request for "
+        "many items.",
+        {
+            {"min_calls", 4, "calls", "calls to the dependency in one request", sources::kChokepoint},
+            {"min_total_ms", 300, "ms", "critical-path time of the calls per request", sources::kSentryApi},
+            {"min_request_share", 0.2, "ratio",
+             "or this share of the request's critical path, above min_share_ms", sources::kRelative},
+            {"min_share_ms", 20, "ms", "floor of the relative threshold", sources::kChokepoint},
+            {"high_request_share", 0.2, "ratio", "share of the request from which it is high",
+             sources::kChokepoint},
+            {"critical_request_share", 0.5, "ratio", "share of the request from which it is critical",
+             sources::kChokepoint},
+            {"medium_request_share", 0.05, "ratio", "share of the request from which it is medium, else low",
+             sources::kChokepoint},
+        },
+        {"host", "route", "service", "entry_service", "calls", "concurrency", "requests",
+         "time_per_request_ms", "summed_ms_per_request", "request_share", "parent"}},
+       capped_concurrency},
+      declared_elsewhere<const Snapshot>("net.external_errors", external_errors),
+      {{"code.self_time_hotspot",
+        Category::code,
+        "a route's time is spent in the application's own code (span self-time: a span's duration minus its "
+        "children's), not in its database, cache or external calls; the span holding it is named",
+        "Profile that code path (a CPU profiler on the named span's function): look for O(n^2) loops, "
+        "serialization of large payloads, regex or template work per item, synchronous I/O.",
+        {
+            {"min_code_share", 0.5, "ratio", "share of a route's attributed time in own code",
+             sources::kChokepoint},
+            {"min_p95_ms", 100, "ms", "route p95 latency worth optimizing", sources::kChokepoint},
+            {"high_code_share", 0.7, "ratio", "share from which it is high", sources::kChokepoint},
+        },
+        {"service", "route", "span", "span_self_ms_per_request", "span_share", "code_share", "p95_ms",
+         "requests", "entry_service"}},
+       self_time_hotspots},
+  };
+  return table;
 }
 
 }  // namespace
 
+RuleDeclarations rule_declarations() {
+  return declarations(rule_table(), {{"traces.route_p95_ms", +1, 5}});
+}
+
 Judgement judge(const Snapshot& s, const Target& target, const Settings& settings) {
   Judgement j;
-  judge_rule(j, settings, "db.n_plus_one", n_plus_one, s);
-  judge_rule(j, settings, "db.repeated_identical_query", repeated_identical_calls, s);
-  judge_rule(j, settings, "db.slow_query", slow_statements, s);
-  judge_rule(j, settings, "net.slow_external_call", slow_external_calls, s);
-  judge_rule(j, settings, "net.repeated_external_call", repeated_external_calls, s);
-  judge_rule(j, settings, "net.sequential_external_calls", sequential_external_calls, s);
-  judge_rule(j, settings, "net.capped_concurrency", capped_concurrency, s);
-  judge_rule(j, settings, "net.external_errors", external_errors, s);
-  judge_rule(j, settings, "code.self_time_hotspot", self_time_hotspots, s);
+  judge_rules(j, settings, rule_table(), s);
   add_notes(s, j);
   add_breakdowns(s, target, j);
   return j;

@@ -22,5 +22,6 @@ std::vector<Finding> external_errors(const Snapshot& s, const RuleParams& p);
 std::vector<Finding> self_time_hotspots(const Snapshot& s, const RuleParams& p);
 
 Judgement judge(const Snapshot& s, const Target& target, const Settings& settings);
+RuleDeclarations rule_declarations();  // its rule table, for the registry (and the otlp probe)
 
 }  // namespace cp::traces

@@ -1,5 +1,6 @@
-// The rule catalogue: one table of every rule id (API, see CONTRACT.md), its category, default
-// thresholds with their sources, evidence keys and fix. `chokepoint rules` prints it.
+// The rule catalogue: every rule id (API, see CONTRACT.md) with its category, default thresholds
+// with their sources, evidence keys and fix. `chokepoint rules` prints it. Core holds no rule: each
+// probe declares its own in the table of its rules file, and probes/registry.cpp gathers them.
 #pragma once
 
 #include <string_view>

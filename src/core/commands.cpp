@@ -365,8 +365,7 @@ namespace {
 std::string judged_by(std::string_view rule) {
   std::string out;
   for (const auto& k : probe_kinds())
-    for (auto id : k.rules)
-      if (id == rule) out += (out.empty() ? "" : ", ") + std::string(k.name);
+    if (k.rules.judges(rule)) out += (out.empty() ? "" : ", ") + std::string(k.name);
   return out.empty() ? "no probe yet" : out;
 }
 

@@ -17,34 +17,6 @@ namespace cp {
 
 namespace {
 
-// Metrics the gate compares, the direction that is worse, and an absolute floor under which a
-// change is noise (2 ms -> 3 ms is not a 50 % regression).
-struct GatedMetric {
-  std::string_view name;
-  int worse;  // +1: higher is worse, -1: lower is worse
-  double floor;
-};
-constexpr GatedMetric kGatedMetrics[] = {
-    {"traces.route_p95_ms", +1, 5},
-    {"http.p95_ms", +1, 5},
-    {"http.p50_ms", +1, 5},
-    {"http.error_ratio", +1, 0.02},
-    {"redis.ping_p99_ms", +1, 1},
-    {"redis.hit_ratio", -1, 0.02},
-    {"redis.evictions_per_s", +1, 1},
-    {"pg.db_time_ms_per_s", +1, 20},
-    {"pg.cache_hit_ratio", -1, 0.005},
-    {"pgbouncer.wait_per_xact_ms", +1, 2},
-    {"pgbouncer.maxwait_ms", +1, 10},
-    {"cgroup.cpu_throttled_ratio", +1, 0.05},
-};
-
-const GatedMetric* gated(std::string_view name) {
-  for (const auto& g : kGatedMetrics)
-    if (g.name == name) return &g;
-  return nullptr;
-}
-
 // A metric's identity across runs: its name and labels without the target (whose port may change).
 std::string metric_key(const Metric& m) {
   std::string key = m.name;
@@ -128,7 +100,7 @@ void note_rules_not_run(Report& report, const GateOptions& options) {
     std::vector<std::string> judges;
     bool judged = false;
     for (const auto& kind : probe_kinds()) {
-      if (std::find(kind.rules.begin(), kind.rules.end(), rule) == kind.rules.end()) continue;
+      if (!kind.rules.judges(rule)) continue;
       judges.emplace_back(kind.name);
       for (const auto& p : report.probes)
         judged = judged || (p.name == kind.name && p.status == ProbeStatus::ok);
@@ -146,7 +118,7 @@ void note_rules_not_run(Report& report, const GateOptions& options) {
 void compare_metrics(Report& report, const GateOptions& options) {
   auto base = unique_by_key(options.baseline->metrics);
   for (const auto& [key, m] : unique_by_key(report.metrics)) {
-    const GatedMetric* g = gated(m->name);
+    const GatedMetric* g = find_gated_metric(m->name);
     auto b = base.find(key);
     if (!g || b == base.end()) continue;
     double before = b->second->value, after = m->value;

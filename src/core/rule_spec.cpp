@@ -45,6 +45,7 @@ Finding RuleParams::make_finding(std::string_view subject) const {
   f.rule = std::string(spec_->id);
   f.category = spec_->category;
   f.remediation.summary = std::string(spec_->fix);  // rules replace it when they know more
+  if (spec_->fixed_severity) f.severity = *spec_->fixed_severity;
   for (const auto& t : spec_->thresholds) {
     // An overridden value comes from the user's configuration, not from the default's source.
     bool overridden = overridden_.count(t.name) > 0;

@@ -1,6 +1,6 @@
 // Rules as data: what each rule judges, its default thresholds with their sources, and the fix.
-// Every probe declares its rules in one static table; `chokepoint rules` and the config
-// validation read the same tables (see probes/registry.cpp).
+// Every probe declares its rules in one table in its rules file (probes/X/rules.cpp); the registry
+// (probes/registry.cpp) gathers them for `chokepoint rules`, the config validation and the gate.
 #pragma once
 
 #include <map>
@@ -31,7 +31,18 @@ struct RuleSpec {
   std::string_view fix;
   std::vector<ThresholdSpec> thresholds;
   std::vector<std::string_view> evidence_keys;  // every key a finding's evidence may carry
+  // A rule whose findings always have one severity declares it; the others decide it from
+  // thresholds named high_…, critical_… (or medium_…).
+  std::optional<Severity> fixed_severity = std::nullopt;
   const ThresholdSpec* threshold(std::string_view name) const;
+};
+
+// A metric the gate compares between a run and its baseline: the direction that is worse and an
+// absolute floor under which a change is noise (2 ms -> 3 ms is not a 50 % regression).
+struct GatedMetric {
+  std::string_view name;
+  int worse;  // +1: higher is worse, -1: lower is worse
+  double floor;
 };
 
 // The effective thresholds of one rule: defaults with the user's overrides applied.

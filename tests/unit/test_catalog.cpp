@@ -2,6 +2,8 @@
 // produces from any fixture carries only the evidence keys its rule declares.
 #include <doctest/doctest.h>
 
+#include <map>
+
 #include <filesystem>
 #include <fstream>
 
@@ -26,19 +28,37 @@ TEST_CASE("every rule declares its thresholds with a source, evidence keys and a
   }
 }
 
-TEST_CASE("every probe judges only catalogued rules, and every catalogued rule has a probe") {
+TEST_CASE("every rule is declared by exactly one probe, and every rule a probe judges is declared") {
+  std::map<std::string_view, int> declared;
   for (const auto& k : probe_kinds())
-    for (auto id : k.rules) {
+    for (const auto& spec : k.rules.declared) {
+      ++declared[spec.id];
+      CAPTURE(spec.id);
+      CHECK(k.rules.judges(spec.id));  // a probe declares only what it judges
+    }
+  for (const auto& [id, n] : declared) {
+    CAPTURE(id);
+    CHECK(n == 1);
+  }
+  for (const auto& k : probe_kinds())
+    for (auto id : k.rules.judged) {
       CAPTURE(id);
       CHECK(find_rule(id) != nullptr);
     }
-  for (const auto& r : rule_catalog()) {
-    bool judged = false;
-    for (const auto& k : probe_kinds())
-      for (auto id : k.rules) judged = judged || id == r.id;
-    CAPTURE(r.id);
-    CHECK(judged);
-  }
+  CHECK(declared.size() == rule_catalog().size());
+}
+
+TEST_CASE("every gated metric is declared once, with a direction and a floor") {
+  std::map<std::string_view, int> seen;
+  for (const auto& k : probe_kinds())
+    for (const auto& g : k.rules.gated) {
+      CAPTURE(g.name);
+      CHECK(++seen[g.name] == 1);
+      CHECK((g.worse == 1 || g.worse == -1));
+      CHECK(g.floor > 0);
+      CHECK(find_gated_metric(g.name) == &g);
+    }
+  CHECK(seen.size() >= 12);
 }
 
 TEST_CASE("findings from every fixture match their rule's declaration") {

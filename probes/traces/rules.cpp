@@ -14,10 +14,6 @@ namespace cp::traces {
 
 namespace {
 
-std::string component_of(const Route& r) {
-  return "traces:" + r.service;
-}
-
 double mean_request_ms(const Route& r) {
   return r.requests > 0 ? r.request_ms / r.requests : 0;
 }

@@ -12,6 +12,7 @@
 #include "core/error.hpp"
 #include "probes/probe.hpp"
 #include "util/files.hpp"
+#include "util/toml_ascii.hpp"
 
 namespace cp {
 
@@ -37,46 +38,6 @@ std::string closest_rule(std::string_view id) {
 }
 
 constexpr size_t kMaxConfigBytes = 1 << 20;
-
-// After a backslash in a basic string: the offset of a non-ASCII character toml++ would test as
-// whitespace (straight after it, after spaces, or after a line-ending backslash's newlines), or npos.
-size_t non_ascii_after_escape(std::string_view t, size_t backslash) {
-  size_t next = t.find_first_not_of(" \t", backslash + 1);
-  if (next != std::string_view::npos && (t[next] == '\r' || t[next] == '\n'))
-    next = t.find_first_not_of(" \t\r\n", next);
-  return next != std::string_view::npos && static_cast<unsigned char>(t[next]) >= 0x80 ? next
-                                                                                       : std::string_view::npos;
-}
-
-// Where TOML allows only ASCII (keys, whitespace, values other than strings) a non-ASCII character is
-// an error. toml++ 3.3.0 (Debian 12) reaches `unreachable` in its whitespace test on some of them,
-// also after a backslash in a basic string (marzer/tomlplusplus #190, #295: undefined behaviour,
-// fixed upstream after 3.3.0), so such text is refused before the parser sees it.
-// Returns the offset of the first refused byte, or npos.
-size_t unsupported_non_ascii(std::string_view t) {
-  auto at = [&](size_t i, std::string_view s) { return t.compare(i, s.size(), s) == 0; };
-  for (size_t i = 0; i < t.size();) {
-    unsigned char c = static_cast<unsigned char>(t[i]);
-    if (c >= 0x80) return i;
-    if (c == '#') {
-      i = std::min(t.find('\n', i), t.size());
-      continue;
-    }
-    bool multi_line = at(i, "'''") || at(i, "\"\"\"");
-    if (!multi_line && c != '"' && c != '\'') {
-      ++i;
-      continue;
-    }
-    std::string_view close = t.substr(i, multi_line ? 3 : 1);
-    for (i += close.size(); i < t.size() && !at(i, close) && (multi_line || t[i] != '\n'); ++i) {
-      if (c != '"' || t[i] != '\\') continue;
-      if (size_t bad = non_ascii_after_escape(t, i); bad != std::string_view::npos) return bad;
-      ++i;  // the escaped character
-    }
-    i += close.size();
-  }
-  return std::string_view::npos;
-}
 
 // "line:column" (1-based) of a byte offset.
 std::string line_column(std::string_view t, size_t offset) {
@@ -252,14 +213,13 @@ Settings parse_config(const std::string& text, const std::string& source_name) {
   if (text.size() > kMaxConfigBytes)
     throw UsageError(fmt::format("config {}: larger than {} KiB: not a chokepoint.toml", source_name,
                                  kMaxConfigBytes >> 10));
-  if (size_t bad = unsupported_non_ascii(text); bad != std::string::npos)
+  AsciiToml ascii = ascii_toml(text);
+  if (ascii.error)
     throw UsageError(
-        fmt::format("config {}:{}: a non-ASCII character outside a string or comment (TOML "
-                    "keys and values other than strings are ASCII)",
-                    source_name, line_column(text, bad)));
+        fmt::format("config {}:{}: {}", source_name, line_column(text, *ascii.error), ascii.what));
   toml::table doc;
   try {
-    doc = toml::parse(text, source_name);
+    doc = toml::parse(ascii.text, source_name);
   } catch (const toml::parse_error& e) {
     throw UsageError(fmt::format("config {}:{}:{}: {}", source_name, e.source().begin.line,
                                  e.source().begin.column, e.description()));

@@ -86,7 +86,9 @@ Collected collect(const Target& target, const CollectContext& ctx) {
     Snapshot snap;
     auto version = console.show("VERSION");
     if (!version.empty() && !version[0].empty()) snap.version = version[0].begin()->second;
-    for (const auto& row : console.show("CONFIG")) snap.config[row.at("key")] = row.at("value");
+    // Paths on PgBouncer's machine (conffile, logfile, auth_file, sockets) stay there: evidence travels.
+    for (const auto& row : console.show("CONFIG"))
+      if (row.at("value").rfind('/', 0) != 0) snap.config[row.at("key")] = row.at("value");
     auto started = Clock::now();
     if (!ctx.cumulative()) snap.stats_start = console.show("STATS");
     sample_through_window(ctx, interval_option(ctx, "pgbouncer", "sample_interval_ms", 50), [&](double t_s) {

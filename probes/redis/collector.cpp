@@ -67,7 +67,11 @@ std::map<std::string, std::string> parse_info(const std::string& text) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.empty() || line[0] == '#') continue;
     auto colon = line.find(':');
-    if (colon != std::string::npos) out[line.substr(0, colon)] = line.substr(colon + 1);
+    if (colon == std::string::npos) continue;
+    std::string key = line.substr(0, colon);
+    // Paths of the server's machine (its binary, its config file) stay there: evidence travels.
+    if (key == "executable" || key == "config_file") continue;
+    out[key] = line.substr(colon + 1);
   }
   return out;
 }

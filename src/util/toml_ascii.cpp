@@ -63,7 +63,7 @@ class Converter {
   }
 
   void comment() {
-    while (i_ < t_.size() && t_[i_] != '\n') {
+    while (i_ < t_.size() && t_[i_] != '\n' && !out_.error) {
       if (static_cast<unsigned char>(t_[i_]) < 0x80) {
         out_.text += t_[i_++];
       } else if (take_non_ascii()) {

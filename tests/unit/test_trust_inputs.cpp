@@ -79,6 +79,7 @@ TEST_CASE("non-ASCII in chokepoint.toml: a message with line:column or the same 
       {"\xcc\xaa", "1:1: a non-ASCII character outside a string or comment"},
       {"s = \"\"\"\nme\\\\\\\xef\xba\xbf\"\"\"\n", "2:6: a non-ASCII character after a backslash (not a TOML escape)"},
       {"s = \"a\xff\"\n", "1:7: not UTF-8"},
+      {"# \xe2\x82\n", "1:3: not UTF-8"},
       {std::string("cn=+ks.[\0bbbbbprobeBb.b\0bquermen*resq.\"\xef\xba\xbf"
                    "emyo_r\1\0.",
                    50),

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Records the evidence fixtures that make the rules no other recorded input reaches fire, from real
+# servers under real load (tests/tools/services.sh): run it again to refresh them.
+#   tests/tools/record-evidence.sh CHOKEPOINT
+# Writes tests/fixtures/postgres/index_hygiene.evidence.json (db.duplicate_index, db.unused_index,
+# db.idle_in_transaction) and tests/fixtures/redis/crowded.evidence.json (cache.slow_commands,
+# cache.clients_saturation). The unit test "every rule fires on one" (test_catalog.cpp) reads them.
+set -euo pipefail
+[ $# -eq 1 ] || { echo "usage: $0 CHOKEPOINT" >&2; exit 2; }
+bin=$(realpath "$1")
+cd "$(dirname "$0")/../.."
+dir=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  tests/tools/services.sh stop "$dir" >/dev/null 2>&1 || true
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+SHOP_ORDERS=20000 tests/tools/services.sh start "$dir" postgres shop redis >/dev/null
+# shellcheck disable=SC1091
+. "$dir/env"
+mkdir -p tests/fixtures/postgres tests/fixtures/redis
+
+# PostgreSQL: a ledger written all the time, with an index its longer sibling covers and an index
+# nothing reads; a session that sits idle inside its transaction through the window.
+psql -X -q -v ON_ERROR_STOP=1 "$PG_APP_DSN" <<'SQL'
+CREATE TABLE ledger (id bigserial PRIMARY KEY, account_id int NOT NULL, created_at timestamptz NOT NULL,
+                     memo text);
+CREATE INDEX ledger_account_idx ON ledger (account_id);
+CREATE INDEX ledger_account_created_idx ON ledger (account_id, created_at);
+CREATE INDEX ledger_memo_idx ON ledger (memo);
+SQL
+(while true; do
+  psql -X -q "$PG_APP_DSN" -c "INSERT INTO ledger (account_id, created_at, memo)
+    SELECT i % 100, now(), 'n' || i FROM generate_series(1, 200) i" >/dev/null 2>&1 || true
+  sleep 0.2
+done) &
+pids+=($!)
+(printf 'BEGIN;\nSELECT count(*) FROM ledger;\n\\! sleep 12\nCOMMIT;\n' |
+  PGAPPNAME=report-export psql -X -q "$PG_APP_DSN" >/dev/null 2>&1) &
+pids+=($!)
+sleep 2
+"$bin" diagnose --postgres "$PG_APP_DSN" --window 6 --fail-on never --format json \
+  --save-evidence tests/fixtures/postgres/index_hygiene.evidence.json >/dev/null
+
+# Redis: every command logged as slow (slowlog-log-slower-than 0) and clients close to maxclients.
+redis-cli -u "$REDIS_BIG_URL" CONFIG SET slowlog-log-slower-than 0 >/dev/null
+redis-cli -u "$REDIS_BIG_URL" CONFIG SET maxclients 12 >/dev/null
+for i in $(seq 1 10); do
+  redis-cli -u "$REDIS_BIG_URL" BLPOP "chokepoint:idle:$i" 30 >/dev/null 2>&1 &
+  pids+=($!)
+done
+(while true; do redis-cli -u "$REDIS_BIG_URL" SET k v >/dev/null 2>&1 || true; sleep 0.1; done) &
+pids+=($!)
+sleep 1
+"$bin" diagnose --redis "$REDIS_BIG_URL" --window 4 --fail-on never --format json \
+  --save-evidence tests/fixtures/redis/crowded.evidence.json >/dev/null
+echo "recorded tests/fixtures/postgres/index_hygiene.evidence.json tests/fixtures/redis/crowded.evidence.json"

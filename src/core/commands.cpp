@@ -381,14 +381,16 @@ json rule_to_json(const RuleSpec& r) {
                   {"unit", t.unit},
                   {"meaning", t.meaning},
                   {"source", t.source}});
-  return {{"id", r.id},
-          {"category", to_string(r.category)},
-          {"fires_when", r.fires_when},
-          {"fix", r.fix},
-          {"thresholds", th},
-          {"evidence_keys", r.evidence_keys},
-          {"judged_by", is_advice(r) ? "advice" : judged_by(r.id)},
-          {"kind", is_advice(r) ? "advice" : "rule"}};
+  json out = {{"id", r.id},
+              {"category", to_string(r.category)},
+              {"fires_when", r.fires_when},
+              {"fix", r.fix},
+              {"thresholds", th},
+              {"evidence_keys", r.evidence_keys},
+              {"judged_by", is_advice(r) ? "advice" : judged_by(r.id)},
+              {"kind", is_advice(r) ? "advice" : "rule"}};
+  if (r.fixed_severity) out["severity"] = to_string(*r.fixed_severity);
+  return out;
 }
 
 // Wrapped to `width` columns (the terminal's, 100 when not a terminal).

@@ -1,11 +1,17 @@
 #!/usr/bin/env python3
 """Lists C++ functions by length (lines from the signature to the closing brace), longest first.
 
-    function_lengths.py [--max N] [--files] [PATH...]     (default PATHs: src probes)
+    function_lengths.py [--max N] [--files] [--max-file-lines N] [--exempt-data] [PATH...]
+                                                          (default PATHs: src probes)
 
 Brace matching on definitions at namespace or class scope, after comments, string and character
 literals are blanked (a lambda or local class counts toward the function holding it). With --max N,
 exits 1 when a function is longer than N lines (a check); --files also lists files by line count.
+--max-file-lines N also exits 1 (listing them) when a file is longer than N lines. --exempt-data
+leaves out the functions that are data, not logic: rule tables (rule_table) and catalogs (*_catalog).
+
+The CTest unit.function_lengths runs it as the check of issue #12 ("no file over ~600 lines, no
+function over a screen"): --max 60 --max-file-lines 600 --exempt-data.
 """
 import argparse
 import os
@@ -84,11 +90,19 @@ def functions(path):
     return found
 
 
+def is_data(name):
+    """Functions that hold a table of data (a rule table, a catalog), exempt from the length check."""
+    name = name.split("::")[-1]
+    return name == "rule_table" or name.endswith("_catalog")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--max", type=int, default=None)
     ap.add_argument("--top", type=int, default=40)
     ap.add_argument("--files", action="store_true")
+    ap.add_argument("--max-file-lines", type=int, default=None)
+    ap.add_argument("--exempt-data", action="store_true", help="skip rule_table and *_catalog functions")
     ap.add_argument("paths", nargs="*", default=["src", "probes"])
     args = ap.parse_args()
     files = []
@@ -97,16 +111,21 @@ def main():
             files.append(p)
         for root, _, names in os.walk(p):
             files += [os.path.join(root, f) for f in names if f.endswith((".cpp", ".hpp", ".h", ".cc"))]
+    sizes = sorted(((sum(1 for _ in open(f, encoding="utf-8", errors="replace")), f) for f in files), reverse=True)
     if args.files:
-        sizes = sorted(((sum(1 for _ in open(f, encoding="utf-8", errors="replace")), f) for f in files), reverse=True)
         for lines, f in sizes[:args.top]:
             print(f"{lines:6d}  {f}")
         print()
+    long_files = [(lines, f) for lines, f in sizes if args.max_file_lines is not None and lines > args.max_file_lines]
+    for lines, f in long_files:
+        print(f"{lines:6d}  {f}  (file over {args.max_file_lines} lines)")
     found = sorted((fn for f in sorted(files) for fn in functions(f)), key=lambda t: (-t[0], t[1], t[2]))
+    if args.exempt_data:
+        found = [fn for fn in found if not is_data(fn[3])]
     over = [f for f in found if args.max is not None and f[0] > args.max]
     for lines, path, line, name in (over if args.max is not None else found[:args.top]):
         print(f"{lines:5d}  {path}:{line}  {name}")
-    return 1 if over else 0
+    return 1 if over or long_files else 0
 
 
 if __name__ == "__main__":

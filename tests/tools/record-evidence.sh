@@ -3,8 +3,9 @@
 # servers under real load (tests/tools/services.sh): run it again to refresh them.
 #   tests/tools/record-evidence.sh CHOKEPOINT
 # Writes tests/fixtures/postgres/index_hygiene.evidence.json (db.duplicate_index, db.unused_index,
-# db.idle_in_transaction) and tests/fixtures/redis/crowded.evidence.json (cache.slow_commands,
-# cache.clients_saturation). The unit test "every rule fires on one" (test_catalog.cpp) reads them.
+# db.idle_in_transaction), tests/fixtures/postgres/cold_buffers.evidence.json (db.low_cache_hit),
+# tests/fixtures/redis/crowded.evidence.json (cache.slow_commands, cache.clients_saturation) and
+# tests/fixtures/redis/fragmented.evidence.json (cache.memory_fragmentation). The unit test "every rule fires on one" (test_catalog.cpp) reads them.
 set -euo pipefail
 [ $# -eq 1 ] || { echo "usage: $0 CHOKEPOINT" >&2; exit 2; }
 bin=$(realpath "$1")
@@ -44,6 +45,30 @@ sleep 2
 "$bin" diagnose --postgres "$PG_APP_DSN" --window 6 --fail-on never --format json \
   --save-evidence tests/fixtures/postgres/index_hygiene.evidence.json >/dev/null
 
+# PostgreSQL: a table three times shared_buffers (128 MB) scanned over and over: its blocks come
+# from the OS cache, not the buffers.
+for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+pids=()
+psql -X -q -v ON_ERROR_STOP=1 "$PG_APP_DSN" <<'SQL'
+CREATE TABLE archive AS SELECT i AS id, repeat(md5(i::text), 8) AS body FROM generate_series(1, 1200000) i;
+SQL
+(while true; do psql -X -q "$PG_APP_DSN" -c "SELECT count(*) FROM archive WHERE body LIKE '%zz%'" >/dev/null 2>&1; done) &
+pids+=($!)
+sleep 1
+"$bin" diagnose --postgres "$PG_APP_DSN" --window 6 --fail-on never --format json \
+  --save-evidence tests/fixtures/postgres/cold_buffers.evidence.json >/dev/null
+for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+pids=()
+
+# Redis: 400k small values written then four in five deleted: the allocator keeps the pages, so the
+# resident memory stays well above the data (mem_fragmentation_ratio).
+redis-cli -u "$REDIS_BIG_URL" EVAL "for i=1,400000 do redis.call('SET','frag:'..i,string.rep('x',200)) end" 0 >/dev/null
+redis-cli -u "$REDIS_BIG_URL" EVAL "for i=1,400000 do if i % 5 ~= 0 then redis.call('DEL','frag:'..i) end end" 0 >/dev/null
+redis-cli -u "$REDIS_BIG_URL" CONFIG SET activedefrag no >/dev/null 2>&1 || true
+"$bin" diagnose --redis "$REDIS_BIG_URL" --window 2 --fail-on never --format json \
+  --save-evidence tests/fixtures/redis/fragmented.evidence.json >/dev/null
+redis-cli -u "$REDIS_BIG_URL" FLUSHALL >/dev/null
+
 # Redis: every command logged as slow (slowlog-log-slower-than 0) and clients close to maxclients.
 redis-cli -u "$REDIS_BIG_URL" CONFIG SET slowlog-log-slower-than 0 >/dev/null
 redis-cli -u "$REDIS_BIG_URL" CONFIG SET maxclients 12 >/dev/null
@@ -56,4 +81,4 @@ pids+=($!)
 sleep 1
 "$bin" diagnose --redis "$REDIS_BIG_URL" --window 4 --fail-on never --format json \
   --save-evidence tests/fixtures/redis/crowded.evidence.json >/dev/null
-echo "recorded tests/fixtures/postgres/index_hygiene.evidence.json tests/fixtures/redis/crowded.evidence.json"
+echo "recorded: tests/fixtures/postgres/{index_hygiene,cold_buffers}.evidence.json tests/fixtures/redis/{crowded,fragmented}.evidence.json"

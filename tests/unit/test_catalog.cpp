@@ -107,8 +107,9 @@ std::vector<std::vector<std::string>> recorded_inputs() {
 // may only shrink: a rule that starts firing on a recorded input must leave it (the test says so),
 // and a new rule must come with a recorded input that makes it fire.
 const std::set<std::string> kNotYetRecorded = {
-    "db.low_cache_hit",      "cache.memory_fragmentation", "net.connect_overhead",
-    "infra.memory_pressure", "infra.network_drops",
+    "net.connect_overhead",   // loopback set-up is too fast; a recorded remote dependency is needed
+    "infra.memory_pressure",  // needs a recording under real memory pressure (PSI, OOM kills)
+    "infra.network_drops",    // needs a recording with listen-queue drops or retransmits
 };
 
 }  // namespace

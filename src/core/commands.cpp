@@ -195,6 +195,11 @@ Report load_report(const std::string& path, const char* what) {
 GateOptions gate_options(const Settings& settings, const std::optional<std::string>& fail_on) {
   GateOptions gate;
   gate.fail_on = parse_fail_on(fail_on.value_or(settings.gate.fail_on.value_or("never")));
+  gate.fail_on_origin = fail_on ? "--fail-on" : "[gate] fail_on";
+  for (const auto& kind : probe_kinds())
+    for (auto id : kind.rules.judged)
+      if (auto level = settings.level(id); level == RuleLevel::warn || level == RuleLevel::off)
+        gate.rules_below_gate.emplace(id);
   gate.metric_tolerance = settings.gate.metric_tolerance;
   gate.metric_regressions = settings.gate.metric_regressions;
   gate.acknowledgements = settings.acknowledgements;

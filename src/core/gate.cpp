@@ -220,6 +220,111 @@ BaselineSummary summarize(const Report& baseline) {
   return s;
 }
 
+// Marks each finding new / unchanged / regressed against the baseline and whether it fails the gate.
+void judge_findings(Report& report, const GateOptions& options) {
+  Gate& g = report.gate;
+  std::map<std::string, const Finding*> before;
+  if (options.baseline)
+    for (const auto& f : options.baseline->findings) before[f.id] = &f;
+  for (auto& f : report.findings) {
+    if (options.baseline) {
+      auto it = before.find(f.id);
+      f.baseline = it == before.end() ? "new" : f.severity > it->second->severity ? "regressed" : "unchanged";
+      (f.baseline == "new"         ? g.baseline.new_ids
+       : f.baseline == "regressed" ? g.baseline.regressed_ids
+                                   : g.baseline.unchanged_ids)
+          .push_back(f.id);
+    }
+    // With a baseline only what is new or got worse can fail the gate.
+    bool eligible = !options.baseline || f.baseline != "unchanged";
+    bool by_severity = f.level != "warn" && options.fail_on && f.severity >= *options.fail_on;
+    // An acknowledged finding does not count until its acknowledgement expires.
+    bool accepted = f.acknowledgement && !f.acknowledgement->expired;
+    f.fails_gate = eligible && !accepted && (f.level == "error" || by_severity);
+    if (f.fails_gate)
+      g.reasons.push_back(fmt::format(
+          "{}{}{} {} on {}: {}",
+          f.acknowledgement
+              ? fmt::format("acknowledgement expired on {}: ", f.acknowledgement->until.value_or("?"))
+              : "",
+          f.baseline.empty() ? "" : f.baseline + " ", f.rule, to_string(f.severity), f.component, f.title));
+  }
+}
+
+// Baseline findings absent now: resolved only when the probe that found them looked again and did
+// not see them, else unverified.
+void resolve_baseline_findings(Report& report, const GateOptions& options) {
+  Gate& g = report.gate;
+  std::set<std::string> now;
+  for (const auto& f : report.findings) now.insert(f.id);
+  for (const auto& f : options.baseline->findings) {
+    if (now.count(f.id)) continue;
+    if (!examined_again(report, *options.baseline, f)) {
+      g.baseline.unverified_ids.push_back(f.id);
+      continue;
+    }
+    g.baseline.resolved_ids.push_back(f.id);
+    g.baseline.resolved_findings.push_back({{"id", f.id},
+                                            {"rule", f.rule},
+                                            {"severity", to_string(f.severity)},
+                                            {"component", f.component},
+                                            {"title", f.title}});
+  }
+}
+
+// Notes for an interrupted window and for probes that could not examine their target; whether the
+// run is incomplete because of them.
+bool note_what_was_not_examined(Report& report) {
+  Gate& g = report.gate;
+  bool incomplete = report.run.interrupted;
+  if (report.run.interrupted)
+    g.notes.push_back(
+        fmt::format("the run was interrupted after {:.1f} s of its {:.0f} s window: the report "
+                    "covers what was measured until then",
+                    report.run.duration_ms / 1000, report.run.window_s));
+  for (const auto& p : report.probes)
+    if (p.status == ProbeStatus::error) {
+      incomplete = true;
+      g.notes.push_back(fmt::format("{} {} could not be examined: {}", p.name, p.target, p.message));
+    }
+  return incomplete;
+}
+
+// Whether a probe of this run that judges a rule the severity threshold gates examined its target.
+// Names the probes that did not (or whose every rule is set below the gate) in `not_examined`.
+bool fail_on_reachable(const Report& report, const GateOptions& options,
+                       std::vector<std::string>& not_examined) {
+  for (const auto& p : report.probes) {
+    const ProbeKind* kind = find_probe_kind(p.name);
+    if (!kind) continue;
+    bool gates = std::any_of(kind->rules.judged.begin(), kind->rules.judged.end(), [&](std::string_view id) {
+      return !options.rules_below_gate.count(std::string(id));
+    });
+    if (p.status == ProbeStatus::ok && gates) return true;
+    not_examined.push_back(
+        p.status != ProbeStatus::ok
+            ? fmt::format("{} {}", p.name, p.target)
+            : fmt::format("{} {} (every rule it judges is set to level \"warn\" or \"off\")", p.name,
+                          p.target));
+  }
+  return false;
+}
+
+// A severity threshold (--fail-on, [gate] fail_on) that no judged rule could reach cannot fail the
+// run: it must not pass silently. A note naming what was not examined; a reason with
+// rules_not_run = "error", like an unjudged level = "error" rule.
+void note_fail_on_not_examined(Report& report, const GateOptions& options) {
+  if (!options.fail_on) return;
+  std::vector<std::string> not_examined;
+  if (fail_on_reachable(report, options, not_examined)) return;
+  std::string note = fmt::format(
+      "{} {} could not fail this run: no rule it gates was judged; not examined: {}", options.fail_on_origin,
+      to_string(*options.fail_on),
+      not_examined.empty() ? std::string("any target") : fmt::format("{}", fmt::join(not_examined, "; ")));
+  report.gate.notes.push_back(note);
+  if (options.rules_not_run == RuleLevel::error) report.gate.reasons.push_back(note);
+}
+
 }  // namespace
 
 bool acknowledges(const AcknowledgeSetting& ack, const Finding& f) {
@@ -295,66 +400,16 @@ void apply_gate(Report& report, const GateOptions& options) {
   g.fail_on = options.fail_on ? std::string(to_string(*options.fail_on)) : "never";
   g.baseline.file = options.baseline_file;
 
-  std::map<std::string, const Finding*> before;
-  if (options.baseline)
-    for (const auto& f : options.baseline->findings) before[f.id] = &f;
-
   apply_acknowledgements(report, options);
-  for (auto& f : report.findings) {
-    if (options.baseline) {
-      auto it = before.find(f.id);
-      f.baseline = it == before.end() ? "new" : f.severity > it->second->severity ? "regressed" : "unchanged";
-      (f.baseline == "new"         ? g.baseline.new_ids
-       : f.baseline == "regressed" ? g.baseline.regressed_ids
-                                   : g.baseline.unchanged_ids)
-          .push_back(f.id);
-    }
-    // With a baseline only what is new or got worse can fail the gate.
-    bool eligible = !options.baseline || f.baseline != "unchanged";
-    bool by_severity = f.level != "warn" && options.fail_on && f.severity >= *options.fail_on;
-    // An acknowledged finding does not count until its acknowledgement expires.
-    bool accepted = f.acknowledgement && !f.acknowledgement->expired;
-    f.fails_gate = eligible && !accepted && (f.level == "error" || by_severity);
-    if (f.fails_gate)
-      g.reasons.push_back(fmt::format(
-          "{}{}{} {} on {}: {}",
-          f.acknowledgement
-              ? fmt::format("acknowledgement expired on {}: ", f.acknowledgement->until.value_or("?"))
-              : "",
-          f.baseline.empty() ? "" : f.baseline + " ", f.rule, to_string(f.severity), f.component, f.title));
-  }
+  judge_findings(report, options);
   if (options.baseline) {
     g.baseline.summary = summarize(*options.baseline);
-    std::set<std::string> now;
-    for (const auto& f : report.findings) now.insert(f.id);
-    // Resolved only when the probe that found it looked again, and did not see it.
-    for (const auto& f : options.baseline->findings)
-      if (!now.count(f.id)) {
-        if (!examined_again(report, *options.baseline, f)) {
-          g.baseline.unverified_ids.push_back(f.id);
-          continue;
-        }
-        g.baseline.resolved_ids.push_back(f.id);
-        g.baseline.resolved_findings.push_back({{"id", f.id},
-                                                {"rule", f.rule},
-                                                {"severity", to_string(f.severity)},
-                                                {"component", f.component},
-                                                {"title", f.title}});
-      }
+    resolve_baseline_findings(report, options);
     if (options.metric_regressions != RuleLevel::off) compare_metrics(report, options);
   }
   note_rules_not_run(report, options);
-  bool incomplete = report.run.interrupted;
-  if (report.run.interrupted)
-    g.notes.push_back(
-        fmt::format("the run was interrupted after {:.1f} s of its {:.0f} s window: the report "
-                    "covers what was measured until then",
-                    report.run.duration_ms / 1000, report.run.window_s));
-  for (const auto& p : report.probes)
-    if (p.status == ProbeStatus::error) {
-      incomplete = true;
-      g.notes.push_back(fmt::format("{} {} could not be examined: {}", p.name, p.target, p.message));
-    }
+  bool incomplete = note_what_was_not_examined(report);
+  note_fail_on_not_examined(report, options);
   if (!g.baseline.unverified_ids.empty())
     g.notes.push_back(
         fmt::format("{} baseline finding(s) not checked again (their probe did not examine its "

@@ -19,8 +19,12 @@ struct GateOptions {
   RuleLevel metric_regressions = RuleLevel::warn;  // warn: reported; error: fail the gate; off: not compared
   std::vector<AcknowledgeSetting> acknowledgements;  // [[acknowledge]] from the configuration
   std::string today;                                 // YYYY-MM-DD (UTC): an `until` before it has expired
-  std::vector<std::string> error_rules;            // rules set to level = "error" (anywhere in the config)
-  RuleLevel rules_not_run = RuleLevel::warn;       // such a rule no probe judged: warn = a note, error = fail
+  std::vector<std::string> error_rules;              // rules set to level = "error" (anywhere in the config)
+  RuleLevel rules_not_run = RuleLevel::warn;  // such a rule no probe judged: warn = a note, error = fail
+  // Where fail_on came from, as the gate note names it: "--fail-on" or "[gate] fail_on".
+  std::string fail_on_origin = "--fail-on";
+  // Rules set to level = "warn" or "off" in the configuration: no finding of theirs reaches fail_on.
+  std::set<std::string> rules_below_gate;
 };
 
 // Whether an acknowledgement names this finding (by id, or by rule and evidence values).

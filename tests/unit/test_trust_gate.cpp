@@ -102,6 +102,53 @@ TEST_CASE("a rule set to level error whose probe never ran: a gate note, and rul
   CHECK(diagnose_json({"--traces", traces, "--config", judged}).report["gate"]["notes"].empty());
 }
 
+TEST_CASE("a fail_on threshold no judged rule could reach: a gate note naming what was not examined") {
+  // The only probe could not examine its target: --fail-on high gates nothing in this run.
+  auto r = diagnose_json({"--replay", errored_evidence(), "--fail-on", "high"});
+  CHECK(r.schema_errors.empty());
+  CHECK(r.exit_code == 3);
+  REQUIRE(r.report["gate"]["notes"].size() == 2);
+  CHECK(r.report["gate"]["notes"][1] ==
+        "--fail-on high could not fail this run: no rule it gates was judged; not examined: postgres "
+        "postgresql://app@127.0.0.1:5432/shop");
+  // No threshold, no note.
+  CHECK(diagnose_json({"--replay", errored_evidence()}).report["gate"]["notes"].size() == 1);
+
+  // The same from [gate] fail_on, made to fail by rules_not_run = "error".
+  std::string failing =
+      write_temp("fail-on-not-run.toml", "[gate]\nfail_on = \"medium\"\nrules_not_run = \"error\"\n");
+  auto f = diagnose_json({"--replay", errored_evidence(), "--config", failing});
+  CHECK(f.exit_code == 3);  // a target that could not be examined wins (CONTRACT: exit codes)
+  CHECK(f.report["gate"]["status"] == "fail");
+  REQUIRE(f.report["gate"]["reasons"].size() == 1);
+  CHECK(f.report["gate"]["reasons"][0].get<std::string>().rfind(
+            "[gate] fail_on medium could not fail this run: no rule it gates was judged", 0) == 0);
+
+  // Every rule set to level "warn": the probe ran, but nothing it judges can reach the threshold.
+  std::string all_warn;
+  for (const auto& rule : json::parse(run({chokepoint_bin(), "rules", "--format", "json"}).out))
+    if (rule["kind"] == "rule")
+      all_warn += "[rules.\"" + rule["id"].get<std::string>() + "\"]\nlevel = \"warn\"\n";
+  std::string ev = fixture_path("postgres/missing_index.evidence.json");
+  auto w =
+      diagnose_json({"--replay", ev, "--fail-on", "high", "--config", write_temp("all-warn.toml", all_warn)});
+  CHECK(w.exit_code == 0);
+  CHECK(w.report["gate"]["status"] == "pass");
+  REQUIRE(w.report["gate"]["notes"].size() == 1);
+  CHECK(
+      w.report["gate"]["notes"][0].get<std::string>().find(
+          "not examined: postgres postgresql://app@127.0.0.1:5432/shop (every rule it judges is set to level "
+          "\"warn\" or \"off\")") != std::string::npos);
+  auto wf =
+      diagnose_json({"--replay", ev, "--fail-on", "high", "--config",
+                     write_temp("all-warn-fails.toml", all_warn + "[gate]\nrules_not_run = \"error\"\n")});
+  CHECK(wf.exit_code == 1);
+  CHECK(wf.report["gate"]["status"] == "fail");
+
+  // A probe that judged a rule the threshold gates: no note, whatever it found.
+  CHECK(diagnose_json({"--replay", ev, "--fail-on", "critical"}).report["gate"]["notes"].empty());
+}
+
 TEST_CASE("baseline identity: trace files named per build match by the services they show") {
   std::string traces = slurp(fixture_path("traces/otlp_n_plus_one.json"));
   std::string base_file = write_temp("base.json", traces), pr_file = write_temp("pr.json", traces);

@@ -66,6 +66,8 @@ def main():
     ap.add_argument("--tls-port", type=int)
     ap.add_argument("--cert")
     ap.add_argument("--key")
+    ap.add_argument("--slow-tls-port", type=int, help="TLS whose handshake waits --handshake-delay-ms")
+    ap.add_argument("--handshake-delay-ms", type=float, default=60)
     args = ap.parse_args()
     ThreadingHTTPServer.daemon_threads = True
     servers = [ThreadingHTTPServer(("127.0.0.1", args.port), Handler)]
@@ -75,6 +77,22 @@ def main():
         ctx.load_cert_chain(args.cert, args.key)
         tls.socket = ctx.wrap_socket(tls.socket, server_side=True)
         servers.append(tls)
+    if args.slow_tls_port:
+        # A far-away TLS endpoint: the TCP connection is there at once, the handshake (done in
+        # accept) answers the ClientHello only after the delay; calls over the kept-alive
+        # connection are fast.
+        delay = args.handshake_delay_ms / 1000
+
+        class SlowHandshake(ThreadingHTTPServer):
+            def get_request(self):
+                time.sleep(delay)
+                return super().get_request()
+
+        slow = SlowHandshake(("127.0.0.1", args.slow_tls_port), Handler)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.cert, args.key)
+        slow.socket = ctx.wrap_socket(slow.socket, server_side=True)
+        servers.append(slow)
     threads = [threading.Thread(target=serve, args=(s,), daemon=True) for s in servers]
     for t in threads:
         t.start()

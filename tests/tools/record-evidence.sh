@@ -5,7 +5,10 @@
 # Writes tests/fixtures/postgres/index_hygiene.evidence.json (db.duplicate_index, db.unused_index,
 # db.idle_in_transaction), tests/fixtures/postgres/cold_buffers.evidence.json (db.low_cache_hit),
 # tests/fixtures/redis/crowded.evidence.json (cache.slow_commands, cache.clients_saturation) and
-# tests/fixtures/redis/fragmented.evidence.json (cache.memory_fragmentation). The unit test "every rule fires on one" (test_catalog.cpp) reads them.
+# tests/fixtures/redis/fragmented.evidence.json (cache.memory_fragmentation),
+# tests/fixtures/http/slow_handshake.evidence.json (net.connect_overhead) and, as root with a memory
+# cgroup controller, tests/fixtures/host/memory_limit.evidence.json (infra.memory_pressure,
+# infra.network_drops). The unit test "every rule fires on one" (test_catalog.cpp) reads them.
 set -euo pipefail
 [ $# -eq 1 ] || { echo "usage: $0 CHOKEPOINT" >&2; exit 2; }
 bin=$(realpath "$1")
@@ -18,7 +21,7 @@ cleanup() {
   rm -rf "$dir"
 }
 trap cleanup EXIT
-SHOP_ORDERS=20000 tests/tools/services.sh start "$dir" postgres shop redis >/dev/null
+SHOP_ORDERS=20000 tests/tools/services.sh start "$dir" postgres shop redis http >/dev/null
 # shellcheck disable=SC1091
 . "$dir/env"
 mkdir -p tests/fixtures/postgres tests/fixtures/redis
@@ -81,4 +84,44 @@ pids+=($!)
 sleep 1
 "$bin" diagnose --redis "$REDIS_BIG_URL" --window 4 --fail-on never --format json \
   --save-evidence tests/fixtures/redis/crowded.evidence.json >/dev/null
-echo "recorded: tests/fixtures/postgres/{index_hygiene,cold_buffers}.evidence.json tests/fixtures/redis/{crowded,fragmented}.evidence.json"
+# HTTP: a TLS dependency whose handshake takes 60 ms (a far-away endpoint) and answers at once.
+mkdir -p tests/fixtures/http
+CHOKEPOINT_CA_FILE=$HTTP_CA_FILE "$bin" diagnose --http "$HTTPS_SLOW_HANDSHAKE_BASE/fast" --window 3 \
+  --fail-on never --format json --save-evidence tests/fixtures/http/slow_handshake.evidence.json >/dev/null
+
+# Host: a process using most of its cgroup's 64 MiB, and a listener that never accepts while
+# connections pour in (its queue overflows).
+memory_root=/sys/fs/cgroup/memory
+if [ "$(id -u)" = 0 ] && [ -w "$memory_root" ]; then
+  cg=$memory_root/chokepoint-record-$$
+  mkdir "$cg"
+  echo $((64 << 20)) >"$cg/memory.limit_in_bytes"
+  sh -c "echo \$\$ > $cg/cgroup.procs; exec python3 -c 'import time; b = b\"x\" * (52 << 20); time.sleep(20)'" &
+  worker=$!
+  pids+=("$worker")
+  python3 - <<'PY' &
+import socket, time
+listener = socket.socket()
+listener.bind(("127.0.0.1", 0))
+listener.listen(1)
+port = listener.getsockname()[1]
+clients = []
+end = time.time() + 6
+while time.time() < end:
+    c = socket.socket()
+    c.setblocking(False)
+    c.connect_ex(("127.0.0.1", port))
+    clients.append(c)
+    time.sleep(0.01)
+PY
+  pids+=($!)
+  sleep 1
+  "$bin" diagnose --pid "$worker" --window 3 --fail-on never --format json \
+    --save-evidence tests/fixtures/host/memory_limit.evidence.json >/dev/null
+  kill "$worker" 2>/dev/null || true
+  sleep 0.5
+  rmdir "$cg" 2>/dev/null || true
+else
+  echo "host recording skipped: needs root and a writable $memory_root (cgroup v1 memory controller)" >&2
+fi
+echo "recorded the evidence under tests/fixtures/{postgres,redis,http,host}/"

@@ -170,19 +170,21 @@ stop_redis() {
 # HTTP dependencies for the HTTP probe: tests/tools/http_server.py on loopback, plain and TLS
 # (a self-signed certificate made here), plus a port nothing listens on.
 start_http() {
-  local port tls_port dir="$DIR/http"
+  local port tls_port slow_port dir="$DIR/http"
   port=$(free_port)
   tls_port=$(free_port)
+  slow_port=$(free_port)
   mkdir -p "$dir"
   openssl req -x509 -newkey rsa:2048 -nodes -keyout "$dir/key.pem" -out "$dir/cert.pem" -days 2 \
     -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" >/dev/null 2>&1 ||
     die "openssl could not make a test certificate"
   python3 "$(dirname "$0")/http_server.py" --port "$port" --tls-port "$tls_port" --cert "$dir/cert.pem" \
-    --key "$dir/key.pem" >"$dir/server.log" 2>&1 &
+    --key "$dir/key.pem" --slow-tls-port "$slow_port" >"$dir/server.log" 2>&1 &
   echo $! > "$dir/server.pid"
   for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
   env_set HTTP_BASE "http://127.0.0.1:$port"
   env_set HTTPS_BASE "https://127.0.0.1:$tls_port"
+  env_set HTTPS_SLOW_HANDSHAKE_BASE "https://127.0.0.1:$slow_port"  # the TLS handshake takes 60 ms
   env_set HTTP_CA_FILE "$dir/cert.pem"
   env_set HTTP_REFUSED "http://127.0.0.1:$(free_port)/"
 }

@@ -102,16 +102,6 @@ std::vector<std::vector<std::string>> recorded_inputs() {
   return runs;
 }
 
-// Rules no recorded input makes fire yet (tests/tools/record-evidence.sh records the others that
-// only live tests reached): unit tests judge them from built snapshots only. The list
-// may only shrink: a rule that starts firing on a recorded input must leave it (the test says so),
-// and a new rule must come with a recorded input that makes it fire.
-const std::set<std::string> kNotYetRecorded = {
-    "net.connect_overhead",   // loopback set-up is too fast; a recorded remote dependency is needed
-    "infra.memory_pressure",  // needs a recording under real memory pressure (PSI, OOM kills)
-    "infra.network_drops",    // needs a recording with listen-queue drops or retransmits
-};
-
 }  // namespace
 
 TEST_CASE("findings from every recorded input match their rule's declaration, and every rule fires on one") {
@@ -144,9 +134,8 @@ TEST_CASE("findings from every recorded input match their rule's declaration, an
   for (const auto& spec : rule_catalog()) {
     std::string id(spec.id);
     CAPTURE(id);
-    if (kNotYetRecorded.count(id))
-      CHECK_MESSAGE(!fired.count(id), "fires on a recorded input now: take it off kNotYetRecorded");
-    else
-      CHECK_MESSAGE(fired.count(id), "fires on no recorded input (fixture, sample evidence, trace capture)");
+    CHECK_MESSAGE(fired.count(id),
+                  "fires on no recorded input (fixture, sample evidence, trace capture): "
+                  "record one (tests/tools/record-evidence.sh)");
   }
 }

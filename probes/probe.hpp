@@ -170,6 +170,16 @@ RuleDeclarations declarations(const std::vector<Rule<In>>& table, std::vector<Ga
   return d;
 }
 
+// A ProbeKind::judge for a probe whose snapshot is `Snapshot`: its rules (`Judge`), then the time
+// series it sampled through the window (`SeriesOf`).
+template <typename Snapshot, auto Judge, auto SeriesOf>
+Judgement judge_with_series(const nlohmann::json& snapshot, const Target& target, const Settings& settings) {
+  auto snap = snapshot.get<Snapshot>();
+  Judgement j = Judge(snap, target, settings);
+  j.series = SeriesOf(snap);
+  return j;
+}
+
 const std::vector<ProbeKind>& probe_kinds();
 const ProbeKind* find_probe_kind(std::string_view name);
 // A metric the gate compares, as the probe that reports it declares it; nullptr for the others.

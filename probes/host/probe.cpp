@@ -53,13 +53,6 @@ std::vector<Series> cpu_series(const host::Snapshot& snap) {
   return out;
 }
 
-Judgement judge(const nlohmann::json& snapshot, const Target& target, const Settings& settings) {
-  auto snap = snapshot.get<host::Snapshot>();
-  Judgement j = host::judge(snap, target, settings);
-  j.series = cpu_series(snap);
-  return j;
-}
-
 }  // namespace
 
 ProbeKind host_probe() {
@@ -72,7 +65,7 @@ ProbeKind host_probe() {
       true,
       describe,
       host::collect,
-      judge,
+      judge_with_series<host::Snapshot, host::judge, cpu_series>,
       host::rule_declarations(),
       {{"sample_interval_ms", 250}},
       {"host_end"},

@@ -45,13 +45,6 @@ std::vector<Series> phase_series(const http::Snapshot& snap) {
   return out;
 }
 
-Judgement judge(const nlohmann::json& snapshot, const Target& target, const Settings& settings) {
-  auto snap = snapshot.get<http::Snapshot>();
-  Judgement j = http::judge(snap, target, settings);
-  j.series = phase_series(snap);
-  return j;
-}
-
 }  // namespace
 
 ProbeKind http_probe() {
@@ -62,7 +55,7 @@ ProbeKind http_probe() {
       true,
       describe,
       http::collect,
-      judge,
+      judge_with_series<http::Snapshot, http::judge, phase_series>,
       http::rule_declarations(),
       {{"rate_per_s", 2}, {"max_requests", 120}, {"timeout_ms", 5000}, {"tls_verify", 1}},
       {"samples"},

@@ -61,13 +61,6 @@ std::vector<Series> pool_series(const pgb::Snapshot& snap) {
   return out;
 }
 
-Judgement judge(const nlohmann::json& snapshot, const Target& target, const Settings& settings) {
-  auto snap = snapshot.get<pgb::Snapshot>();
-  Judgement j = pgb::judge(snap, target, settings);
-  j.series = pool_series(snap);
-  return j;
-}
-
 }  // namespace
 
 ProbeKind pgbouncer_probe() {
@@ -78,7 +71,7 @@ ProbeKind pgbouncer_probe() {
       true,
       describe,
       pgb::collect,
-      judge,
+      judge_with_series<pgb::Snapshot, pgb::judge, pool_series>,
       pgb::rule_declarations(),
       {{"sample_interval_ms", 250}},
       {"stats_end", "pool_samples"},

@@ -125,6 +125,9 @@ def main():
     over = [f for f in found if args.max is not None and f[0] > args.max]
     for lines, path, line, name in (over if args.max is not None else found[:args.top]):
         print(f"{lines:5d}  {path}:{line}  {name}")
+    if args.max is not None and not over and not long_files:
+        print(f"function_lengths: {len(found)} functions in {len(files)} files, none over {args.max} lines"
+              + (f", no file over {args.max_file_lines} lines" if args.max_file_lines is not None else ""))
     return 1 if over or long_files else 0
 
 

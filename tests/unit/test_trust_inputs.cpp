@@ -13,6 +13,7 @@
 #include "core/config.hpp"
 #include "core/error.hpp"
 #include "harness.hpp"
+#include "probes/probe.hpp"
 #include "probes/traces/readers.hpp"
 
 using namespace cp::test;
@@ -70,14 +71,17 @@ TEST_CASE("TOML nested beyond reason or too large: exit 2 with a message") {
   }
 }
 
-TEST_CASE("non-ASCII in chokepoint.toml: a message with line:column or the same value, never toml++'s unreachable") {
+TEST_CASE(
+    "non-ASCII in chokepoint.toml: a message with line:column or the same value, never toml++'s "
+    "unreachable") {
   // libFuzzer's finds (fuzz_config_reader) and toml++ issue #295: toml++ 3.3.0 tests these code points
   // against a whitespace table that ends in `unreachable`, even inside a string after an invalid value.
   const std::pair<std::string, std::string> refused[] = {
       {"[rules.\"cache.memory_fragmentation\"]\nmax_fr_\xc3\x94_top = 20\n",
        "2:8: a non-ASCII character outside a string or comment"},
       {"\xcc\xaa", "1:1: a non-ASCII character outside a string or comment"},
-      {"s = \"\"\"\nme\\\\\\\xef\xba\xbf\"\"\"\n", "2:6: a non-ASCII character after a backslash (not a TOML escape)"},
+      {"s = \"\"\"\nme\\\\\\\xef\xba\xbf\"\"\"\n",
+       "2:6: a non-ASCII character after a backslash (not a TOML escape)"},
       {"s = \"a\xff\"\n", "1:7: not UTF-8"},
       {"# \xe2\x82\n", "1:3: not UTF-8"},
       {std::string("cn=+ks.[\0bbbbbprobeBb.b\0bquermen*resq.\"\xef\xba\xbf"
@@ -248,4 +252,35 @@ TEST_CASE("small ones: window syntax, output paths, stdout errors, threshold sou
         std::string::npos);
   CHECK(findings[0]["thresholds"]["max_selectivity"]["source"].get<std::string>().find("chokepoint.toml") ==
         std::string::npos);
+}
+
+TEST_CASE("connect samples that failed: a note says how many succeeded and why the others failed") {
+  auto snapshot = fixture("postgres/no_pooling.evidence.json")["probes"][0]["snapshot"];
+  const cp::ProbeKind* postgres = cp::find_probe_kind("postgres");
+  REQUIRE(postgres);
+  cp::Target target{"postgres", "--postgres", {}, "postgresql://app@127.0.0.1:5432/shop", {}};
+  // All samples succeeded: no note.
+  CHECK(postgres->judge(snapshot, target, cp::Settings{}).notes.empty());
+
+  snapshot["connect"] = {{"connect_ms", {21.5}},
+                         {"error", "FATAL:  too many connections for role \"app\""},
+                         {"tcp_ms", 0.05},
+                         {"tls", false}};
+  auto one_of_three = postgres->judge(snapshot, target, cp::Settings{});
+  REQUIRE(one_of_three.notes.size() == 1);
+  CHECK(one_of_three.notes[0] ==
+        "1 connect sample(s) succeeded; the others failed: FATAL:  too many connections for role \"app\"");
+
+  snapshot["connect"]["connect_ms"] = json::array();
+  auto none = postgres->judge(snapshot, target, cp::Settings{});
+  REQUIRE(none.notes.size() == 1);
+  CHECK(none.notes[0].rfind("0 connect sample(s) succeeded; the others failed: FATAL:", 0) == 0);
+
+  // The note reaches the report's probe entry.
+  auto ev = fixture("postgres/no_pooling.evidence.json");
+  ev["probes"][0]["snapshot"]["connect"] = snapshot["connect"];
+  auto r = diagnose_json({"--replay", write_temp("connect-failed.evidence.json", ev.dump())});
+  CHECK(r.schema_errors.empty());
+  REQUIRE(r.report["probes"][0]["notes"].size() == 1);
+  CHECK(r.report["probes"][0]["notes"][0] == none.notes[0]);
 }

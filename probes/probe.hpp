@@ -117,6 +117,10 @@ struct ProbeKind {
   // Snapshot sections without which its rules would judge nothing (and call it healthy): replayed
   // evidence that lacks one is refused.
   std::vector<std::string_view> required_sections = {};
+  // Makes texts in a snapshot read back from evidence safe again (statement texts normalized and
+  // redacted as the collector stores them): evidence from an older chokepoint, or written by hand,
+  // is saved again (--replay … --save-evidence) only as this leaves it. Empty: nothing to redo.
+  std::function<void(nlohmann::json& snapshot)> keep_texts_safe = {};
 };
 
 // Calls `sample(seconds since the call)` every `interval_s` until the window ends (once for a zero

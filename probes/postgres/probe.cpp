@@ -28,6 +28,25 @@ void keep_texts_safe(pg::Snapshot& snap) {
     for (auto& ses : sample.sessions) ses.query = statement_text_for_output(ses.query);
 }
 
+// The same on a snapshot read back from evidence (kept as JSON: nothing else of it changes).
+void keep_snapshot_texts_safe(nlohmann::json& snapshot) {
+  auto make_safe = [](nlohmann::json& holder) {
+    auto q = holder.find("query");
+    if (holder.is_object() && q != holder.end() && q->is_string())
+      *q = statement_text_for_output(q->get<std::string>());
+  };
+  auto each = [&](nlohmann::json& parent, const char* key, const auto& fn) {
+    auto it = parent.find(key);
+    if (it != parent.end() && it->is_array())
+      for (auto& x : *it) fn(x);
+  };
+  if (!snapshot.is_object()) return;
+  each(snapshot, "statements", make_safe);
+  each(snapshot, "activity", [&](nlohmann::json& sample) {
+    if (sample.is_object()) each(sample, "sessions", make_safe);
+  });
+}
+
 // Client backends by state through the window (pg_stat_activity samples).
 std::vector<Series> sessions_series(const pg::Snapshot& snap) {
   if (snap.window_s <= 0 || snap.activity.empty()) return {};
@@ -70,6 +89,7 @@ ProbeKind postgres_probe() {
       pg::rule_declarations(),
       {{"explain_top", 20}, {"sample_interval_ms", 200}, {"connect_samples", 3}},
       {"statements", "tables"},
+      keep_snapshot_texts_safe,
   };
 }
 

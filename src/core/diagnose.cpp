@@ -198,6 +198,9 @@ Evidence evidence_from_json(const nlohmann::json& doc) {
     e.collected.status = p.value("status", "ok") == "ok" ? ProbeStatus::ok : ProbeStatus::error;
     e.collected.message = redact_urls_in_text(p.value("message", ""));
     e.collected.snapshot = p.value("snapshot", nlohmann::json::object());
+    // Texts an older chokepoint stored as they were are made safe before anything reads or saves them.
+    if (const ProbeKind* kind = find_probe_kind(e.target.kind); kind && kind->keep_texts_safe)
+      kind->keep_texts_safe(e.collected.snapshot);
     e.duration_ms = p.value("duration_ms", 0.0);
     if (e.collected.status == ProbeStatus::ok) require_sections(p, e.target);
     ev.entries.push_back(std::move(e));

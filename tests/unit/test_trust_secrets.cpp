@@ -82,6 +82,42 @@ TEST_CASE("pg_stat_statements and pg_stat_activity texts with a role password: n
   CHECK(out.find("Hunter2-secret") == std::string::npos);
 }
 
+TEST_CASE(
+    "evidence from before texts were normalized, replayed and saved again: constants and credentials gone") {
+  auto ev = fixture("postgres/healthy.evidence.json");
+  auto& snap = ev["probes"][0]["snapshot"];
+  snap["statements"][0]["query"] = "ALTER ROLE app PASSWORD 'Hunter2-secret'";
+  snap["statements"][1]["query"] = "SELECT id FROM users WHERE email = 'bob@example.com' AND id = 42";
+  snap["activity"] = nlohmann::json::array(
+      {{{"t_s", 0},
+        {"total", 1},
+        {"active", 1},
+        {"sessions",
+         {{{"pid", 42},
+           {"state", "active"},
+           {"xact_age_s", 5},
+           {"query", "CREATE USER MAPPING FOR app SERVER s OPTIONS (password 'Hunter2-secret')"}}}}}});
+  std::string saved = temp_path("resaved.evidence.json");
+  auto r = run({chokepoint_bin(), "diagnose", "--replay", write_temp("old-texts.evidence.json", ev.dump()),
+                "--save-evidence", saved});
+  CHECK(r.exit_code == 0);
+  auto again = nlohmann::json::parse(slurp(saved));
+  const auto& s = again["probes"][0]["snapshot"];
+  CHECK(s["statements"][0]["query"] == "ALTER ROLE ***");
+  CHECK(s["statements"][1]["query"] == "SELECT id FROM users WHERE email = $1 AND id = $2");
+  CHECK(s["activity"][0]["sessions"][0]["query"] == "CREATE USER MAPPING ***");
+  std::string text = slurp(saved);
+  CHECK(text.find("Hunter2-secret") == std::string::npos);
+  CHECK(text.find("bob@example.com") == std::string::npos);
+  // Nothing else of the snapshot changes.
+  auto rest = [](nlohmann::json snapshot) {
+    snapshot.erase("statements");
+    snapshot.erase("activity");
+    return snapshot;
+  };
+  CHECK(rest(s) == rest(snap));
+}
+
 TEST_CASE("trace statement texts with credentials: no format shows them") {
   std::string text = slurp(fixture_path("traces/otlp_n_plus_one.json"));
   text = std::regex_replace(text, std::regex("SELECT id, name, email FROM users WHERE id = [0-9]+"),

@@ -30,6 +30,7 @@ class Page {
     html::routes_section(r_, out_);
     html::series_section(r_, out_);
     html::findings_section(r_, out_);
+    html::advice_section(r_, out_);
     html::comparison_section(r_, out_);
     probes();
     out_ += fmt::format(
@@ -68,6 +69,7 @@ class Page {
     if (!r_.breakdowns.empty()) out_ += "<a href=\"#routes\">Routes</a>";
     if (!r_.series.empty()) out_ += "<a href=\"#window\">Over the window</a>";
     out_ += "<a href=\"#findings\">Findings</a>";
+    if (!r_.advice.empty()) out_ += "<a href=\"#advice\">Before you scale</a>";
     if (r_.gate.baseline.file) out_ += "<a href=\"#baseline\">Before / after</a>";
     out_ += "<a href=\"#probes\">Probes</a></nav>";
   }

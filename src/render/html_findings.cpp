@@ -17,14 +17,6 @@ class Judged {
  public:
   Judged(const Report& r, std::string& out) : r_(r), out_(out) {}
 
-  void evidence_table(const Finding& f) {
-    if (!f.evidence.is_object() || f.evidence.empty()) return;
-    out_ += "<table class=\"kv evidence\"><tbody>";
-    for (const auto& [k, v] : f.evidence.items())
-      out_ += "<tr><th>" + esc(k) + "</th><td>" + value_html(v) + "</td></tr>";
-    out_ += "</tbody></table>";
-  }
-
   void thresholds_table(const Finding& f) {
     if (!f.thresholds.is_object() || f.thresholds.empty()) return;
     out_ +=
@@ -47,12 +39,8 @@ class Judged {
     out_ += "<span class=\"component\">" + esc_cut(f.component, 300) + "</span></header>";
     out_ += "<h3>" + esc_cut(f.title, 1000) + "</h3>";
     if (!f.detail.empty()) out_ += "<p class=\"detail\">" + esc_cut(f.detail) + "</p>";
-    if (f.impact.share)
-      out_ += fmt::format(
-          "<div class=\"impact\">impact <div class=\"meter\"><span style=\"width:{:.1f}%\"></span>"
-          "</div><strong>{}</strong> of {}</div>",
-          std::clamp(*f.impact.share, 0.0, 1.0) * 100, esc(percent(*f.impact.share)), esc(f.impact.basis));
-    evidence_table(f);
+    if (f.impact.share) out_ += share_meter_html("impact", *f.impact.share, f.impact.basis);
+    out_ += evidence_html(f.evidence);
     out_ += "<div class=\"fix-label\">Fix</div><p style=\"margin:2px 0\">" + esc_cut(f.remediation.summary) +
             "</p>";
     if (f.remediation.sql) out_ += "<pre class=\"fix sql\">" + esc_cut(*f.remediation.sql, 20000) + "</pre>";

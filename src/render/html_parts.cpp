@@ -112,6 +112,21 @@ std::string value_html(const json& v, int depth) {
   return out + "</dl>";
 }
 
+std::string evidence_html(const json& evidence) {
+  if (!evidence.is_object() || evidence.empty()) return "";
+  std::string out = "<table class=\"kv evidence\"><tbody>";
+  for (const auto& [k, v] : evidence.items())
+    out += "<tr><th>" + esc(k) + "</th><td>" + value_html(v) + "</td></tr>";
+  return out + "</tbody></table>";
+}
+
+std::string share_meter_html(std::string_view label, double share, std::string_view basis) {
+  return fmt::format(
+      "<div class=\"impact\">{} <div class=\"meter\"><span style=\"width:{:.1f}%\"></span></div><strong>{}"
+      "</strong> of {}</div>",
+      esc(label), std::clamp(share, 0.0, 1.0) * 100, esc(percent(share)), esc(basis));
+}
+
 std::string verdict_name(const Verdict& v) {
   return v.category ? std::string(to_string(*v.category)) : "none";
 }

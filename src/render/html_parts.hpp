@@ -32,6 +32,10 @@ std::string value_html(const json& v, int depth = 0);  // an evidence value: tab
 std::string verdict_name(const Verdict& v);
 std::string severity_badge(Severity s);
 std::string baseline_badge(const std::string& status);
+// A finding's or an advice's numbers as a key/value table ("" when there are none).
+std::string evidence_html(const json& evidence);
+// "label [meter] 40 % of basis": a share drawn as a bar.
+std::string share_meter_html(std::string_view label, double share, std::string_view basis);
 extern const std::string_view kStyle;
 
 // Sections, each appended to the page so far (some stop drawing past kPageBudgetBytes).
@@ -39,5 +43,6 @@ void routes_section(const Report& r, std::string& out);      // html_measured.cp
 void series_section(const Report& r, std::string& out);      // html_measured.cpp
 void findings_section(const Report& r, std::string& out);    // html_findings.cpp
 void comparison_section(const Report& r, std::string& out);  // html_findings.cpp
+void advice_section(const Report& r, std::string& out);      // html_advice.cpp
 
 }  // namespace cp::html

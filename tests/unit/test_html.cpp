@@ -53,6 +53,19 @@ Report hostile_report(int findings, size_t long_line) {
   r.verdict = {Category::database, 0.9, "Headline " + kHostile};
   for (Category c : kCategories) r.ranking.push_back({c, 0.25, c != Category::code, {}, kHostile});
   for (int i = 0; i < findings; ++i) r.findings.push_back(hostile_finding(i, long_line));
+  Advice a;
+  a.id = "advice.connection_pooling";
+  a.lever = "connection_pooling";
+  a.component = "postgres:" + kHostile;
+  a.title = "Pool " + kHostile;
+  a.detail = kHostile;
+  a.evidence = {{kHostile, kHostile}};
+  a.expected_gain = {0.4, "connections", kHostile};
+  a.preconditions = {kHostile};
+  a.confidence = 0.8;
+  a.measured_by = {kHostile};
+  a.config = "[pgbouncer]\n" + kHostile;
+  r.advice.push_back(a);
   r.breakdowns.push_back({{"service", kHostile},
                           {"route", kHostile},
                           {"requests", 10},
@@ -104,6 +117,18 @@ TEST_CASE("html: the page stays under 2 MiB whatever the report holds") {
   std::string page = render_html(hostile_report(5000, 100000));
   CHECK(page.size() < 2 * 1024 * 1024);
   CHECK(page.find("more findings in the JSON report") != std::string::npos);
+}
+
+TEST_CASE("html: the advice before scaling, with its gain, preconditions and configuration") {
+  std::string page = render_html(hostile_report(1, 10));
+  CHECK(count(page, "<section id=\"advice\">") == 1);
+  CHECK(count(page, "<article class=\"card advice\" id=\"a-advice.connection_pooling\">") == 1);
+  CHECK(count(page, "<a href=\"#advice\">") == 1);
+  CHECK(count(page, "<pre class=\"fix config\">[pgbouncer]") == 1);
+  CHECK(page.find("40 %") != std::string::npos);
+  Report none = hostile_report(1, 10);
+  none.advice.clear();
+  CHECK(render_html(none).find("id=\"advice\"") == std::string::npos);
 }
 
 TEST_CASE("html: one chart per ranking, route and sampled quantity, and before/after with a baseline") {

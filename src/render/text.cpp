@@ -43,6 +43,12 @@ struct Page {
   Style style;
   size_t width = kDefaultTextWidth;
   std::string wrap(const std::string& text, size_t indent) const { return word_wrap(text, indent, width); }
+  // `text` wrapped at `indent`, its first line without the indent (a label already fills it); an
+  // empty text just ends the line.
+  std::string after_label(const std::string& text, size_t indent) const {
+    std::string wrapped = wrap(text, indent);
+    return wrapped.size() >= indent ? wrapped.substr(indent - 1) : "\n";
+  }
   // One line as composed (its spacing kept) when it fits; otherwise wrapped, continuation lines
   // indented by `continuation` spaces.
   std::string line(const std::string& text, size_t continuation) const {
@@ -150,7 +156,7 @@ void render_not_examined(std::string& out, const Report& r, const Page& page) {
   out += page.style.paint("NOT EXAMINED", "1") + "\n";
   for (const auto& e : r.ranking)
     if (!e.examined)
-      out += fmt::format("  {:<15}", to_string(e.category)) + page.wrap(e.not_examined_reason, 18).substr(17);
+      out += fmt::format("  {:<15}", to_string(e.category)) + page.after_label(e.not_examined_reason, 18);
   out += "\n";
 }
 

@@ -15,6 +15,7 @@
 #include "harness.hpp"
 #include "probes/probe.hpp"
 #include "probes/traces/readers.hpp"
+#include "render/render.hpp"
 
 using namespace cp::test;
 using nlohmann::json;
@@ -111,6 +112,20 @@ TEST_CASE(
   CHECK(s.acknowledgements[0].reason == "§ Lagerbestände");
   CHECK(s.acknowledgements[1].reason == "C:\\tmp \"ü\" \xe2\x80\x83");
   CHECK(s.acknowledgements[2].reason == "''é''");
+}
+
+TEST_CASE("a saved report whose unexamined category gives no reason renders in every format") {
+  // libFuzzer's find (fuzz_report_readers): the text renderer cut the reason's indent off an empty string.
+  cp::Report r;
+  r.ranking.push_back({cp::Category::database, 1, true, {}, ""});
+  r.ranking.push_back({cp::Category::code, 0, false, {}, ""});
+  for (auto f : {cp::Format::text, cp::Format::json, cp::Format::markdown, cp::Format::junit,
+                 cp::Format::prometheus, cp::Format::sarif, cp::Format::html}) {
+    std::string out;
+    CHECK_NOTHROW(out = cp::render(r, f, {}));
+    CHECK_FALSE(out.empty());
+  }
+  CHECK(cp::render(r, cp::Format::text, {}).find("NOT EXAMINED\n  code           \n") != std::string::npos);
 }
 
 TEST_CASE("evidence whose measurements were removed: exit 3 naming what is missing") {

@@ -33,13 +33,13 @@ RuleDeclarations RuleDeclarations::judged_only() const {
 }
 
 bool CollectContext::window_open() const {
-  return std::chrono::steady_clock::now() < window_end && !(interrupted && interrupted->load());
+  return std::chrono::steady_clock::now() < window_end && !was_interrupted();
 }
 
 void CollectContext::sleep_until(std::chrono::steady_clock::time_point t) const {
   using Clock = std::chrono::steady_clock;
   t = std::min(t, window_end);
-  while (Clock::now() < t && !(interrupted && interrupted->load()))
+  while (Clock::now() < t && !was_interrupted())
     std::this_thread::sleep_until(std::min(t, Clock::now() + std::chrono::milliseconds(50)));
 }
 

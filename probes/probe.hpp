@@ -51,6 +51,8 @@ struct CollectContext {
 
   // Whether the window still runs (not over, not interrupted).
   bool window_open() const;
+  // SIGINT/SIGTERM arrived: work after the window (plans, drains) stops so the run ends promptly.
+  bool was_interrupted() const { return interrupted && interrupted->load(); }
   // Sleeps until `t` (at most the window's end), waking early when the run is interrupted.
   void sleep_until(std::chrono::steady_clock::time_point t) const;
 };

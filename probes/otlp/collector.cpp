@@ -94,10 +94,11 @@ class Server {
     for (auto& c : connections_) close(c.fd);
   }
 
-  void run_until(Clock::time_point end) {
+  // Until the window ends or the run is interrupted.
+  void run_through(const CollectContext& ctx) {
     std::vector<pollfd> fds;
     std::vector<Connection*> order;
-    while (Clock::now() < end) {
+    while (ctx.window_open()) {
       fds.clear();
       order.clear();
       fds.push_back({listen_fd_, POLLIN, 0});
@@ -107,7 +108,8 @@ class Server {
         fds.push_back({c.fd, events, 0});
         order.push_back(&c);
       }
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - Clock::now()).count();
+      auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(ctx.window_end - Clock::now()).count();
       int timeout = static_cast<int>(std::clamp<long long>(left, 0, 200));
       if (poll(fds.data(), fds.size(), timeout) < 0 && errno != EINTR) return;
       if (fds[0].revents & POLLIN) accept_all();
@@ -272,6 +274,10 @@ Collected collect(const Target& target, const CollectContext& ctx) {
   std::thread analysis([&] {
     uint64_t base = 0;  // exports follow one another, like files: the horizon counts their bytes
     while (auto e = queue.pop()) {
+      if (ctx.was_interrupted()) {  // the drain stops: what is queued is left unanalysed
+        snap.receiver.exports_unanalysed += 1;
+        continue;
+      }
       try {
         decode_export(e->encoding, e->body, [&](const traces::RawSpan& s) { assembler.add(s, base); });
       } catch (const DecodeError&) {
@@ -284,7 +290,7 @@ Collected collect(const Target& target, const CollectContext& ctx) {
   {
     Receiver receiver(limits.max_body_bytes, queue, snap.receiver);
     Server server(fd, limits, receiver, snap.receiver);
-    server.run_until(ctx.window_end);
+    server.run_through(ctx);
     close(fd);
   }
   queue.close();

@@ -35,6 +35,10 @@ void add_receiver_counts(Judgement& j, const otlp::ReceiverStats& r, const Targe
                     "dropped), {:.0f} wrong path/method/type; {:.0f} spans rejected; last: {}",
                     refused, r.exports_malformed, r.exports_too_large, r.exports_throttled, r.spans_dropped,
                     r.exports_unsupported, r.spans_rejected, r.last_error));
+  if (r.exports_unanalysed > 0)
+    j.notes.push_back(
+        fmt::format("the run was interrupted: {:.0f} accepted exports still queued were not analysed",
+                    r.exports_unanalysed));
   if (!otlp::parse_listen(r.listen.empty() ? target.name : r.listen).loopback())
     j.notes.push_back("listened on a non-loopback address: anything that reaches it could send spans");
 }

@@ -24,13 +24,14 @@ struct ReceiverStats {
   double spans_rejected = 0;                      // read from malformed exports before the error (at least)
   double spans_dropped = 0;                       // in throttled exports (the exporter may send them again)
   double bytes_received = 0;                      // request bodies as sent (compressed or not)
+  double exports_unanalysed = 0;                  // accepted, still queued when the run was interrupted
   std::string last_error;                         // the last rejection's reason, for the report
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ReceiverStats, listen, window_s, connections,
                                                 exports_accepted, exports_json, exports_protobuf,
                                                 exports_malformed, exports_too_large, exports_throttled,
                                                 exports_unsupported, spans_received, spans_rejected,
-                                                spans_dropped, bytes_received, last_error)
+                                                spans_dropped, bytes_received, exports_unanalysed, last_error)
 
 struct Snapshot {
   ReceiverStats receiver;

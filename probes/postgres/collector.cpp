@@ -136,6 +136,12 @@ void explain_top_statements(Connection& s, const CollectContext& ctx, Snapshot& 
   for (const auto& st : snap.statements) {
     if (explained >= explain_top) break;
     if (!is_explainable(st.query)) continue;
+    if (ctx.was_interrupted()) {
+      snap.notes.push_back(
+          fmt::format("the run was interrupted: {} of the top statements were explained, the others were not",
+                      explained));
+      break;
+    }
     snap.plans.push_back(explain_statement(s, st, snap, whatif_min_rows, wider_search_path));
     ++explained;
   }
@@ -154,7 +160,7 @@ Snapshot collect_snapshot(Connection& s, const CollectContext& ctx, const ConnIn
   read_catalogue(s, snap);
 
   int attempts = static_cast<int>(ctx.option("postgres", "connect_samples"));
-  if (attempts > 0) snap.connect = measure_connect(info, limits, attempts);
+  if (attempts > 0 && !ctx.was_interrupted()) snap.connect = measure_connect(info, limits, attempts);
   explain_top_statements(s, ctx, snap);
   return snap;
 }

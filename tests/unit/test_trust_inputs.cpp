@@ -3,7 +3,10 @@
 // the small ones (window syntax, output paths, stdout errors, threshold sources).
 #include <doctest/doctest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -228,6 +231,35 @@ TEST_CASE("SIGINT or SIGTERM during the window: the report of what was measured,
     CHECK(report["gate"]["status"] == "incomplete");
     CHECK(report["probes"][0]["status"] == "ok");
   }
+}
+
+TEST_CASE("SIGINT during an OTLP receiver's window: the receiver stops at once, not at the window's end") {
+  // A loopback port nothing listens on.
+  int probe = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  REQUIRE(bind(probe, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(getsockname(probe, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  std::string listen = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  close(probe);
+
+  std::string out = temp_path("otlp-interrupted.json");
+  auto start = std::chrono::steady_clock::now();
+  Background run_({chokepoint_bin(), "diagnose", "--otlp-listen", listen, "--window", "60", "--format",
+                   "json", "--output", out},
+                  temp_path("otlp-interrupted.log"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  REQUIRE(run_.pid() > 0);
+  kill(run_.pid(), SIGINT);
+  int code = run_.wait();
+  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  CHECK(code == 128 + SIGINT);
+  CHECK(took < 10);  // was the whole 60 s window: the receiver's loop did not look at the signal
+  auto report = json::parse(slurp(out));
+  CHECK(report["run"]["interrupted"] == true);
+  CHECK(report["run"]["duration_ms"].get<double>() < 10000);
 }
 
 TEST_CASE("small ones: window syntax, output paths, stdout errors, threshold sources") {

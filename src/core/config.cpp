@@ -207,9 +207,8 @@ void parse_acknowledgements(const toml::node& node, Settings& s) {
   }
 }
 
-}  // namespace
-
-Settings parse_config(const std::string& text, const std::string& source_name) {
+// The TOML document, or a UsageError with line:column.
+toml::table read_toml(const std::string& text, const std::string& source_name) {
   if (text.size() > kMaxConfigBytes)
     throw UsageError(fmt::format("config {}: larger than {} KiB: not a chokepoint.toml", source_name,
                                  kMaxConfigBytes >> 10));
@@ -217,13 +216,83 @@ Settings parse_config(const std::string& text, const std::string& source_name) {
   if (ascii.error)
     throw UsageError(
         fmt::format("config {}:{}: {}", source_name, line_column(text, *ascii.error), ascii.what));
-  toml::table doc;
   try {
-    doc = toml::parse(ascii.text, source_name);
+    return toml::parse(ascii.text, source_name);
   } catch (const toml::parse_error& e) {
     throw UsageError(fmt::format("config {}:{}:{}: {}", source_name, e.source().begin.line,
                                  e.source().begin.column, e.description()));
   }
+}
+
+void parse_fail_on_setting(const toml::node& v, Settings& s) {
+  auto val = v.value<std::string>();
+  static const char* kOk[] = {"critical", "high", "medium", "low", "never"};
+  if (!val || std::none_of(std::begin(kOk), std::end(kOk), [&](const char* o) { return *val == o; }))
+    fail("gate.fail_on", "expected critical, high, medium, low or never");
+  s.gate.fail_on = *val;
+}
+
+void parse_rules_not_run(const toml::node& v, Settings& s) {
+  auto val = v.value<std::string>();
+  if (val == "warn")
+    s.gate.rules_not_run = RuleLevel::warn;
+  else if (val == "error")
+    s.gate.rules_not_run = RuleLevel::error;
+  else
+    fail("gate.rules_not_run", "expected \"warn\" (a gate note) or \"error\" (fail the gate)");
+}
+
+void parse_metric_regressions(const toml::node& v, Settings& s) {
+  auto val = v.value<std::string>();
+  if (val == "off")
+    s.gate.metric_regressions = RuleLevel::off;
+  else if (val == "warn")
+    s.gate.metric_regressions = RuleLevel::warn;
+  else if (val == "error")
+    s.gate.metric_regressions = RuleLevel::error;
+  else
+    fail("gate.metric_regressions", "expected \"off\", \"warn\" or \"error\"");
+}
+
+// [gate]
+void parse_gate(const toml::table& gate, Settings& s) {
+  for (auto&& [gk, gv] : gate) {
+    std::string g(gk.str());
+    if (g == "fail_on") {
+      parse_fail_on_setting(gv, s);
+    } else if (g == "metric_tolerance") {
+      s.gate.metric_tolerance = number_of(gv, "gate.metric_tolerance");
+      if (s.gate.metric_tolerance < 0) fail("gate.metric_tolerance", "expected a ratio >= 0");
+    } else if (g == "rules_not_run") {
+      parse_rules_not_run(gv, s);
+    } else if (g == "metric_regressions") {
+      parse_metric_regressions(gv, s);
+    } else {
+      fail("gate", "unknown key \"" + g +
+                       "\" (expected fail_on, metric_tolerance, metric_regressions, rules_not_run)");
+    }
+  }
+}
+
+// [targets."NAME".rules]: rule settings for one target.
+void parse_targets(const toml::table& targets, Settings& s) {
+  for (auto&& [name, section] : targets) {
+    std::string target(name.str());
+    if (!section.is_table()) fail("targets." + target, "expected a table");
+    Settings overlay;
+    for (auto&& [sk, sv] : *section.as_table()) {
+      if (std::string(sk.str()) != "rules" || !sv.is_table())
+        fail("targets.\"" + target + "\"", "only a [targets.\"NAME\".rules] table is allowed here");
+      parse_rules(*sv.as_table(), "targets.\"" + target + "\".rules", overlay);
+    }
+    s.per_target[target] = std::move(overlay.rules);
+  }
+}
+
+}  // namespace
+
+Settings parse_config(const std::string& text, const std::string& source_name) {
+  toml::table doc = read_toml(text, source_name);
   Settings s;
   for (auto&& [k, v] : doc) {
     std::string key(k.str());
@@ -234,54 +303,11 @@ Settings parse_config(const std::string& text, const std::string& source_name) {
     } else if (key == "probes" && v.is_table()) {
       parse_probes(*v.as_table(), s);
     } else if (key == "gate" && v.is_table()) {
-      for (auto&& [gk, gv] : *v.as_table()) {
-        std::string g(gk.str());
-        if (g == "fail_on") {
-          auto val = gv.value<std::string>();
-          static const char* kOk[] = {"critical", "high", "medium", "low", "never"};
-          if (!val || std::none_of(std::begin(kOk), std::end(kOk), [&](const char* o) { return *val == o; }))
-            fail("gate.fail_on", "expected critical, high, medium, low or never");
-          s.gate.fail_on = *val;
-        } else if (g == "metric_tolerance") {
-          s.gate.metric_tolerance = number_of(gv, "gate.metric_tolerance");
-          if (s.gate.metric_tolerance < 0) fail("gate.metric_tolerance", "expected a ratio >= 0");
-        } else if (g == "rules_not_run") {
-          auto val = gv.value<std::string>();
-          if (val == "warn")
-            s.gate.rules_not_run = RuleLevel::warn;
-          else if (val == "error")
-            s.gate.rules_not_run = RuleLevel::error;
-          else
-            fail("gate.rules_not_run", "expected \"warn\" (a gate note) or \"error\" (fail the gate)");
-        } else if (g == "metric_regressions") {
-          auto val = gv.value<std::string>();
-          if (val == "off")
-            s.gate.metric_regressions = RuleLevel::off;
-          else if (val == "warn")
-            s.gate.metric_regressions = RuleLevel::warn;
-          else if (val == "error")
-            s.gate.metric_regressions = RuleLevel::error;
-          else
-            fail("gate.metric_regressions", "expected \"off\", \"warn\" or \"error\"");
-        } else {
-          fail("gate", "unknown key \"" + g +
-                           "\" (expected fail_on, metric_tolerance, metric_regressions, rules_not_run)");
-        }
-      }
+      parse_gate(*v.as_table(), s);
     } else if (key == "acknowledge") {
       parse_acknowledgements(v, s);
     } else if (key == "targets" && v.is_table()) {
-      for (auto&& [name, section] : *v.as_table()) {
-        std::string target(name.str());
-        if (!section.is_table()) fail("targets." + target, "expected a table");
-        Settings overlay;
-        for (auto&& [sk, sv] : *section.as_table()) {
-          if (std::string(sk.str()) != "rules" || !sv.is_table())
-            fail("targets.\"" + target + "\"", "only a [targets.\"NAME\".rules] table is allowed here");
-          parse_rules(*sv.as_table(), "targets.\"" + target + "\".rules", overlay);
-        }
-        s.per_target[target] = std::move(overlay.rules);
-      }
+      parse_targets(*v.as_table(), s);
     } else {
       fail(source_name, fmt::format("unknown section \"{}\" (expected [rules], [advice], [probes], [gate], "
                                     "[targets] or [[acknowledge]])",

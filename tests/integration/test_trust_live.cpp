@@ -2,6 +2,8 @@
 // session lost in the middle of the window is named as such.
 #include <doctest/doctest.h>
 
+#include <signal.h>
+
 #include <chrono>
 #include <fstream>
 #include <thread>
@@ -45,4 +47,28 @@ TEST_CASE("the session terminated mid-window: the message names the target and w
   CHECK(msg.find("connection was lost during the window") != std::string::npos);
   CHECK(msg.find("client encoding") == std::string::npos);
   CHECK(r.report["gate"]["status"] == "incomplete");
+}
+
+TEST_CASE("SIGINT during the window: the end-of-window EXPLAINs are not run, a note says so") {
+  reset_statistics();
+  std::string evidence = temp_path("interrupted-pg.evidence.json");
+  Background diagnose({chokepoint_bin(), "diagnose", "--postgres", service("PG_APP_DSN"), "--window", "30",
+                       "--save-evidence", evidence, "--format", "json"},
+                      temp_path("interrupted-pg.log"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  for (int i = 0; i < 20; ++i)
+    psql_value("SELECT count(*) FROM pg_class WHERE relname = 'cp_" + std::to_string(i) + "'");
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  REQUIRE(diagnose.pid() > 0);
+  kill(diagnose.pid(), SIGINT);
+  CHECK(diagnose.wait() == 128 + SIGINT);
+  auto ev = nlohmann::json::parse(slurp(evidence));
+  const auto& snap = ev["probes"][0]["snapshot"];
+  CHECK(ev["run"]["interrupted"] == true);
+  CHECK_FALSE(snap["statements"].empty());
+  CHECK(snap["plans"].empty());
+  bool noted = false;
+  for (const auto& n : snap["notes"])
+    noted = noted || n.get<std::string>().find("interrupted: 0 of the top") != std::string::npos;
+  CHECK(noted);
 }

@@ -33,7 +33,6 @@ struct Recipe {
   std::vector<Step> steps;
 };
 
-
 size_t indent_of(const std::string& line) {
   return line.find_first_not_of(' ') == std::string::npos ? std::string::npos : line.find_first_not_of(' ');
 }

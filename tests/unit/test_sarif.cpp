@@ -17,7 +17,6 @@ using ojson = nlohmann::ordered_json;
 
 namespace {
 
-
 struct SarifRun {
   int exit_code = -1;
   ojson doc;

@@ -68,9 +68,12 @@ process.on('exit', () => {
 });
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(130));
 
+// The services that are not instrumented: the third-party API and the slow link (the network).
+const UNINSTRUMENTED = new Set(['third_party', 'link_proxy']);
+
 // Starts one service (services/<name>.js) and resolves with its URL once it listens.
 function startService(name, env, format) {
-  const execArgv = format === 'otlp' && name !== 'third_party' ? ['--require', path.join(HERE, 'lib/otel.js')] : [];
+  const execArgv = format === 'otlp' && !UNINSTRUMENTED.has(name) ? ['--require', path.join(HERE, 'lib/otel.js')] : [];
   const child = fork(path.join(HERE, 'services', `${name}.js`), [], {
     env: { ...process.env, ...env },
     execArgv,
@@ -119,6 +122,10 @@ function serviceEnv(name, format, sink, urls, scenario) {
     PAYMENT_API: urls.third_party,
     RECOMMENDATIONS_URL: urls.recommendations,
     REPORTING_URL: urls.reporting,
+    // delayed_link: cart -> link_proxy -> pricing
+    UPSTREAM_URL: urls.pricing,
+    PRICING_URL: urls.link_proxy || urls.pricing,
+    AMQP_URL: process.env.AMQP_URL,
     ...(scenario.env || {}),
   };
   for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
@@ -131,8 +138,12 @@ async function drive(scenario, entryUrl) {
   const statuses = {};
   async function worker() {
     while (next < scenario.requests) {
-      const { method = 'GET', path: p } = scenario.request(next++);
-      const res = await fetch(`${entryUrl}${p}`, { method, signal: AbortSignal.timeout(15000) });
+      const { method = 'GET', path: p, body } = scenario.request(next++);
+      const res = await fetch(`${entryUrl}${p}`, {
+        method,
+        signal: AbortSignal.timeout(15000),
+        ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+      });
       await res.arrayBuffer();
       statuses[res.status] = (statuses[res.status] || 0) + 1;
     }
@@ -203,6 +214,9 @@ async function main() {
   for (const key of ['PG_APP_DSN', 'REDIS_URL']) if (!process.env[key]) fail(`${key} is not set`);
   const scenarios = names.length ? names : Object.keys(SCENARIOS);
   for (const name of scenarios) if (!SCENARIOS[name]) fail(`unknown scenario ${name} (known: ${Object.keys(SCENARIOS).join(' ')})`);
+  for (const name of scenarios) {
+    if (SCENARIOS[name].needs === 'rabbitmq' && !process.env.AMQP_URL) fail(`${name} needs a RabbitMQ broker: AMQP_URL is not set (capture.sh starts one)`);
+  }
   fs.mkdirSync(outDir, { recursive: true });
   const sink = await startSink();
   for (const name of scenarios) {

@@ -11,9 +11,12 @@
 #   CAPTURE_FORMATS="otlp zipkin"  which tracers to run each scenario with (default: both)
 #   NODE_WORKLOADS_DIR=DIR         where npm ci installs the pinned packages (DIR/node_modules;
 #                                  default: beside this script, ignored by git)
+#   AMQP_URL=amqp://...            a RabbitMQ broker for the scenarios that publish (rabbitmq_publish);
+#                                  otherwise one is started here (rabbitmq.sh), in a temporary directory
 #
-# Exit codes: 0 captured, 2 usage or a failed scenario, 77 node/npm or the npm packages missing
-# (the CTest reports it skipped, with the reason printed).
+# Exit codes: 0 captured, 2 usage or a failed scenario, 77 node/npm or the npm packages missing, or
+# rabbitmq-server missing for a scenario that needs it (the CTest reports it skipped, with the
+# reason printed; without SCENARIO arguments the other scenarios are captured first).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../../.." && pwd)
@@ -50,11 +53,35 @@ install_modules() {
 }
 install_modules
 
+# The scenarios (all by default) and those of them that need RabbitMQ (scenarios.js: needs).
+SCENARIO_ARGS=("$@")
+if [ $# -eq 0 ]; then
+  mapfile -t SCENARIO_ARGS < <(node -e 'console.log(Object.keys(require(process.argv[1]).SCENARIOS).join("\n"))' "$HERE/scenarios.js")
+fi
+mapfile -t NEED_RABBITMQ < <(node -e 'const { SCENARIOS } = require(process.argv[1]);
+  for (const n of process.argv.slice(2)) if (SCENARIOS[n] && SCENARIOS[n].needs === "rabbitmq") console.log(n)' "$HERE/scenarios.js" "${SCENARIO_ARGS[@]}")
+RABBITMQ_SKIPPED=
+if [ ${#NEED_RABBITMQ[@]} -gt 0 ] && [ -z "${AMQP_URL:-}" ] && [ ! -x "${RABBITMQ_SBIN:-/usr/lib/rabbitmq/bin}/rabbitmq-server" ]; then
+  why="rabbitmq-server is not installed (apt-get install rabbitmq-server), needed by ${NEED_RABBITMQ[*]}"
+  [ $# -eq 0 ] || skip "$why"
+  # Every scenario: the others are captured, then the exit status says what was left out.
+  RABBITMQ_SKIPPED=$why
+  keep=()
+  for s in "${SCENARIO_ARGS[@]}"; do [[ " ${NEED_RABBITMQ[*]} " == *" $s "* ]] || keep+=("$s"); done
+  SCENARIO_ARGS=("${keep[@]}")
+  NEED_RABBITMQ=()
+fi
+
 # The datastores: the caller's (CHOKEPOINT_TEST_SERVICES) or our own.
 OWN_SERVICES=
+OWN_RABBITMQ=
 CAPTURE_PID=
 cleanup() {
   if [ -n "$CAPTURE_PID" ] && kill -TERM "$CAPTURE_PID" 2>/dev/null; then wait "$CAPTURE_PID" || true; fi
+  if [ -n "$OWN_RABBITMQ" ]; then
+    "$HERE/rabbitmq.sh" stop "$OWN_RABBITMQ" || true
+    rm -rf "$OWN_RABBITMQ"
+  fi
   if [ -n "$OWN_SERVICES" ]; then
     "$REPO/tests/tools/services.sh" stop "$OWN_SERVICES/services" || true
     rm -rf "$OWN_SERVICES"
@@ -83,7 +110,7 @@ fi
 DB=node_workloads
 psql_super=(psql -X -q -v ON_ERROR_STOP=1)
 if [ "$("${psql_super[@]}" -tA "$PG_SUPER_DSN" -c "SELECT count(*) FROM pg_database WHERE datname = '$DB'")" = 0 ] ||
-   [ "$(psql -X -tA "${PG_APP_DSN%/*}/$DB" -c "SELECT to_regclass('invoice_lines') IS NOT NULL" 2>/dev/null)" != t ]; then
+   [ "$(psql -X -tA "${PG_APP_DSN%/*}/$DB" -c "SELECT to_regclass('stores') IS NOT NULL" 2>/dev/null)" != t ]; then
   echo "capture.sh: loading the shop schema and workload.sql into database $DB" >&2
   PGOPTIONS="-c client_min_messages=warning" "${psql_super[@]}" "$PG_SUPER_DSN" -c "DROP DATABASE IF EXISTS $DB" \
     -c "CREATE DATABASE $DB OWNER app"
@@ -95,8 +122,20 @@ export PG_APP_DSN="${PG_APP_DSN%/*}/$DB"
 export REDIS_URL="redis://127.0.0.1:$REDIS_BIG_PORT/7"
 node "$HERE/seed_cache.js"
 
+# RabbitMQ: the caller's (AMQP_URL) or our own, only when a scenario publishes.
+if [ ${#NEED_RABBITMQ[@]} -gt 0 ] && [ -z "${AMQP_URL:-}" ]; then
+  OWN_RABBITMQ=$(mktemp -d /tmp/chokepoint-rabbitmq.XXXXXX)
+  echo "capture.sh: starting RabbitMQ under $OWN_RABBITMQ" >&2
+  "$HERE/rabbitmq.sh" start "$OWN_RABBITMQ" >&2 || die "RabbitMQ did not start (see $OWN_RABBITMQ/log)"
+  # shellcheck disable=SC1091
+  . "$OWN_RABBITMQ/env"
+  export AMQP_URL
+fi
+
 # In the background, so that a TERM or INT reaches the trap (and the driver, which stops the
 # services it started) at once.
-node "$HERE/capture.js" "$OUT" "$@" &
+node "$HERE/capture.js" "$OUT" "${SCENARIO_ARGS[@]}" &
 CAPTURE_PID=$!
 wait "$CAPTURE_PID"
+CAPTURE_PID=
+[ -z "$RABBITMQ_SKIPPED" ] || skip "the other scenarios are captured; not those of RabbitMQ: $RABBITMQ_SKIPPED"

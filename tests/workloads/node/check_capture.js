@@ -27,6 +27,7 @@ function readOtlp(file) {
           spans.push({
             trace: s.traceId, id: s.spanId, parent: s.parentSpanId || '', service: resource['service.name'],
             kind: KIND[s.kind], name: s.name, attrs: Object.fromEntries((s.attributes || []).map((a) => [a.key, attrValue(a.value)])),
+            start: BigInt(s.startTimeUnixNano), end: BigInt(s.endTimeUnixNano),
           });
         }
       }
@@ -40,6 +41,7 @@ function readZipkin(file) {
     trace: s.traceId, id: s.id, parent: s.parentId || '', service: s.localEndpoint && s.localEndpoint.serviceName,
     kind: s.kind, name: s.name, attrs: s.tags || {}, remote: s.remoteEndpoint && s.remoteEndpoint.serviceName,
     shared: s.shared === true, timed: s.timestamp !== undefined && s.duration !== undefined,
+    start: BigInt(s.timestamp || 0) * 1000n, end: BigInt((s.timestamp || 0) + (s.duration || 0)) * 1000n,
   }));
 }
 
@@ -89,7 +91,112 @@ const EXPECT = {
     },
   },
   proxy_timeout: { services: ['gateway', 'reporting'], trace: (t, fmt) => calls(t, fmt, 'gateway', 'reporting') },
+  flat_parent_n_plus_one: {
+    services: ['backoffice'],
+    trace: (t) => {
+      const q = lookups(t, /FROM customers WHERE id = \$1/, 10);
+      const action = t.find((s) => s.name === 'process_action');
+      const handler = t.find((s) => s.attrs['express.type'] === 'request_handler');
+      check(action && handler && action.parent === handler.id, 'flat_parent: process_action is a child of the request handler span');
+      check(handler && q.every((s) => s.parent === handler.id), 'flat_parent: the lookups are children of the request handler span, not of process_action');
+      check(action && q.every((s) => s.start >= action.start && s.end <= action.end + 1000000n), 'flat_parent: process_action covers the lookups in time');
+    },
+  },
+  placeholder_n_plus_one: {
+    services: ['backoffice'],
+    trace: (t) => {
+      const q = lookups(t, /FROM products WHERE id = \$1/, 8);
+      check(t.every((s) => s.attrs['db.postgresql.values'] === undefined), 'placeholder: no bind values in any span');
+      check(q.every((s) => s.attrs['code.function'] === 'findProduct'), 'placeholder: code.* on the lookups');
+    },
+  },
+  orm_lazy_n_plus_one: {
+    services: ['catalog'],
+    trace: (t) => {
+      const orm = t.filter((s) => s.kind === 'CLIENT' && /^Sequelize /.test(s.name) && /FROM "products"/.test(statement(s) || ''));
+      check(orm.length >= 10, `orm_lazy: ${orm.length} Sequelize product queries in a trace (>= 10 expected)`);
+      check(orm.every((o) => t.some((s) => s.parent === o.id && dbSystem(s) === 'postgresql' && statement(s) === statement(o))),
+        'orm_lazy: each Sequelize span has the pg span of its statement as a child');
+      check(new Set(orm.map(statement)).size === orm.length, 'orm_lazy: one statement per category (the ids are literals)');
+    },
+  },
+  graphql_resolver_n_plus_one: {
+    services: ['bookshop'],
+    trace: (t) => {
+      const q = lookups(t, /FROM authors WHERE id = \$1/, 12);
+      const byId = new Map(t.map((s) => [s.id, s]));
+      check(q.every((s) => /^graphql\.resolve books\.\d+\.author$/.test((byId.get(s.parent) || {}).name || '')), 'graphql: each lookup is under its graphql.resolve books.<i>.author span');
+      check(maxInFlight(q) > 1, 'graphql: the lookups overlap (resolvers run concurrently)');
+    },
+  },
+  graphql_dataloader: {
+    services: ['bookshop'],
+    trace: (t) => {
+      const q = t.filter((s) => s.kind === 'CLIENT' && /FROM authors/.test(statement(s) || ''));
+      check(q.length === 1 && /ANY\(\$1\)/.test(statement(q[0])), 'graphql_dataloader: one authors query, WHERE id = ANY($1)');
+    },
+  },
+  routeless_n_plus_one: {
+    services: ['orders'],
+    trace: (t) => {
+      lookups(t, /FROM products WHERE id = \$1/, 10);
+      const server = t.find((s) => s.kind === 'SERVER');
+      check(server && server.attrs['http.route'] === undefined && /^\/orders\/\d+\/lines$/.test(server.attrs['url.path'] || ''),
+        'routeless: the server span has url.path /orders/<n>/lines and no http.route');
+    },
+  },
+  delayed_link: {
+    services: ['cart', 'pricing'],
+    trace: (t, fmt) => {
+      calls(t, fmt, 'cart', 'pricing');
+      const client = t.find((s) => s.service === 'cart' && s.kind === 'CLIENT');
+      const server = t.find((s) => s.service === 'pricing' && s.kind === 'SERVER');
+      if (client && server) check((client.end - client.start) - (server.end - server.start) >= 150000000n, `${fmt}: >= 150 ms of the call outside the callee`);
+    },
+  },
+  rabbitmq_publish: {
+    services: ['fulfillment'],
+    trace: (t) => {
+      const p = t.filter((s) => s.kind === 'PRODUCER' && s.attrs['messaging.destination'] === 'shipments');
+      check(p.length >= 8, `rabbitmq: ${p.length} publishes to shipments in a trace (>= 8 expected)`);
+      check(maxInFlight(p) === 1, 'rabbitmq: one publish at a time (each confirm awaited)');
+    },
+  },
+  cheap_n_plus_one: {
+    services: ['backoffice'],
+    trace: (t, fmt) => {
+      const q = t.filter((s) => s.kind === 'CLIENT' && dbSystem(s) === 'postgresql' && !/connect/.test(s.name));
+      check(q.length === 6, `${fmt}: ${q.length} queries in a trace (6 expected)`);
+      if (fmt === 'otlp') check(q.every((s) => /FROM stores WHERE id = \$1/.test(statement(s))), 'cheap: 6 lookups by id');
+    },
+  },
+  cheap_n_plus_one_fixed: {
+    services: ['backoffice'],
+    trace: (t, fmt) => {
+      const q = t.filter((s) => s.kind === 'CLIENT' && dbSystem(s) === 'postgresql' && !/connect/.test(s.name));
+      check(q.length === 1, `${fmt}: ${q.length} queries in a trace (1 expected)`);
+      if (fmt === 'otlp') check(q.every((s) => /ANY\(\$1\)/.test(statement(s))), 'cheap_fixed: one ANY($1) query');
+    },
+  },
 };
+
+// The per-id lookups of a trace (OTLP): at least min, serial or not, distinct bind values where recorded.
+function lookups(t, re, min) {
+  const q = t.filter((s) => s.kind === 'CLIENT' && dbSystem(s) === 'postgresql' && re.test(statement(s) || ''));
+  check(q.length >= min, `${q.length} lookups ${re} in a trace (>= ${min} expected)`);
+  const values = q.map((s) => JSON.stringify(s.attrs['db.postgresql.values'])).filter((v) => v !== undefined);
+  check(new Set(values).size === values.length, `distinct bind values of ${re}`);
+  return q;
+}
+
+// The most spans open at once. Start times have millisecond resolution, end times not: a span
+// counts as open from its start to 1 ms before its end.
+function maxInFlight(spans) {
+  const edges = spans.flatMap((s) => [[s.start, 1], [s.end - 1000000n > s.start ? s.end - 1000000n : s.start, -1]]).sort((a, b) => (a[0] === b[0] ? a[1] - b[1] : a[0] < b[0] ? -1 : 1));
+  let open = 0, max = 0;
+  for (const [, d] of edges) max = Math.max(max, (open += d));
+  return max;
+}
 
 function nPlusOne(t, fmt, withRoot) {
   const q = t.filter((s) => s.kind === 'CLIENT' && dbSystem(s) === 'postgresql' && !/connect/.test(s.name));

@@ -9,8 +9,9 @@ function isApplicationFrame(file) {
     !file.startsWith(`${__dirname}${path.sep}`);
 }
 
-// "    at listProducts (/x/services/storefront.js:42:20)" or "    at /x/services/storefront.js:42:20"
-const FRAME = /^\s*at (?:(?:async )?(.*?) \()?(.*?):(\d+):\d+\)?$/;
+// "    at listProducts (/x/services/storefront.js:42:20)", "    at /x/services/storefront.js:42:20",
+// and either after "async " (an awaiting frame: "    at async /x/services/catalog.js:25:20")
+const FRAME = /^\s*at (?:async )?(?:(.*?) \()?(.*?):(\d+):\d+\)?$/;
 
 function callerFrame() {
   const limit = Error.stackTraceLimit;

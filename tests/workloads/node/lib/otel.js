@@ -1,5 +1,6 @@
 // OpenTelemetry set-up, preloaded the way users do it: node --require ./lib/otel.js service.js
-// Auto-instrumentation of http, express, pg and ioredis; OTLP/HTTP export (JSON or protobuf, per
+// Auto-instrumentation of http, express, pg, ioredis, graphql, sequelize and amqplib (each patches
+// its module only where a service loads it; koa has none here); OTLP/HTTP export (JSON or protobuf, per
 // OTLP_PROTOCOL) to OTLP_ENDPOINT (the capture sink, or a real receiver).
 'use strict';
 const path = require('node:path');
@@ -11,6 +12,9 @@ const { ExpressInstrumentation } = require('@opentelemetry/instrumentation-expre
 const { PgInstrumentation } = require('@opentelemetry/instrumentation-pg');
 const { IORedisInstrumentation } = require('@opentelemetry/instrumentation-ioredis');
 const { UndiciInstrumentation } = require('@opentelemetry/instrumentation-undici');
+const { GraphQLInstrumentation } = require('@opentelemetry/instrumentation-graphql');
+const { SequelizeInstrumentation } = require('@opentelemetry/instrumentation-sequelize');
+const { AmqplibInstrumentation } = require('@opentelemetry/instrumentation-amqplib');
 const { CodeLocationProcessor } = require('./code_location');
 const { DropSpansProcessor } = require('./drop_spans');
 
@@ -46,9 +50,14 @@ const sdk = new NodeSDK({
     new UndiciInstrumentation(), // the global fetch
     new ExpressInstrumentation(),
     // enhancedDatabaseReporting records the bind values (db.postgresql.values): what tells a
-    // repeated identical statement from an N+1 of distinct ids.
-    new PgInstrumentation({ enhancedDatabaseReporting: true }),
+    // repeated identical statement from an N+1 of distinct ids. PG_BIND_VALUES=off: the
+    // instrumentation's default, statements with their $n placeholders and no values.
+    new PgInstrumentation({ enhancedDatabaseReporting: process.env.PG_BIND_VALUES !== 'off' }),
     new IORedisInstrumentation(),
+    // Resolvers with their own resolve function only (not one span per scalar field).
+    new GraphQLInstrumentation({ ignoreTrivialResolveSpans: true }),
+    new SequelizeInstrumentation(),
+    new AmqplibInstrumentation(),
   ],
 });
 sdk.start();

@@ -1,6 +1,6 @@
 // The orders service: koa with @koa/router, instrumented by lib/otel.js, which has no koa
 // instrumentation (a service set up with the http instrumentation only, as happens): the server
-// spans carry url.path (/orders/3058/lines) and no http.route. routeless_n_plus_one: an order's
+// spans carry url.path (/orders/3002/lines) and no http.route. routeless_n_plus_one: an order's
 // lines, then each line's product, one lookup per line (10 to 15, distinct products).
 'use strict';
 const Koa = require('koa');

@@ -47,10 +47,9 @@ void read_jaeger_reference(ondemand::object ref, RawSpan& s) {
     if (rk == "refType")
       type = rf.value().get_string();
     else if (rk == "spanID")
-      id = rf.value().get_string();
+      id = id_text(rf.value());
   }
-  if (type == "CHILD_OF" || (s.parent == 0 && type == "FOLLOWS_FROM"))
-    s.parent = parse_span_id(id, "references.spanID");
+  if (type == "CHILD_OF" || (s.parent == 0 && type == "FOLLOWS_FROM")) s.parent = parse_span_id(id);
 }
 
 JaegerSpan read_jaeger_span(ondemand::object span) {
@@ -61,10 +60,10 @@ JaegerSpan read_jaeger_span(ondemand::object span) {
   for (auto sf : span) {
     std::string_view sk = sf.unescaped_key();
     if (sk == "traceID") {
-      s.trace = parse_trace_id(sf.value().get_string());
+      s.trace = parse_trace_id(id_text(sf.value()));
       has_trace = true;
     } else if (sk == "spanID") {
-      s.id = parse_span_id(sf.value().get_string(), "spanID");
+      s.id = parse_span_id(id_text(sf.value()));
     } else if (sk == "operationName") {
       s.name = sf.value().get_string();
     } else if (sk == "references") {

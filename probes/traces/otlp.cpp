@@ -1,6 +1,6 @@
 // OTLP/JSON: ExportTraceServiceRequest objects (protobuf's JSON mapping: hex or base64 ids, int64 as
-// strings or numbers, kind as a number or SPAN_KIND_*); attribute values the rules do not use are
-// never parsed.
+// strings or numbers, kind as a number or SPAN_KIND_*; ids of any other text are hashed, scan.hpp);
+// attribute values the rules do not use are never parsed.
 #include "probes/traces/span_fields.hpp"
 
 namespace cp::traces::scan {
@@ -73,13 +73,13 @@ RawSpan read_otlp_span(ondemand::object span) {
   for (auto field : span) {
     ondemand::raw_json_string k = field.key();
     if (key_is(k, "traceId")) {
-      s.trace = parse_trace_id(raw_string(field.value()));
+      s.trace = parse_raw_trace_id(raw_string(field.value()));
       has_trace = true;
     } else if (key_is(k, "spanId")) {
-      s.id = parse_span_id(raw_string(field.value()), "spanId");
+      s.id = parse_raw_span_id(raw_string(field.value()));
       has_id = true;
     } else if (key_is(k, "parentSpanId")) {
-      s.parent = parse_span_id(raw_string(field.value()), "parentSpanId");
+      s.parent = parse_raw_span_id(raw_string(field.value()));
     } else if (key_is(k, "name")) {
       s.name = field.value().get_string();
     } else if (key_is(k, "kind")) {

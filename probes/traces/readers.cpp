@@ -3,6 +3,7 @@
 #include "probes/traces/input.hpp"
 #include "probes/traces/span_fields.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <climits>
@@ -42,6 +43,114 @@ const char* to_string(Format f) {
   }
   return "?";
 }
+
+// ---- ids that are not 16 or 32 hex digits (scan.hpp) ------------------------------------------
+
+namespace scan {
+
+namespace {
+
+// The 128-bit product of a and b, its halves folded together (wyhash's mixing step).
+uint64_t fold_mul(uint64_t a, uint64_t b) {
+  __extension__ using u128 = unsigned __int128;  // GCC and Clang: no -Wpedantic warning
+  u128 r = static_cast<u128>(a) * b;
+  return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
+}
+
+// A 64-bit hash of an id's text, one of independent ones by `seed` (after wyhash: 16 bytes a round
+// through a folded 128-bit product, the length mixed in first and last).
+uint64_t text_hash(std::string_view s, uint64_t seed) {
+  constexpr uint64_t k1 = 0xe7037ed1a0b428dbull, k2 = 0x8ebc6af09c88c6e3ull, k3 = 0x589965cc75374cc3ull;
+  auto word = [&](size_t at, size_t n) {
+    uint64_t w = 0;
+    std::memcpy(&w, s.data() + at, n);
+    return w;
+  };
+  uint64_t h = fold_mul(seed ^ k1, s.size() ^ k2);
+  size_t i = 0;
+  for (; i + 16 <= s.size(); i += 16) h = fold_mul(word(i, 8) ^ k1, word(i + 8, 8) ^ h);
+  size_t rest = s.size() - i;
+  h = fold_mul(word(i, std::min<size_t>(rest, 8)) ^ k1, (rest > 8 ? word(i + 8, rest - 8) : 0) ^ h);
+  return fold_mul(h ^ k3, s.size() ^ seed);
+}
+
+constexpr uint64_t kSpanSeed = 0x2d358dccaa6c78a5ull, kTraceHiSeed = 0x4f9f7b3a1c2e6d85ull,
+                   kTraceLoSeed = 0x1d8e4e27c47d124full;
+
+// Hex of any length up to `digits` (older Jaeger clients did not pad: "%x") as a number.
+bool hex_number(std::string_view s, size_t digits, TraceId& out) {
+  if (s.empty() || s.size() > digits) return false;
+  TraceId v;
+  for (char c : s) {
+    int d = hex_value(c);
+    if (d < 0) return false;
+    v.hi = (v.hi << 4) | (v.lo >> 60);
+    v.lo = (v.lo << 4) | static_cast<uint64_t>(d);
+  }
+  out = v;
+  return true;
+}
+
+// OTLP's raw text of an id holding an escape: read on to its closing quote (raw_string stopped at
+// the first quote) and decoded, so that it is the same text as the other readers see.
+std::string_view unescaped(std::string_view raw, std::string& out) {
+  if (raw.find('\\') == std::string_view::npos) return raw;
+  static thread_local ondemand::parser decoder;  // only its string decoder is used
+  if (error_code err = decoder.allocate(64)) throw simdjson_error(err);
+  out.resize(quoted_length(raw.data()) + SIMDJSON_PADDING);
+  auto* dst = reinterpret_cast<uint8_t*>(out.data());
+  std::string_view text =
+      decoder.unescape(ondemand::raw_json_string(reinterpret_cast<const uint8_t*>(raw.data())), dst);
+  return text;
+}
+
+}  // namespace
+
+uint64_t span_id_of(std::string_view text) {
+  if (text.empty()) return 0;
+  uint8_t b[16];
+  size_t n;
+  if (decode_id(text, b, n) && n <= 8) return bytes_to_u64(b, n);  // even hex, base64 of 8 bytes
+  TraceId v;
+  if (hex_number(text, 16, v)) return v.lo;
+  uint64_t h = text_hash(text, kSpanSeed);
+  return h ? h : 1;  // 0 is "no parent"
+}
+
+TraceId trace_id_of(std::string_view text) {
+  if (text.empty()) throw ShapeError{"a span with an empty traceId"};
+  uint8_t b[16];
+  size_t n;
+  // Even hex, base64 of 8 or 16 bytes; 64-bit trace ids (Zipkin, Jaeger) in the low half.
+  if (decode_id(text, b, n)) {
+    if (n <= 8) return {0, bytes_to_u64(b, n)};
+    return {bytes_to_u64(b, n - 8), bytes_to_u64(b + n - 8, 8)};
+  }
+  TraceId v;
+  if (hex_number(text, 32, v)) return v;
+  return {text_hash(text, kTraceHiSeed), text_hash(text, kTraceLoSeed)};
+}
+
+std::string_view number_text(ondemand::value v) {
+  if (v.type() != ondemand::json_type::number) throw simdjson_error(INCORRECT_TYPE);
+  std::string_view token = v.raw_json_token();
+  while (!token.empty() &&
+         (token.back() == ' ' || token.back() == '\n' || token.back() == '\r' || token.back() == '\t'))
+    token.remove_suffix(1);
+  return token;
+}
+
+uint64_t span_id_of_raw(std::string_view raw) {
+  std::string text;
+  return span_id_of(unescaped(raw, text));
+}
+
+TraceId trace_id_of_raw(std::string_view raw) {
+  std::string text;
+  return trace_id_of(unescaped(raw, text));
+}
+
+}  // namespace scan
 
 namespace {
 

@@ -1,6 +1,7 @@
-// Scanning trace JSON on the hot path: ids (hex or base64), 64-bit numbers as numbers or strings,
-// keys compared in place. Shared by the OTLP, Jaeger and Zipkin readers; inline, because they run
-// for every span. Compiled for x86-64-v2 with the readers (see CMakeLists.txt).
+// Scanning trace JSON on the hot path: ids (hex, base64, any other text hashed), 64-bit numbers as
+// numbers or strings, keys compared in place. Shared by the OTLP, Jaeger and Zipkin readers;
+// inline, because they run for every span. Compiled for x86-64-v2 with the readers (see
+// CMakeLists.txt).
 #pragma once
 
 #include <charconv>
@@ -23,7 +24,7 @@ namespace cp::traces::scan {
 
 using namespace simdjson;
 
-// A structural problem in an otherwise valid JSON document ("spanId is not hex").
+// A structural problem in an otherwise valid JSON document ("a span without traceId").
 struct ShapeError {
   std::string what;
 };
@@ -122,27 +123,45 @@ inline uint64_t bytes_to_u64(const uint8_t* b, size_t n) {
   return v;
 }
 
-inline uint64_t parse_span_id(std::string_view s, const char* field) {
+// ---- ids ------------------------------------------------------------------------------------
+// Ids are opaque strings. Hex (any number of digits up to the width) and base64 of 8 or 16 bytes
+// are decoded as the formats spell them; any other text ("trace-jaeger-1", "span:12", a JSON
+// number's digits) is hashed to the width, the same text to the same id wherever it appears
+// (readers.cpp). Only the common case is inline: 16 (span) or 32 (trace) hex digits.
+
+// Every other span id: 0 for "" (no parent), never 0 otherwise.
+uint64_t span_id_of(std::string_view text);
+// Every other trace id; "" is refused (ShapeError).
+TraceId trace_id_of(std::string_view text);
+// The same from OTLP's raw text (raw_string): an id holding an escape is read whole and decoded first.
+uint64_t span_id_of_raw(std::string_view raw);
+TraceId trace_id_of_raw(std::string_view raw);
+
+inline uint64_t parse_span_id(std::string_view s) {
   if (s.empty()) return 0;
   uint64_t fast;
   if (s.size() == 16 && hex16(s.data(), fast)) return fast;
-  uint8_t b[16];
-  size_t n;
-  if (!decode_id(s, b, n) || n > 8)
-    throw ShapeError{
-        fmt::format("{} \"{}\" is neither 16 hex digits nor base64 of 8 bytes", field, s.substr(0, 40))};
-  return bytes_to_u64(b, n);
+  return span_id_of(s);
 }
 
 inline TraceId parse_trace_id(std::string_view s) {
   TraceId fast;
   if (s.size() == 32 && hex16(s.data(), fast.hi) && hex16(s.data() + 16, fast.lo)) return fast;
-  uint8_t b[16];
-  size_t n;
-  if (s.empty() || !decode_id(s, b, n))
-    throw ShapeError{fmt::format("traceId \"{}\" is neither hex nor base64 of 16 bytes", s.substr(0, 40))};
-  if (n <= 8) return {0, bytes_to_u64(b, n)};  // 64-bit trace ids (Zipkin, Jaeger)
-  return {bytes_to_u64(b, n - 8), bytes_to_u64(b + n - 8, 8)};
+  return trace_id_of(s);
+}
+
+// OTLP's ids, from raw_string.
+inline uint64_t parse_raw_span_id(std::string_view raw) {
+  if (raw.empty()) return 0;
+  uint64_t fast;
+  if (raw.size() == 16 && hex16(raw.data(), fast)) return fast;
+  return span_id_of_raw(raw);
+}
+
+inline TraceId parse_raw_trace_id(std::string_view raw) {
+  TraceId fast;
+  if (raw.size() == 32 && hex16(raw.data(), fast.hi) && hex16(raw.data() + 16, fast.lo)) return fast;
+  return trace_id_of_raw(raw);
 }
 
 // No '"' among 16 bytes (the padded document always has them), eight at a time.
@@ -157,17 +176,42 @@ inline bool no_quote_in_16(const char* p) {
   return !(((a - kOnes) & ~a & kHigh) | ((b - kOnes) & ~b & kHigh));
 }
 
-// An id's text straight from the JSON (ids are hex or base64: never escaped).
+// The length of a JSON string's text from `p` (after its opening quote) to its closing quote.
+inline size_t quoted_length(const char* p) {
+  size_t n = 0;
+  while (p[n] != '"') n += p[n] == '\\' ? 2 : 1;
+  return n;
+}
+
+// A JSON number where an id was expected (hand-written exports): its text is the id. Any other
+// type is the wrong one (readers.cpp: off the hot path).
+std::string_view number_text(ondemand::value v);
+
+// An id's text straight from the JSON, up to its first quote: the whole id unless it holds an
+// escape, which the id parsers' slow path reads whole (hex and base64 never hold one).
 inline std::string_view raw_string(ondemand::value v) {
-  const char* p = ondemand::raw_json_string(v.get_raw_json_string()).raw();
-  // The closing quote of a valid JSON string is within the (padded) document; an escape in an id
-  // makes it undecodable, which the id parser reports.
+  ondemand::raw_json_string raw;
+  if (error_code err = v.get_raw_json_string().get(raw)) {
+    if (err != INCORRECT_TYPE) throw simdjson_error(err);
+    return number_text(v);
+  }
+  const char* p = raw.raw();
+  // The closing quote of a valid JSON string is within the (padded) document.
   // Most ids are 16 or 32 hex digits: look there before searching.
   if (p[16] == '"' && no_quote_in_16(p)) return {p, 16};
   if (p[32] == '"' && no_quote_in_16(p) && no_quote_in_16(p + 16)) return {p, 32};
   const char* end = static_cast<const char*>(std::memchr(p, '"', 256));
-  if (!end) throw ShapeError{"an id longer than 256 characters"};
+  if (!end) return {p, quoted_length(p)};  // a long id
   return {p, static_cast<size_t>(end - p)};
+}
+
+// An id in Jaeger and Zipkin: a string (unescaped), or a number's text.
+inline std::string_view id_text(ondemand::value v) {
+  std::string_view s;
+  error_code err = v.get_string().get(s);
+  if (err == SUCCESS) return s;
+  if (err != INCORRECT_TYPE) throw simdjson_error(err);
+  return number_text(v);
 }
 
 // Eight ASCII digits at once (SWAR), or false when they are not all digits.

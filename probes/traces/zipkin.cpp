@@ -41,7 +41,7 @@ void read_zipkin_span(ondemand::object item, Emitter& e) {
   for (auto field : item) {
     std::string_view k = field.unescaped_key();
     if (k == "traceId") {
-      s.trace = parse_trace_id(field.value().get_string());
+      s.trace = parse_trace_id(id_text(field.value()));
       has_trace = true;
     } else if (k == "binaryAnnotations") {
       throw ShapeError{kZipkinV1};
@@ -50,9 +50,9 @@ void read_zipkin_span(ondemand::object item, Emitter& e) {
         for (auto af : annotation.get_object())
           if (std::string_view(af.unescaped_key()) == "endpoint") throw ShapeError{kZipkinV1};
     } else if (k == "id") {
-      s.id = parse_span_id(field.value().get_string(), "id");
+      s.id = parse_span_id(id_text(field.value()));
     } else if (k == "parentId") {
-      s.parent = parse_span_id(field.value().get_string(), "parentId");
+      s.parent = parse_span_id(id_text(field.value()));
     } else if (k == "name") {
       s.name = field.value().get_string();
     } else if (k == "kind") {

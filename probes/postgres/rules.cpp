@@ -11,6 +11,7 @@
 #include "probes/postgres/levers.hpp"
 #include "probes/postgres/session_rules.hpp"
 #include "probes/postgres/sql_shape.hpp"
+#include "probes/request_cost.hpp"
 #include "probes/sources.hpp"
 #include "util/format.hpp"
 #include "util/sql.hpp"
@@ -231,33 +232,27 @@ const std::vector<Rule<Judging>>& rule_table() {
 
       {{"db.n_plus_one",
         Category::database,
-        "the same single-row lookup repeats many times per transaction (statistics) or under one parent span "
-        "(traces); with statistics, a parent query whose calls x rows per call matches the lookup's calls is "
-        "named",
+        "the same single-row lookup repeats many times per transaction (statistics) or within one request, "
+        "serial or concurrent, with different or unknown parameters (traces); with statistics, a parent "
+        "query "
+        "whose calls x rows per call matches the lookup's calls is named",
         "Fetch the rows in one query (JOIN, WHERE id = ANY($1), or the ORM's eager loading: "
         "includes/prefetch_related/JOIN FETCH) instead of one query per row.",
-        {
-            {"min_calls_per_parent", 5, "calls", "repetitions per transaction / parent call",
-             sources::kSentryN1},
-            {"max_rows_per_call", 1.5, "rows", "rows per call of a single-row lookup", sources::kChokepoint},
-            {"min_calls", 100, "calls", "calls in the window before statistics count", sources::kChokepoint},
-            {"parent_match_tolerance", 0.25, "ratio",
-             "relative difference allowed between parent rows and child calls", sources::kChokepoint},
-            {"min_total_ms", 50, "ms",
-             "critical-path time the repetitions cost per request (traces; serial repetitions only)",
-             sources::kSentryN1},
-            {"min_request_share", 0.2, "ratio",
-             "or this share of the request's critical path (traces), above min_share_ms", sources::kRelative},
-            {"min_share_ms", 5, "ms", "floor of the relative threshold (traces)", sources::kChokepoint},
-            {"high_request_share", 0.2, "ratio", "share of the request from which it is high (traces)",
-             sources::kChokepoint},
-            {"critical_request_share", 0.5, "ratio",
-             "share of the request from which it is critical (traces)", sources::kChokepoint},
-            {"high_calls_per_parent_factor", 2, "x",
-             "repetitions / min_calls_per_parent from which it is high (statistics)", sources::kChokepoint},
-            {"medium_request_share", 0.05, "ratio",
-             "share of the request from which it is medium, else low (traces)", sources::kChokepoint},
-        },
+        with_request_cost(
+            {
+                {"min_calls_per_parent", 5, "calls", "repetitions per transaction / parent call / request",
+                 sources::kSentryN1},
+                {"max_rows_per_call", 1.5, "rows", "rows per call of a single-row lookup",
+                 sources::kChokepoint},
+                {"min_calls", 100, "calls", "calls in the window before statistics count",
+                 sources::kChokepoint},
+                {"parent_match_tolerance", 0.25, "ratio",
+                 "relative difference allowed between parent rows and child calls", sources::kChokepoint},
+                {"high_calls_per_parent_factor", 2, "x",
+                 "repetitions / min_calls_per_parent from which it is high (statistics)",
+                 sources::kChokepoint},
+            },
+            {50, sources::kSentryN1, 0.2, 20}),
         {"query",
          "queryid",
          "calls",
@@ -282,7 +277,10 @@ const std::vector<Rule<Judging>>& rule_table() {
          "request_share",
          "code_filepath",
          "code_lineno",
-         "code_function"}},
+         "code_function",
+         "wall_ms_per_request",
+         "concurrency",
+         "distinct_parameters"}},
        on_workload<n_plus_one>},
       {{"db.duplicate_index",
         Category::database,

@@ -14,7 +14,13 @@ namespace cp::traces {
 
 namespace {
 
+// A messaging receive (polling the broker) waits on the broker, whatever its kind says.
+bool is_receive(const RawSpan& s) {
+  return !s.messaging_system.empty() && (s.messaging_operation == "receive" || s.name == "receive");
+}
+
 SpanClass classify(const RawSpan& s) {
+  if (is_receive(s)) return SpanClass::external;
   bool server = s.kind == SpanKind::server || s.kind == SpanKind::consumer;
   if (server) return SpanClass::request;
   switch (datastore_of(s)) {
@@ -30,10 +36,10 @@ SpanClass classify(const RawSpan& s) {
 }
 
 // Statement and parameters as sent (or the cache command with its key): equal hashes are
-// repeated identical calls. 0 when the parameters are not in the span (a "$1" text without values).
-uint64_t identity_of(std::string_view statement, std::string_view params, bool cache,
-                     bool normalized_differs) {
-  if (statement.empty() || (!cache && params.empty() && !normalized_differs)) return 0;
+// repeated identical calls. 0 when the parameters are not in the span: a "$1" or "%s" text without
+// bound values, or a text with no value at all.
+uint64_t identity_of(std::string_view statement, std::string_view params, bool cache, bool values_known) {
+  if (statement.empty() || (!cache && params.empty() && !values_known)) return 0;
   uint64_t h = 1469598103934665603ull;
   for (std::string_view part : {statement, std::string_view("\x1f"), params})
     for (char c : part) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
@@ -41,9 +47,15 @@ uint64_t identity_of(std::string_view statement, std::string_view params, bool c
 }
 
 // A dependency's name: host:port from the URL, else peer.service, else the peer's address and
-// port, else the remote endpoint's service; never the span's name or method.
+// port, else the remote endpoint's service; never the span's name or method. A message broker is
+// named by its system and destination ("rabbitmq orders").
 std::string dependency_name(const RawSpan& s, std::string_view url_host) {
   std::string name;
+  if (!s.messaging_system.empty() || !s.messaging_destination.empty()) {
+    name = s.messaging_system.empty() ? std::string("broker") : std::string(s.messaging_system);
+    if (!s.messaging_destination.empty()) (name += ' ') += s.messaging_destination;
+    return name;
+  }
   if (!url_host.empty()) {
     name = url_host;
   } else if (!s.peer_service_or_remote().empty()) {
@@ -55,22 +67,62 @@ std::string dependency_name(const RawSpan& s, std::string_view url_host) {
   return name;
 }
 
+bool is_http_method(std::string_view name) {
+  for (std::string_view m : {"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "HTTP GET",
+                             "HTTP POST", "HTTP PUT", "HTTP DELETE", "HTTP PATCH"})
+    if (name == m) return true;
+  return false;
+}
+
+// The route a server span serves: http.route; else its path templated (url.path / http.target:
+// ids become {id}) when its name says no more than the method; else its name, templated when it
+// is a path ("GET /orders/17").
+std::string route_name(const RawSpan& raw) {
+  if (!raw.http_route.empty()) return std::string(raw.http_route);
+  std::string_view path = raw.target_path.empty() ? raw.url : raw.target_path;
+  if (!path.empty() && (raw.name.empty() || is_http_method(raw.name))) return path_template(path);
+  std::string_view name = raw.name;
+  size_t slash = name.find('/');
+  if (slash != std::string_view::npos && (slash == 0 || name[slash - 1] == ' ') &&
+      name.find("://") == std::string_view::npos)
+    return std::string(name.substr(0, slash)) + path_template(name.substr(slash));
+  return std::string(name);
+}
+
+// A root that is a browser page (document load, a page view with the page's URL): named by it.
+bool is_browser_page(const RawSpan& raw) {
+  return raw.kind != SpanKind::server && raw.parent == 0 && !raw.url.empty() &&
+         (raw.service.empty() || raw.service.rfind("unknown_service", 0) == 0);
+}
+
 }  // namespace
 
-uint32_t Assembler::statement_id(std::string_view raw, bool cache, std::string_view name) {
-  last_had_literals_ = false;
+uint32_t Assembler::statement_id(const RawSpan& span, bool cache) {
+  last_values_known_ = false;
+  std::string_view raw = span.db_statement, name = span.name;
   if (cache) {  // a cache command: the verb identifies it ("GET", "HGETALL"); keys are data
     std::string_view text = raw.empty() ? name : raw;
     return strings_.intern(text.substr(0, text.find(' ')));
   }
   if (raw.empty()) return name.empty() ? 0 : strings_.intern(name);  // no statement (Zipkin): the span's name
+  if (!span.db_collection.empty() && (raw.front() == '{' || raw.front() == '[')) {
+    // A document statement names no collection: "users {\"_id\":?}" (MongoDB).
+    bool known = false;
+    std::string text(span.db_collection);
+    (text += ' ') += normalize_statement_view(raw, &known);
+    last_values_known_ = known;
+    uint32_t id = strings_.intern(text);
+    if (id >= is_statement_.size()) is_statement_.resize(strings_.size(), false);
+    is_statement_[id] = true;
+    return id;
+  }
   // Parameterized texts repeat verbatim, and normalizing a normalized text changes nothing: an
   // exact match with a known statement is the cheapest lookup.
   uint32_t known = strings_.find(raw);
   if (known != Interner::kEmpty && known < is_statement_.size() && is_statement_[known]) return known;
-  bool literals = false;
-  std::string_view normalized = normalize_statement_view(raw, &literals);
-  last_had_literals_ = literals;
+  bool values_known = false;
+  std::string_view normalized = normalize_statement_view(raw, &values_known);
+  last_values_known_ = values_known;
   // A normalized text seen before was judged then: credential checks run once per distinct text.
   uint32_t seen = strings_.find(normalized);
   if (seen != Interner::kEmpty && seen < is_statement_.size() && is_statement_[seen]) return seen;
@@ -119,34 +171,60 @@ void Assembler::add(const RawSpan& raw, uint64_t offset_base) {
 void Assembler::name_what_it_does(Span& s, const RawSpan& raw) {
   switch (s.cls) {
     case SpanClass::request:
-      s.route = strings_.intern(raw.http_route.empty() ? raw.name : raw.http_route);
+      s.route = strings_.intern(route_name(raw));
       break;
     case SpanClass::database:
     case SpanClass::cache: {
       bool cache = s.cls == SpanClass::cache;
-      s.statement = statement_id(raw.db_statement, cache, raw.name);
+      // A wait for a pooled connection is database time, but no statement (no N+1 of "connect").
+      s.pool_wait = is_pool_wait(raw.name);
+      s.statement = s.pool_wait ? 0 : statement_id(raw, cache);
+      s.statement_from_name = raw.db_statement.empty() && !cache;
       s.target = last_system_.intern(strings_, datastore_name(raw));
-      s.identity = identity_of(raw.db_statement, raw.db_params, cache, !cache && last_had_literals_);
+      s.identity = identity_of(raw.db_statement, raw.db_params, cache, !cache && last_values_known_);
       note_code_location(s.service, s.statement, raw);
       break;
     }
-    case SpanClass::external: {
-      std::string& call = call_scratch_;  // "METHOD host/path-template"
-      call.clear();
-      if (!raw.http_method.empty()) (call += raw.http_method) += ' ';
-      std::string_view url_host;
-      if (!raw.url.empty()) url_host = append_url_template(raw.url, call);
-      std::string host = dependency_name(raw, url_host);
-      if (host.empty()) host = "unnamed dependency of " + std::string(raw.service);
-      if (raw.url.empty()) (call += host) += raw.target_path;
-      s.target = strings_.intern(host);
-      s.call = strings_.intern(call);
-      note_code_location(s.service, s.call, raw);
+    case SpanClass::external:
+      name_call(s, raw);
       break;
-    }
     case SpanClass::internal:
+      if (is_browser_page(raw)) s.route = strings_.intern("page " + path_template(raw.url));
       break;
   }
+}
+
+// An external call: the dependency ("host:port", peer service, "rabbitmq orders") and the endpoint
+// ("METHOD host/path-template", "publish orders", "grpc Service/Method"), with the URL's shape apart
+// from ids (calls that differ only by ids are one N+1 API call).
+void Assembler::name_call(Span& s, const RawSpan& raw) {
+  std::string& call = call_scratch_;
+  call.clear();
+  std::string_view url_host;
+  std::string host;
+  if (!raw.messaging_system.empty() || !raw.messaging_destination.empty()) {
+    host = dependency_name(raw, {});
+    std::string_view op =
+        raw.messaging_operation.empty() ? (is_receive(raw) ? "receive" : "publish") : raw.messaging_operation;
+    ((call += op) += ' ') += host;
+  } else {
+    if (!raw.http_method.empty()) (call += raw.http_method) += ' ';
+    if (!raw.url.empty()) url_host = append_url_template(raw.url, call);
+    host = dependency_name(raw, url_host);
+    if (host.empty()) host = "unnamed dependency of " + std::string(raw.service);
+    if (raw.url.empty()) {
+      call += host;
+      if (!raw.rpc_method.empty())
+        (call += '/') += raw.rpc_method;
+      else if (!raw.target_path.empty())
+        call += path_template(raw.target_path);
+    }
+    s.identity = identity_of(raw.url.empty() ? raw.target_path : raw.url, {}, true, true);
+    s.variant = url_shape_hash(raw.url.empty() ? raw.target_path : raw.url);
+  }
+  s.target = strings_.intern(host);
+  s.call = strings_.intern(call);
+  note_code_location(s.service, s.call, raw);
 }
 
 void Assembler::note_code_location(uint32_t service, uint32_t key, const RawSpan& raw) {
@@ -218,6 +296,9 @@ void Assembler::analyze_trace() {
   link_parents();
   group_orphans();
   build_children();
+  if (hang_outliving_spans()) build_children(false);
+  if (adopt_covered_spans()) build_children(false);
+  join_split_statements();
   for (uint32_t i = 0; i < nodes_.size(); ++i)
     if (nodes_[i].in_tree && nodes_[i].parent < 0) analyze_entry(i);
 }
@@ -406,14 +487,14 @@ void Assembler::join_rootless() {
   rootless_.clear();
 }
 
-void Assembler::build_children() {
+void Assembler::build_children(bool count_skew) {
   size_t n = nodes_.size();
   fill_.assign(n + 1, 0);
   for (auto& node : nodes_) {
     if (!node.in_tree || node.parent < 0) continue;
     ++fill_[static_cast<size_t>(node.parent) + 1];
     const Span& p = *nodes_[static_cast<size_t>(node.parent)].span;
-    if (node.span->start_ns < p.start_ns || node.span->end_ns > p.end_ns) skewed_ += 1;
+    if (count_skew && (node.span->start_ns < p.start_ns || node.span->end_ns > p.end_ns)) skewed_ += 1;
   }
   uint32_t offset = 0;
   for (size_t i = 0; i < n; ++i) {
@@ -430,6 +511,7 @@ void Assembler::build_children() {
   }
   by_end_ = child_list_;
   for (auto& node : nodes_) {
+    node.reached = -1;
     if (node.count < 2) {
       if (node.count == 1) {
         const Node& c = nodes_[child_list_[node.first]];

@@ -158,6 +158,12 @@ class Assembler {
     Histogram latency;
     double count = 0, total_ms = 0;
   };
+  // Calls between two services in the trace: the time between the client span and the server
+  // span it reached (the network, a proxy, a queue in front of the callee).
+  struct LinkAcc {
+    Histogram gap;  // ms per call: client duration minus server duration
+    double count = 0, gap_ms = 0, path_ms = 0, requests = 0, request_ms = 0;
+  };
   struct ExternalAcc {
     Histogram latency;
     double count = 0, errors = 0, timeouts = 0, server_errors = 0, total_ms = 0, requests = 0, request_ms = 0;
@@ -170,7 +176,7 @@ class Assembler {
   // One span of the trace being analysed, in its tree. Synthetic nodes stand for a parent that
   // never arrived, grouping its orphans.
   struct Node {
-    const Span* span;  // in spans_, or a stand-in
+    Span* span;  // in spans_, or a stand-in (the tree pass may give it a statement it lacked)
     int32_t parent = -1;
     uint32_t first = 0, count = 0;  // children: child_list_[first, first + count), in start order
     int64_t path = 0;               // ns of this subtree on its request's critical path
@@ -180,11 +186,14 @@ class Assembler {
     int32_t shared_client = -1;     // and the other way round
     bool in_tree = true;            // false: untimed or a duplicate
     bool duplicate = false;
+    bool counted_elsewhere = false;  // a datastore call another span of the same call stands for
+    uint16_t depth = 0;              // below its request's entry span
   };
 
   static double ms(int64_t ns) { return static_cast<double>(ns) / 1e6; }
-  uint32_t statement_id(std::string_view raw, bool cache, std::string_view name);
+  uint32_t statement_id(const RawSpan& raw, bool cache);
   void name_what_it_does(Span& s, const RawSpan& raw);
+  void name_call(Span& s, const RawSpan& raw);
   void evict_complete_traces(uint64_t now);
   void analyze_keys();  // the spans sort_keys_ point at: whole traces, any order
   void analyze_trace();
@@ -195,15 +204,29 @@ class Assembler {
   void group_orphans();
   void place_orphans(size_t first, size_t end);  // orphans_of_[first, end): one missing parent
   void join_rootless();
-  void build_children();
+  void build_children(bool count_skew = true);
+  bool hang_outliving_spans();                   // children its parent did not wait for
+  bool adopt_covered_spans();                    // flat parent links: see the README
+  bool adopt_covered_children(uint32_t parent);  // of one parent; true when a child moved
+  void join_split_statements();                  // PDO prepare/execute, ORM wrapper over driver
+  uint32_t common_parent(uint32_t a, uint32_t b) const;
+  bool is_catch_all(uint32_t route) const;
+  uint32_t downstream_route(uint32_t root) const;
+  void record_link(uint32_t client);
   void walk_critical_path(uint32_t root);
   void analyze_entry(uint32_t root);
+  uint32_t entry_route(uint32_t root, uint32_t& service);
+  // Keys of the calls a request repeats: kind (1 datastore statement, 2 external endpoint), service, id.
+  static uint64_t repeat_key(uint64_t kind, uint32_t service, uint32_t id) {
+    return kind << 62 | (static_cast<uint64_t>(service) & 0x3fffffff) << 32 | id;
+  }
   void attribute_node(uint32_t i, RouteAcc& acc);
   void attribute_datastore_call(uint32_t i, RouteAcc& acc, ServiceAcc& svc);
   void attribute_call(uint32_t i, RouteAcc& acc, ServiceAcc& svc);
   static void attribute_code(const Span& s, double own, RouteAcc& acc, ServiceAcc& svc);
   void record_dependency_call(uint32_t i);
-  void record_repetitions(uint32_t parent, RouteAcc& acc);
+  void record_repetitions(uint32_t parent, RouteAcc& acc);  // fan-out to a dependency
+  void record_request_repeats(RouteAcc& acc);               // N+1s and repeated calls by key
   void record_identical(RouteAcc& acc);
   void record_sequence(uint32_t parent, RouteAcc& acc, uint32_t entry_name);
   void record_timeout(uint32_t i, RouteAcc& acc);
@@ -214,13 +237,15 @@ class Assembler {
     const char* shape = "";
     uint32_t key = 0, service = 0, target = 0, parent = 0;
     int repeats = 0, concurrency = 0, distinct = 0;
-    double total_ms = 0, saved_ms = 0, path_ms = 0, window_ms = 0;
+    double total_ms = 0, saved_ms = 0, path_ms = 0, window_ms = 0, wall_ms = 0;
   };
   void record_pattern(RouteAcc& acc, const Occurrence& p);
   Route route_of(RouteAcc& acc);  // for the snapshot: rounded, sorted, cut
   External external_of(uint32_t host, ExternalAcc& acc);
-  Occurrence repetition_of(const Node& parent, size_t first, size_t end);  // keyed_[first, end)
-  void set_shape(Occurrence& pat, double total_ms);                        // from events_
+  // keyed_[first, end): one statement, endpoint or dependency, under `parent`.
+  Occurrence repetition_of(uint32_t parent, size_t first, size_t end, const char* kind);
+  void set_shape(Occurrence& pat, double total_ms);  // from events_
+  int64_t pool_waits_beside(size_t first, size_t end);  // keyed_[first, end): path ns
 
   int64_t max_gap_ns_;
   int64_t min_call_ns_;
@@ -248,11 +273,14 @@ class Assembler {
   void note_code_location(uint32_t service, uint32_t key, const RawSpan& raw);
   IdMap<StatementAcc> statements_;
   IdMap<ExternalAcc> externals_;
+  std::unordered_map<uint64_t, LinkAcc> links_;  // by (caller service, callee service)
+  std::vector<uint64_t> request_links_;          // the links the request being analysed used
   size_t total_spans_ = 0;
   double traces_ = 0, requests_ = 0, orphans_ = 0, skewed_ = 0, duplicates_ = 0;
   double untimed_ = 0, shared_merged_ = 0, orphan_groups_ = 0;
   uint32_t missing_span_name_ = 0;
-  bool last_had_literals_ = false;  // the statement statement_id() last read carried literal values
+  uint32_t browser_service_ = 0;
+  bool last_values_known_ = false;  // the statement statement_id() last read carried its values
 
   // The previous span's service, database system and trace: consecutive spans mostly share them.
   struct Recent {  // the last string interned through it, and its id
@@ -281,8 +309,8 @@ class Assembler {
   std::vector<Node> nodes_;
   std::deque<Span> stand_ins_;  // spans made up for missing parents (stable addresses)  // the trace being
                                 // analysed, in start order, then synthetic parents
-  std::vector<std::pair<uint64_t, uint32_t>> ids_, orphans_of_, keyed_;
-  std::vector<uint32_t> child_list_, by_end_, fill_, stack_, hosts_;
+  std::vector<std::pair<uint64_t, uint32_t>> ids_, orphans_of_, keyed_, calls_;
+  std::vector<uint32_t> child_list_, by_end_, fill_, stack_, hosts_, hosts_scratch_;
   std::vector<std::pair<int64_t, int>> events_;
   std::vector<uint64_t> distinct_;
   std::vector<uint32_t> rootless_;

@@ -13,6 +13,18 @@ constexpr std::string_view kOpenTracing = "OpenTracing semantic conventions (spa
 constexpr std::string_view kZipkin = "Zipkin v2 model (remoteEndpoint.serviceName) and Brave/zipkin-js tags";
 constexpr std::string_view kApm = "APM span operations (Sentry span op, Elastic APM span type/subtype)";
 constexpr std::string_view kJaeger = "Jaeger client tags (span.kind, error, peer.service)";
+constexpr std::string_view kMessaging =
+    "OpenTelemetry messaging semantic conventions (messaging.system, messaging.destination[.name], "
+    "messaging.operation[.type]: publish / receive)";
+constexpr std::string_view kRpc =
+    "OpenTelemetry RPC semantic conventions (rpc.system, rpc.service, rpc.method)";
+constexpr std::string_view kMongo =
+    "OpenTelemetry MongoDB conventions (db.mongodb.collection, db.collection.name; db.statement as JSON)";
+constexpr std::string_view kZipkinLocal =
+    "Zipkin/Brave local spans named after the call (sql.query, cassandra.query, mongodb.*, redis.*)";
+constexpr std::string_view kPhp =
+    "PHP PDO / Doctrine DBAL instrumentation (OpenTelemetry contrib, Datadog): spans named PDO::query, "
+    "PDOStatement::execute, Doctrine\\DBAL\\…, with no db.system";
 }  // namespace
 
 const std::vector<KeyConvention>& key_conventions() {
@@ -61,6 +73,16 @@ const std::vector<KeyConvention>& key_conventions() {
       {"code.line.number", Attr::code_lineno, kOtelNew},
       {"code.function", Attr::code_function, kOtelOld},
       {"code.function.name", Attr::code_function, kOtelNew},
+      {"db.mongodb.collection", Attr::db_collection, kMongo},
+      {"db.collection.name", Attr::db_collection, kOtelNew},
+      {"db.cassandra.table", Attr::db_collection, kOtelOld},
+      {"db.sql.table", Attr::db_collection, kOtelOld},
+      {"messaging.system", Attr::messaging_system, kMessaging},
+      {"messaging.destination", Attr::messaging_destination, kMessaging},
+      {"messaging.destination.name", Attr::messaging_destination, kMessaging},
+      {"messaging.operation", Attr::messaging_operation, kMessaging},
+      {"messaging.operation.type", Attr::messaging_operation, kMessaging},
+      {"rpc.method", Attr::rpc_method, kRpc},
   };
   return keys;
 }
@@ -121,6 +143,22 @@ const std::vector<ValueConvention>& value_conventions() {
       {Attr::peer_service, "oracle*", Datastore::database, kZipkin},
       {Attr::peer_service, "sqlserver*", Datastore::database, kZipkin},
       {Attr::peer_service, "elasticsearch*", Datastore::database, kZipkin},
+      // The span's name, when nothing else says what it calls (values are compared in lower case).
+      {Attr::name, "sql.query", Datastore::database, kZipkinLocal},
+      {Attr::name, "cassandra.query", Datastore::database, kZipkinLocal},
+      {Attr::name, "mongodb.*", Datastore::database, kZipkinLocal},
+      {Attr::name, "mongo.*", Datastore::database, kZipkinLocal},
+      {Attr::name, "elasticsearch.*", Datastore::database, kZipkinLocal},
+      {Attr::name, "redis.*", Datastore::cache, kZipkinLocal},
+      {Attr::name, "memcached.*", Datastore::cache, kZipkinLocal},
+      {Attr::name, "pdo::*", Datastore::database, kPhp},
+      {Attr::name, "pdo->*", Datastore::database, kPhp},
+      {Attr::name, "pdo.*", Datastore::database, kPhp},
+      {Attr::name, "pdostatement::*", Datastore::database, kPhp},
+      {Attr::name, "pdostatement->*", Datastore::database, kPhp},
+      {Attr::name, "pdostatement.*", Datastore::database, kPhp},
+      {Attr::name, "doctrine\\dbal*", Datastore::database, kPhp},
+      {Attr::name, "doctrine.dbal*", Datastore::database, kPhp},
   };
   return values;
 }
@@ -157,8 +195,12 @@ Datastore datastore_of(const RawSpan& s) {
   if (!s.db_statement.empty()) return Datastore::database;
   for (auto [field, value] : {std::pair{Attr::op, s.op},
                               {Attr::component, s.component},
-                              {Attr::peer_service, s.peer_service_or_remote()}})
+                              {Attr::peer_service, s.peer_service_or_remote()},
+                              {Attr::name, s.name}})
     if (Datastore d = lookup(field, value); d != Datastore::none) return d;
+  // A client span of the datastore's own tracer (Jaeger HotROD's "redis" and "mysql" services):
+  // its service names the datastore.
+  if (s.kind == SpanKind::client) return lookup(Attr::peer_service, s.service);
   return Datastore::none;
 }
 
@@ -166,7 +208,35 @@ std::string_view datastore_name(const RawSpan& s) {
   if (!s.db_system.empty()) return s.db_system;
   for (std::string_view v : {s.peer_service_or_remote(), s.component, s.op})
     if (!v.empty()) return v;
+  // Named by the span alone: its first word ("mongodb.find" is mongodb, "PDO::query" pdo).
+  if (lookup(Attr::name, s.name) != Datastore::none) {
+    std::string_view n = s.name.substr(0, s.name.find_first_of(".:-\\>"));
+    if (!n.empty()) return n;
+  }
   return "db";
+}
+
+namespace {
+// Span names of connection-pool waits: acquiring a connection (or a pooled client) before a query.
+// Data with sources: the names the common instrumentations give these spans.
+constexpr std::array<std::string_view, 10> kPoolWaitNames = {
+    "pg-pool.connect",           // @opentelemetry/instrumentation-pg
+    "pg.connect",                // @opentelemetry/instrumentation-pg
+    "mysql.getconnection",       // instrumentation-mysql (pool.getConnection)
+    "mysql2.getconnection",      // instrumentation-mysql2
+    "hikaripool.getconnection",  // Java agents' HikariCP spans
+    "getconnection",             // JDBC DataSource.getConnection (Elastic, Datadog agents)
+    "connection.acquire",        // knex / generic-pool
+    "pool.acquire",              // generic-pool, sequelize
+    "acquire connection",        // Sentry SDKs
+    "db.connection.acquire",     // APM span op
+};
+}  // namespace
+
+bool is_pool_wait(std::string_view name) {
+  for (std::string_view n : kPoolWaitNames)
+    if (equals_lower(name, n)) return true;
+  return false;
 }
 
 }  // namespace cp::traces

@@ -33,7 +33,13 @@ enum class Attr : uint8_t {
   otel_status,
   code_filepath,  // where the span was started: for SARIF annotations
   code_lineno,
-  code_function
+  code_function,
+  db_collection,
+  messaging_system,
+  messaging_destination,
+  messaging_operation,
+  rpc_method,
+  name  // the span's name: value conventions only (Zipkin local spans, PHP PDO / Doctrine spans)
 };
 
 struct KeyConvention {
@@ -61,5 +67,7 @@ const std::vector<ValueConvention>& value_conventions();
 Datastore datastore_of(const RawSpan& s);
 // The datastore's name for reports ("postgresql", "redis", "mysql"): the most specific name given.
 std::string_view datastore_name(const RawSpan& s);
+// A span that waits for a pooled connection (pg-pool.connect, HikariPool.getConnection …).
+bool is_pool_wait(std::string_view name);
 
 }  // namespace cp::traces

@@ -32,7 +32,12 @@ void Assembler::walk_critical_path(uint32_t root) {
       }
       ++f.next;
       int64_t start = std::max(cs.start_ns, f.from);
-      if (end > f.cursor || start >= end) continue;  // still running when later work started
+      // Still running when later work started: not on the path. Start times in whole milliseconds
+      // (many SDKs) make a call seem to end up to 1 ms after the next one started: clipped instead.
+      int64_t slack = cs.start_ns % 1'000'000 == 0 ? 1'000'000 : 0;
+      if (end > f.cursor + slack || start >= end) continue;
+      end = std::min(end, f.cursor);
+      if (start >= end) continue;
       found = c;
       found_start = start;
       found_end = end;
@@ -59,13 +64,33 @@ uint32_t Assembler::dependency_of(uint32_t i, bool& in_trace) const {
   return node.span->service;
 }
 
+// The route an end-user request is counted under: its server span's route (behind a gateway's
+// catch-all, the endpoint it forwarded to), a browser page's path, else the entry span's name.
+uint32_t Assembler::entry_route(uint32_t root, uint32_t& service) {
+  const Span& s = *nodes_[root].span;
+  service = s.service;
+  if (s.cls == SpanClass::request) {
+    if (!is_catch_all(s.route)) return s.route;
+    uint32_t reached = downstream_route(root);
+    return reached ? reached : s.route;
+  }
+  if (s.route) {  // a browser page
+    if (!browser_service_) browser_service_ = strings_.intern("browser");
+    const std::string& name = strings_.str(s.service);
+    if (name.empty() || name.rfind("unknown_service", 0) == 0) service = browser_service_;
+    return s.route;
+  }
+  return s.name;
+}
+
 void Assembler::analyze_entry(uint32_t root) {
   walk_critical_path(root);
   Node& entry = nodes_[root];
-  uint32_t route = entry.span->cls == SpanClass::request ? entry.span->route : entry.span->name;
-  uint64_t route_key = (static_cast<uint64_t>(entry.span->service) << 32) | route;
+  uint32_t service = 0;
+  uint32_t route = entry_route(root, service);
+  uint64_t route_key = (static_cast<uint64_t>(service) << 32) | route;
   RouteAcc& acc = routes_[route_key];
-  acc.service = entry.span->service;
+  acc.service = service;
   acc.route = route;
   double request_ms = entry.span->duration_ms();
   entry_ns_ = entry.span->end_ns - entry.span->start_ns;
@@ -77,8 +102,11 @@ void Assembler::analyze_entry(uint32_t root) {
 
   hosts_.clear();
   identities_.clear();
+  calls_.clear();
+  request_links_.clear();
   last_service_acc_ = nullptr;
   timeout_recorded_ = false;
+  nodes_[root].depth = 0;
   stack_.assign(1, root);
   while (!stack_.empty()) {
     uint32_t i = stack_.back();
@@ -90,12 +118,21 @@ void Assembler::analyze_entry(uint32_t root) {
       record_sequence(i, acc, entry.span->name);
     }
     if (node.span->timeout) record_timeout(i, acc);
-    for (uint32_t k = 0; k < node.count; ++k) stack_.push_back(child_list_[node.first + k]);
+    for (uint32_t k = 0; k < node.count; ++k) {
+      uint32_t c = child_list_[node.first + k];
+      nodes_[c].depth = static_cast<uint16_t>(std::min<int>(node.depth + 1, 65535));
+      stack_.push_back(c);
+    }
   }
   record_identical(acc);
+  record_request_repeats(acc);
   for (uint32_t h : hosts_) {
     externals_[h].requests += 1;
     externals_[h].request_ms += request_ms;
+  }
+  for (uint64_t key : request_links_) {
+    links_[key].requests += 1;
+    links_[key].request_ms += request_ms;
   }
 }
 
@@ -135,6 +172,8 @@ void Assembler::attribute_datastore_call(uint32_t i, RouteAcc& acc, ServiceAcc& 
   bool cache = s.cls == SpanClass::cache;
   (cache ? acc.path.cache_ms : acc.path.database_ms) += own;
   (cache ? svc.cache_ms : svc.database_ms) += own;
+  if (nodes_[i].counted_elsewhere) return;  // one call, two spans: the other one counts it
+  if (s.statement) calls_.emplace_back(repeat_key(1, s.service, s.statement), i);
   StatementAcc& st = statements_[s.statement];
   st.latency.add(dur);
   st.count += 1;
@@ -158,11 +197,30 @@ void Assembler::attribute_call(uint32_t i, RouteAcc& acc, ServiceAcc& svc) {
     bool network = node.reached >= 0;
     (network ? acc.path.network_ms : acc.path.external_ms) += own;
     (network ? svc.network_ms : svc.external_ms) += own;
+    if (network) record_link(i);
+    if (s.call) calls_.emplace_back(repeat_key(2, s.service, s.call), i);
   } else {
     attribute_code(s, own, acc, svc);
   }
   if (s.cls == SpanClass::request && !callee_without_client) return;
   record_dependency_call(i);
+}
+
+// A call between two services in the trace: the gap between the client span and the server span
+// it reached, and the part of it on the request's critical path.
+void Assembler::record_link(uint32_t client) {
+  const Node& node = nodes_[client];
+  const Span& c = *node.span;
+  const Span& server = *nodes_[static_cast<size_t>(node.reached)].span;
+  uint64_t key = (static_cast<uint64_t>(c.service) << 32) | server.service;
+  LinkAcc& link = links_[key];
+  double gap = std::max(0.0, c.duration_ms() - server.duration_ms());
+  link.gap.add(gap);
+  link.count += 1;
+  link.gap_ms += gap;
+  link.path_ms += ms(node.self_path);
+  if (std::find(request_links_.begin(), request_links_.end(), key) == request_links_.end())
+    request_links_.push_back(key);
 }
 
 // The statistics of the dependency a call reached, and of the endpoint it called there.

@@ -51,61 +51,65 @@ std::vector<Finding> slow_external_calls(const Snapshot& s, const RuleParams& p)
   return out;
 }
 
+namespace {
+
+// The words of a repeated call: an N+1 API call (the URLs differ by ids), the same call again
+// (identical URLs: a missing cache), or a call whose arguments are not in the span.
+std::string repeat_kind(const PatternTotal& t) {
+  int distinct = t.first ? t.first->distinct : 0;
+  return distinct == 1  ? "the identical call"
+         : distinct > 1 ? "an N+1 API call (only ids differ)"
+                        : "the same call";
+}
+
+}  // namespace
+
 std::vector<Finding> repeated_external_calls(const Snapshot& s, const RuleParams& p) {
   std::vector<Finding> out;
   for (const auto& r : s.routes)
-    // The same call (one URL template) one after another: an N+1 over the network. Concurrent
-    // calls are net.capped_concurrency's (when capped) or nobody's; different endpoints in a row
-    // are net.sequential_external_calls'.
-    for (const auto& [call, t] : totals(r, "repeated_call", p["min_repeats"], [](const Pattern& x) {
-           return x.shape == "serial" && 2 * x.distinct <= x.repeats;
-         })) {
+    // One endpoint again and again, serial or concurrent. Calls to one dependency that differ by more
+    // than ids are a fan-out (net.capped_concurrency when capped); different endpoints in a row are
+    // net.sequential_external_calls'.
+    for (const auto& [call, t] : totals(r, "repeated_call", p["min_repeats"])) {
       Impact impact = impact_of(r, t.path_ms, t.requests);
-      if (!worth_reporting(impact, p)) continue;
       double reps = t.repeats / t.requests;
-      bool capped = false;
+      if (!pattern_fires(impact, reps, p)) continue;
+      int distinct = t.first ? t.first->distinct : 0;
       Finding f = p.make_finding(fmt::format("traces/{}/{}/{}", r.service, r.route, call));
       f.component = "traces:" + t.service;
-      f.severity = share_severity(impact.share, p);
-      f.title = capped ? fmt::format(
-                             "{} {} fans out {:.0f} calls of {} at most {} at a time: the cap holds "
-                             "{} per request ({} of it)",
-                             r.service, r.route, reps, call, t.concurrency, human_ms(impact.per_request_ms),
-                             percent(impact.share))
-                       : fmt::format(
-                             "{} repeats {:.0f} times per request, one after another, on {} {} ({} "
-                             "per request, {} of it)",
-                             call, reps, r.service, r.route, human_ms(impact.per_request_ms),
-                             percent(impact.share));
-      f.detail = capped ? fmt::format(
-                              "In {} requests, under {} in {}: at most {} calls are in flight at once "
-                              "for most of the window; the calls are concurrent, not an N+1.",
-                              human_count(t.requests), t.parent, t.service, t.concurrency)
-                        : fmt::format(
-                              "In {} requests the call repeats one after another under {} in {}: "
-                              "an N+1 over the network.",
-                              human_count(t.requests), t.parent, t.service);
+      f.severity = pattern_severity(impact, p);
+      f.title =
+          fmt::format("{} repeats {:.0f} times per request, {}, on {} {}: {} ({} per request, {} of it)",
+                      call, reps, shape_words(t), r.service, r.route, repeat_kind(t),
+                      human_ms(impact.per_request_ms), percent(impact.share));
+      f.detail = fmt::format("In {} requests, under {} in {}, {} calls {} {:.0f} times per request ({}).",
+                             human_count(t.requests), t.parent, t.service, t.service, t.target, reps,
+                             repeat_kind(t));
+      if (t.shape != "serial")
+        f.detail += " The calls overlap: they cost the dependency (and connection slots) more than latency.";
       f.impact = {round_to(impact.share, 4), "request_time"};
-      f.evidence = {{"call", call},
-                    {"host", t.target},
-                    {"route", r.route},
-                    {"service", t.service},
-                    {"entry_service", r.service},
-                    {"shape", t.shape},
-                    {"concurrency", t.concurrency},
-                    {"repetitions_per_request", round_to(reps, 2)},
-                    {"requests", t.requests},
-                    {"time_per_request_ms", round_to(impact.per_request_ms, 3)},
-                    {"request_share", round_to(impact.share, 4)},
-                    {"parent", t.parent}};
+      f.evidence = {
+          {"call", call},
+          {"host", t.target},
+          {"route", r.route},
+          {"service", t.service},
+          {"entry_service", r.service},
+          {"shape", t.shape},
+          {"concurrency", t.concurrency},
+          {"repetitions_per_request", round_to(reps, 2)},
+          {"distinct_urls", distinct},
+          {"requests", t.requests},
+          {"time_per_request_ms", round_to(impact.per_request_ms, 3)},
+          {"wall_ms_per_request", round_to(std::min(t.wall_ms / t.requests, mean_request_ms(r)), 3)},
+          {"request_share", round_to(impact.share, 4)},
+          {"parent", t.parent}};
       add_code_location(f.evidence, t.first);
       f.remediation.summary =
-          capped ? fmt::format(
-                       "Raise the concurrency limit ({} now) if the dependency can take it, or batch "
-                       "the calls into one request for many ids.",
-                       t.concurrency)
-                 : "Batch the calls into one (an endpoint taking many ids), run them concurrently, or cache "
-                   "the answer.";
+          distinct == 1
+              ? "The same call with the same arguments: keep its answer for the request (or cache it), "
+                "or fetch it once and pass it down."
+              : "Batch the calls into one (an endpoint taking many ids, a batch publish), or cache "
+                "the answers; run them concurrently only if the dependency can take the load.";
       out.push_back(std::move(f));
     }
   return out;
@@ -113,16 +117,18 @@ std::vector<Finding> repeated_external_calls(const Snapshot& s, const RuleParams
 
 std::vector<Finding> capped_concurrency(const Snapshot& s, const RuleParams& p) {
   std::vector<Finding> out;
+  // A fan-out of one endpoint's calls that differ only by ids is an N+1 API call
+  // (net.repeated_external_call): the fix is a batch, not more concurrency.
+  auto capped_fan_out = [](const Pattern& x) { return x.shape == "capped" && x.distinct != 1; };
   for (const auto& r : s.routes)
-    for (const auto& [key, t] :
-         totals(r, "repeated_call", p["min_calls"], [](const Pattern& x) { return x.shape == "capped"; })) {
+    for (const auto& [key, t] : totals(r, "fan_out", p["min_calls"], capped_fan_out)) {
       Impact impact = impact_of(r, t.path_ms, t.requests);
-      if (!worth_reporting(impact, p)) continue;
       double calls = t.repeats / t.requests;
+      if (!pattern_fires(impact, calls, p)) continue;
       double rounds = std::ceil(calls / std::max(t.concurrency, 1));
       Finding f = p.make_finding(fmt::format("traces/{}/{}/capped/{}", r.service, r.route, t.target));
       f.component = "traces:" + t.service;
-      f.severity = share_severity(impact.share, p);
+      f.severity = pattern_severity(impact, p);
       f.title = fmt::format(
           "{} {} calls {} {:.0f} times per request concurrently but at most {} at a time: {:.0f} rounds hold "
           "{} "
@@ -203,6 +209,63 @@ std::vector<Finding> sequential_external_calls(const Snapshot& s, const RulePara
     f.remediation.summary =
         "If the calls do not depend on each other's answers, start them together and wait for all of them "
         "once (asyncio.gather, CompletableFuture.allOf, Promise.all, errgroup).";
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+namespace {
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+}  // namespace
+
+// Network inside the trace: the time between a client span and the server span it reached, on the
+// calling requests' critical paths, link by link (caller -> callee), compared with the other links.
+std::vector<Finding> slow_links(const Snapshot& s, const RuleParams& p) {
+  std::vector<Finding> out;
+  for (const auto& l : s.links) {
+    double share = l.request_ms > 0 ? std::min(1.0, l.path_ms / l.request_ms) : 0;
+    if (l.calls < p["min_calls"] || l.gap.p95 < p["min_gap_p95_ms"] || share < p["min_request_share"])
+      continue;
+    std::vector<double> others;
+    for (const auto& o : s.links)
+      if (&o != &l) others.push_back(o.gap.p95);
+    double typical = median(others);
+    Finding f = p.make_finding(fmt::format("traces/link/{}/{}", l.caller, l.callee));
+    f.component = "traces:" + l.callee;
+    f.severity = share >= p["critical_request_share"] ? Severity::critical
+                 : share >= p["high_request_share"]   ? Severity::high
+                                                      : Severity::medium;
+    double per_request = l.requests > 0 ? l.path_ms / l.requests : 0;
+    f.title = fmt::format(
+        "Slow link {} -> {}: p95 {} between the call and its arrival, {} of the calling requests' time",
+        l.caller, l.callee, human_ms(l.gap.p95), percent(share));
+    f.detail = fmt::format(
+        "{} calls from {} to {}: the client span outlasts the server span by p50 {}, p95 {} (max {}); "
+        "{} per request on the critical path in {} requests. {}",
+        human_count(l.calls), l.caller, l.callee, human_ms(l.gap.p50), human_ms(l.gap.p95),
+        human_ms(l.gap.max), human_ms(per_request), human_count(l.requests),
+        others.empty() ? std::string("No other link in these traces to compare with.")
+                       : fmt::format("The other {} links of these traces: median p95 gap {}.", others.size(),
+                                     human_ms(typical)));
+    f.impact = {round_to(share, 4), "request_time"};
+    f.evidence = {{"caller", l.caller},
+                  {"callee", l.callee},
+                  {"calls", l.calls},
+                  {"requests", l.requests},
+                  {"gap_p50_ms", l.gap.p50},
+                  {"gap_p95_ms", l.gap.p95},
+                  {"gap_max_ms", l.gap.max},
+                  {"path_ms", l.path_ms},
+                  {"time_per_request_ms", round_to(per_request, 3)},
+                  {"request_share", round_to(share, 4)},
+                  {"other_links_gap_p95_ms", round_to(typical, 3)},
+                  {"other_links", static_cast<double>(others.size())}};
     out.push_back(std::move(f));
   }
   return out;

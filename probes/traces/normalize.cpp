@@ -48,7 +48,8 @@ inline bool is_ident_char(char ch) {
 struct Writer {
   char* begin;
   char* w;
-  bool literals = false;  // a literal value was replaced (not only placeholders)
+  bool literals = false;      // a literal value was replaced
+  bool placeholders = false;  // a placeholder ($1, ?, :name, %s, @p1) stood for a value
   void put(char c) { *w++ = c; }
   void put(std::string_view s) {
     std::memcpy(w, s.data(), s.size());
@@ -84,7 +85,7 @@ bool collapse_in_list(std::string_view sql, size_t& i, Sink& out, int& n) {
       any = true;
       out.literals = true;
     } else if (is_digit(c) || c == '$' || c == '?' || c == '-' || c == '.' || c == '+') {
-      out.literals = out.literals || (c != '$' && c != '?');
+      (c == '$' || c == '?' ? out.placeholders : out.literals) = true;
       ++j;
       while (j < sql.size() && (is_alnum(sql[j]) || sql[j] == '.')) ++j;
       any = true;
@@ -154,6 +155,30 @@ void put_in_list(std::string_view sql, size_t& i, Sink& out, int& n) {
   }
 }
 
+// Past the placeholder at sql[i], or i: $1, ?, :name / :1 (not a :: cast), %s and %(name)s
+// (Python DB-API), @p1 / @name (SQL Server, .NET).
+size_t placeholder_end(std::string_view sql, size_t i) {
+  char c = sql[i];
+  auto word_end = [&](size_t from) {
+    while (from < sql.size() && (is_alnum(sql[from]) || sql[from] == '_')) ++from;
+    return from;
+  };
+  bool next_alnum = i + 1 < sql.size() && is_alnum(sql[i + 1]);
+  if (c == '?') return word_end(i + 1);
+  if (c == '$' && i + 1 < sql.size() && is_digit(sql[i + 1])) return word_end(i + 1);
+  if (c == ':' && next_alnum && (i == 0 || sql[i - 1] != ':')) return word_end(i + 1);
+  if (c == '@' && next_alnum && (i == 0 || sql[i - 1] != '@')) return word_end(i + 1);
+  if (c == '%' && i + 1 < sql.size()) {
+    if (sql[i + 1] == 's' && (i + 2 >= sql.size() || !is_alnum(sql[i + 2]))) return i + 2;
+    if (sql[i + 1] == '(') {
+      size_t close = sql.find(')', i + 2);
+      if (close != std::string_view::npos && close + 1 < sql.size() && sql[close + 1] == 's')
+        return close + 2;
+    }
+  }
+  return i;
+}
+
 template <typename Sink>
 void tokenize(std::string_view sql, Sink& out) {
   int n = 0;
@@ -198,12 +223,11 @@ void tokenize(std::string_view sql, Sink& out) {
       emit_space();
       append_param(out, n);
       out.literals = true;
-    } else if ((c == '$' && i + 1 < sql.size() && is_digit(sql[i + 1])) || c == '?' ||
-               (c == ':' && i + 1 < sql.size() && is_alpha(sql[i + 1]) && (i == 0 || sql[i - 1] != ':'))) {
-      ++i;
-      while (i < sql.size() && (is_alnum(sql[i]) || sql[i] == '_')) ++i;
+    } else if (size_t end = placeholder_end(sql, i); end != i) {
+      i = end;
       emit_space();
       append_param(out, n);
+      out.placeholders = true;
     } else if (c == '(' && after_in(out)) {
       emit_space();
       put_in_list(sql, i, out, n);
@@ -215,14 +239,64 @@ void tokenize(std::string_view sql, Sink& out) {
   }
 }
 
+// A document statement (MongoDB's filter or command, an Elasticsearch body): keys are kept,
+// values become ?, and a list of values one ?; "?" values already redacted count as placeholders.
+template <typename Sink>
+void normalize_json_statement(std::string_view doc, Sink& out) {
+  size_t i = 0;
+  auto skip_space = [&](size_t j) {
+    while (j < doc.size() && is_space(doc[j])) ++j;
+    return j;
+  };
+  auto put_value = [&](std::string_view v) {
+    bool redacted = v == "\"?\"" || v == "?";
+    (redacted ? out.placeholders : out.literals) = true;
+    if (out.size() >= 2 && out.back(0) == ',' && out.back(1) == '?') {
+      --out.w;  // the next value of a list: [?, ?, ?] is [?]
+      return;
+    }
+    out.put('?');
+  };
+  while (i < doc.size()) {
+    char c = doc[i];
+    if (is_space(c)) {
+      ++i;
+    } else if (c == '"') {
+      size_t end = i + 1;
+      while (end < doc.size() && doc[end] != '"') end += doc[end] == '\\' ? 2 : 1;
+      end = std::min(end + 1, doc.size());
+      size_t after = skip_space(end);
+      if (after < doc.size() && doc[after] == ':')
+        out.put(doc.substr(i, end - i));  // a key
+      else
+        put_value(doc.substr(i, end - i));
+      i = end;
+    } else if (is_alnum(c) || c == '-' || c == '.') {
+      size_t end = i;
+      while (end < doc.size() &&
+             (is_alnum(doc[end]) || doc[end] == '-' || doc[end] == '.' || doc[end] == '+'))
+        ++end;
+      put_value(doc.substr(i, end - i));
+      i = end;
+    } else {
+      out.put(c);
+      ++i;
+    }
+  }
+}
+
 }  // namespace
 
-std::string_view normalize_statement_view(std::string_view sql, bool* had_literals) {
+std::string_view normalize_statement_view(std::string_view sql, bool* values_known) {
   thread_local std::vector<char> buffer;
   if (buffer.size() < sql.size() * 3 + 16) buffer.resize(sql.size() * 3 + 16);
   Writer out{buffer.data(), buffer.data()};
-  tokenize(sql, out);
-  if (had_literals) *had_literals = out.literals;
+  size_t first = sql.find_first_not_of(" \t\r\n");
+  if (first != std::string_view::npos && (sql[first] == '{' || sql[first] == '['))
+    normalize_json_statement(sql.substr(first), out);
+  else
+    tokenize(sql, out);
+  if (values_known) *values_known = out.literals && !out.placeholders;
   while (out.w != out.begin && (out.w[-1] == ';' || out.w[-1] == ' ')) --out.w;
   return {out.begin, out.size()};
 }

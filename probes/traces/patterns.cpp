@@ -1,5 +1,6 @@
-// Patterns in one request: repeated statements and calls under one parent (N+1, fan-out, capped
-// concurrency), identical statements, and independent external calls made one after another.
+// Patterns in one request, found by shape wherever they lie: repeated statements and endpoints
+// (N+1), calls fanned out to one dependency (serial, concurrent, capped), identical statements, and
+// independent external calls made one after another.
 #include <algorithm>
 #include <string>
 
@@ -35,6 +36,7 @@ void Assembler::record_pattern(RouteAcc& acc, const Occurrence& p) {
   into.saved_ms += p.saved_ms;
   into.path_ms += p.path_ms;
   into.window_ms += p.window_ms;
+  into.wall_ms += p.wall_ms;
 }
 
 // Children of one parent making the same database / cache statement or the same external call:
@@ -50,6 +52,14 @@ struct Overlap {
 };
 
 Overlap overlap_of(std::vector<std::pair<int64_t, int>>& events, int calls) {
+  // Start times in whole milliseconds (many SDKs): a call that starts "before" the previous one ended
+  // may have started up to 1 ms later. Ends are moved back by that much (not before their start).
+  bool whole_ms = std::all_of(events.begin(), events.end(),
+                              [](const auto& e) { return e.second < 0 || e.first % 1'000'000 == 0; });
+  if (whole_ms) {
+    for (size_t i = 0; i + 1 < events.size(); i += 2)
+      events[i + 1].first = std::max(events[i].first, events[i + 1].first - 1'000'000);
+  }
   std::sort(events.begin(), events.end());  // at one instant, ends (-1) before starts
   thread_local std::vector<int64_t> time_at;
   time_at.assign(static_cast<size_t>(calls) + 1, 0);
@@ -72,48 +82,95 @@ Overlap overlap_of(std::vector<std::pair<int64_t, int>>& events, int calls) {
   return o;
 }
 
+// The time at least one call runs: the union of their intervals (events in start/end pairs).
+int64_t union_of(const std::vector<std::pair<int64_t, int>>& events) {
+  thread_local std::vector<std::pair<int64_t, int64_t>> spans;
+  spans.clear();
+  for (size_t i = 0; i + 1 < events.size(); i += 2) spans.emplace_back(events[i].first, events[i + 1].first);
+  std::sort(spans.begin(), spans.end());
+  int64_t total = 0, from = 0, to = 0;
+  bool open = false;
+  for (auto [start, end] : spans) {
+    if (open && start <= to) {
+      to = std::max(to, end);
+      continue;
+    }
+    if (open) total += to - from;
+    from = start;
+    to = end;
+    open = true;
+  }
+  return open ? total + (to - from) : total;
+}
+
 }  // namespace
 
+// Calls from one parent to one dependency (a fan-out: one call per carrier, per shard, per item):
+// how they ran — one after another, all at once, or at most k at a time (a capped pool).
 void Assembler::record_repetitions(uint32_t parent, RouteAcc& acc) {
   const Node& p = nodes_[parent];
   keyed_.clear();
   for (uint32_t k = 0; k < p.count; ++k) {
     uint32_t c = child_list_[p.first + k];
-    const Span& s = *nodes_[c].span;
-    if (s.cls == SpanClass::database || s.cls == SpanClass::cache) {
-      if (s.statement) keyed_.emplace_back((uint64_t{1} << 32) | s.statement, c);
-    } else if (s.cls == SpanClass::external) {  // by dependency: a fan-out calls it with many URLs
-      keyed_.emplace_back((uint64_t{2} << 32) | s.target, c);
-    }
+    if (nodes_[c].span->cls == SpanClass::external) keyed_.emplace_back(nodes_[c].span->target, c);
   }
   if (keyed_.size() < 2) return;
   std::sort(keyed_.begin(), keyed_.end());
   for (size_t i = 0; i < keyed_.size();) {
     size_t j = i + 1;
     while (j < keyed_.size() && keyed_[j].first == keyed_[i].first) ++j;
-    if (j - i >= 2) record_pattern(acc, repetition_of(p, i, j));
+    if (j - i >= 2) record_pattern(acc, repetition_of(parent, i, j, "fan_out"));
     i = j;
   }
 }
 
-// The children keyed_[i, j) of `p`, one statement or dependency: how long, how much on the path,
-// how many different parameter sets or URLs, and how they ran.
-Assembler::Occurrence Assembler::repetition_of(const Node& p, size_t i, size_t j) {
+// The same statement or cache command, or the same endpoint, called again and again in one
+// request, wherever it hangs (under one parent, or under one resolver / loop body span each): an
+// N+1 when the parameters differ or are unknown, serial or concurrent. Calls to one endpoint that
+// differ by more than ids are a fan-out, not a repeat.
+void Assembler::record_request_repeats(RouteAcc& acc) {
+  if (calls_.size() < 2) return;
+  std::sort(calls_.begin(), calls_.end());
+  keyed_.swap(calls_);
+  for (size_t i = 0; i < keyed_.size();) {
+    size_t j = i + 1;
+    while (j < keyed_.size() && keyed_[j].first == keyed_[i].first) ++j;
+    if (j - i >= 2) {
+      bool external = (keyed_[i].first >> 62) == 2;
+      bool one_shape = true;
+      for (size_t k = i + 1; k < j && external; ++k)
+        one_shape = nodes_[keyed_[k].second].span->variant == nodes_[keyed_[i].second].span->variant;
+      uint32_t parent = keyed_[i].second;
+      for (size_t k = i + 1; k < j; ++k) parent = common_parent(parent, keyed_[k].second);
+      if (parent == keyed_[i].second && nodes_[parent].parent >= 0)
+        parent = static_cast<uint32_t>(nodes_[parent].parent);
+      if (one_shape)
+        record_pattern(acc, repetition_of(parent, i, j, external ? "repeated_call" : "n_plus_one"));
+    }
+    i = j;
+  }
+  keyed_.swap(calls_);
+}
+
+// The calls keyed_[i, j), all under `parent`: how long, how much on the path, how many different
+// parameter sets or URLs, and how they ran.
+Assembler::Occurrence Assembler::repetition_of(uint32_t parent, size_t i, size_t j, const char* kind) {
   Occurrence pat;
   const Span& first = *nodes_[keyed_[i].second].span;
   bool external = first.cls == SpanClass::external;
-  pat.kind = external ? "repeated_call" : "n_plus_one";
-  pat.key = first.statement;
+  bool fan_out = kind[0] == 'f';
+  pat.kind = kind;
+  pat.key = external ? (fan_out ? first.target : first.call) : first.statement;
   pat.repeats = static_cast<int>(j - i);
   pat.service = first.service;
-  pat.parent = p.span->name;
+  pat.parent = nodes_[parent].span->name;
   bool in_trace = false;
   pat.target = external ? dependency_of(keyed_[i].second, in_trace) : first.target;
   int64_t window_start = first.start_ns, window_end = first.end_ns, path = 0;
   double total = 0;
   events_.clear();
   distinct_.clear();
-  bool identities_known = true;
+  bool known = true;
   for (size_t k = i; k < j; ++k) {
     const Node& c = nodes_[keyed_[k].second];
     total += c.span->duration_ms();
@@ -122,25 +179,44 @@ Assembler::Occurrence Assembler::repetition_of(const Node& p, size_t i, size_t j
     window_end = std::max(window_end, c.span->end_ns);
     events_.emplace_back(c.span->start_ns, 1);
     events_.emplace_back(c.span->end_ns, -1);
-    distinct_.push_back(external ? c.span->call : c.span->identity);
-    identities_known = identities_known && (external || c.span->identity);
+    distinct_.push_back(fan_out ? c.span->variant : c.span->identity);
+    known = known && (fan_out || c.span->identity);
   }
   std::sort(distinct_.begin(), distinct_.end());
-  pat.distinct = identities_known
-                     ? static_cast<int>(std::unique(distinct_.begin(), distinct_.end()) - distinct_.begin())
-                     : 0;
-  if (external) pat.key = pat.distinct == 1 ? first.call : pat.target;
+  pat.distinct =
+      known ? static_cast<int>(std::unique(distinct_.begin(), distinct_.end()) - distinct_.begin()) : 0;
   set_shape(pat, total);
+  if (!external) path += pool_waits_beside(i, j);
   pat.total_ms = total;
   pat.path_ms = ms(path);
   pat.window_ms = ms(window_end - window_start);
   return pat;
 }
 
+// The waits for a pooled connection beside the calls keyed_[i, j) (under their parents): each call
+// of an N+1 takes a connection first, and concurrent ones queue for it — that wait is theirs.
+int64_t Assembler::pool_waits_beside(size_t i, size_t j) {
+  hosts_scratch_.clear();
+  for (size_t k = i; k < j; ++k) hosts_scratch_.push_back(static_cast<uint32_t>(nodes_[keyed_[k].second].parent));
+  std::sort(hosts_scratch_.begin(), hosts_scratch_.end());
+  hosts_scratch_.erase(std::unique(hosts_scratch_.begin(), hosts_scratch_.end()), hosts_scratch_.end());
+  int64_t waits = 0;
+  for (uint32_t parent : hosts_scratch_) {
+    if (parent >= nodes_.size()) continue;  // a root: no parent
+    const Node& p = nodes_[parent];
+    for (uint32_t k = 0; k < p.count; ++k) {
+      const Node& c = nodes_[child_list_[p.first + k]];
+      if (c.span->pool_wait) waits += c.path;
+    }
+  }
+  return waits;
+}
+
 // One after another when the durations add up to about the time they occupy (start times may be
 // whole milliseconds while end times are not: calls in a row can seem to overlap a little).
 // Otherwise capped when most of that time is spent at one level of concurrency below the count.
 void Assembler::set_shape(Occurrence& pat, double total_ms) {
+  pat.wall_ms = ms(union_of(events_));
   Overlap o = overlap_of(events_, pat.repeats);
   bool serial = total_ms <= 1.2 * ms(o.occupied) || o.most <= 1;
   bool capped = !serial && o.usual >= 2 && o.usual < pat.repeats && 2 * o.at_usual >= o.occupied;

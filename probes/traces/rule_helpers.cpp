@@ -1,6 +1,7 @@
 #include "probes/traces/rule_helpers.hpp"
 
 #include <algorithm>
+#include <string>
 
 namespace cp::traces {
 
@@ -38,6 +39,7 @@ std::map<std::string, PatternTotal> totals(const Route& r, const std::string& ki
     t.saved_ms += p.saved_ms;
     t.path_ms += p.path_ms;
     t.window_ms += p.window_ms;
+    t.wall_ms += p.wall_ms;
     t.concurrency = std::max(t.concurrency, p.concurrency);
   }
   return out;
@@ -52,6 +54,23 @@ Impact impact_of(const Route& r, double path_ms, double requests) {
 bool worth_reporting(const Impact& i, const RuleParams& p) {
   return i.per_request_ms >= p["min_total_ms"] ||
          (i.share >= p["min_request_share"] && i.per_request_ms >= p["min_share_ms"]);
+}
+
+bool pattern_fires(const Impact& i, double repeats_per_request, const RuleParams& p) {
+  return worth_reporting(i, p) || repeats_per_request >= p["min_cheap_repeats"];
+}
+
+Severity pattern_severity(const Impact& i, const RuleParams& p) {
+  if (!worth_reporting(i, p)) return Severity::low;
+  if (i.per_request_ms >= p["critical_total_ms"]) return Severity::critical;
+  Severity s = share_severity(i.share, p);
+  return i.per_request_ms >= p["high_total_ms"] ? std::max(s, Severity::high) : s;
+}
+
+std::string shape_words(const PatternTotal& t) {
+  if (t.shape == "concurrent") return "concurrently";
+  if (t.shape == "capped") return "at most " + std::to_string(t.concurrency) + " at a time";
+  return "one after another";
 }
 
 void add_code_location(json& evidence, const Pattern* p) {

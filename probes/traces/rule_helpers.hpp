@@ -17,7 +17,7 @@ Severity share_severity(double share, const RuleParams& p);
 
 // Patterns of one kind and key (and shape) with at least `min_repeats`, summed over requests.
 struct PatternTotal {
-  double requests = 0, total_ms = 0, repeats = 0, saved_ms = 0, path_ms = 0, window_ms = 0;
+  double requests = 0, total_ms = 0, repeats = 0, saved_ms = 0, path_ms = 0, window_ms = 0, wall_ms = 0;
   int concurrency = 0;
   std::string parent, service, target, shape;
   const Pattern* first = nullptr;  // carries the code location, when the spans had one
@@ -38,6 +38,14 @@ Impact impact_of(const Route& r, double path_ms, double requests);
 // Absolute or relative: worth reporting when it costs `min_total_ms` per request, or a large share of
 // a faster request (above a small floor).
 bool worth_reporting(const Impact& i, const RuleParams& p);
+
+// Patterns fire on their count: a costly one (worth_reporting) at the rule's minimum, a cheap one
+// from min_cheap_repeats (low). Severity grows with the cost, by share or by time per request.
+bool pattern_fires(const Impact& i, double repeats_per_request, const RuleParams& p);
+Severity pattern_severity(const Impact& i, const RuleParams& p);
+
+// How the repetitions ran, in words for a title: "one after another", "concurrently", "at most 3 at a time".
+std::string shape_words(const PatternTotal& t);
 
 // The source location the spans recorded (code.*), as evidence keys: where a SARIF annotation goes.
 void add_code_location(json& evidence, const Pattern* p);

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "probes/request_cost.hpp"
 #include "probes/sources.hpp"
 #include "probes/traces/breakdown.hpp"
 #include "probes/traces/rule_helpers.hpp"
@@ -30,55 +31,81 @@ std::string statement_subject(const std::string& text) {
 
 }  // namespace
 
+namespace {
+
+// An N+1 from traces, in words: serial ones cost latency, concurrent ones load and pool slots.
+void describe_n_plus_one(Finding& f, const Route& r, const std::string& statement, const PatternTotal& t,
+                         const Impact& impact, bool cache) {
+  double reps = t.repeats / t.requests;
+  bool serial = t.shape == "serial";
+  f.title =
+      cache ? fmt::format("Cache N+1 on {} {}: {} {} runs {:.0f} times per request, {} ({} of the request)",
+                          r.service, r.route, t.target, one_line(statement, 60), reps, shape_words(t),
+                          percent(impact.share))
+            : fmt::format("N+1 queries on {} {}: {} runs {:.0f} times per request, {} ({} of it)", r.service,
+                          r.route, one_line(statement, 90), reps, shape_words(t),
+                          human_ms(impact.per_request_ms));
+  f.detail = fmt::format(
+      "In {} of {} requests to {} the same {} runs {:.0f} times ({}) under {} in {}, {} per request on the "
+      "critical path — {} of the request's mean {}.",
+      human_count(t.requests), human_count(r.requests), r.route, cache ? "cache command" : "statement", reps,
+      shape_words(t), t.parent, t.service, human_ms(impact.per_request_ms), percent(impact.share),
+      human_ms(mean_request_ms(r)));
+  if (!serial)
+    f.detail += fmt::format(
+        " The calls overlap, so they cost the request little latency, but the {} still runs {:.0f} queries "
+        "instead of one, each holding a pooled connection: under load they cost throughput and pool slots.",
+        cache ? "cache" : "database", reps);
+  if (impact.per_request_ms < 1 || f.severity == Severity::low)
+    f.detail += " Cheap here (small tables, few rows): the same loop grows with the data it iterates.";
+}
+
+}  // namespace
+
 std::vector<Finding> n_plus_one(const Snapshot& s, const RuleParams& p) {
   std::vector<Finding> out;
   for (const auto& r : s.routes) {
-    // One after another only: a concurrent fan-out of the same statement is not an N+1; neither are
-    // repeats of mostly the same parameters (that is a result to keep: db.repeated_identical_query).
-    auto serial_lookups = [](const Pattern& x) {
-      return x.shape == "serial" && (x.distinct == 0 || 2 * x.distinct > x.repeats);
-    };
-    for (const auto& [statement, t] : totals(r, "n_plus_one", p["min_calls_per_parent"], serial_lookups)) {
+    // Serial or concurrent; not repeats of mostly the same parameters (that is a result to keep:
+    // db.repeated_identical_query). Parameters unknown (placeholders without values) count as different.
+    auto lookups = [](const Pattern& x) { return x.distinct == 0 || 2 * x.distinct > x.repeats; };
+    for (const auto& [statement, t] : totals(r, "n_plus_one", p["min_calls_per_parent"], lookups)) {
       Impact impact = impact_of(r, t.path_ms, t.requests);
-      if (!worth_reporting(impact, p)) continue;
       double reps = t.repeats / t.requests;
+      if (!pattern_fires(impact, reps, p)) continue;
       bool cache = is_cache_statement(s, statement);
       Finding f =
           p.make_finding(fmt::format("traces/{}/{}/{}", r.service, r.route, statement_subject(statement)));
       f.component = "traces:" + t.service;
-      f.severity = share_severity(impact.share, p);
-      f.title =
-          cache ? fmt::format(
-                      "Cache N+1 on {} {}: {} {} runs {:.0f} times per request, one after "
-                      "another ({} of the request)",
-                      r.service, r.route, t.target, one_line(statement, 60), reps, percent(impact.share))
-                : fmt::format("N+1 queries on {} {}: {} runs {:.0f} times per request ({} of it)", r.service,
-                              r.route, one_line(statement, 90), reps, human_ms(impact.per_request_ms));
-      f.detail = fmt::format(
-          "In {} of {} requests to {} the same {} runs {:.0f} times one after another under one parent span "
-          "({}, in {}), {} per request on the critical path — {} of the request's mean {}.",
-          human_count(t.requests), human_count(r.requests), r.route, cache ? "cache command" : "statement",
-          reps, t.parent, t.service, human_ms(impact.per_request_ms), percent(impact.share),
-          human_ms(mean_request_ms(r)));
+      f.severity = pattern_severity(impact, p);
+      describe_n_plus_one(f, r, statement, t, impact, cache);
       f.impact = {round_to(impact.share, 4), "request_time"};
-      f.evidence = {{"query", one_line(statement, 2048)},
-                    {"route", r.route},
-                    {"service", t.service},
-                    {"entry_service", r.service},
-                    {"datastore", t.target},
-                    {"parent", t.parent},
-                    {"shape", t.shape},
-                    {"repetitions_per_request", round_to(reps, 2)},
-                    {"requests", t.requests},
-                    {"time_per_request_ms", round_to(impact.per_request_ms, 3)},
-                    {"request_share", round_to(impact.share, 4)},
-                    {"mean_ms", round_to(t.total_ms / t.repeats, 3)},
-                    {"total_ms", round_to(t.total_ms, 3)}};
+      f.evidence = {
+          {"query", one_line(statement, 2048)},
+          {"route", r.route},
+          {"service", t.service},
+          {"entry_service", r.service},
+          {"datastore", t.target},
+          {"parent", t.parent},
+          {"shape", t.shape},
+          {"concurrency", t.concurrency},
+          {"repetitions_per_request", round_to(reps, 2)},
+          {"distinct_parameters", t.first ? t.first->distinct : 0},
+          {"requests", t.requests},
+          {"time_per_request_ms", round_to(impact.per_request_ms, 3)},
+          {"wall_ms_per_request", round_to(std::min(t.wall_ms / t.requests, mean_request_ms(r)), 3)},
+          {"request_share", round_to(impact.share, 4)},
+          {"mean_ms", round_to(t.total_ms / t.repeats, 3)},
+          {"total_ms", round_to(t.total_ms, 3)}};
       add_code_location(f.evidence, t.first);
       if (cache)
         f.remediation.summary =
             "Fetch the keys in one round trip (MGET, HMGET, a pipeline, or the client's multi-get) instead "
             "of one command per item.";
+      else if (t.shape != "serial")
+        f.remediation.summary =
+            "Batch the concurrent lookups into one query (WHERE id = ANY($1), $in, a DataLoader that "
+            "collects "
+            "the keys of one tick) instead of one query per item.";
       out.push_back(std::move(f));
     }
   }
@@ -90,13 +117,13 @@ std::vector<Finding> repeated_identical_calls(const Snapshot& s, const RuleParam
   for (const auto& r : s.routes) {
     for (const auto& [statement, t] : totals(r, "identical", p["min_repeats"])) {
       Impact saved = impact_of(r, t.saved_ms, t.requests);
-      if (!worth_reporting(saved, p)) continue;
       double reps = t.repeats / t.requests;
+      if (!pattern_fires(saved, reps, p)) continue;
       bool cache = is_cache_statement(s, statement);
       Finding f = p.make_finding(
           fmt::format("traces/{}/{}/identical/{}", r.service, r.route, statement_subject(statement)));
       f.component = "traces:" + t.service;
-      f.severity = share_severity(saved.share, p);
+      f.severity = pattern_severity(saved, p);
       f.title = fmt::format(
           "{} {} repeats the identical {} {:.0f} times per request (same {}): keeping the first answer "
           "saves {} per request",
@@ -240,20 +267,9 @@ const std::vector<Rule<const Snapshot>>& rule_table() {
         "request (traces): the request could keep the first answer",
         "Keep the answer for the request (memoize the lookup, a request-scoped cache such as DataLoader, or "
         "pass the loaded object down) instead of asking the database or cache again.",
-        {
-            {"min_repeats", 2, "calls", "identical calls in one request", sources::kChokepoint},
-            {"min_total_ms", 50, "ms", "critical-path time of the repeats (all but the first) per request",
-             sources::kSentryN1},
-            {"min_request_share", 0.1, "ratio",
-             "or this share of the request's critical path, above min_share_ms", sources::kRelative},
-            {"min_share_ms", 2, "ms", "floor of the relative threshold", sources::kChokepoint},
-            {"high_request_share", 0.2, "ratio", "share of the request from which it is high",
-             sources::kChokepoint},
-            {"critical_request_share", 0.5, "ratio", "share of the request from which it is critical",
-             sources::kChokepoint},
-            {"medium_request_share", 0.05, "ratio", "share of the request from which it is medium, else low",
-             sources::kChokepoint},
-        },
+        with_request_cost(
+            {{"min_repeats", 2, "calls", "identical calls in one request", sources::kChokepoint}},
+            {50, sources::kSentryN1, 0.1, 2}),
         {"query", "route", "service", "entry_service", "datastore", "repetitions_per_request", "requests",
          "time_per_request_ms", "saved_per_request_ms", "request_share", "code_filepath", "code_lineno",
          "code_function"}},
@@ -262,27 +278,17 @@ const std::vector<Rule<const Snapshot>>& rule_table() {
       declared_elsewhere<const Snapshot>("net.slow_external_call", slow_external_calls),
       {{"net.repeated_external_call",
         Category::network,
-        "the same external call (method + URL template) repeats many times within one request: an N+1 over "
-        "the network, or a missing cache",
+        "the same external call (one endpoint: method + URL template, an RPC method, a message destination) "
+        "repeats many times within one request, serial or concurrent, differing only by id-like values (an "
+        "N+1 API call) or not at all (a missing cache)",
         "Batch the calls (one request for all ids), cache the answer for the request or longer, or fetch it "
         "once and pass it down.",
-        {
-            {"min_repeats", 10, "calls", "repetitions of one call in one request", sources::kSentryApi},
-            {"min_total_ms", 300, "ms", "critical-path time the repetitions cost per request",
-             sources::kSentryApi},
-            {"min_request_share", 0.2, "ratio",
-             "or this share of the request's critical path, above min_share_ms", sources::kRelative},
-            {"min_share_ms", 20, "ms", "floor of the relative threshold", sources::kChokepoint},
-            {"high_request_share", 0.2, "ratio", "share of the request from which it is high",
-             sources::kChokepoint},
-            {"critical_request_share", 0.5, "ratio", "share of the request from which it is critical",
-             sources::kChokepoint},
-            {"medium_request_share", 0.05, "ratio", "share of the request from which it is medium, else low",
-             sources::kChokepoint},
-        },
+        with_request_cost(
+            {{"min_repeats", 5, "calls", "repetitions of one call in one request", sources::kSentryN1}},
+            {300, sources::kSentryApi, 0.2, 20}),
         {"call", "host", "route", "service", "repetitions_per_request", "requests", "time_per_request_ms",
          "parent", "entry_service", "shape", "concurrency", "request_share", "code_filepath", "code_lineno",
-         "code_function"}},
+         "code_function", "distinct_urls", "wall_ms_per_request"}},
        repeated_external_calls},
       {{"net.sequential_external_calls",
         Category::network,
@@ -309,23 +315,34 @@ const std::vector<Rule<const Snapshot>>& rule_table() {
         "rounds, not for one call (traces)",
         "Raise the concurrency limit if the dependency can take it, or batch the calls into one request for "
         "many items.",
-        {
-            {"min_calls", 4, "calls", "calls to the dependency in one request", sources::kChokepoint},
-            {"min_total_ms", 300, "ms", "critical-path time of the calls per request", sources::kSentryApi},
-            {"min_request_share", 0.2, "ratio",
-             "or this share of the request's critical path, above min_share_ms", sources::kRelative},
-            {"min_share_ms", 20, "ms", "floor of the relative threshold", sources::kChokepoint},
-            {"high_request_share", 0.2, "ratio", "share of the request from which it is high",
-             sources::kChokepoint},
-            {"critical_request_share", 0.5, "ratio", "share of the request from which it is critical",
-             sources::kChokepoint},
-            {"medium_request_share", 0.05, "ratio", "share of the request from which it is medium, else low",
-             sources::kChokepoint},
-        },
+        with_request_cost(
+            {{"min_calls", 4, "calls", "calls to the dependency in one request", sources::kChokepoint}},
+            {300, sources::kSentryApi, 0.2, 20}),
         {"host", "route", "service", "entry_service", "calls", "concurrency", "requests",
          "time_per_request_ms", "summed_ms_per_request", "request_share", "parent"}},
        capped_concurrency},
       declared_elsewhere<const Snapshot>("net.external_errors", external_errors),
+      {{"net.link_latency",
+        Category::network,
+        "calls from one service to another whose server spans are in the traces spend a large share of the "
+        "calling requests' critical path between the client span and the server span (the network, a proxy, "
+        "a sidecar or a queue in front of the callee); the callee and the caller are named",
+        "Look at what lies between the two services (a proxy, a service mesh sidecar, DNS, TLS handshakes, "
+        "a saturated link or NAT, the callee's accept queue); compare with the other links of the same "
+        "traces.",
+        {
+            {"min_calls", 5, "calls", "calls over the link in the traces", sources::kChokepoint},
+            {"min_gap_p95_ms", 50, "ms", "p95 time between client and server span per call",
+             sources::kChokepoint},
+            {"min_request_share", 0.25, "ratio",
+             "share of the calling requests' time spent in the link's gaps on the critical path",
+             sources::kChokepoint},
+            {"high_request_share", 0.3, "ratio", "share from which it is high", sources::kChokepoint},
+            {"critical_request_share", 0.6, "ratio", "share from which it is critical", sources::kChokepoint},
+        },
+        {"caller", "callee", "calls", "requests", "gap_p50_ms", "gap_p95_ms", "gap_max_ms", "path_ms",
+         "time_per_request_ms", "request_share", "other_links_gap_p95_ms", "other_links"}},
+       slow_links},
       {{"code.self_time_hotspot",
         Category::code,
         "a route's time is spent in the application's own code (span self-time: a span's duration minus its "

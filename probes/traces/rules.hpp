@@ -19,6 +19,7 @@ std::vector<Finding> repeated_external_calls(const Snapshot& s, const RuleParams
 std::vector<Finding> sequential_external_calls(const Snapshot& s, const RuleParams& p);
 std::vector<Finding> capped_concurrency(const Snapshot& s, const RuleParams& p);
 std::vector<Finding> external_errors(const Snapshot& s, const RuleParams& p);
+std::vector<Finding> slow_links(const Snapshot& s, const RuleParams& p);
 std::vector<Finding> self_time_hotspots(const Snapshot& s, const RuleParams& p);
 
 Judgement judge(const Snapshot& s, const Target& target, const Settings& settings);

@@ -39,8 +39,10 @@ void from_json(const Json& j, LatencyBin& b) {
 // request lasted); `shape` says how the repetitions ran: "serial" (one after another),
 // "concurrent" (all at once) or "capped" (at most `concurrency` at a time, most of the window).
 struct Pattern {
-  std::string kind;  // "n_plus_one" | "repeated_call" | "sequential" | "identical"
-  std::string key;   // statement text, "GET host/path", or "call → call → call"
+  // "n_plus_one" (one statement or cache command, per request), "repeated_call" (one endpoint, per
+  // request), "fan_out" (calls to one dependency under one parent), "sequential", "identical"
+  std::string kind;
+  std::string key;  // statement text, "GET host/path", a dependency, or "call → call → call"
   int repeats = 0;
   double requests = 0;
   double total_ms = 0;
@@ -52,15 +54,18 @@ struct Pattern {
   double path_ms = 0;
   double window_ms = 0;  // from the first call's start to the last one's end, summed over requests
   std::string target;    // the datastore or dependency called
-  // Different parameter sets (statements: 0 = not known) or URLs (external calls) among the repeats.
+  // Different parameter sets (statements), URLs (repeated calls: 0 = not known) or URL shapes apart
+  // from ids (fan-outs) among the repeats.
   int distinct = 0;
+  double wall_ms = 0;  // the time at least one of them was running (union of their intervals)
   // The source line that issued the repeated statement / call (code.* span attributes), if recorded.
   std::string code_filepath, code_function;
   int64_t code_lineno = 0;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Pattern, kind, key, repeats, requests, total_ms, saved_ms,
                                                 parent, service, shape, concurrency, path_ms, window_ms,
-                                                target, distinct, code_filepath, code_function, code_lineno)
+                                                target, distinct, code_filepath, code_function, code_lineno,
+                                                wall_ms)
 
 // Own-code time of one span (by service and name) on the critical path.
 struct SelfTime {
@@ -141,6 +146,19 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(External, host, count, errors, t
                                                 total_ms, latency, requests, request_ms, calls, path_ms,
                                                 in_trace, consumed_by)
 
+// Calls from one service to another whose server spans are in the traces: the gap between the
+// client span and the server span it reached is network (or a proxy or queue between them).
+struct Link {
+  std::string caller, callee;
+  double calls = 0;
+  double requests = 0, request_ms = 0;  // end-user requests that used the link, their duration
+  double path_ms = 0;                   // the gaps' time on those requests' critical paths
+  double gap_ms = 0;                    // all the gaps, summed
+  Latency gap;                          // per call, ms
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Link, caller, callee, calls, requests, request_ms, path_ms,
+                                                gap_ms, gap)
+
 struct InputFile {
   std::string name, format;
   double bytes = 0, spans = 0;
@@ -159,9 +177,10 @@ struct Snapshot {
   std::vector<Route> routes;
   std::vector<Statement> statements;
   std::vector<External> externals;
+  std::vector<Link> links;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Snapshot, files, spans, traces, requests, orphans, skewed,
                                                 duplicates, untimed, shared_merged, orphan_groups, routes,
-                                                statements, externals)
+                                                statements, externals, links)
 
 }  // namespace cp::traces

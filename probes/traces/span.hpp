@@ -34,6 +34,9 @@ struct RawSpan {
   // Other conventions that say what a span calls (conventions.hpp): OpenTracing `component`,
   // `db.type`, APM span ops, the Zipkin remote endpoint's service, the peer's port, bound parameters.
   std::string_view component, op, remote_service, db_params, peer_service;
+  // The collection or table a datastore call names (MongoDB, Cassandra, Elasticsearch index), the
+  // messaging system, destination and operation (publish / receive), the RPC method.
+  std::string_view db_collection, messaging_system, messaging_destination, messaging_operation, rpc_method;
   uint16_t peer_port = 0;
   // Where in the source the span was started (code.filepath / code.file.path, code.lineno /
   // code.line.number, code.function / code.function.name), when the instrumentation records it.
@@ -61,12 +64,17 @@ struct Span {
   // Database / cache spans: a hash of the statement as sent with its parameters (or the cache
   // key), 0 when the parameters are unknown: equal identities are repeated identical calls.
   uint64_t identity = 0;
+  // External spans: a hash of the URL with its id-like values templated (query included): calls to
+  // one endpoint that differ only by ids share it. 0 when the call has no URL.
+  uint64_t variant = 0;
   uint16_t http_status = 0;
   SpanKind kind = SpanKind::unspecified;
   SpanClass cls = SpanClass::internal;
   bool error = false;
   bool timeout = false;
   bool timed = true;
+  bool statement_from_name = false;  // a datastore span without a statement: keyed by its name
+  bool pool_wait = false;            // waits for a pooled connection (pg-pool.connect, getConnection)
   double duration_ms() const { return static_cast<double>(end_ns - start_ns) / 1e6; }
 };
 

@@ -46,6 +46,16 @@ inline std::string_view RawSpan::*text_field(Attr attr) {
       return &RawSpan::code_filepath;
     case Attr::code_function:
       return &RawSpan::code_function;
+    case Attr::db_collection:
+      return &RawSpan::db_collection;
+    case Attr::messaging_system:
+      return &RawSpan::messaging_system;
+    case Attr::messaging_destination:
+      return &RawSpan::messaging_destination;
+    case Attr::messaging_operation:
+      return &RawSpan::messaging_operation;
+    case Attr::rpc_method:
+      return &RawSpan::rpc_method;
     default:
       return nullptr;
   }

@@ -58,6 +58,7 @@ Route Assembler::route_of(RouteAcc& acc) {
     p.saved_ms = round_to(p.saved_ms, 3);
     p.path_ms = round_to(p.path_ms, 3);
     p.window_ms = round_to(p.window_ms, 3);
+    p.wall_ms = round_to(p.wall_ms, 3);
     r.patterns.push_back(p);
   }
   std::sort(r.patterns.begin(), r.patterns.end(), [](auto& a, auto& b) {
@@ -156,6 +157,15 @@ Snapshot Assembler::finish() {
   std::sort(snap.externals.begin(), snap.externals.end(),
             [](auto& a, auto& b) { return std::tie(b.total_ms, a.host) < std::tie(a.total_ms, b.host); });
   if (snap.externals.size() > 200) snap.externals.resize(200);
+  for (auto& [key, acc] : links_)
+    snap.links.push_back({strings_.str(static_cast<uint32_t>(key >> 32)),
+                          strings_.str(static_cast<uint32_t>(key)), acc.count, acc.requests,
+                          round_to(acc.request_ms, 3), round_to(acc.path_ms, 3), round_to(acc.gap_ms, 3),
+                          latency_of(acc.gap)});
+  std::sort(snap.links.begin(), snap.links.end(), [](auto& a, auto& b) {
+    return std::tie(b.path_ms, a.caller, a.callee) < std::tie(a.path_ms, b.caller, b.callee);
+  });
+  if (snap.links.size() > 200) snap.links.resize(200);
   return snap;
 }
 

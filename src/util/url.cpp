@@ -39,31 +39,28 @@ std::string url_host(std::string_view url) {
   return std::string(url_host_view(url));
 }
 
-namespace {
-bool is_identifier_segment(std::string_view seg) {
+bool is_identifier_value(std::string_view seg) {
   if (seg.empty()) return false;
-  bool all_digits = true, all_hex = true;
+  bool all_digits = true, all_hex = true, token = true, any_digit = false;
   size_t dashes = 0;
   for (char c : seg) {
-    if (!std::isdigit(static_cast<unsigned char>(c))) all_digits = false;
+    bool digit = std::isdigit(static_cast<unsigned char>(c));
+    any_digit = any_digit || digit;
+    if (!digit) all_digits = false;
     if (c == '-')
       ++dashes;
     else if (!std::isxdigit(static_cast<unsigned char>(c)))
       all_hex = false;
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') token = false;
   }
   if (all_digits) return true;
   if (all_hex && dashes == 4 && seg.size() == 36) return true;  // UUID
-  return all_hex && dashes == 0 && seg.size() >= 16;            // long hex ids, hashes
+  if (all_hex && dashes == 0 && seg.size() >= 16) return true;  // long hex ids, hashes
+  return token && any_digit && seg.size() >= 20;                // opaque tokens (base62 ids, ULIDs)
 }
-}  // namespace
 
-std::string_view append_url_template(std::string_view url, std::string& out) {
-  auto [start, path_start] = authority_bounds(url);
-  std::string_view host = host_of_authority(url.substr(start, path_start - start));
-  out += host;
-  size_t path_end = path_start;
-  while (path_end < url.size() && url[path_end] != '?' && url[path_end] != '#') ++path_end;
-  std::string_view path = url.substr(path_start, path_end - path_start);
+namespace {
+void append_path_template(std::string_view path, std::string& out) {
   size_t i = 0;
   while (i < path.size()) {
     size_t slash = path.find('/', i + 1);
@@ -71,11 +68,56 @@ std::string_view append_url_template(std::string_view url, std::string& out) {
         path.substr(i + 1, slash == std::string_view::npos ? std::string_view::npos : slash - i - 1);
     if (path[i] == '/') {
       out += '/';
-      out += is_identifier_segment(seg) ? std::string_view("{id}") : seg;
+      out += is_identifier_value(seg) ? std::string_view("{id}") : seg;
     }
     if (slash == std::string_view::npos) break;
     i = slash;
   }
+}
+
+std::string_view path_of(std::string_view url) {
+  auto [start, path_start] = authority_bounds(url);
+  size_t path_end = path_start;
+  while (path_end < url.size() && url[path_end] != '?' && url[path_end] != '#') ++path_end;
+  return url.substr(path_start, path_end - path_start);
+}
+}  // namespace
+
+std::string path_template(std::string_view path) {
+  std::string out;
+  if (!path.empty() && path[0] != '/') path = path_of(path);  // a whole URL
+  size_t end = path.find_first_of("?#");
+  append_path_template(path.substr(0, end), out);
+  return out.empty() ? std::string("/") : out;
+}
+
+uint64_t url_shape_hash(std::string_view url) {
+  if (url.empty()) return 0;
+  uint64_t h = 1469598103934665603ull;
+  auto mix = [&](std::string_view part) {
+    for (char c : part) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+    h = (h ^ 0x1f) * 1099511628211ull;
+  };
+  // Path and query by pieces: a piece that is an id counts as "{id}".
+  size_t i = 0;
+  while (i <= url.size()) {
+    size_t end = url.find_first_of("/?&=#", i);
+    if (end == std::string_view::npos) end = url.size();
+    std::string_view piece = url.substr(i, end - i);
+    mix(is_identifier_value(piece) ? std::string_view("{id}") : piece);
+    if (end < url.size()) mix(url.substr(end, 1));
+    i = end + 1;
+  }
+  return h | 1;
+}
+
+std::string_view append_url_template(std::string_view url, std::string& out) {
+  auto [start, path_start] = authority_bounds(url);
+  std::string_view host = host_of_authority(url.substr(start, path_start - start));
+  out += host;
+  size_t path_end = path_start;
+  while (path_end < url.size() && url[path_end] != '?' && url[path_end] != '#') ++path_end;
+  append_path_template(url.substr(path_start, path_end - path_start), out);
   return host;
 }
 

@@ -3,6 +3,7 @@
 // endpoint the same way.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -14,6 +15,15 @@ std::string normalize_url(std::string_view url);
 // The same appended to `out`; returns the host (a view into `url`).
 std::string_view append_url_template(std::string_view url, std::string& out);
 std::string url_host(std::string_view url);
+// An id-like value: a number, a UUID, a long hex string (hashes), or a long opaque token (letters
+// and digits, at least 20 characters with a digit): what varies between calls to one endpoint.
+bool is_identifier_value(std::string_view value);
+// A path (or a URL's path) as a route template: id-like segments become {id}; query and fragment
+// dropped ("/orders/17/lines?x=1" -> "/orders/{id}/lines").
+std::string path_template(std::string_view path);
+// 64-bit hash of the URL with its id-like path segments and query values replaced: calls that
+// differ only by ids share it (0 for an empty URL).
+uint64_t url_shape_hash(std::string_view url);
 std::string_view url_host_view(std::string_view url);  // a view into `url`
 
 }  // namespace cp

@@ -17,7 +17,7 @@ using namespace cp::traces;
 
 namespace {
 
-constexpr int kInternal = 1, kServer = 2, kClient = 3;
+constexpr int kInternal = 1, kServer = 2, kClient = 3, kProducer = 4;
 
 struct TSpan {
   std::string id, parent, name, service;
@@ -81,8 +81,9 @@ const Route& route(const Snapshot& s, const std::string& name) {
   return s.routes.front();
 }
 
-// A third-party call: 10 of them per request, `width` in flight at once (1 = one after another).
-std::vector<TSpan> fan_out(int width) {
+// A third-party call: 10 of them per request, `width` in flight at once (1 = one after another);
+// to one endpoint with an id each (/quote/7), or to one endpoint per carrier (/quote/dhl-express).
+std::vector<TSpan> fan_out(int width, bool ids = true) {
   std::vector<TSpan> spans = {
       {"1", "", "GET /quotes", "frontend", kServer, 0, 0, {{"http.route", "/quotes"}}}};
   double end = 0;
@@ -96,7 +97,9 @@ std::vector<TSpan> fan_out(int width) {
          kClient,
          start,
          30,
-         {{"http.url", fmt::format("http://quotes.example:8080/quote/{}", i)}, {"http.method", "GET"}}});
+         {{"http.url", ids ? fmt::format("http://quotes.example:8080/quote/{}", i)
+                           : fmt::format("http://quotes.example:8080/quote/carrier-{:c}", 'a' + i)},
+          {"http.method", "GET"}}});
     end = std::max(end, start + 30);
   }
   spans[0].dur_ms = end + 2;
@@ -119,8 +122,9 @@ void check_within_p99(const Snapshot& s) {
 
 TEST_CASE("must hold: the same ten calls, serial and concurrent, get different answers") {
   auto serial = requests_of(20, [](int) { return fan_out(1); });
-  auto capped = requests_of(20, [](int) { return fan_out(3); });
-  auto unbounded = requests_of(20, [](int) { return fan_out(10); });
+  // A fan-out to one dependency whose calls differ by more than an id (a carrier each).
+  auto capped = requests_of(20, [](int) { return fan_out(3, false); });
+  auto unbounded = requests_of(20, [](int) { return fan_out(10, false); });
 
   auto s = findings(serial, "net.repeated_external_call");
   REQUIRE(s.size() == 1);
@@ -145,6 +149,22 @@ TEST_CASE("must hold: the same ten calls, serial and concurrent, get different a
   CHECK(findings(unbounded, "net.repeated_external_call").empty());
   CHECK(route(unbounded, "/quotes").external_ms / 20 == doctest::Approx(30).epsilon(0.02));
   for (const auto* snap : {&serial, &capped, &unbounded}) check_within_p99(*snap);
+}
+
+TEST_CASE("#22: calls to one endpoint that differ only by an id are an N+1 API call, serial or concurrent") {
+  for (int width : {3, 10}) {
+    CAPTURE(width);
+    auto snap = requests_of(20, [&](int) { return fan_out(width); });
+    auto n1 = findings(snap, "net.repeated_external_call");
+    REQUIRE(n1.size() == 1);
+    CHECK(n1[0].evidence["call"] == "GET quotes.example:8080/quote/{id}");
+    CHECK(n1[0].evidence["distinct_urls"] == 10);
+    CHECK(n1[0].evidence["shape"] == (width == 3 ? "capped" : "concurrent"));
+    CHECK(n1[0].title.find("N+1 API call") != std::string::npos);
+    // The fix is a batch, not more concurrency: no capped-concurrency finding for it.
+    CHECK(findings(snap, "net.capped_concurrency").empty());
+    check_within_p99(snap);
+  }
 }
 
 TEST_CASE("must hold: an N+1 whose parent span is missing is found, under a stand-in for the parent") {
@@ -383,4 +403,210 @@ TEST_CASE("an untimed span is left out, its children hang under the nearest time
   for (const auto& svc : snap.routes[0].services)
     api_code |= svc.service == "api" && svc.code_ms == doctest::Approx(80);
   CHECK(api_code);
+}
+
+// ---- #22: patterns by shape, whatever the parent links, datastore or cost -------------------------
+
+namespace {
+
+// A request whose `n` lookups (each `ms` long, `gap` apart; gap < 0: all at once) hang under `parent`.
+std::vector<TSpan> lookups(int n, double ms, double gap, const std::string& statement,
+                           const std::string& parent,
+                           std::vector<std::pair<std::string, std::string>> extra = {}) {
+  std::vector<TSpan> spans;
+  for (int i = 0; i < n; ++i) {
+    std::vector<std::pair<std::string, std::string>> attrs = {{"db.system", "postgresql"},
+                                                              {"db.statement", statement}};
+    attrs.insert(attrs.end(), extra.begin(), extra.end());
+    double start = gap < 0 ? 5 : 5 + i * (ms + gap);
+    spans.push_back({fmt::format("{:x}", 0x500 + i), parent, "SELECT", "api", kClient, start, ms, attrs});
+  }
+  return spans;
+}
+
+}  // namespace
+
+TEST_CASE("#22: flat parent links — calls beside the span that covers them are found in it") {
+  // Rails/Django agents: every span under the transaction root, the controller action beside the SQL.
+  auto snap = requests_of(10, [](int) {
+    std::vector<TSpan> spans = {
+        {"1", "", "GET /books", "api", kServer, 0, 120, {{"http.route", "/books"}}},
+        {"2", "1", "process_action.action_controller", "api", kInternal, 2, 116},
+    };
+    auto sql = lookups(10, 10, 1, "SELECT * FROM authors WHERE id = ?", "1");
+    spans.insert(spans.end(), sql.begin(), sql.end());
+    return spans;
+  });
+  auto n1 = findings(snap, "db.n_plus_one");
+  REQUIRE(n1.size() == 1);
+  CHECK(n1[0].evidence["parent"] == "process_action.action_controller");
+  CHECK(n1[0].evidence["shape"] == "serial");
+  const Route& r = route(snap, "/books");
+  CHECK(r.database_ms / r.request_ms > 0.8);  // not "100 % own code" of the covering span
+  CHECK(findings(snap, "code.self_time_hotspot").empty());
+}
+
+TEST_CASE(
+    "#22: placeholders are not parameters — %s, ?, :id, @p1 repeated are an N+1, never 'same parameters'") {
+  for (std::string statement :
+       {"SELECT * FROM books_author WHERE id = %s LIMIT 21", "SELECT * FROM authors WHERE id = ? LIMIT 1",
+        "SELECT * FROM authors WHERE id = :id", "SELECT TOP 1 * FROM authors WHERE id = @p1",
+        "SELECT * FROM authors WHERE id = %(id)s"}) {
+    CAPTURE(statement);
+    auto snap = requests_of(5, [&](int) {
+      std::vector<TSpan> spans = {
+          {"1", "", "GET /books", "api", kServer, 0, 100, {{"http.route", "/books"}}}};
+      auto sql = lookups(10, 5, 1, statement, "1");
+      spans.insert(spans.end(), sql.begin(), sql.end());
+      return spans;
+    });
+    CHECK(findings(snap, "db.repeated_identical_query").empty());
+    CHECK(findings(snap, "db.n_plus_one").size() == 1);
+  }
+  // Literal values known equal are the same parameters.
+  auto same = requests_of(5, [](int) {
+    std::vector<TSpan> spans = {{"1", "", "GET /books", "api", kServer, 0, 100, {{"http.route", "/books"}}}};
+    auto sql = lookups(10, 5, 1, "SELECT value FROM settings WHERE key = 'currency'", "1");
+    spans.insert(spans.end(), sql.begin(), sql.end());
+    return spans;
+  });
+  CHECK(findings(same, "db.repeated_identical_query").size() == 1);
+  CHECK(findings(same, "db.n_plus_one").empty());
+}
+
+TEST_CASE("#22: a cheap N+1 is low; concurrent lookups are an N+1 too, said to cost load more than latency") {
+  auto cheap = requests_of(10, [](int) {
+    std::vector<TSpan> spans = {{"1", "", "GET /stores", "api", kServer, 0, 20, {{"http.route", "/stores"}}}};
+    auto sql = lookups(6, 2, 0.2, "SELECT * FROM stores WHERE id = $1", "1");
+    spans.insert(spans.end(), sql.begin(), sql.end());
+    return spans;
+  });
+  auto low = findings(cheap, "db.n_plus_one");
+  REQUIRE(low.size() == 1);
+  CHECK(low[0].severity == Severity::low);
+  CHECK(low[0].id == findings(cheap, "db.n_plus_one")[0].id);  // stable: a baseline recognizes it
+  CHECK(judged(cheap).findings.size() == 1);
+
+  auto concurrent = requests_of(10, [](int) {
+    std::vector<TSpan> spans = {
+        {"1", "", "POST /graphql", "api", kServer, 0, 60, {{"http.route", "/graphql"}}}};
+    for (int i = 0; i < 12; ++i) {  // one resolver span each, the lookups under it, all at once
+      std::string id = fmt::format("{:x}", 0x700 + i);
+      spans.push_back({id, "1", "graphql.resolve author", "api", kInternal, 4, 50});
+      spans.push_back(
+          {fmt::format("{:x}", 0x800 + i),
+           id,
+           "SELECT",
+           "api",
+           kClient,
+           5,
+           45,
+           {{"db.system", "postgresql"}, {"db.statement", "SELECT * FROM authors WHERE id = $1"}}});
+    }
+    return spans;
+  });
+  auto n1 = findings(concurrent, "db.n_plus_one");
+  REQUIRE(n1.size() == 1);
+  CHECK(n1[0].evidence["shape"] == "concurrent");
+  CHECK(n1[0].evidence["repetitions_per_request"] == 12);
+  CHECK(n1[0].detail.find("pool") != std::string::npos);
+}
+
+TEST_CASE("#22: routes — templated paths, a catch-all gateway's downstream endpoint") {
+  auto snap = requests_of(6, [](int t) {
+    return std::vector<TSpan>{
+        {"1", "", "GET", "gateway", kServer, 0, 50, {{"http.route", "/*"}}},
+        {"2", "1", "GET", "gateway", kClient, 1, 48, {{"http.url", "http://orders:8080/orders/17"}}},
+        {"3",
+         "2",
+         "GET",
+         "orders",
+         kServer,
+         2,
+         46,
+         {{"url.path", fmt::format("/orders/{}/lines", 1000 + t)}}},
+    };
+  });
+  REQUIRE(snap.routes.size() == 1);
+  CHECK(snap.routes[0].service == "gateway");
+  CHECK(snap.routes[0].route == "/orders/{id}/lines");
+}
+
+TEST_CASE("#22: network inside the trace — a slow link names its callee and caller") {
+  auto snap = requests_of(10, [](int) {
+    return std::vector<TSpan>{
+        {"1", "", "GET /cart", "cart", kServer, 0, 260, {{"http.route", "/cart"}}},
+        {"2", "1", "GET", "cart", kClient, 5, 250, {{"http.url", "http://pricing:80/quotes/1"}}},
+        {"3", "2", "GET /quotes/:id", "pricing", kServer, 10, 8, {{"http.route", "/quotes/:id"}}},
+        {"4", "1", "GET", "cart", kClient, 256, 3, {{"http.url", "http://stock:80/stock/1"}}},
+        {"5", "4", "GET /stock/:id", "stock", kServer, 256.5, 2, {{"http.route", "/stock/:id"}}},
+    };
+  });
+  auto link = findings(snap, "net.link_latency");
+  REQUIRE(link.size() == 1);
+  CHECK(link[0].evidence["caller"] == "cart");
+  CHECK(link[0].evidence["callee"] == "pricing");
+  CHECK(link[0].evidence["gap_p95_ms"].get<double>() == doctest::Approx(242).epsilon(0.02));
+  CHECK(link[0].evidence["other_links"] == 1);
+  CHECK(link[0].severity == Severity::critical);
+}
+
+TEST_CASE("#22: conventions — Zipkin local spans, PDO prepare/execute, MongoDB, gRPC, messaging") {
+  auto snap = requests_of(5, [](int) {
+    std::vector<TSpan> spans = {
+        {"1", "", "GET /report", "php", kServer, 0, 200, {{"http.route", "/report"}}}};
+    for (int i = 0; i < 6; ++i) {  // statement on the prepare, duration on the execute, no db.system
+      spans.push_back({fmt::format("{:x}", 0x900 + i),
+                       "1",
+                       "PDO::prepare",
+                       "php",
+                       kClient,
+                       2 + i * 20.0,
+                       1,
+                       {{"db.statement", "SELECT * FROM users WHERE id = ?"}}});
+      spans.push_back(
+          {fmt::format("{:x}", 0xa00 + i), "1", "PDOStatement::execute", "php", kClient, 4 + i * 20.0, 15});
+    }
+    spans.push_back({"b1", "1", "sql.query", "php", kInternal, 125, 5});
+    spans.push_back({"b2",
+                     "1",
+                     "find",
+                     "php",
+                     kClient,
+                     131,
+                     5,
+                     {{"db.system", "mongodb"},
+                      {"db.mongodb.collection", "users"},
+                      {"db.statement", R"({\"find\":\"users\",\"filter\":{\"_id\":42}})"}}});
+    spans.push_back({"b3",
+                     "1",
+                     "billing.Invoices/Get",
+                     "php",
+                     kClient,
+                     137,
+                     5,
+                     {{"rpc.system", "grpc"}, {"rpc.service", "billing.Invoices"}, {"rpc.method", "Get"}}});
+    spans.push_back({"b4",
+                     "1",
+                     "orders publish",
+                     "php",
+                     kProducer,
+                     143,
+                     5,
+                     {{"messaging.system", "kafka"}, {"messaging.destination.name", "orders"}}});
+    return spans;
+  });
+  auto n1 = findings(snap, "db.n_plus_one");
+  REQUIRE(n1.size() == 1);
+  CHECK(n1[0].evidence["query"] == "SELECT * FROM users WHERE id = $1");
+  CHECK(n1[0].evidence["repetitions_per_request"] == 6);  // the prepares are counted with their executes
+  std::set<std::string> statements, hosts;
+  for (const auto& st : snap.statements) statements.insert(st.text);
+  for (const auto& e : snap.externals) hosts.insert(e.host);
+  CHECK(statements.count("sql.query") == 1);
+  CHECK(statements.count(R"(users {"find":?,"filter":{"_id":?}})") == 1);
+  CHECK(hosts.count("billing.Invoices") == 1);
+  CHECK(hosts.count("kafka orders") == 1);
+  const Route& r = route(snap, "/report");
+  CHECK(r.database_ms > r.external_ms);
 }

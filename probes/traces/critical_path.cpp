@@ -74,7 +74,7 @@ uint32_t Assembler::entry_route(uint32_t root, uint32_t& service) {
     uint32_t reached = downstream_route(root);
     return reached ? reached : s.route;
   }
-  if (s.route) {  // a browser page
+  if (s.route && s.route != missing_span_name_) {  // a browser page
     if (!browser_service_) browser_service_ = strings_.intern("browser");
     const std::string& name = strings_.str(s.service);
     if (name.empty() || name.rfind("unknown_service", 0) == 0) service = browser_service_;

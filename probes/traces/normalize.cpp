@@ -167,7 +167,8 @@ size_t placeholder_end(std::string_view sql, size_t i) {
   if (c == '?') return word_end(i + 1);
   if (c == '$' && i + 1 < sql.size() && is_digit(sql[i + 1])) return word_end(i + 1);
   if (c == ':' && next_alnum && (i == 0 || sql[i - 1] != ':')) return word_end(i + 1);
-  if (c == '@' && next_alnum && (i == 0 || sql[i - 1] != '@')) return word_end(i + 1);
+  bool next_word = next_alnum || (i + 1 < sql.size() && sql[i + 1] == '_');  // @__p_0 (EF Core)
+  if (c == '@' && next_word && (i == 0 || sql[i - 1] != '@')) return word_end(i + 1);
   if (c == '%' && i + 1 < sql.size()) {
     if (sql[i + 1] == 's' && (i + 2 >= sql.size() || !is_alnum(sql[i + 2]))) return i + 2;
     if (sql[i + 1] == '(') {

@@ -127,7 +127,7 @@ void Assembler::join_split_statements() {
         prepared = -1;
       }
     }
-    if (inner == 0 || node.span->cls != SpanClass::database) continue;
+    if (inner == 0 || node.span->cls != SpanClass::database || node.span->pool_wait) continue;
     if (inner == 1) {
       Span& only = *nodes_[last_inner].span;
       if (node.span->statement_from_name && !only.statement_from_name) {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include <fmt/format.h>
+
 namespace cp {
 
 double prior(Category c) {
@@ -96,6 +98,22 @@ Verdict quiet_verdict(const RankerInput& in, double max_strength, const std::vec
   return v;
 }
 
+// No bottleneck, but low findings (a cheap N+1 in a small CI database): the headline says they are
+// there to watch, the most important first.
+void note_low_findings(Verdict& v, const std::vector<Finding>& findings) {
+  const Finding* first = nullptr;
+  size_t low = 0;
+  for (const auto& f : findings) {
+    if (f.severity != Severity::low) continue;
+    ++low;
+    if (!first || more_important(&f, first)) first = &f;
+  }
+  if (!first) return;
+  v.headline +=
+      low == 1 ? "; 1 low finding to watch: " : fmt::format("; {} low findings to watch, first: ", low);
+  v.headline += first->title;
+}
+
 // The most probable category that holds a notable finding (findings sorted most important first).
 Verdict notable_verdict(const std::vector<RankEntry>& entries,
                         std::map<Category, std::vector<const Finding*>>& by_category) {
@@ -160,6 +178,7 @@ Ranking rank(const RankerInput& in) {
   round_keeping_sum(out.entries);
   out.verdict = any_notable ? notable_verdict(out.entries, by_category)
                             : quiet_verdict(in, max_strength, examined_names, unexamined_names);
+  if (!any_notable) note_low_findings(out.verdict, *in.findings);
   return out;
 }
 

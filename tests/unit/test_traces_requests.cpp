@@ -451,7 +451,8 @@ TEST_CASE(
   for (std::string statement :
        {"SELECT * FROM books_author WHERE id = %s LIMIT 21", "SELECT * FROM authors WHERE id = ? LIMIT 1",
         "SELECT * FROM authors WHERE id = :id", "SELECT TOP 1 * FROM authors WHERE id = @p1",
-        "SELECT * FROM authors WHERE id = %(id)s"}) {
+        "SELECT * FROM authors WHERE id = %(id)s",
+        "SELECT [a].[Id] FROM [Authors] AS [a] WHERE [a].[Id] = @__id_0"}) {
     CAPTURE(statement);
     auto snap = requests_of(5, [&](int) {
       std::vector<TSpan> spans = {

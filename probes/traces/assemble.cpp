@@ -40,10 +40,7 @@ SpanClass classify(const RawSpan& s) {
 // bound values, or a text with no value at all.
 uint64_t identity_of(std::string_view statement, std::string_view params, bool cache, bool values_known) {
   if (statement.empty() || (!cache && params.empty() && !values_known)) return 0;
-  uint64_t h = 1469598103934665603ull;
-  for (std::string_view part : {statement, std::string_view("\x1f"), params})
-    for (char c : part) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
-  return h | 1;
+  return (hash_bytes(statement) ^ (hash_bytes(params, 0x1f) * 0x9E3779B97F4A7C15ull)) | 1;
 }
 
 // A dependency's name: host:port from the URL, else peer.service, else the peer's address and
@@ -77,16 +74,17 @@ bool is_http_method(std::string_view name) {
 // The route a server span serves: http.route; else its path templated (url.path / http.target:
 // ids become {id}) when its name says no more than the method; else its name, templated when it
 // is a path ("GET /orders/17").
-std::string route_name(const RawSpan& raw) {
-  if (!raw.http_route.empty()) return std::string(raw.http_route);
+std::string_view route_name(const RawSpan& raw, std::string& scratch) {
+  if (!raw.http_route.empty()) return raw.http_route;
   std::string_view path = raw.target_path.empty() ? raw.url : raw.target_path;
-  if (!path.empty() && (raw.name.empty() || is_http_method(raw.name))) return path_template(path);
+  if (!path.empty() && (raw.name.empty() || is_http_method(raw.name))) return scratch = path_template(path);
   std::string_view name = raw.name;
   size_t slash = name.find('/');
-  if (slash != std::string_view::npos && (slash == 0 || name[slash - 1] == ' ') &&
-      name.find("://") == std::string_view::npos)
-    return std::string(name.substr(0, slash)) + path_template(name.substr(slash));
-  return std::string(name);
+  if (slash == std::string_view::npos || (slash > 0 && name[slash - 1] != ' ') ||
+      name.find("://") != std::string_view::npos)
+    return name;
+  scratch.assign(name.substr(0, slash));
+  return scratch += path_template(name.substr(slash));
 }
 
 // A root that is a browser page (document load, a page view with the page's URL): named by it.
@@ -171,7 +169,7 @@ void Assembler::add(const RawSpan& raw, uint64_t offset_base) {
 void Assembler::name_what_it_does(Span& s, const RawSpan& raw) {
   switch (s.cls) {
     case SpanClass::request:
-      s.route = strings_.intern(route_name(raw));
+      s.route = strings_.intern(route_name(raw, call_scratch_));
       break;
     case SpanClass::database:
     case SpanClass::cache: {
@@ -179,7 +177,7 @@ void Assembler::name_what_it_does(Span& s, const RawSpan& raw) {
       // A wait for a pooled connection is database time, but no statement (no N+1 of "connect").
       s.pool_wait = is_pool_wait(raw.name);
       s.statement = s.pool_wait ? 0 : statement_id(raw, cache);
-      s.statement_from_name = raw.db_statement.empty() && !cache;
+      s.statement_from_name = raw.db_statement.empty() && !cache && !s.pool_wait;
       s.target = last_system_.intern(strings_, datastore_name(raw));
       s.identity = identity_of(raw.db_statement, raw.db_params, cache, !cache && last_values_known_);
       note_code_location(s.service, s.statement, raw);
@@ -220,10 +218,12 @@ void Assembler::name_call(Span& s, const RawSpan& raw) {
         call += path_template(raw.target_path);
     }
     s.identity = identity_of(raw.url.empty() ? raw.target_path : raw.url, {}, true, true);
-    s.variant = url_shape_hash(raw.url.empty() ? raw.target_path : raw.url);
   }
   s.target = strings_.intern(host);
   s.call = strings_.intern(call);
+  // The endpoint (path template) and the query apart from ids: calls sharing it differ only by ids.
+  std::string_view url = raw.url.empty() ? raw.target_path : raw.url;
+  if (!url.empty()) s.variant = (uint64_t{s.call} << 32 | 1) ^ query_shape_hash(url);
   note_code_location(s.service, s.call, raw);
 }
 

@@ -244,7 +244,7 @@ class Assembler {
   External external_of(uint32_t host, ExternalAcc& acc);
   // keyed_[first, end): one statement, endpoint or dependency, under `parent`.
   Occurrence repetition_of(uint32_t parent, size_t first, size_t end, const char* kind);
-  void set_shape(Occurrence& pat, double total_ms);  // from events_
+  void set_shape(Occurrence& pat, double total_ms);     // from events_
   int64_t pool_waits_beside(size_t first, size_t end);  // keyed_[first, end): path ns
 
   int64_t max_gap_ns_;

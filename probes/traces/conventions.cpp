@@ -165,10 +165,15 @@ const std::vector<ValueConvention>& value_conventions() {
 
 namespace {
 
+// ASCII lower case, inline: std::tolower consults the locale on every character.
+char lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c | 0x20) : c;
+}
+
 bool equals_lower(std::string_view text, std::string_view pattern) {
   if (text.size() != pattern.size()) return false;
   for (size_t i = 0; i < text.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(text[i])) != pattern[i]) return false;
+    if (lower(text[i]) != pattern[i]) return false;
   return true;
 }
 
@@ -181,10 +186,24 @@ bool value_matches(std::string_view value, std::string_view pattern) {
   return equals_lower(value, pattern);
 }
 
+// The value conventions by the field they read: a lookup scans only its field's few entries.
+struct ValueIndex {
+  std::vector<std::vector<const ValueConvention*>> by_field;
+  ValueIndex() {
+    for (const auto& v : value_conventions()) {
+      auto f = static_cast<size_t>(v.field);
+      if (f >= by_field.size()) by_field.resize(f + 1);
+      by_field[f].push_back(&v);
+    }
+  }
+};
+
 Datastore lookup(Attr field, std::string_view value) {
-  if (value.empty()) return Datastore::none;
-  for (const auto& v : value_conventions())
-    if (v.field == field && value_matches(value, v.value)) return v.kind;
+  static const ValueIndex index;
+  auto f = static_cast<size_t>(field);
+  if (value.empty() || f >= index.by_field.size()) return Datastore::none;
+  for (const ValueConvention* v : index.by_field[f])
+    if (value_matches(value, v->value)) return v->kind;
   return Datastore::none;
 }
 

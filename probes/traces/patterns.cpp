@@ -197,7 +197,8 @@ Assembler::Occurrence Assembler::repetition_of(uint32_t parent, size_t i, size_t
 // of an N+1 takes a connection first, and concurrent ones queue for it — that wait is theirs.
 int64_t Assembler::pool_waits_beside(size_t i, size_t j) {
   hosts_scratch_.clear();
-  for (size_t k = i; k < j; ++k) hosts_scratch_.push_back(static_cast<uint32_t>(nodes_[keyed_[k].second].parent));
+  for (size_t k = i; k < j; ++k)
+    hosts_scratch_.push_back(static_cast<uint32_t>(nodes_[keyed_[k].second].parent));
   std::sort(hosts_scratch_.begin(), hosts_scratch_.end());
   hosts_scratch_.erase(std::unique(hosts_scratch_.begin(), hosts_scratch_.end()), hosts_scratch_.end());
   int64_t waits = 0;

@@ -189,7 +189,7 @@ std::string_view number_text(ondemand::value v);
 
 // An id's text straight from the JSON, up to its first quote: the whole id unless it holds an
 // escape, which the id parsers' slow path reads whole (hex and base64 never hold one).
-inline std::string_view raw_string(ondemand::value v) {
+[[gnu::always_inline]] inline std::string_view raw_string(ondemand::value v) {
   ondemand::raw_json_string raw;
   if (error_code err = v.get_raw_json_string().get(raw)) {
     if (err != INCORRECT_TYPE) throw simdjson_error(err);

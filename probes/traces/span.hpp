@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "util/hash.hpp"
+
 namespace cp::traces {
 
 enum class SpanKind : uint8_t { unspecified, internal, server, client, producer, consumer };
@@ -78,7 +80,7 @@ struct Span {
   double duration_ms() const { return static_cast<double>(end_ns - start_ns) / 1e6; }
 };
 
-// Interned strings: id 0 is "". Every span interns a few strings, so the table is open-addressed
+// Interned strings: id 0 is ". Every span interns a few strings, so the table is open-addressed
 // (one probe in a flat array, mostly) with a word-at-a-time hash.
 class Interner {
  public:
@@ -117,24 +119,7 @@ class Interner {
     uint32_t hash = 0;
     uint32_t id = kEmpty;
   };
-  static uint32_t hash(std::string_view s) {
-    constexpr uint64_t kMul = 0x9E3779B97F4A7C15ull;
-    uint64_t h = s.size() * kMul;
-    size_t i = 0;
-    for (; i + 8 <= s.size(); i += 8) {
-      uint64_t w;
-      std::memcpy(&w, s.data() + i, 8);
-      h = (h ^ w) * kMul;
-      h ^= h >> 29;
-    }
-    if (i < s.size()) {
-      uint64_t w = 0;
-      std::memcpy(&w, s.data() + i, s.size() - i);
-      h = (h ^ w) * kMul;
-    }
-    h ^= h >> 32;
-    return static_cast<uint32_t>(h * kMul >> 32);
-  }
+  static uint32_t hash(std::string_view s) { return static_cast<uint32_t>(hash_bytes(s) >> 32); }
   void grow() {
     std::vector<Slot> bigger(slots_.size() * 2);
     size_t mask = bigger.size() - 1;

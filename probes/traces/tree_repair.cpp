@@ -110,12 +110,17 @@ void Assembler::join_split_statements() {
     if (!node.in_tree || node.count == 0) continue;
     int32_t prepared = -1;  // the last sibling that prepared a statement
     uint32_t inner = 0, last_inner = 0;
+    bool unnamed = false;  // a child without a statement: only then look for prepares
+    for (uint32_t k = 0; k < node.count && !unnamed; ++k)
+      unnamed = nodes_[child_list_[node.first + k]].span->statement_from_name;
+    if (!unnamed && node.span->cls != SpanClass::database) continue;  // nothing to join (most nodes)
     for (uint32_t k = 0; k < node.count; ++k) {
       uint32_t c = child_list_[node.first + k];
       Span& s = *nodes_[c].span;
       if (s.cls != SpanClass::database) continue;
       ++inner;
       last_inner = c;
+      if (!unnamed) continue;
       if (!s.statement_from_name && mentions_prepare(strings_.str(s.name))) {
         prepared = static_cast<int32_t>(c);
       } else if (s.statement_from_name && prepared >= 0) {

@@ -1,5 +1,7 @@
 #include "util/url.hpp"
 
+#include "util/hash.hpp"
+
 #include <cctype>
 #include <utility>
 
@@ -43,15 +45,17 @@ bool is_identifier_value(std::string_view seg) {
   if (seg.empty()) return false;
   bool all_digits = true, all_hex = true, token = true, any_digit = false;
   size_t dashes = 0;
-  for (char c : seg) {
-    bool digit = std::isdigit(static_cast<unsigned char>(c));
+  for (char c : seg) {  // ASCII classes inline: this runs for every piece of every URL
+    bool digit = c >= '0' && c <= '9';
+    bool hex_letter = (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+    bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
     any_digit = any_digit || digit;
     if (!digit) all_digits = false;
     if (c == '-')
       ++dashes;
-    else if (!std::isxdigit(static_cast<unsigned char>(c)))
+    else if (!digit && !hex_letter)
       all_hex = false;
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') token = false;
+    if (!digit && !letter && c != '-' && c != '_') token = false;
   }
   if (all_digits) return true;
   if (all_hex && dashes == 4 && seg.size() == 36) return true;  // UUID
@@ -91,24 +95,21 @@ std::string path_template(std::string_view path) {
   return out.empty() ? std::string("/") : out;
 }
 
-uint64_t url_shape_hash(std::string_view url) {
-  if (url.empty()) return 0;
-  uint64_t h = 1469598103934665603ull;
-  auto mix = [&](std::string_view part) {
-    for (char c : part) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
-    h = (h ^ 0x1f) * 1099511628211ull;
-  };
-  // Path and query by pieces: a piece that is an id counts as "{id}".
-  size_t i = 0;
-  while (i <= url.size()) {
-    size_t end = url.find_first_of("/?&=#", i);
+uint64_t query_shape_hash(std::string_view url) {
+  size_t q = url.find('?');
+  if (q == std::string_view::npos) return 0;
+  thread_local std::string shape;
+  shape.clear();
+  for (size_t i = q + 1; i <= url.size();) {
+    size_t end = url.find_first_of("&=#", i);
     if (end == std::string_view::npos) end = url.size();
     std::string_view piece = url.substr(i, end - i);
-    mix(is_identifier_value(piece) ? std::string_view("{id}") : piece);
-    if (end < url.size()) mix(url.substr(end, 1));
+    shape += is_identifier_value(piece) ? std::string_view("{id}") : piece;
+    if (end < url.size()) shape += url[end];
+    if (end < url.size() && url[end] == '#') break;
     i = end + 1;
   }
-  return h | 1;
+  return hash_bytes(shape) | 1;
 }
 
 std::string_view append_url_template(std::string_view url, std::string& out) {

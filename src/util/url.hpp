@@ -21,9 +21,9 @@ bool is_identifier_value(std::string_view value);
 // A path (or a URL's path) as a route template: id-like segments become {id}; query and fragment
 // dropped ("/orders/17/lines?x=1" -> "/orders/{id}/lines").
 std::string path_template(std::string_view path);
-// 64-bit hash of the URL with its id-like path segments and query values replaced: calls that
-// differ only by ids share it (0 for an empty URL).
-uint64_t url_shape_hash(std::string_view url);
+// 64-bit hash of the URL's query with its id-like values replaced (0 without a query): with the
+// path template, calls that differ only by ids share it.
+uint64_t query_shape_hash(std::string_view url);
 std::string_view url_host_view(std::string_view url);  // a view into `url`
 
 }  // namespace cp

@@ -227,6 +227,7 @@ std::string_view datastore_name(const RawSpan& s) {
   if (!s.db_system.empty()) return s.db_system;
   for (std::string_view v : {s.peer_service_or_remote(), s.component, s.op})
     if (!v.empty()) return v;
+  if (s.kind == SpanKind::client && lookup(Attr::peer_service, s.service) != Datastore::none) return s.service;
   // Named by the span alone: its first word ("mongodb.find" is mongodb, "PDO::query" pdo).
   if (lookup(Attr::name, s.name) != Datastore::none) {
     std::string_view n = s.name.substr(0, s.name.find_first_of(".:-\\>"));

@@ -222,7 +222,7 @@ TEST_CASE("text ids: the same text is the same id in every field, different text
   CHECK(read_spans(otlp(text_ids(), [](int) { return "t"; }))[0].id == root.id);
 }
 
-TEST_CASE("text ids: JSON numbers and unpadded hex are ids too; Jaeger references resolve to them") {
+TEST_CASE("text ids: JSON numbers and unpadded hex are ids too, and Jaeger references resolve to them") {
   // Hand-written Jaeger: numeric ids (spaces around one), referenced as strings; unpadded hex as older
   // clients wrote it.
   std::string doc = R"({"data":[{"traceID":42,"spans":[

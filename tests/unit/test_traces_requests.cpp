@@ -475,7 +475,8 @@ TEST_CASE(
   CHECK(findings(same, "db.n_plus_one").empty());
 }
 
-TEST_CASE("#22: a cheap N+1 is low; concurrent lookups are an N+1 too, said to cost load more than latency") {
+TEST_CASE(
+    "#22: a cheap N+1 is low, and concurrent lookups are an N+1 too, said to cost load more than latency") {
   auto cheap = requests_of(10, [](int) {
     std::vector<TSpan> spans = {{"1", "", "GET /stores", "api", kServer, 0, 20, {{"http.route", "/stores"}}}};
     auto sql = lookups(6, 2, 0.2, "SELECT * FROM stores WHERE id = $1", "1");
@@ -610,4 +611,25 @@ TEST_CASE("#22: conventions — Zipkin local spans, PDO prepare/execute, MongoDB
   CHECK(hosts.count("kafka orders") == 1);
   const Route& r = route(snap, "/report");
   CHECK(r.database_ms > r.external_ms);
+}
+
+TEST_CASE(
+    "#22: a datastore's own tracer (HotROD's redis service) and Zipkin local sql.query spans are "
+    "datastores") {
+  auto snap = requests_of(5, [](int) {
+    std::vector<TSpan> spans = {
+        {"1", "", "/dispatch", "driver", kServer, 0, 300, {{"http.route", "/dispatch"}}}};
+    for (int i = 0; i < 10; ++i)  // one GetDriver per driver, one after another, in the redis service
+      spans.push_back({fmt::format("{:x}", 0xc00 + i), "1", "GetDriver", "redis", kClient, 5 + i * 25.0, 24});
+    spans.push_back({"d1", "1", "sql.query", "driver", kInternal, 260, 30});
+    return spans;
+  });
+  auto n1 = findings(snap, "db.n_plus_one");
+  REQUIRE(n1.size() == 1);
+  CHECK(n1[0].evidence["datastore"] == "redis");
+  CHECK(n1[0].evidence["repetitions_per_request"] == 10);
+  const Route& r = route(snap, "/dispatch");
+  CHECK(r.cache_ms / r.request_ms > 0.7);
+  CHECK(r.database_ms / r.request_ms > 0.09);  // the local sql.query span
+  CHECK(r.external_ms == 0);
 }

@@ -119,7 +119,13 @@ void Assembler::record_repetitions(uint32_t parent, RouteAcc& acc) {
   for (size_t i = 0; i < keyed_.size();) {
     size_t j = i + 1;
     while (j < keyed_.size() && keyed_[j].first == keyed_[i].first) ++j;
-    if (j - i >= 2) record_pattern(acc, repetition_of(parent, i, j, "fan_out"));
+    if (j - i < 2) {
+      i = j;
+      continue;
+    }
+    // Serial and unbounded fan-outs are judged as repeats or sequences: only a capped one is kept.
+    Occurrence pat = repetition_of(parent, i, j, "fan_out");
+    if (std::string_view(pat.shape) == "capped") record_pattern(acc, pat);
     i = j;
   }
 }

@@ -40,7 +40,7 @@ void from_json(const Json& j, LatencyBin& b) {
 // "concurrent" (all at once) or "capped" (at most `concurrency` at a time, most of the window).
 struct Pattern {
   // "n_plus_one" (one statement or cache command, per request), "repeated_call" (one endpoint, per
-  // request), "fan_out" (calls to one dependency under one parent), "sequential", "identical"
+  // request), "fan_out" (calls to one dependency under one parent, capped), "sequential", "identical"
   std::string kind;
   std::string key;  // statement text, "GET host/path", a dependency, or "call → call → call"
   int repeats = 0;

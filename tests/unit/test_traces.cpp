@@ -242,10 +242,11 @@ TEST_CASE("every semantic-convention key, both generations, through OTLP attribu
         R"("tags":{{"{}":"{}"}}}}])",
         c.key, c.value);
     for (const std::string* doc : {&otlp, &zipkin}) {
-      std::vector<RawSpan> got;
-      read_traces_buffer("t", doc->data(), doc->size(), [&](const RawSpan& s) { got.push_back(s); });
+      // A RawSpan's views are valid during the callback only: judged there.
+      std::vector<bool> got;
+      read_traces_buffer("t", doc->data(), doc->size(), [&](const RawSpan& s) { got.push_back(c.holds(s)); });
       REQUIRE(got.size() == 1);
-      CHECK(c.holds(got[0]));
+      CHECK(got[0]);
     }
   }
 }
@@ -502,12 +503,12 @@ TEST_CASE("reader fix: a bare JSON array of Jaeger trace objects is read as Jaeg
     {"traceID":"abc123abc123abc2","spans":[{"traceID":"abc123abc123abc2","spanID":"0000000000000002",
     "operationName":"GET /a","references":[],"startTime":9000,"duration":3000,"processID":"p1"}],
     "processes":{"p1":{"serviceName":"svc"}}}])";
-  std::vector<RawSpan> got;
-  auto stats =
-      read_traces_buffer("jaeger.json", doc.data(), doc.size(), [&](const RawSpan& s) { got.push_back(s); });
+  std::vector<std::string> got;  // a RawSpan's views are valid during the callback only
+  auto stats = read_traces_buffer("jaeger.json", doc.data(), doc.size(),
+                                  [&](const RawSpan& s) { got.emplace_back(s.service); });
   CHECK(stats.format == Format::jaeger);
   REQUIRE(got.size() == 2);
-  CHECK(got[0].service == "svc");
+  CHECK(got[0] == "svc");
   auto snap = assemble_text(doc);
   CHECK(snap.requests == 2);
 }

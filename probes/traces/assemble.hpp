@@ -316,6 +316,7 @@ class Assembler {
   std::vector<uint32_t> rootless_;
   int64_t entry_ns_ = 0;
   bool timeout_recorded_ = false;  // the request being analysed: its duration
+  bool pool_waits_seen_ = false;   // the request being analysed waited for pooled connections
   struct Frame {
     uint32_t node;
     int64_t from, to, cursor;

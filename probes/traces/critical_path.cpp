@@ -106,6 +106,7 @@ void Assembler::analyze_entry(uint32_t root) {
   request_links_.clear();
   last_service_acc_ = nullptr;
   timeout_recorded_ = false;
+  pool_waits_seen_ = false;
   nodes_[root].depth = 0;
   stack_.assign(1, root);
   while (!stack_.empty()) {
@@ -172,6 +173,7 @@ void Assembler::attribute_datastore_call(uint32_t i, RouteAcc& acc, ServiceAcc& 
   bool cache = s.cls == SpanClass::cache;
   (cache ? acc.path.cache_ms : acc.path.database_ms) += own;
   (cache ? svc.cache_ms : svc.database_ms) += own;
+  pool_waits_seen_ = pool_waits_seen_ || s.pool_wait;
   if (nodes_[i].counted_elsewhere) return;  // one call, two spans: the other one counts it
   if (s.statement) calls_.emplace_back(repeat_key(1, s.service, s.statement), i);
   StatementAcc& st = statements_[s.statement];

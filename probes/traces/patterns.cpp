@@ -87,7 +87,7 @@ int64_t union_of(const std::vector<std::pair<int64_t, int>>& events) {
   thread_local std::vector<std::pair<int64_t, int64_t>> spans;
   spans.clear();
   for (size_t i = 0; i + 1 < events.size(); i += 2) spans.emplace_back(events[i].first, events[i + 1].first);
-  std::sort(spans.begin(), spans.end());
+  if (!std::is_sorted(spans.begin(), spans.end())) std::sort(spans.begin(), spans.end());  // mostly in order
   int64_t total = 0, from = 0, to = 0;
   bool open = false;
   for (auto [start, end] : spans) {
@@ -192,7 +192,7 @@ Assembler::Occurrence Assembler::repetition_of(uint32_t parent, size_t i, size_t
   pat.distinct =
       known ? static_cast<int>(std::unique(distinct_.begin(), distinct_.end()) - distinct_.begin()) : 0;
   set_shape(pat, total);
-  if (!external) path += pool_waits_beside(i, j);
+  if (!external && pool_waits_seen_) path += pool_waits_beside(i, j);
   pat.total_ms = total;
   pat.path_ms = ms(path);
   pat.window_ms = ms(window_end - window_start);

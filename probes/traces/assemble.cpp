@@ -14,6 +14,10 @@ namespace cp::traces {
 
 namespace {
 
+bool is_messaging(const RawSpan& s) {
+  return !s.messaging_system.empty() || !s.messaging_destination.empty();
+}
+
 // A messaging receive (polling the broker) waits on the broker, whatever its kind says.
 bool is_receive(const RawSpan& s) {
   return !s.messaging_system.empty() && (s.messaging_operation == "receive" || s.name == "receive");
@@ -48,7 +52,7 @@ uint64_t identity_of(std::string_view statement, std::string_view params, bool c
 // named by its system and destination ("rabbitmq orders").
 std::string dependency_name(const RawSpan& s, std::string_view url_host) {
   std::string name;
-  if (!s.messaging_system.empty() || !s.messaging_destination.empty()) {
+  if (is_messaging(s)) {
     name = s.messaging_system.empty() ? std::string("broker") : std::string(s.messaging_system);
     if (!s.messaging_destination.empty()) (name += ' ') += s.messaging_destination;
     return name;
@@ -105,27 +109,24 @@ uint32_t Assembler::statement_id(const RawSpan& span, bool cache) {
   if (raw.empty()) return name.empty() ? 0 : strings_.intern(name);  // no statement (Zipkin): the span's name
   if (!span.db_collection.empty() && (raw.front() == '{' || raw.front() == '[')) {
     // A document statement names no collection: "users {\"_id\":?}" (MongoDB).
-    bool known = false;
     std::string text(span.db_collection);
-    (text += ' ') += normalize_statement_view(raw, &known);
-    last_values_known_ = known;
-    uint32_t id = strings_.intern(text);
-    if (id >= is_statement_.size()) is_statement_.resize(strings_.size(), false);
-    is_statement_[id] = true;
-    return id;
+    (text += ' ') += normalize_statement_view(raw, &last_values_known_);
+    return intern_statement(text);
   }
   // Parameterized texts repeat verbatim, and normalizing a normalized text changes nothing: an
   // exact match with a known statement is the cheapest lookup.
   uint32_t known = strings_.find(raw);
   if (known != Interner::kEmpty && known < is_statement_.size() && is_statement_[known]) return known;
-  bool values_known = false;
-  std::string_view normalized = normalize_statement_view(raw, &values_known);
-  last_values_known_ = values_known;
+  std::string_view normalized = normalize_statement_view(raw, &last_values_known_);
   // A normalized text seen before was judged then: credential checks run once per distinct text.
   uint32_t seen = strings_.find(normalized);
   if (seen != Interner::kEmpty && seen < is_statement_.size() && is_statement_[seen]) return seen;
   std::optional<std::string> redacted = credential_redaction(normalized);  // ALTER ROLE … PASSWORD
-  uint32_t id = strings_.intern(redacted ? std::string_view(*redacted) : normalized);
+  return intern_statement(redacted ? std::string_view(*redacted) : normalized);
+}
+
+uint32_t Assembler::intern_statement(std::string_view text) {
+  uint32_t id = strings_.intern(text);
   if (id >= is_statement_.size()) is_statement_.resize(strings_.size(), false);
   is_statement_[id] = true;
   return id;
@@ -198,16 +199,16 @@ void Assembler::name_what_it_does(Span& s, const RawSpan& raw) {
 void Assembler::name_call(Span& s, const RawSpan& raw) {
   std::string& call = call_scratch_;
   call.clear();
-  std::string_view url_host;
   std::string host;
-  if (!raw.messaging_system.empty() || !raw.messaging_destination.empty()) {
+  std::string_view url = raw.url.empty() ? raw.target_path : raw.url;
+  if (is_messaging(raw)) {
     host = dependency_name(raw, {});
     std::string_view op =
         raw.messaging_operation.empty() ? (is_receive(raw) ? "receive" : "publish") : raw.messaging_operation;
     ((call += op) += ' ') += host;
   } else {
     if (!raw.http_method.empty()) (call += raw.http_method) += ' ';
-    if (!raw.url.empty()) url_host = append_url_template(raw.url, call);
+    std::string_view url_host = raw.url.empty() ? std::string_view() : append_url_template(raw.url, call);
     host = dependency_name(raw, url_host);
     if (host.empty()) host = "unnamed dependency of " + std::string(raw.service);
     if (raw.url.empty()) {
@@ -217,12 +218,11 @@ void Assembler::name_call(Span& s, const RawSpan& raw) {
       else if (!raw.target_path.empty())
         call += path_template(raw.target_path);
     }
-    s.identity = identity_of(raw.url.empty() ? raw.target_path : raw.url, {}, true, true);
+    if (!url.empty()) s.identity = hash_bytes(url) | 1;  // the call as sent: equal URLs, equal calls
   }
   s.target = strings_.intern(host);
   s.call = strings_.intern(call);
   // The endpoint (path template) and the query apart from ids: calls sharing it differ only by ids.
-  std::string_view url = raw.url.empty() ? raw.target_path : raw.url;
   if (!url.empty()) s.variant = (uint64_t{s.call} << 32 | 1) ^ query_shape_hash(url);
   note_code_location(s.service, s.call, raw);
 }

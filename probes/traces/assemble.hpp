@@ -162,7 +162,7 @@ class Assembler {
   // span it reached (the network, a proxy, a queue in front of the callee).
   struct LinkAcc {
     Histogram gap;  // ms per call: client duration minus server duration
-    double count = 0, gap_ms = 0, path_ms = 0, requests = 0, request_ms = 0;
+    double path_ms = 0, requests = 0, request_ms = 0;
   };
   struct ExternalAcc {
     Histogram latency;
@@ -192,6 +192,7 @@ class Assembler {
 
   static double ms(int64_t ns) { return static_cast<double>(ns) / 1e6; }
   uint32_t statement_id(const RawSpan& raw, bool cache);
+  uint32_t intern_statement(std::string_view text);  // interned and marked a normalized statement
   void name_what_it_does(Span& s, const RawSpan& raw);
   void name_call(Span& s, const RawSpan& raw);
   void evict_complete_traces(uint64_t now);
@@ -310,7 +311,7 @@ class Assembler {
   std::deque<Span> stand_ins_;  // spans made up for missing parents (stable addresses)  // the trace being
                                 // analysed, in start order, then synthetic parents
   std::vector<std::pair<uint64_t, uint32_t>> ids_, orphans_of_, keyed_, calls_;
-  std::vector<uint32_t> child_list_, by_end_, fill_, stack_, hosts_, hosts_scratch_;
+  std::vector<uint32_t> child_list_, by_end_, fill_, stack_, hosts_, parents_;
   std::vector<std::pair<int64_t, int>> events_;
   std::vector<uint64_t> distinct_;
   std::vector<uint32_t> rootless_;

@@ -227,7 +227,8 @@ std::string_view datastore_name(const RawSpan& s) {
   if (!s.db_system.empty()) return s.db_system;
   for (std::string_view v : {s.peer_service_or_remote(), s.component, s.op})
     if (!v.empty()) return v;
-  if (s.kind == SpanKind::client && lookup(Attr::peer_service, s.service) != Datastore::none) return s.service;
+  if (s.kind == SpanKind::client && lookup(Attr::peer_service, s.service) != Datastore::none)
+    return s.service;
   // Named by the span alone: its first word ("mongodb.find" is mongodb, "PDO::query" pdo).
   if (lookup(Attr::name, s.name) != Datastore::none) {
     std::string_view n = s.name.substr(0, s.name.find_first_of(".:-\\>"));
@@ -256,6 +257,15 @@ constexpr std::array<std::string_view, 10> kPoolWaitNames = {
 bool is_pool_wait(std::string_view name) {
   for (std::string_view n : kPoolWaitNames)
     if (equals_lower(name, n)) return true;
+  return false;
+}
+
+// PHP PDO (`PDO::prepare`, `PDO->prepare`) and Doctrine DBAL (`Doctrine\DBAL\Connection::prepare`)
+// name the span that sends a statement for a later execute span by the word "prepare".
+bool prepares_statement(std::string_view name) {
+  constexpr std::string_view kWord = "prepare";
+  for (size_t i = 0; i + kWord.size() <= name.size(); ++i)
+    if (equals_lower(name.substr(i, kWord.size()), kWord)) return true;
   return false;
 }
 

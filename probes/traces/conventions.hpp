@@ -69,5 +69,7 @@ Datastore datastore_of(const RawSpan& s);
 std::string_view datastore_name(const RawSpan& s);
 // A span that waits for a pooled connection (pg-pool.connect, HikariPool.getConnection …).
 bool is_pool_wait(std::string_view name);
+// A span that prepares a statement another span executes (PDO::prepare, Doctrine's prepare).
+bool prepares_statement(std::string_view name);
 
 }  // namespace cp::traces

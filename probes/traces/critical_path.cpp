@@ -74,10 +74,9 @@ uint32_t Assembler::entry_route(uint32_t root, uint32_t& service) {
     uint32_t reached = downstream_route(root);
     return reached ? reached : s.route;
   }
-  if (s.route && s.route != missing_span_name_) {  // a browser page
+  if (s.route && s.route != missing_span_name_) {  // a browser page (is_browser_page, assemble.cpp)
     if (!browser_service_) browser_service_ = strings_.intern("browser");
-    const std::string& name = strings_.str(s.service);
-    if (name.empty() || name.rfind("unknown_service", 0) == 0) service = browser_service_;
+    service = browser_service_;
     return s.route;
   }
   return s.name;
@@ -218,8 +217,6 @@ void Assembler::record_link(uint32_t client) {
   LinkAcc& link = links_[key];
   double gap = std::max(0.0, c.duration_ms() - server.duration_ms());
   link.gap.add(gap);
-  link.count += 1;
-  link.gap_ms += gap;
   link.path_ms += ms(node.self_path);
   if (std::find(request_links_.begin(), request_links_.end(), key) == request_links_.end())
     request_links_.push_back(key);

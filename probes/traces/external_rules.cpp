@@ -8,6 +8,7 @@
 #include "probes/traces/rule_helpers.hpp"
 #include "probes/traces/rules.hpp"
 #include "util/format.hpp"
+#include "util/stats.hpp"
 
 namespace cp::traces {
 
@@ -22,9 +23,7 @@ std::vector<Finding> slow_external_calls(const Snapshot& s, const RuleParams& p)
     std::string url = e.calls.empty() ? e.host : e.calls.front().call;
     Finding f = p.make_finding("external/" + e.host);
     f.component = "external:" + e.host;
-    f.severity = share >= p["critical_request_share"] ? Severity::critical
-                 : share >= p["high_request_share"]   ? Severity::high
-                                                      : Severity::medium;
+    f.severity = share_severity_from_medium(share, p);
     f.title = fmt::format("Slow dependency {}: p95 {}, {} of the time of the requests that call it", e.host,
                           human_ms(e.latency.p95), percent(share));
     f.detail = fmt::format(
@@ -56,10 +55,9 @@ namespace {
 // The words of a repeated call: an N+1 API call (the URLs differ by ids), the same call again
 // (identical URLs: a missing cache), or a call whose arguments are not in the span.
 std::string repeat_kind(const PatternTotal& t) {
-  int distinct = t.first ? t.first->distinct : 0;
-  return distinct == 1  ? "the identical call"
-         : distinct > 1 ? "an N+1 API call (only ids differ)"
-                        : "the same call";
+  return t.distinct == 1  ? "the identical call"
+         : t.distinct > 1 ? "an N+1 API call (only ids differ)"
+                          : "the same call";
 }
 
 }  // namespace
@@ -74,7 +72,6 @@ std::vector<Finding> repeated_external_calls(const Snapshot& s, const RuleParams
       Impact impact = impact_of(r, t.path_ms, t.requests);
       double reps = t.repeats / t.requests;
       if (!pattern_fires(impact, reps, p)) continue;
-      int distinct = t.first ? t.first->distinct : 0;
       Finding f = p.make_finding(fmt::format("traces/{}/{}/{}", r.service, r.route, call));
       f.component = "traces:" + t.service;
       f.severity = pattern_severity(impact, p);
@@ -88,24 +85,23 @@ std::vector<Finding> repeated_external_calls(const Snapshot& s, const RuleParams
       if (t.shape != "serial")
         f.detail += " The calls overlap: they cost the dependency (and connection slots) more than latency.";
       f.impact = {round_to(impact.share, 4), "request_time"};
-      f.evidence = {
-          {"call", call},
-          {"host", t.target},
-          {"route", r.route},
-          {"service", t.service},
-          {"entry_service", r.service},
-          {"shape", t.shape},
-          {"concurrency", t.concurrency},
-          {"repetitions_per_request", round_to(reps, 2)},
-          {"distinct_urls", distinct},
-          {"requests", t.requests},
-          {"time_per_request_ms", round_to(impact.per_request_ms, 3)},
-          {"wall_ms_per_request", round_to(std::min(t.wall_ms / t.requests, mean_request_ms(r)), 3)},
-          {"request_share", round_to(impact.share, 4)},
-          {"parent", t.parent}};
+      f.evidence = {{"call", call},
+                    {"host", t.target},
+                    {"route", r.route},
+                    {"service", t.service},
+                    {"entry_service", r.service},
+                    {"shape", t.shape},
+                    {"concurrency", t.concurrency},
+                    {"repetitions_per_request", round_to(reps, 2)},
+                    {"distinct_urls", t.distinct},
+                    {"requests", t.requests},
+                    {"time_per_request_ms", round_to(impact.per_request_ms, 3)},
+                    {"wall_ms_per_request", round_to(wall_per_request(r, t), 3)},
+                    {"request_share", round_to(impact.share, 4)},
+                    {"parent", t.parent}};
       add_code_location(f.evidence, t.first);
       f.remediation.summary =
-          distinct == 1
+          t.distinct == 1
               ? "The same call with the same arguments: keep its answer for the request (or cache it), "
                 "or fetch it once and pass it down."
               : "Batch the calls into one (an endpoint taking many ids, a batch publish), or cache "
@@ -186,9 +182,7 @@ std::vector<Finding> sequential_external_calls(const Snapshot& s, const RulePara
     double share = mean_request_ms(r) > 0 ? std::min(1.0, saved / mean_request_ms(r)) : 0;
     Finding f = p.make_finding(fmt::format("traces/{}/{}/sequential", r.service, r.route));
     f.component = "traces:" + (all.service.empty() ? r.service : all.service);
-    f.severity = share >= p["critical_request_share"] ? Severity::critical
-                 : share >= p["high_request_share"]   ? Severity::high
-                                                      : Severity::medium;
+    f.severity = share_severity_from_medium(share, p);
     f.title = fmt::format(
         "{} {} makes {:.0f} calls to different endpoints one after another: if they are independent, running "
         "them concurrently saves about {} per request",
@@ -214,16 +208,6 @@ std::vector<Finding> sequential_external_calls(const Snapshot& s, const RulePara
   return out;
 }
 
-namespace {
-
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
-}  // namespace
-
 // Network inside the trace: the time between a client span and the server span it reached, on the
 // calling requests' critical paths, link by link (caller -> callee), compared with the other links.
 std::vector<Finding> slow_links(const Snapshot& s, const RuleParams& p) {
@@ -232,15 +216,13 @@ std::vector<Finding> slow_links(const Snapshot& s, const RuleParams& p) {
     double share = l.request_ms > 0 ? std::min(1.0, l.path_ms / l.request_ms) : 0;
     if (l.calls < p["min_calls"] || l.gap.p95 < p["min_gap_p95_ms"] || share < p["min_request_share"])
       continue;
-    std::vector<double> others;
+    Histogram others;  // the other links' p95 gaps
     for (const auto& o : s.links)
-      if (&o != &l) others.push_back(o.gap.p95);
-    double typical = median(others);
+      if (&o != &l) others.add(o.gap.p95);
+    double typical = others.percentile(50);
     Finding f = p.make_finding(fmt::format("traces/link/{}/{}", l.caller, l.callee));
     f.component = "traces:" + l.callee;
-    f.severity = share >= p["critical_request_share"] ? Severity::critical
-                 : share >= p["high_request_share"]   ? Severity::high
-                                                      : Severity::medium;
+    f.severity = share_severity_from_medium(share, p);
     double per_request = l.requests > 0 ? l.path_ms / l.requests : 0;
     f.title = fmt::format(
         "Slow link {} -> {}: p95 {} between the call and its arrival, {} of the calling requests' time",
@@ -250,9 +232,9 @@ std::vector<Finding> slow_links(const Snapshot& s, const RuleParams& p) {
         "{} per request on the critical path in {} requests. {}",
         human_count(l.calls), l.caller, l.callee, human_ms(l.gap.p50), human_ms(l.gap.p95),
         human_ms(l.gap.max), human_ms(per_request), human_count(l.requests),
-        others.empty() ? std::string("No other link in these traces to compare with.")
-                       : fmt::format("The other {} links of these traces: median p95 gap {}.", others.size(),
-                                     human_ms(typical)));
+        others.count() == 0 ? std::string("No other link in these traces to compare with.")
+                            : fmt::format("The other {} links of these traces: median p95 gap {}.",
+                                          others.count(), human_ms(typical)));
     f.impact = {round_to(share, 4), "request_time"};
     f.evidence = {{"caller", l.caller},
                   {"callee", l.callee},
@@ -265,7 +247,7 @@ std::vector<Finding> slow_links(const Snapshot& s, const RuleParams& p) {
                   {"time_per_request_ms", round_to(per_request, 3)},
                   {"request_share", round_to(share, 4)},
                   {"other_links_gap_p95_ms", round_to(typical, 3)},
-                  {"other_links", static_cast<double>(others.size())}};
+                  {"other_links", static_cast<double>(others.count())}};
     out.push_back(std::move(f));
   }
   return out;

@@ -164,7 +164,7 @@ Assembler::Occurrence Assembler::repetition_of(uint32_t parent, size_t i, size_t
   Occurrence pat;
   const Span& first = *nodes_[keyed_[i].second].span;
   bool external = first.cls == SpanClass::external;
-  bool fan_out = kind[0] == 'f';
+  bool fan_out = std::string_view(kind) == "fan_out";
   pat.kind = kind;
   pat.key = external ? (fan_out ? first.target : first.call) : first.statement;
   pat.repeats = static_cast<int>(j - i);
@@ -202,14 +202,14 @@ Assembler::Occurrence Assembler::repetition_of(uint32_t parent, size_t i, size_t
 // The waits for a pooled connection beside the calls keyed_[i, j) (under their parents): each call
 // of an N+1 takes a connection first, and concurrent ones queue for it — that wait is theirs.
 int64_t Assembler::pool_waits_beside(size_t i, size_t j) {
-  hosts_scratch_.clear();
+  parents_.clear();
   for (size_t k = i; k < j; ++k)
-    hosts_scratch_.push_back(static_cast<uint32_t>(nodes_[keyed_[k].second].parent));
-  std::sort(hosts_scratch_.begin(), hosts_scratch_.end());
-  hosts_scratch_.erase(std::unique(hosts_scratch_.begin(), hosts_scratch_.end()), hosts_scratch_.end());
+    if (int32_t parent = nodes_[keyed_[k].second].parent; parent >= 0)
+      parents_.push_back(static_cast<uint32_t>(parent));
+  std::sort(parents_.begin(), parents_.end());
+  parents_.erase(std::unique(parents_.begin(), parents_.end()), parents_.end());
   int64_t waits = 0;
-  for (uint32_t parent : hosts_scratch_) {
-    if (parent >= nodes_.size()) continue;  // a root: no parent
+  for (uint32_t parent : parents_) {
     const Node& p = nodes_[parent];
     for (uint32_t k = 0; k < p.count; ++k) {
       const Node& c = nodes_[child_list_[p.first + k]];

@@ -16,6 +16,12 @@ Severity share_severity(double share, const RuleParams& p) {
                                               : Severity::low;
 }
 
+Severity share_severity_from_medium(double share, const RuleParams& p) {
+  return share >= p["critical_request_share"] ? Severity::critical
+         : share >= p["high_request_share"]   ? Severity::high
+                                              : Severity::medium;
+}
+
 bool any_pattern(const Pattern&) {
   return true;
 }
@@ -41,6 +47,7 @@ std::map<std::string, PatternTotal> totals(const Route& r, const std::string& ki
     t.window_ms += p.window_ms;
     t.wall_ms += p.wall_ms;
     t.concurrency = std::max(t.concurrency, p.concurrency);
+    t.distinct = std::max(t.distinct, p.distinct);
   }
   return out;
 }
@@ -49,6 +56,10 @@ Impact impact_of(const Route& r, double path_ms, double requests) {
   double mean = mean_request_ms(r);
   double per_request = requests > 0 ? std::min(path_ms / requests, mean) : 0;
   return {per_request, mean > 0 ? std::min(1.0, per_request / mean) : 0};
+}
+
+double wall_per_request(const Route& r, const PatternTotal& t) {
+  return t.requests > 0 ? std::min(t.wall_ms / t.requests, mean_request_ms(r)) : 0;
 }
 
 bool worth_reporting(const Impact& i, const RuleParams& p) {

@@ -14,11 +14,14 @@ double mean_request_ms(const Route& r);
 
 // Severity grows with the share of the request's time (thresholds of the rule).
 Severity share_severity(double share, const RuleParams& p);
+// The same for rules that fire only on a large share: medium below high_request_share.
+Severity share_severity_from_medium(double share, const RuleParams& p);
 
 // Patterns of one kind and key (and shape) with at least `min_repeats`, summed over requests.
 struct PatternTotal {
   double requests = 0, total_ms = 0, repeats = 0, saved_ms = 0, path_ms = 0, window_ms = 0, wall_ms = 0;
   int concurrency = 0;
+  int distinct = 0;  // the most different parameter sets / URLs in one request (0: not known)
   std::string parent, service, target, shape;
   const Pattern* first = nullptr;  // carries the code location, when the spans had one
 };
@@ -34,6 +37,8 @@ struct Impact {
   double per_request_ms = 0, share = 0;
 };
 Impact impact_of(const Route& r, double path_ms, double requests);
+// Wall time (union of the calls' intervals) per request, never more than the request lasted.
+double wall_per_request(const Route& r, const PatternTotal& t);
 
 // Absolute or relative: worth reporting when it costs `min_total_ms` per request, or a large share of
 // a faster request (above a small floor).

@@ -29,15 +29,10 @@ std::string statement_subject(const std::string& text) {
   return fp ? fmt::format("{:016x}", *fp) : text;
 }
 
-}  // namespace
-
-namespace {
-
 // An N+1 from traces, in words: serial ones cost latency, concurrent ones load and pool slots.
 void describe_n_plus_one(Finding& f, const Route& r, const std::string& statement, const PatternTotal& t,
                          const Impact& impact, bool cache) {
   double reps = t.repeats / t.requests;
-  bool serial = t.shape == "serial";
   f.title =
       cache ? fmt::format("Cache N+1 on {} {}: {} {} runs {:.0f} times per request, {} ({} of the request)",
                           r.service, r.route, t.target, one_line(statement, 60), reps, shape_words(t),
@@ -51,7 +46,7 @@ void describe_n_plus_one(Finding& f, const Route& r, const std::string& statemen
       human_count(t.requests), human_count(r.requests), r.route, cache ? "cache command" : "statement", reps,
       shape_words(t), t.parent, t.service, human_ms(impact.per_request_ms), percent(impact.share),
       human_ms(mean_request_ms(r)));
-  if (!serial)
+  if (t.shape != "serial")
     f.detail += fmt::format(
         " The calls overlap, so they cost the request little latency, but the {} still runs {:.0f} queries "
         "instead of one, each holding a pooled connection: under load they cost throughput and pool slots.",
@@ -79,23 +74,22 @@ std::vector<Finding> n_plus_one(const Snapshot& s, const RuleParams& p) {
       f.severity = pattern_severity(impact, p);
       describe_n_plus_one(f, r, statement, t, impact, cache);
       f.impact = {round_to(impact.share, 4), "request_time"};
-      f.evidence = {
-          {"query", one_line(statement, 2048)},
-          {"route", r.route},
-          {"service", t.service},
-          {"entry_service", r.service},
-          {"datastore", t.target},
-          {"parent", t.parent},
-          {"shape", t.shape},
-          {"concurrency", t.concurrency},
-          {"repetitions_per_request", round_to(reps, 2)},
-          {"distinct_parameters", t.first ? t.first->distinct : 0},
-          {"requests", t.requests},
-          {"time_per_request_ms", round_to(impact.per_request_ms, 3)},
-          {"wall_ms_per_request", round_to(std::min(t.wall_ms / t.requests, mean_request_ms(r)), 3)},
-          {"request_share", round_to(impact.share, 4)},
-          {"mean_ms", round_to(t.total_ms / t.repeats, 3)},
-          {"total_ms", round_to(t.total_ms, 3)}};
+      f.evidence = {{"query", one_line(statement, 2048)},
+                    {"route", r.route},
+                    {"service", t.service},
+                    {"entry_service", r.service},
+                    {"datastore", t.target},
+                    {"parent", t.parent},
+                    {"shape", t.shape},
+                    {"concurrency", t.concurrency},
+                    {"repetitions_per_request", round_to(reps, 2)},
+                    {"distinct_parameters", t.distinct},
+                    {"requests", t.requests},
+                    {"time_per_request_ms", round_to(impact.per_request_ms, 3)},
+                    {"wall_ms_per_request", round_to(wall_per_request(r, t), 3)},
+                    {"request_share", round_to(impact.share, 4)},
+                    {"mean_ms", round_to(t.total_ms / t.repeats, 3)},
+                    {"total_ms", round_to(t.total_ms, 3)}};
       add_code_location(f.evidence, t.first);
       if (cache)
         f.remediation.summary =

@@ -153,11 +153,10 @@ struct Link {
   double calls = 0;
   double requests = 0, request_ms = 0;  // end-user requests that used the link, their duration
   double path_ms = 0;                   // the gaps' time on those requests' critical paths
-  double gap_ms = 0;                    // all the gaps, summed
   Latency gap;                          // per call, ms
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Link, caller, callee, calls, requests, request_ms, path_ms,
-                                                gap_ms, gap)
+                                                gap)
 
 struct InputFile {
   std::string name, format;

@@ -159,8 +159,8 @@ Snapshot Assembler::finish() {
   if (snap.externals.size() > 200) snap.externals.resize(200);
   for (auto& [key, acc] : links_)
     snap.links.push_back({strings_.str(static_cast<uint32_t>(key >> 32)),
-                          strings_.str(static_cast<uint32_t>(key)), acc.count, acc.requests,
-                          round_to(acc.request_ms, 3), round_to(acc.path_ms, 3), round_to(acc.gap_ms, 3),
+                          strings_.str(static_cast<uint32_t>(key)), static_cast<double>(acc.gap.count()),
+                          acc.requests, round_to(acc.request_ms, 3), round_to(acc.path_ms, 3),
                           latency_of(acc.gap)});
   std::sort(snap.links.begin(), snap.links.end(), [](auto& a, auto& b) {
     return std::tie(b.path_ms, a.caller, a.callee) < std::tie(a.path_ms, b.caller, b.callee);

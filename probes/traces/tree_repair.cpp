@@ -2,26 +2,11 @@
 // analysed: calls parented beside the span that covers them (flat parent links), a statement sent
 // by one span and timed by another (PDO prepare / execute), an ORM's span over its driver's.
 #include <algorithm>
-#include <cctype>
 
 #include "probes/traces/assemble.hpp"
+#include "probes/traces/conventions.hpp"
 
 namespace cp::traces {
-
-namespace {
-
-bool mentions_prepare(std::string_view name) {
-  static constexpr std::string_view kWord = "prepare";
-  if (name.size() < kWord.size()) return false;
-  for (size_t i = 0; i + kWord.size() <= name.size(); ++i) {
-    size_t k = 0;
-    while (k < kWord.size() && std::tolower(static_cast<unsigned char>(name[i + k])) == kWord[k]) ++k;
-    if (k == kWord.size()) return true;
-  }
-  return false;
-}
-
-}  // namespace
 
 // A span of the same service as its parent that starts before it or ends after it is no clock skew
 // (one clock): it is work its parent started and did not wait for — a GraphQL list's item resolvers
@@ -55,9 +40,9 @@ bool Assembler::hang_outliving_spans() {
 // Flat parent links (Rails, Django, .NET agents): every span of a transaction hangs under its root,
 // beside the span that ran it — a controller action or middleware that covers the calls in time.
 // A database, cache or external call is adopted by the innermost sibling of its service that is own
-// code (an internal span) and covers its whole interval (own-code siblings are not: concurrent
-// resolvers or workers overlap by chance); the critical path then walks into the covering span and finds the
-// calls there, instead of counting their time as the covering span's own code.
+// code (an internal span) and covers its whole interval; own-code siblings are not adopted
+// (concurrent resolvers or workers overlap by chance). The critical path then walks into the
+// covering span and finds the calls there, instead of counting their time as its own code.
 bool Assembler::adopt_covered_spans() {
   bool moved = false;
   for (uint32_t i = 0; i < nodes_.size(); ++i)
@@ -121,7 +106,7 @@ void Assembler::join_split_statements() {
       ++inner;
       last_inner = c;
       if (!unnamed) continue;
-      if (!s.statement_from_name && mentions_prepare(strings_.str(s.name))) {
+      if (!s.statement_from_name && prepares_statement(strings_.str(s.name))) {
         prepared = static_cast<int32_t>(c);
       } else if (s.statement_from_name && prepared >= 0) {
         const Span& prep = *nodes_[static_cast<size_t>(prepared)].span;

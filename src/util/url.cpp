@@ -79,8 +79,8 @@ void append_path_template(std::string_view path, std::string& out) {
   }
 }
 
-std::string_view path_of(std::string_view url) {
-  auto [start, path_start] = authority_bounds(url);
+// The path that starts at `path_start`, without its query or fragment.
+std::string_view path_from(std::string_view url, size_t path_start) {
   size_t path_end = path_start;
   while (path_end < url.size() && url[path_end] != '?' && url[path_end] != '#') ++path_end;
   return url.substr(path_start, path_end - path_start);
@@ -88,10 +88,9 @@ std::string_view path_of(std::string_view url) {
 }  // namespace
 
 std::string path_template(std::string_view path) {
+  size_t start = path.empty() || path[0] == '/' ? 0 : authority_bounds(path).second;  // or a whole URL
   std::string out;
-  if (!path.empty() && path[0] != '/') path = path_of(path);  // a whole URL
-  size_t end = path.find_first_of("?#");
-  append_path_template(path.substr(0, end), out);
+  append_path_template(path_from(path, start), out);
   return out.empty() ? std::string("/") : out;
 }
 
@@ -116,9 +115,7 @@ std::string_view append_url_template(std::string_view url, std::string& out) {
   auto [start, path_start] = authority_bounds(url);
   std::string_view host = host_of_authority(url.substr(start, path_start - start));
   out += host;
-  size_t path_end = path_start;
-  while (path_end < url.size() && url[path_end] != '?' && url[path_end] != '#') ++path_end;
-  append_path_template(url.substr(path_start, path_end - path_start), out);
+  append_path_template(path_from(url, path_start), out);
   return host;
 }
 

@@ -22,14 +22,8 @@ as_service_user() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
-free_port() {
-  local port
-  for _ in $(seq 1 50); do
-    port=$(( 20000 + RANDOM % 30000 ))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return; fi
-  done
-  die "no free port found"
-}
+# shellcheck source=tests/tools/free_port.sh
+. "$(dirname "${BASH_SOURCE[0]}")/free_port.sh"
 
 env_set() { echo "$1=$2" >> "$DIR/env"; }
 

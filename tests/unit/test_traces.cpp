@@ -17,12 +17,17 @@
 #include "probes/traces/normalize.hpp"
 #include "probes/traces/readers.hpp"
 #include "probes/traces/rules.hpp"
+#include "traces_support.hpp"
 
 using namespace cp;
 using namespace cp::traces;
 using json = nlohmann::ordered_json;
 
 namespace {
+
+using test::assemble_text;
+constexpr auto findings = test::trace_findings;
+constexpr auto read_error = test::trace_read_error;
 
 std::string fixture_path(const std::string& name) {
   return test::source_dir() + "/tests/fixtures/traces/" + name;
@@ -32,29 +37,6 @@ Snapshot assemble(const std::vector<std::string>& files) {
   Assembler a;
   for (const auto& f : files) read_traces(fixture_path(f), [&](const RawSpan& s) { a.add(s); });
   return a.finish();
-}
-
-Snapshot assemble_text(const std::string& text) {
-  Assembler a;
-  read_traces_buffer("inline", text.data(), text.size(), [&](const RawSpan& s) { a.add(s); });
-  return a.finish();
-}
-
-std::vector<Finding> findings(const Snapshot& s, const std::string& rule) {
-  Target t{"traces", "--traces", {""}, "fixture", {}};
-  std::vector<Finding> out;
-  for (auto& f : judge(s, t, {}).findings)
-    if (f.rule == rule) out.push_back(f);
-  return out;
-}
-
-std::string read_error(const std::string& text) {
-  try {
-    read_traces_buffer("input.json", text.data(), text.size(), [](const RawSpan&) {});
-  } catch (const ReadError& e) {
-    return e.message;
-  }
-  return "";
 }
 
 }  // namespace

@@ -69,6 +69,16 @@ std::vector<json> findings_of(const Judged& j, const std::string& rule) {
   return test::findings_of(j.report, rule);
 }
 
+// The captures of one scenario (each format): a scenario missing from expected.json fails, rather
+// than leaving its checks unrun.
+std::vector<const Judged*> captures_of(const std::string& scenario) {
+  std::vector<const Judged*> out;
+  for (const auto& j : judged())
+    if (j.scenario == scenario) out.push_back(&j);
+  REQUIRE_MESSAGE(!out.empty(), "no capture of " << scenario);
+  return out;
+}
+
 }  // namespace
 
 TEST_CASE("captures: the verdict's category is the careful engineer's, in every capture") {
@@ -230,8 +240,8 @@ TEST_CASE("captures: each entry route's breakdown adds up and names the services
 TEST_CASE(
     "must hold on the captures: a flat-parented N+1 (calls beside a covering sibling) is found, verdict "
     "database") {
-  for (const auto& j : judged()) {
-    if (j.scenario != "flat_parent_n_plus_one") continue;
+  for (const Judged* capture : captures_of("flat_parent_n_plus_one")) {
+    const Judged& j = *capture;
     CAPTURE(j.file);
     CHECK(j.report["verdict"]["category"] == "database");
     auto n1 = findings_of(j, "db.n_plus_one");
@@ -245,24 +255,22 @@ TEST_CASE(
 }
 
 TEST_CASE("must hold on the captures: placeholders never yield \"same parameters\"") {
-  int seen = 0;
-  for (const auto& j : judged()) {
-    if (j.scenario != "placeholder_n_plus_one" && j.scenario != "orm_lazy_n_plus_one") continue;
-    CAPTURE(j.file);
-    ++seen;
-    CHECK(findings_of(j, "db.repeated_identical_query").empty());
-    for (const auto& f : j.report["findings"])
-      CHECK(f["title"].get<std::string>().find("same parameters") == std::string::npos);
-    auto n1 = findings_of(j, "db.n_plus_one");
-    REQUIRE(n1.size() == 1);
-    CHECK(n1[0]["evidence"]["repetitions_per_request"].get<double>() >= 12);
-  }
-  CHECK(seen == 2);
+  for (const char* scenario : {"placeholder_n_plus_one", "orm_lazy_n_plus_one"})
+    for (const Judged* capture : captures_of(scenario)) {
+      const Judged& j = *capture;
+      CAPTURE(j.file);
+      CHECK(findings_of(j, "db.repeated_identical_query").empty());
+      for (const auto& f : j.report["findings"])
+        CHECK(f["title"].get<std::string>().find("same parameters") == std::string::npos);
+      auto n1 = findings_of(j, "db.n_plus_one");
+      REQUIRE(n1.size() == 1);
+      CHECK(n1[0]["evidence"]["repetitions_per_request"].get<double>() >= 12);
+    }
 }
 
 TEST_CASE("must hold on the captures: an ORM's span over its driver's is one query, not two") {
-  for (const auto& j : judged()) {
-    if (j.scenario != "orm_lazy_n_plus_one") continue;
+  for (const Judged* capture : captures_of("orm_lazy_n_plus_one")) {
+    const Judged& j = *capture;
     auto n1 = findings_of(j, "db.n_plus_one");
     REQUIRE(n1.size() == 1);
     CHECK(n1[0]["evidence"]["repetitions_per_request"].get<double>() == doctest::Approx(12).epsilon(0.05));
@@ -270,8 +278,8 @@ TEST_CASE("must hold on the captures: an ORM's span over its driver's is one que
 }
 
 TEST_CASE("must hold on the captures: the route-less service's N+1 names its templated route") {
-  for (const auto& j : judged()) {
-    if (j.scenario != "routeless_n_plus_one") continue;
+  for (const Judged* capture : captures_of("routeless_n_plus_one")) {
+    const Judged& j = *capture;
     auto n1 = findings_of(j, "db.n_plus_one");
     REQUIRE(n1.size() == 1);
     CHECK(n1[0]["evidence"]["route"] == "/orders/{id}/lines");
@@ -281,11 +289,10 @@ TEST_CASE("must hold on the captures: the route-less service's N+1 names its tem
 
 TEST_CASE(
     "must hold on the captures: a delayed link between two services is a network finding naming the callee") {
-  int seen = 0;
-  for (const auto& j : judged()) {
-    if (j.scenario != "delayed_link") continue;
+  REQUIRE(captures_of("delayed_link").size() == 2);  // OTLP and Zipkin
+  for (const Judged* capture : captures_of("delayed_link")) {
+    const Judged& j = *capture;
     CAPTURE(j.file);
-    ++seen;
     CHECK(j.report["verdict"]["category"] == "network");
     auto link = findings_of(j, "net.link_latency");
     REQUIRE(link.size() == 1);
@@ -294,22 +301,18 @@ TEST_CASE(
     CHECK(link[0]["evidence"]["caller"] == "cart");
     CHECK(link[0]["evidence"]["gap_p95_ms"].get<double>() >= 150);  // the proxy delays 200 ms
   }
-  CHECK(seen == 2);  // OTLP and Zipkin
 }
 
 TEST_CASE(
     "must hold on the captures: concurrent resolvers' lookups are an N+1, their DataLoader twin is not") {
-  for (const auto& j : judged()) {
-    if (j.scenario == "graphql_resolver_n_plus_one") {
-      CHECK(j.report["verdict"]["category"] == "database");
-      auto n1 = findings_of(j, "db.n_plus_one");
-      REQUIRE(n1.size() == 1);
-      CHECK(n1[0]["evidence"]["shape"] != "serial");
-      CHECK(n1[0]["evidence"]["repetitions_per_request"].get<double>() == 12);
-    } else if (j.scenario == "graphql_dataloader") {
-      CHECK(findings_of(j, "db.n_plus_one").empty());
-    }
+  for (const Judged* j : captures_of("graphql_resolver_n_plus_one")) {
+    CHECK(j->report["verdict"]["category"] == "database");
+    auto n1 = findings_of(*j, "db.n_plus_one");
+    REQUIRE(n1.size() == 1);
+    CHECK(n1[0]["evidence"]["shape"] != "serial");
+    CHECK(n1[0]["evidence"]["repetitions_per_request"].get<double>() == 12);
   }
+  for (const Judged* j : captures_of("graphql_dataloader")) CHECK(findings_of(*j, "db.n_plus_one").empty());
 }
 
 TEST_CASE("must hold on the captures: a cheap N+1 is low, and fails a baseline gate once introduced") {
@@ -342,8 +345,8 @@ TEST_CASE("must hold on the captures: a cheap N+1 is low, and fails a baseline g
 
 TEST_CASE(
     "must hold on the captures: a per-item publish to a broker is a repeated call naming the destination") {
-  for (const auto& j : judged()) {
-    if (j.scenario != "rabbitmq_publish") continue;
+  for (const Judged* capture : captures_of("rabbitmq_publish")) {
+    const Judged& j = *capture;
     CHECK(j.report["verdict"]["category"] == "network");
     auto repeated = findings_of(j, "net.repeated_external_call");
     REQUIRE(repeated.size() == 1);

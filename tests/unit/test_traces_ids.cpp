@@ -11,11 +11,16 @@
 #include "probes/traces/assemble.hpp"
 #include "probes/traces/readers.hpp"
 #include "probes/traces/rules.hpp"
+#include "traces_support.hpp"
 
 using namespace cp;
 using namespace cp::traces;
 
 namespace {
+
+using test::assemble_text;
+constexpr auto findings = test::trace_findings;
+constexpr auto read_error = test::trace_read_error;
 
 // One request: GET /orders (100 ms) runs six user lookups one after another (12 ms each), ids as
 // given. Times in microseconds from the request's start.
@@ -115,20 +120,6 @@ std::string otlp(const std::vector<ShapeSpan>& shape, const std::function<std::s
   return lines;
 }
 
-Snapshot assemble_text(const std::string& text) {
-  Assembler a;
-  read_traces_buffer("inline", text.data(), text.size(), [&](const RawSpan& s) { a.add(s); });
-  return a.finish();
-}
-
-std::vector<Finding> findings(const Snapshot& s, const std::string& rule) {
-  Target t{"traces", "--traces", {""}, "fixture", {}};
-  std::vector<Finding> out;
-  for (auto& f : judge(s, t, {}).findings)
-    if (f.rule == rule) out.push_back(f);
-  return out;
-}
-
 // The diagnosis of the ten requests: one tree each, the lookups under the request, on its path.
 void check_lookups_diagnosed(const Snapshot& s) {
   CHECK(s.spans == kRequests * (kLookups + 1));
@@ -155,15 +146,6 @@ std::vector<RawSpan> read_spans(const std::string& text) {
   std::vector<RawSpan> out;
   read_traces_buffer("inline", text.data(), text.size(), [&](const RawSpan& s) { out.push_back(s); });
   return out;
-}
-
-std::string read_error(const std::string& text) {
-  try {
-    read_traces_buffer("input.json", text.data(), text.size(), [](const RawSpan&) {});
-  } catch (const ReadError& e) {
-    return e.message;
-  }
-  return "";
 }
 
 }  // namespace

@@ -11,14 +11,8 @@ set -euo pipefail
 SBIN=${RABBITMQ_SBIN:-/usr/lib/rabbitmq/bin}
 die() { echo "rabbitmq.sh: $*" >&2; exit 1; }
 
-free_port() {
-  local port
-  for _ in $(seq 1 50); do
-    port=$(( 20000 + RANDOM % 30000 ))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return; fi
-  done
-  die "no free port found"
-}
+# shellcheck source=tests/tools/free_port.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../tools/free_port.sh"
 
 # The broker's environment, from DIR/ports (rabbitmq-env reads the RABBITMQ_* variables; the
 # system's /etc/rabbitmq/rabbitmq-env.conf is replaced by an empty one).

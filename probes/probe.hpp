@@ -11,6 +11,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "core/crosscheck.hpp"
 #include "core/lever_inputs.hpp"
 #include "core/model.hpp"
 #include "core/rule_spec.hpp"
@@ -79,6 +80,8 @@ struct Judgement {
   std::string too_little;
   // Measurements the scaling advice reads (src/core/advice.cpp); empty when the probe has none.
   LeverInputs levers;
+  // What other probes' findings may rest on: statement timings, process stalls (reconcile.cpp).
+  CrossCheck crosscheck;
 };
 
 // What the registry reads of a probe's rule table (see `Rule` below).

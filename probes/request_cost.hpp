@@ -3,9 +3,11 @@
 // declaration of db.n_plus_one. A pattern fires on its count; its cost decides its severity.
 #pragma once
 
+#include <algorithm>
 #include <string_view>
 #include <vector>
 
+#include "core/model.hpp"
 #include "core/rule_spec.hpp"
 #include "probes/sources.hpp"
 
@@ -46,6 +48,21 @@ inline std::vector<ThresholdSpec> with_request_cost(std::vector<ThresholdSpec> o
   };
   own.insert(own.end(), family.begin(), family.end());
   return own;
+}
+
+// The severity a per-request cost earns under the family's thresholds; `p[name]` reads one (a rule's
+// RuleParams, or the thresholds a finding carries when its cost is restated: src/core/reconcile.cpp).
+// Low below both reporting floors (the pattern then fires on its count alone).
+template <typename Params>
+Severity request_cost_severity(double per_request_ms, double share, const Params& p) {
+  bool worth = per_request_ms >= p["min_total_ms"] ||
+               (share >= p["min_request_share"] && per_request_ms >= p["min_share_ms"]);
+  if (!worth) return Severity::low;
+  if (per_request_ms >= p["critical_total_ms"] || share >= p["critical_request_share"]) return Severity::critical;
+  Severity s = share >= p["high_request_share"]     ? Severity::high
+               : share >= p["medium_request_share"] ? Severity::medium
+                                                    : Severity::low;
+  return per_request_ms >= p["high_total_ms"] ? std::max(s, Severity::high) : s;
 }
 
 }  // namespace cp

@@ -1,6 +1,7 @@
 #include "probes/host/rules.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <numeric>
 
@@ -318,6 +319,31 @@ RuleDeclarations rule_declarations() {
   return declarations(rule_table(), {{"cgroup.cpu_throttled_ratio", +1, 0.05}});
 }
 
+// A container's id in its cgroup path (docker, containerd, CRI-O: 64 hex digits), as the spans'
+// container.id resource attribute names it.
+std::string container_id(const std::string& path) {
+  size_t run = 0;
+  for (size_t i = 0; i < path.size(); ++i) {
+    run = std::isxdigit(static_cast<unsigned char>(path[i])) ? run + 1 : 0;
+    bool ends = i + 1 == path.size() || !std::isxdigit(static_cast<unsigned char>(path[i + 1]));
+    if (run == 64 && ends) return path.substr(i + 1 - 64, 64);
+  }
+  return "";
+}
+
+// The CPU the watched process was held back from, for the spans it emitted to be set beside
+// (src/core/reconcile.cpp), and as infrastructure's measured attribution: the share of the window.
+void add_stalls(const Snapshot& s, Judgement& j) {
+  for (const auto& f : j.findings) {
+    if (f.rule != "infra.cpu_throttling" && f.rule != "infra.cpu_saturation") continue;
+    if (f.severity < Severity::medium || !f.impact.share) continue;
+    ProcessIdentity who{s.pid > 0 ? std::to_string(s.pid) : "", s.hostname, container_id(s.cgroup_path), ""};
+    j.crosscheck.stalls.push_back({who, *f.impact.share, f.id, f.rule});
+    double& a = j.attribution[Category::infrastructure];
+    a = std::max(a, *f.impact.share);
+  }
+}
+
 Judgement judge(const Snapshot& s, const Target& target, const Settings& settings) {
   Judgement j;
   judge_rules(j, settings, rule_table(), s);
@@ -348,6 +374,7 @@ Judgement judge(const Snapshot& s, const Target& target, const Settings& setting
                          "tasks", labels});
   j.metrics.push_back({"host.cpus", s.cpus, "cpus", labels});
   j.metrics.push_back({"host.read_cpu_ms_per_sample", round_to(s.read_cpu_ms, 3), "ms", labels});
+  add_stalls(s, j);
   return j;
 }
 

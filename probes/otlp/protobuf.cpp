@@ -155,15 +155,23 @@ std::pair<std::string_view, AnyValue> read_key_value(Reader r) {
   return {key, value};
 }
 
-// Resource: attributes (1); the service is service.name.
-std::string_view service_name(Reader r) {
+// Resource: attributes (1); the service is service.name, the process host.name, process.pid (an
+// int: its digits are written to `pid_text`) and container.id.
+std::string_view read_resource(Reader r, traces::Resource& res, std::string& pid_text) {
   std::string_view service;
   uint32_t f;
   Wire w;
   while (r.next(f, w)) {
     if (f == 1 && w == Wire::len) {
       auto [key, value] = read_key_value(r.message());
-      if (key == "service.name" && value.is_string) service = value.str;
+      if (key == "service.name" && value.is_string) {
+        service = value.str;
+      } else if (value.is_num) {
+        pid_text = std::to_string(value.num);
+        res.note(key, pid_text);
+      } else if (value.is_string) {
+        res.note(key, value.str);
+      }
     } else {
       r.skip(w);
     }
@@ -201,9 +209,10 @@ uint64_t span_id_of(Reader& r, std::string_view b, const char* field) {
 
 // Span: trace_id (1), span_id (2), parent_span_id (4), name (5), kind (6), start (7), end (8),
 // attributes (9), status (15).
-traces::RawSpan read_span(Reader r, std::string_view service) {
+traces::RawSpan read_span(Reader r, std::string_view service, const traces::Resource& res) {
   traces::RawSpan s;
   s.service = service;
+  res.apply(s);
   bool has_trace = false, has_id = false;
   uint32_t f;
   Wire w;
@@ -260,14 +269,15 @@ traces::RawSpan read_span(Reader r, std::string_view service) {
 }
 
 // ScopeSpans (and the older InstrumentationLibrarySpans): spans (2).
-size_t read_scope_spans(Reader r, std::string_view service, const traces::SpanSink& sink) {
+size_t read_scope_spans(Reader r, std::string_view service, const traces::Resource& res,
+                        const traces::SpanSink& sink) {
   size_t n = 0;
   uint32_t f;
   Wire w;
   while (r.next(f, w)) {
     if (f == 2) {
       r.expect(f, w, Wire::len);
-      sink(read_span(r.message(), service));
+      sink(read_span(r.message(), service, res));
       ++n;
     } else {
       r.skip(w);
@@ -280,13 +290,15 @@ size_t read_scope_spans(Reader r, std::string_view service, const traces::SpanSi
 // may follow the spans on the wire: it is looked up first.
 size_t read_resource_spans(Reader r, const traces::SpanSink& sink) {
   std::string_view service;
+  traces::Resource res;
+  std::string pid_text;
   Reader scan = r;
   uint32_t f;
   Wire w;
   while (scan.next(f, w)) {
     if (f == 1) {
       scan.expect(f, w, Wire::len);
-      service = service_name(scan.message());
+      service = read_resource(scan.message(), res, pid_text);
     } else {
       scan.skip(w);
     }
@@ -295,7 +307,7 @@ size_t read_resource_spans(Reader r, const traces::SpanSink& sink) {
   while (r.next(f, w)) {
     if (f == 2 || f == 1000) {
       r.expect(f, w, Wire::len);
-      n += read_scope_spans(r.message(), service, sink);
+      n += read_scope_spans(r.message(), service, res, sink);
     } else {
       r.skip(w);
     }

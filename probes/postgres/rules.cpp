@@ -406,6 +406,11 @@ Judgement judge(const Snapshot& snap, const Target& target, const Settings& sett
   j.notes = collection_notes(w);
   j.metrics = workload_metrics(w, target.name);
   j.levers.postgres.push_back(postgres_load(w, target.name));
+  // The server's time per statement in the window, beside what client spans measured of the same
+  // statements (src/core/reconcile.cpp); cumulative statistics cover another period: not compared.
+  if (snap.window_s > 0)
+    for (const auto& st : snap.statements)
+      j.crosscheck.statements.push_back({"postgresql", st.query, st.calls, st.total_exec_ms, true, {}});
   return j;
 }
 

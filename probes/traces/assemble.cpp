@@ -148,6 +148,9 @@ void Assembler::add(const RawSpan& raw, uint64_t offset_base) {
   s.timeout = raw.timeout || raw.http_status == 504 || raw.http_status == 408;
   s.http_status = static_cast<uint16_t>(std::clamp(raw.http_status, 0, 999));
   name_what_it_does(s, raw);
+  if (s.service != last_process_service_ &&
+      (!raw.process_pid.empty() || !raw.host_name.empty() || !raw.container_id.empty()))
+    note_process(s.service, raw);
   if (spans_.size() == spans_.capacity() && spans_.size() >= (1u << 14)) {
     // A large input: reserve for the most spans pending between two evictions at once (address
     // space; pages are touched as spans arrive) rather than moving them to ever bigger blocks.
@@ -163,6 +166,15 @@ void Assembler::add(const RawSpan& raw, uint64_t offset_base) {
   uint64_t offset = raw.offset + offset_base;
   last_seen_slot_->offset = std::max(last_seen_slot_->offset, offset);
   if (spans_.size() >= pending_limit_) evict_complete_traces(offset);
+}
+
+// The first process a service's spans name (resource attributes).
+void Assembler::note_process(uint32_t service, const RawSpan& raw) {
+  last_process_service_ = service;
+  for (const auto& p : processes_)
+    if (p.service == strings_.str(service)) return;
+  processes_.push_back({std::string(strings_.str(service)), std::string(raw.host_name),
+                        std::string(raw.process_pid), std::string(raw.container_id)});
 }
 
 // What the span is about, by its class: the route it serves, the statement it runs on which

@@ -296,6 +296,9 @@ class Assembler {
     }
   };
   Recent last_service_, last_system_;
+  std::vector<ProcessInfo> processes_;  // per service, the first seen
+  uint32_t last_process_service_ = 0;   // the service of the last span that named its process
+  void note_process(uint32_t service, const RawSpan& raw);
   TraceId last_trace_{~0ull, ~0ull};
   Pending* last_seen_slot_ = nullptr;
 

@@ -105,23 +105,29 @@ RawSpan read_otlp_span(ondemand::object span) {
 
 void read_otlp_resource_spans(ondemand::object rs, Emitter& e) {
   std::string_view service;
+  Resource res;
   for (auto field : rs) {
     std::string_view k = field.unescaped_key();
     if (k == "resource") {
       for (auto rf : field.value().get_object()) {
         if (std::string_view(rf.unescaped_key()) != "attributes") continue;
         for (auto attr : rf.value().get_array()) {
-          RawSpan tmp;
           std::string_view key, str;
           for (auto af : attr.get_object()) {
             std::string_view ak = af.unescaped_key();
             if (ak == "key")
               key = af.value().get_string();
             else if (ak == "value")
-              for (auto vf : af.value().get_object())
-                if (std::string_view(vf.unescaped_key()) == "stringValue") str = vf.value().get_string();
+              for (auto vf : af.value().get_object()) {
+                std::string_view vk = vf.unescaped_key();
+                // process.pid is an intValue: a string in OTLP/JSON, a number from some writers.
+                if (vk == "stringValue" || vk == "intValue") str = id_text(vf.value());
+              }
           }
-          if (key == "service.name") service = str;
+          if (key == "service.name")
+            service = str;
+          else
+            res.note(key, str);
         }
       }
     } else if (k == "scopeSpans" || k == "instrumentationLibrarySpans") {
@@ -134,12 +140,13 @@ void read_otlp_resource_spans(ondemand::object rs, Emitter& e) {
                 e.pending.push_back(s);  // the resource comes later in this object
               } else {
                 s.service = service;
+                res.apply(s);
                 e.emit(s);
               }
             }
     }
   }
-  e.flush(service.empty() ? std::string_view("unknown_service") : service);
+  e.flush(service.empty() ? std::string_view("unknown_service") : service, res);
 }
 
 bool read_otlp_request(ondemand::object req, Emitter& e) {

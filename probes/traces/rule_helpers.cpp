@@ -1,5 +1,7 @@
 #include "probes/traces/rule_helpers.hpp"
 
+#include "probes/request_cost.hpp"
+
 #include <algorithm>
 #include <string>
 
@@ -72,10 +74,7 @@ bool pattern_fires(const Impact& i, double repeats_per_request, const RuleParams
 }
 
 Severity pattern_severity(const Impact& i, const RuleParams& p) {
-  if (!worth_reporting(i, p)) return Severity::low;
-  if (i.per_request_ms >= p["critical_total_ms"]) return Severity::critical;
-  Severity s = share_severity(i.share, p);
-  return i.per_request_ms >= p["high_total_ms"] ? std::max(s, Severity::high) : s;
+  return request_cost_severity(i.per_request_ms, i.share, p);
 }
 
 std::string shape_words(const PatternTotal& t) {

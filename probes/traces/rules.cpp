@@ -362,11 +362,27 @@ RuleDeclarations rule_declarations() {
   return declarations(rule_table(), {{"traces.route_p95_ms", +1, 5}});
 }
 
+// What the spans measured of each statement, for the datastores' own statistics to be set beside
+// (src/core/reconcile.cpp), and the request time their attribution divides.
+void add_crosscheck(const Snapshot& s, Judgement& j) {
+  for (const auto& st : s.statements) {
+    ProcessIdentity who;
+    who.service = st.service;
+    if (auto it = std::find_if(s.processes.begin(), s.processes.end(),
+                               [&](const ProcessInfo& p) { return p.service == st.service; });
+        it != s.processes.end())
+      who = {it->pid, it->host, it->container, it->service};
+    j.crosscheck.statements.push_back({st.system, st.text, st.count, st.total_ms, false, who});
+  }
+  for (const auto& r : s.routes) j.crosscheck.attributed_ms += attributed_ms(r);
+}
+
 Judgement judge(const Snapshot& s, const Target& target, const Settings& settings) {
   Judgement j;
   judge_rules(j, settings, rule_table(), s);
   add_notes(s, j);
   add_breakdowns(s, target, j);
+  add_crosscheck(s, j);
   return j;
 }
 

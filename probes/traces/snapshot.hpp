@@ -164,6 +164,13 @@ struct InputFile {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(InputFile, name, format, bytes, spans)
 
+// The process a service's spans came from (OTLP resource attributes), for a host probe watching it
+// to be matched with (src/core/reconcile.cpp). The first seen per service.
+struct ProcessInfo {
+  std::string service, host, pid, container;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ProcessInfo, service, host, pid, container)
+
 struct Snapshot {
   std::vector<InputFile> files;
   double spans = 0, traces = 0, requests = 0;
@@ -177,9 +184,10 @@ struct Snapshot {
   std::vector<Statement> statements;
   std::vector<External> externals;
   std::vector<Link> links;
+  std::vector<ProcessInfo> processes;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Snapshot, files, spans, traces, requests, orphans, skewed,
                                                 duplicates, untimed, shared_merged, orphan_groups, routes,
-                                                statements, externals, links)
+                                                statements, externals, links, processes)
 
 }  // namespace cp::traces

@@ -49,8 +49,28 @@ struct RawSpan {
   bool timeout = false;
   bool timed = true;    // false: no start or no duration (legal in Zipkin): excluded from timing
   uint64_t offset = 0;  // where in the input it was read (bytes): how recently its trace was seen
+  // The process that emitted it (OTLP resource: host.name, process.pid, container.id), when known.
+  std::string_view host_name, process_pid, container_id;
   std::string_view peer_service_or_remote() const {
     return peer_service.empty() ? remote_service : peer_service;
+  }
+};
+
+// The resource attributes that say which process emitted the spans.
+struct Resource {
+  std::string_view host, pid, container;
+  void note(std::string_view key, std::string_view value) {
+    if (key == "host.name")
+      host = value;
+    else if (key == "process.pid")
+      pid = value;
+    else if (key == "container.id")
+      container = value;
+  }
+  void apply(RawSpan& s) const {
+    s.host_name = host;
+    s.process_pid = pid;
+    s.container_id = container;
   }
 };
 

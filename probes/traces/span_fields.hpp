@@ -124,9 +124,10 @@ struct Emitter {
     sink(s);
     ++spans;
   }
-  void flush(std::string_view service) {
+  void flush(std::string_view service, const Resource& res = {}) {
     for (auto& s : pending) {
       if (s.service.empty()) s.service = service;
+      res.apply(s);
       s.offset = offset;
       sink(s);
       ++spans;

@@ -10,6 +10,7 @@
 #include "core/advice.hpp"
 #include "core/error.hpp"
 #include "core/ranker.hpp"
+#include "core/reconcile.hpp"
 #include "util/redact.hpp"
 #include "util/time.hpp"
 
@@ -216,6 +217,7 @@ Report judge_evidence(const Evidence& ev, const Settings& settings) {
   double measured_sum = 0;
   std::vector<std::string> too_little;
   LeverInputs levers;
+  std::vector<ProbeView> views;
   for (const auto& e : ev.entries) {
     r.targets.push_back({e.target.kind, e.target.name});
     ProbeResult pr{e.target.kind, e.target.name, e.collected.status, e.collected.message, {}, e.duration_ms};
@@ -241,6 +243,7 @@ Report judge_evidence(const Evidence& ev, const Settings& settings) {
         measured_sum += std::clamp(j.measured, 0.0, 1.0);
         if (!j.too_little.empty()) too_little.push_back(e.target.kind + ": " + j.too_little);
         levers.append(std::move(j.levers));
+        views.push_back({e.target.kind, e.target.name, std::move(j.crosscheck)});
       } catch (const nlohmann::json::exception& ex) {
         pr.status = ProbeStatus::error;
         pr.message = fmt::format("the {} snapshot is unreadable: {}", kind->name, ex.what());
@@ -254,6 +257,7 @@ Report judge_evidence(const Evidence& ev, const Settings& settings) {
     if (pr.status != ProbeStatus::ok) too_little.push_back(e.target.kind + " could not examine its target");
     r.probes.push_back(std::move(pr));
   }
+  reconcile(r, views, attribution);
   std::stable_sort(r.findings.begin(), r.findings.end(), [](const Finding& a, const Finding& b) {
     if (a.severity != b.severity) return a.severity > b.severity;
     return a.impact.share.value_or(0) > b.impact.share.value_or(0);

@@ -220,15 +220,27 @@ BaselineSummary summarize(const Report& baseline) {
   return s;
 }
 
+// A finding's own id and those of the other probes' views merged into it (reconcile.cpp): a fact
+// one run saw with one probe and the next with two is the same finding.
+std::vector<std::string> ids_of(const Finding& f) {
+  std::vector<std::string> out{f.id};
+  for (const auto& s : f.seen_by)
+    if (s.id != f.id) out.push_back(s.id);
+  return out;
+}
+
 // Marks each finding new / unchanged / regressed against the baseline and whether it fails the gate.
 void judge_findings(Report& report, const GateOptions& options) {
   Gate& g = report.gate;
   std::map<std::string, const Finding*> before;
   if (options.baseline)
-    for (const auto& f : options.baseline->findings) before[f.id] = &f;
+    for (const auto& f : options.baseline->findings)
+      for (const auto& id : ids_of(f)) before.emplace(id, &f);
   for (auto& f : report.findings) {
     if (options.baseline) {
-      auto it = before.find(f.id);
+      auto it = before.end();
+      for (const auto& id : ids_of(f))
+        if (it == before.end()) it = before.find(id);
       f.baseline = it == before.end() ? "new" : f.severity > it->second->severity ? "regressed" : "unchanged";
       (f.baseline == "new"         ? g.baseline.new_ids
        : f.baseline == "regressed" ? g.baseline.regressed_ids
@@ -256,9 +268,11 @@ void judge_findings(Report& report, const GateOptions& options) {
 void resolve_baseline_findings(Report& report, const GateOptions& options) {
   Gate& g = report.gate;
   std::set<std::string> now;
-  for (const auto& f : report.findings) now.insert(f.id);
+  for (const auto& f : report.findings)
+    for (const auto& id : ids_of(f)) now.insert(id);
   for (const auto& f : options.baseline->findings) {
-    if (now.count(f.id)) continue;
+    auto ids = ids_of(f);
+    if (std::any_of(ids.begin(), ids.end(), [&](const std::string& id) { return now.count(id) > 0; })) continue;
     if (!examined_again(report, *options.baseline, f)) {
       g.baseline.unverified_ids.push_back(f.id);
       continue;

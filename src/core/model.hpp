@@ -45,6 +45,15 @@ struct FindingAcknowledgement {
   bool expired = false;              // `until` has passed: the finding counts again
 };
 
+// One probe's view of a finding's fact (src/core/reconcile.cpp): the probes that measured the same
+// statement, table, key or endpoint are listed on one finding, each with its own numbers.
+struct Sighting {
+  std::string probe, target;  // probe kind, target display name
+  std::string id, rule;       // the finding it gave before the merge
+  Severity severity = Severity::info;
+  json evidence = json::object();
+};
+
 struct Finding {
   std::string id;  // stable fingerprint of rule + subject, see make_finding_id
   std::string rule;
@@ -62,6 +71,10 @@ struct Finding {
   bool fails_gate = false;           // set by the gate
   std::optional<FindingAcknowledgement> acknowledgement;  // set by the gate
   std::string probe, target;  // where it came from (probe kind, target display name)
+  // Every probe that saw the same fact, this finding's own view first; empty when only one did.
+  std::vector<Sighting> seen_by;
+  // Findings of other rules about the same subject (a slow query and the index it misses).
+  std::vector<std::string> related;
 };
 
 struct Metric {

@@ -39,22 +39,40 @@ double severity_weight(Severity s) {
 
 namespace {
 
-// Likelihood ratios: an examined category with nothing found becomes less likely than its prior
-// (0.2); strong evidence (a critical finding covering most of the time) makes it ~60x more likely.
-constexpr double kAbsentLikelihood = 0.2;
-constexpr double kEvidenceGain = 60.0;
+// The model (src/core/README.md, "The ranker", with worked cases): weight = prior x evidence x
+// attribution, normalized. Evidence is the squared odds of the category's combined strength, so one
+// severity step outweighs the largest ratio of priors (0.70 / 0.05 = 14) when the findings' shares are
+// alike: measured evidence can move any category past the base rates, which only decide near-ties.
+constexpr double kAbsentLikelihood = 0.2;  // examined, nothing found: less likely than the prior
+constexpr double kEvidenceGain = 20.0;     // a medium finding covering all of its basis: odds 1
+constexpr double kMaxStrength = 0.99;      // odds at most 99: a category never becomes certain
+// The verdict never claims more: the model (priors, weights) is not calibrated finer than that.
+constexpr double kMaxConfidence = 0.99;
 
-// 0..1: how strongly a category's findings say "the bottleneck is here". Independent findings
-// combine like probabilities; a finding's weight is its severity scaled by its impact share.
+}  // namespace
+
+double finding_weight(const Finding& f) {
+  // A finding's share of its basis scales its severity by at most a quarter: how much it covers
+  // matters, but a critical finding stays critical.
+  double share = std::clamp(f.impact.share.value_or(0.5), 0.0, 1.0);
+  return severity_weight(f.severity) * (0.75 + 0.25 * share);
+}
+
 double evidence_strength(const std::vector<const Finding*>& findings) {
   double none = 1.0;
-  for (const auto* f : findings) {
-    double share = f->impact.share.value_or(0.5);
-    double w = severity_weight(f->severity) * (0.5 + 0.5 * std::clamp(share, 0.0, 1.0));
-    none *= 1.0 - w;
-  }
+  for (const auto* f : findings) none *= 1.0 - finding_weight(*f);
   return 1.0 - none;
 }
+
+double evidence_likelihood(double strength) {
+  double s = std::clamp(strength, 0.0, kMaxStrength);
+  double odds = s / (1 - s);
+  return kAbsentLikelihood + kEvidenceGain * odds * odds;
+}
+
+double attribution_factor(double share) { return 0.25 + 4.0 * std::clamp(share, 0.0, 1.0); }
+
+namespace {
 
 std::string join_names(const std::vector<std::string>& names) {
   std::string out;
@@ -122,7 +140,7 @@ Verdict notable_verdict(const std::vector<RankEntry>& entries,
     auto& fs = by_category[e.category];
     if (fs.empty() || fs.front()->severity < Severity::medium) continue;
     v.category = e.category;
-    v.confidence = e.probability;
+    v.confidence = std::min(e.probability, kMaxConfidence);
     v.headline = fs.front()->title;
     break;
   }
@@ -152,10 +170,9 @@ Ranking rank(const RankerInput& in) {
     if (examined) {
       double s = evidence_strength(by_category[c]);
       max_strength = std::max(max_strength, s);
-      likelihood = kAbsentLikelihood + kEvidenceGain * s * s;
+      likelihood = by_category[c].empty() ? kAbsentLikelihood : evidence_likelihood(s);
     }
-    if (auto a = in.attribution.find(c); a != in.attribution.end())
-      likelihood *= 0.25 + 4.0 * std::clamp(a->second, 0.0, 1.0);
+    if (auto a = in.attribution.find(c); a != in.attribution.end()) likelihood *= attribution_factor(a->second);
     weight[c] = prior(c) * likelihood;
     total += weight[c];
   }

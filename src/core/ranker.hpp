@@ -35,5 +35,12 @@ Ranking rank(const RankerInput& in);
 
 double prior(Category c);
 double severity_weight(Severity s);
+// The model's parts (src/core/README.md, "The ranker"): one finding's weight (severity, scaled by its
+// share), a category's combined strength, the likelihood that strength gives, and the factor a
+// measured share of request (or window) time gives.
+double finding_weight(const Finding& f);
+double evidence_strength(const std::vector<const Finding*>& findings);
+double evidence_likelihood(double strength);
+double attribution_factor(double share);
 
 }  // namespace cp

@@ -89,6 +89,31 @@ T required(const json& j, const char* key, const char* where) {
 
 }  // namespace
 
+json sightings_to_json(const std::vector<Sighting>& seen) {
+  json out = json::array();
+  for (const auto& v : seen)
+    out.push_back({{"probe", v.probe},
+                   {"target", v.target},
+                   {"id", v.id},
+                   {"rule", v.rule},
+                   {"severity", to_string(v.severity)},
+                   {"evidence", v.evidence}});
+  return out;
+}
+
+std::vector<Sighting> sightings_from_json(const json& arr) {
+  std::vector<Sighting> out;
+  if (!arr.is_array()) return out;
+  for (const auto& v : arr) {
+    if (!v.is_object()) continue;
+    Sighting s{v.value("probe", ""), redact_url(v.value("target", "")), v.value("id", ""), v.value("rule", ""),
+               severity_from_string(v.value("severity", "info")).value_or(Severity::info),
+               v.value("evidence", json::object())};
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
 json finding_to_json(const Finding& f) {
   return {{"id", f.id},
           {"rule", f.rule},
@@ -110,7 +135,9 @@ json finding_to_json(const Finding& f) {
                                                        {"until", optional_string(f.acknowledgement->until)},
                                                        {"expired", f.acknowledgement->expired}}
                                                 : json(nullptr)},
-          {"source", {{"probe", f.probe}, {"target", f.target}}}};
+          {"source", {{"probe", f.probe}, {"target", f.target}}},
+          {"seen_by", sightings_to_json(f.seen_by)},
+          {"related", f.related}};
 }
 
 json advice_to_json(const Advice& a) {
@@ -233,6 +260,9 @@ Finding finding_from_json(const json& jf) {
     if (rem.contains("config") && rem["config"].is_string())
       f.remediation.config = rem["config"].get<std::string>();
   }
+  f.seen_by = sightings_from_json(jf.value("seen_by", json::array()));
+  for (const auto& id : jf.value("related", json::array()))
+    if (id.is_string()) f.related.push_back(id.get<std::string>());
   if (jf.contains("acknowledgement") && jf["acknowledgement"].is_object()) {
     const auto& ack = jf["acknowledgement"];
     FindingAcknowledgement a{ack.value("reason", ""), std::nullopt, ack.value("expired", false)};

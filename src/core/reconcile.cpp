@@ -1,0 +1,325 @@
+#include "core/reconcile.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "probes/request_cost.hpp"
+#include "util/format.hpp"
+
+namespace cp {
+
+namespace {
+
+// A client's mean counts as inflated from twice the server's and 1 ms more: below that, driver and
+// loopback overhead explain the difference.
+constexpr double kInflatedRatio = 2.0;
+constexpr double kInflatedMinMs = 1.0;
+// Calls each side needs before its mean is compared.
+constexpr double kMinCalls = 5;
+
+bool is_word(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+
+// Statement text and its datastore: the key both views of one statement share.
+using StatementId = std::pair<std::string, std::string>;
+
+// The client's mean beside the server's, and where the difference went.
+struct Gap {
+  const StatementTime* client = nullptr;
+  StatementTime server;  // summed over the datastore targets that saw it
+  const ProcessStall* stall = nullptr;
+  bool stall_by_elimination = false;
+  std::string client_probe, server_probe;
+  double ratio() const { return client->mean_ms() > 0 ? server.mean_ms() / client->mean_ms() : 1; }
+  double excess_ms() const { return (client->mean_ms() - server.mean_ms()) * client->calls; }
+};
+
+bool same_process(const ProcessIdentity& a, const ProcessIdentity& b) {
+  if (!a.container.empty() && a.container == b.container) return true;
+  if (a.pid.empty() || a.pid != b.pid) return false;
+  return a.host.empty() || b.host.empty() || a.host == b.host;
+}
+
+// The stall of the process that issued the client's calls: by pid (and host) or container; when the
+// spans say nothing of their process and one process was watched, that one.
+void find_stall(Gap& g, const std::vector<ProbeView>& views) {
+  std::vector<const ProcessStall*> stalls;
+  for (const auto& v : views)
+    for (const auto& s : v.check.stalls) stalls.push_back(&s);
+  for (const auto* s : stalls)
+    if (same_process(g.client->process, s->process)) {
+      g.stall = s;
+      return;
+    }
+  if (!g.client->process.known() && stalls.size() == 1) {
+    g.stall = stalls.front();
+    g.stall_by_elimination = true;
+  }
+}
+
+std::vector<Gap> find_gaps(const std::vector<ProbeView>& views) {
+  std::map<StatementId, StatementTime> server;
+  std::map<StatementId, std::string> server_probe;
+  for (const auto& v : views)
+    for (const auto& st : v.check.statements) {
+      if (!st.server) continue;
+      StatementId id{datastore_family(st.datastore), statement_key(st.statement)};
+      StatementTime& sum = server[id];
+      sum.calls += st.calls;
+      sum.total_ms += st.total_ms;
+      sum.statement = st.statement;
+      server_probe.emplace(id, v.probe + " " + v.target);
+    }
+  std::vector<Gap> out;
+  for (const auto& v : views)
+    for (const auto& st : v.check.statements) {
+      if (st.server || st.calls < kMinCalls) continue;
+      StatementId id{datastore_family(st.datastore), statement_key(st.statement)};
+      auto it = server.find(id);
+      if (it == server.end() || it->second.calls < kMinCalls) continue;
+      double client = st.mean_ms(), at_server = it->second.mean_ms();
+      if (client < kInflatedRatio * at_server || client - at_server < kInflatedMinMs) continue;
+      Gap g{&st, it->second, nullptr, false, v.probe, server_probe[id]};
+      find_stall(g, views);
+      out.push_back(g);
+    }
+  return out;
+}
+
+std::string where_spent(const Gap& g) {
+  if (!g.stall)
+    return "in the calling process, the network or a wait for a pooled connection (no host probe watched "
+           "the process that issued it)";
+  std::string who = g.stall->process.pid.empty() ? "the watched process" : "pid " + g.stall->process.pid;
+  return fmt::format("in {}, whose CPU was held back {} of the window ({}{})", who,
+                     percent(g.stall->share), g.stall->cause,
+                     g.stall_by_elimination ? "; the spans name no process: the one process watched" : "");
+}
+
+// The finding's thresholds as a rule's parameters (request_cost_severity reads them by name).
+struct FindingThresholds {
+  const json& t;
+  double operator[](std::string_view name) const {
+    auto it = t.find(std::string(name));
+    if (it == t.end() || !it->is_object()) throw std::out_of_range(std::string(name));
+    return it->value("value", 0.0);
+  }
+};
+
+std::optional<double> threshold(const Finding& f, const char* name) {
+  auto it = f.thresholds.find(name);
+  if (it == f.thresholds.end() || !it->is_object() || !it->contains("value")) return std::nullopt;
+  return (*it)["value"].get<double>();
+}
+
+// A per-request cost restated with the server's share of the time: lower, never higher.
+void restate_cost(Finding& f, double ratio) {
+  auto& ev = f.evidence;
+  if (ev.contains("time_per_request_ms") && ev["time_per_request_ms"].is_number()) {
+    double ms = ev["time_per_request_ms"].get<double>() * ratio;
+    double share = ev.value("request_share", 0.0) * ratio;
+    ev["time_per_request_ms"] = round_to(ms, 3);
+    if (ev.contains("request_share")) ev["request_share"] = round_to(share, 4);
+    try {
+      f.severity = std::min(f.severity, request_cost_severity(ms, share, FindingThresholds{f.thresholds}));
+    } catch (const std::out_of_range&) {
+      // not a per-request cost finding: its severity stands
+    }
+  }
+  if (f.impact.share) f.impact.share = round_to(*f.impact.share * ratio, 4);
+}
+
+// Statement and datastore a finding is about, when it is about one.
+std::optional<StatementId> statement_of(const Finding& f) {
+  auto q = f.evidence.find("query");
+  if (q == f.evidence.end() || !q->is_string()) return std::nullopt;
+  std::string store = f.evidence.value("datastore", f.probe == "postgres" ? "postgresql" : "");
+  return StatementId{datastore_family(store), statement_key(q->get<std::string>())};
+}
+
+void add_note(Report& r, const std::string& probe, const std::string& target, std::string note) {
+  for (auto& p : r.probes)
+    if (p.name == probe && p.target == target) {
+      p.notes.push_back(std::move(note));
+      return;
+    }
+}
+
+}  // namespace
+
+std::string statement_key(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (std::isspace(static_cast<unsigned char>(c))) {
+      if (!out.empty() && out.back() != ' ') out += ' ';
+      continue;
+    }
+    bool param = (c == '$' || c == ':') && i + 1 < text.size() && is_word(text[i + 1]) &&
+                 (i == 0 || (!is_word(text[i - 1]) && text[i - 1] != ':')) &&
+                 !(c == ':' && text[i + 1] == ':');
+    if (param) {
+      while (i + 1 < text.size() && is_word(text[i + 1])) ++i;
+      out += '?';
+      continue;
+    }
+    out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  while (!out.empty() && (out.back() == ' ' || out.back() == ';')) out.pop_back();
+  return out;
+}
+
+std::string datastore_family(std::string_view system) {
+  std::string s(system);
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (s == "postgres" || s == "pg" || s == "postgresql") return "postgresql";
+  if (s == "mariadb" || s == "mysql") return "mysql";
+  return s;
+}
+
+namespace {
+
+// Client findings on an inflated statement: both numbers as evidence; withdrawn when the server's
+// time alone would not have fired the rule, restated otherwise.
+void restate_findings(Report& r, const std::vector<Gap>& gaps) {
+  std::map<StatementId, const Gap*> by_id;
+  for (const auto& g : gaps)
+    by_id[{datastore_family(g.client->datastore), statement_key(g.client->statement)}] = &g;
+  std::vector<Finding> kept;
+  for (auto& f : r.findings) {
+    auto id = statement_of(f);
+    auto it = id ? by_id.find(*id) : by_id.end();
+    if (it == by_id.end() || f.probe != it->second->client_probe) {
+      kept.push_back(std::move(f));
+      continue;
+    }
+    const Gap& g = *it->second;
+    f.evidence["client_mean_ms"] = round_to(g.client->mean_ms(), 3);
+    f.evidence["server_mean_ms"] = round_to(g.server.mean_ms(), 3);
+    f.evidence["server_calls"] = g.server.calls;
+    f.evidence["server_measured_by"] = g.server_probe;
+    f.evidence["elsewhere_ms_per_call"] = round_to(g.client->mean_ms() - g.server.mean_ms(), 3);
+    if (g.stall) f.evidence["elsewhere_finding"] = g.stall->finding_id;
+    std::string account = fmt::format(
+        "{} measured {} per call over {} calls, the client spans {}: {} per call was spent {}.", g.server_probe,
+        human_ms(g.server.mean_ms()), human_count(g.server.calls), human_ms(g.client->mean_ms()),
+        human_ms(g.client->mean_ms() - g.server.mean_ms()), where_spent(g));
+    auto min_mean = threshold(f, "min_mean_ms");
+    if (f.rule == "db.slow_query" && min_mean && g.server.mean_ms() < *min_mean) {
+      add_note(r, f.probe, f.target,
+               fmt::format("{} withdrawn ({}): {}", f.rule, one_line(f.title, 90), account));
+      continue;
+    }
+    restate_cost(f, g.ratio());
+    f.detail += (f.detail.empty() ? "" : " ") + account;
+    kept.push_back(std::move(f));
+  }
+  r.findings = std::move(kept);
+}
+
+// The time moved out of the datastore: off its attribution, onto infrastructure when a stalled
+// process issued the calls; the stall's finding says which statements it slowed.
+void move_attribution(Report& r, const std::vector<Gap>& gaps, const std::vector<ProbeView>& views,
+                      std::map<Category, double>& attribution) {
+  double attributed = 0;
+  for (const auto& v : views) attributed = std::max(attributed, v.check.attributed_ms);
+  if (attributed <= 0) return;
+  double moved = 0, stalled = 0;
+  for (const auto& g : gaps) {
+    moved += g.excess_ms();
+    if (g.stall) stalled += g.excess_ms();
+    if (!g.stall) continue;
+    for (auto& f : r.findings)
+      if (f.id == g.stall->finding_id) {
+        json& slowed = f.evidence["slowed_statements"];
+        if (!slowed.is_array()) slowed = json::array();
+        slowed.push_back({{"query", one_line(g.client->statement, 200)},
+                          {"client_mean_ms", round_to(g.client->mean_ms(), 3)},
+                          {"server_mean_ms", round_to(g.server.mean_ms(), 3)},
+                          {"calls", g.client->calls}});
+      }
+  }
+  if (auto db = attribution.find(Category::database); db != attribution.end())
+    db->second = std::max(0.0, db->second - moved / attributed);
+  if (stalled > 0) {
+    double& infra = attribution[Category::infrastructure];
+    infra = std::max(infra, std::min(1.0, stalled / attributed));
+  }
+}
+
+// The same rule about the same statement from several probes: one finding, the most severe (the
+// datastore's own on a tie), each probe's view in `seen_by`.
+void merge_same_facts(Report& r) {
+  std::map<std::pair<std::string, StatementId>, std::vector<size_t>> groups;
+  for (size_t i = 0; i < r.findings.size(); ++i)
+    if (auto id = statement_of(r.findings[i])) groups[{r.findings[i].rule, *id}].push_back(i);
+  std::vector<bool> drop(r.findings.size(), false);
+  for (auto& [key, members] : groups) {
+    std::vector<size_t> probes_seen;
+    for (size_t i : members)
+      if (std::none_of(probes_seen.begin(), probes_seen.end(),
+                       [&](size_t k) { return r.findings[k].probe == r.findings[i].probe; }))
+        probes_seen.push_back(i);
+    if (probes_seen.size() < 2) continue;
+    auto first = *std::max_element(probes_seen.begin(), probes_seen.end(), [&](size_t a, size_t b) {
+      const Finding &x = r.findings[a], &y = r.findings[b];
+      if (x.severity != y.severity) return x.severity < y.severity;
+      return (x.probe != "traces" && x.probe != "otlp") < (y.probe != "traces" && y.probe != "otlp");
+    });
+    Finding& primary = r.findings[first];
+    primary.seen_by.push_back({primary.probe, primary.target, primary.id, primary.rule, primary.severity,
+                               primary.evidence});
+    for (size_t i : probes_seen) {
+      if (i == first) continue;
+      const Finding& other = r.findings[i];
+      primary.seen_by.push_back({other.probe, other.target, other.id, other.rule, other.severity, other.evidence});
+      drop[i] = true;
+    }
+  }
+  std::vector<Finding> kept;
+  for (size_t i = 0; i < r.findings.size(); ++i)
+    if (!drop[i]) kept.push_back(std::move(r.findings[i]));
+  r.findings = std::move(kept);
+}
+
+// Every statement a finding is about: its own, and those an index would serve.
+std::vector<StatementId> statements_of(const Finding& f) {
+  std::vector<StatementId> out;
+  if (auto id = statement_of(f)) out.push_back(*id);
+  if (auto st = f.evidence.find("statements"); st != f.evidence.end() && st->is_array())
+    for (const auto& s : *st)
+      if (s.is_object() && s.contains("query") && s["query"].is_string())
+        out.push_back({"postgresql", statement_key(s["query"].get<std::string>())});
+  return out;
+}
+
+// Findings of different rules about one statement name each other.
+void link_related(Report& r) {
+  std::vector<std::vector<StatementId>> keys;
+  for (const auto& f : r.findings) keys.push_back(statements_of(f));
+  for (size_t a = 0; a < r.findings.size(); ++a)
+    for (size_t b = 0; b < r.findings.size(); ++b) {
+      if (a == b || r.findings[a].rule == r.findings[b].rule) continue;
+      bool shared = std::any_of(keys[a].begin(), keys[a].end(), [&](const StatementId& k) {
+        return std::find(keys[b].begin(), keys[b].end(), k) != keys[b].end();
+      });
+      if (shared) r.findings[a].related.push_back(r.findings[b].id);
+    }
+}
+
+}  // namespace
+
+void reconcile(Report& r, const std::vector<ProbeView>& views, std::map<Category, double>& attribution) {
+  std::vector<Gap> gaps = find_gaps(views);
+  if (!gaps.empty()) {
+    move_attribution(r, gaps, views, attribution);
+    restate_findings(r, gaps);
+  }
+  merge_same_facts(r);
+  link_related(r);
+}
+
+}  // namespace cp

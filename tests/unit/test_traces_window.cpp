@@ -7,6 +7,7 @@
 
 #include "core/catalog.hpp"
 #include "harness.hpp"
+#include "probes/otlp/snapshot.hpp"
 #include "probes/postgres/rules.hpp"
 #include "probes/slow_query.hpp"
 #include "probes/traces/assemble.hpp"
@@ -28,7 +29,7 @@ struct TSpan {
 };
 
 // One OTLP/JSON document of one trace: a resourceSpans per span (its service).
-std::string otlp(const std::vector<TSpan>& spans, int trace) {
+std::string otlp_doc(const std::vector<TSpan>& spans, int trace) {
   std::string out = R"({"resourceSpans":[)";
   for (size_t i = 0; i < spans.size(); ++i) {
     const TSpan& s = spans[i];
@@ -185,7 +186,7 @@ TEST_CASE("window thresholds: the same numbers over 10 s get the same severity f
 TEST_CASE("window thresholds: the slow scan from assembled spans is judged as pg_stat_statements judges it") {
   std::vector<std::string> docs;
   for (int t = 1; t <= 50; ++t)  // one client, one request after another, ~10 s
-    docs.push_back(otlp(
+    docs.push_back(otlp_doc(
         {{"1", "", "GET /report", "shop", kServer, (t - 1) * 200.0, 199, {{"http.route", "/report"}}},
          {"2",
           "1",
@@ -224,10 +225,10 @@ TEST_CASE("window thresholds: db.n_plus_one counts calls per second in a window,
 
 TEST_CASE("window edges: requests cut at the window's end form no route and no finding, a note counts them") {
   std::vector<std::string> docs;
-  for (int t = 1; t <= 30; ++t) docs.push_back(otlp(order_request(t * 200.0), t));
+  for (int t = 1; t <= 30; ++t) docs.push_back(otlp_doc(order_request(t * 200.0), t));
   // Two requests still in flight when the window closed: their lookups arrived, their root not.
-  docs.push_back(otlp(order_request(30 * 200.0 + 50, false), 31));
-  docs.push_back(otlp(order_request(30 * 200.0 + 90, false), 32));
+  docs.push_back(otlp_doc(order_request(30 * 200.0 + 50, false), 31));
+  docs.push_back(otlp_doc(order_request(30 * 200.0 + 90, false), 32));
   auto snap = assemble(docs);
   auto j = test::judge_traces(snap);
   CHECK(!has_route(j, "(missing span)"));
@@ -246,8 +247,8 @@ TEST_CASE("window edges: requests cut at the window's end form no route and no f
 
 TEST_CASE("window edges: more cut requests than the floor, all at the edges, are still cut") {
   std::vector<std::string> docs;
-  for (int t = 1; t <= 30; ++t) docs.push_back(otlp(order_request(t * 200.0), t));
-  for (int t = 0; t < 8; ++t) docs.push_back(otlp(order_request(31 * 200.0 + t * 10, false), 40 + t));
+  for (int t = 1; t <= 30; ++t) docs.push_back(otlp_doc(order_request(t * 200.0), t));
+  for (int t = 0; t < 8; ++t) docs.push_back(otlp_doc(order_request(31 * 200.0 + t * 10, false), 40 + t));
   auto snap = assemble(docs);
   double rootless = 0;
   for (const auto& r : snap.routes)
@@ -264,7 +265,7 @@ TEST_CASE("window edges: more cut requests than the floor, all at the edges, are
 TEST_CASE("window edges: a service that never emits its root keeps its diagnosis") {
   SUBCASE("alone in the input") {
     std::vector<std::string> docs;
-    for (int t = 1; t <= 20; ++t) docs.push_back(otlp(order_request(t * 200.0, false), t));
+    for (int t = 1; t <= 20; ++t) docs.push_back(otlp_doc(order_request(t * 200.0, false), t));
     auto j = test::judge_traces(assemble(docs));
     CHECK(has_route(j, "(missing span)"));
     CHECK(has_note(j, "the root span of 20 requests never arrived"));
@@ -275,9 +276,9 @@ TEST_CASE("window edges: a service that never emits its root keeps its diagnosis
   SUBCASE("beside complete requests of another service, spread over the window") {
     std::vector<std::string> docs;
     for (int t = 1; t <= 30; ++t)
-      docs.push_back(
-          otlp({{"1", "", "GET /health", "gateway", kServer, t * 200.0, 5, {{"http.route", "/health"}}}}, t));
-    for (int t = 0; t < 10; ++t) docs.push_back(otlp(order_request(1000 + t * 400.0, false), 100 + t));
+      docs.push_back(otlp_doc(
+          {{"1", "", "GET /health", "gateway", kServer, t * 200.0, 5, {{"http.route", "/health"}}}}, t));
+    for (int t = 0; t < 10; ++t) docs.push_back(otlp_doc(order_request(1000 + t * 400.0, false), 100 + t));
     auto j = test::judge_traces(assemble(docs));
     CHECK(has_route(j, "(missing span)"));
     CHECK(!has_note(j, "lost their root span"));
@@ -286,7 +287,7 @@ TEST_CASE("window edges: a service that never emits its root keeps its diagnosis
 
 TEST_CASE("window edges: a handful of rootless requests stay under min_rootless_requests (configurable)") {
   std::vector<std::string> docs;
-  for (int t = 1; t <= 4; ++t) docs.push_back(otlp(order_request(t * 200.0, false), t));
+  for (int t = 1; t <= 4; ++t) docs.push_back(otlp_doc(order_request(t * 200.0, false), t));
   auto snap = assemble(docs);
   CHECK(test::trace_findings(snap, "db.n_plus_one").empty());
   Settings settings;
@@ -295,4 +296,19 @@ TEST_CASE("window edges: a handful of rootless requests stay under min_rootless_
   auto j = traces::judge(snap, t, settings);
   CHECK(has_route(j, "(missing span)"));
   CHECK(std::any_of(j.findings.begin(), j.findings.end(), [](auto& f) { return f.rule == "db.n_plus_one"; }));
+}
+
+TEST_CASE("window thresholds: the OTLP receiver judges the statements over its own window") {
+  // 50 calls of 40 ms: 2 s of execution. Over the receiver's 10 s window, 200 ms/s: slow; over 60 s
+  // not (the spans' own time span, 5 s, is not the window when the receiver measured one).
+  cp::otlp::Snapshot snap;
+  snap.receiver.window_s = 10;
+  snap.traces.window_s = 5;
+  snap.traces.statements = {{kScan, "postgresql", false, 50, 2000, {}, "shop", 50}};
+  Target t{"otlp", "--otlp-listen", {"4318"}, "127.0.0.1:4318", {}};
+  auto judge = [&] { return find_probe_kind("otlp")->judge(nlohmann::json(snap), t, {}); };
+  auto slow = [](const Judgement& j) { return severity_of(j.findings); };
+  CHECK(slow(judge()) == Severity::high);
+  snap.receiver.window_s = 60;
+  CHECK(slow(judge()) == std::nullopt);  // 33 ms/s: neither slow over 60 s nor a busy database
 }

@@ -13,6 +13,9 @@ inline constexpr std::string_view kPgHeroDuplicates =
     "PgHero duplicate_indexes (an index whose columns lead another's on the same table)";
 inline constexpr std::string_view kPgHeroUnused =
     "PgHero unused_indexes (idx_scan = 0 since the statistics reset)";
+inline constexpr std::string_view kPgHeroPerWindow =
+    "PgHero's floors (100 calls x 20 ms = 2 s of execution) per second of chokepoint's default 10 s window "
+    "(issue #23: a call count cannot be reached in a window by a slow query from one client)";
 inline constexpr std::string_view kChokepoint = "chokepoint default (documented in the rule's README)";
 inline constexpr std::string_view kRelative =
     "chokepoint default: a share of the end-user request's critical path (issue #13: 30 statements taking "

@@ -211,7 +211,7 @@ const std::vector<Rule<const Measured>>& rule_table() {
              sources::kChokepoint},
         },
         {"host", "url", "calls", "errors", "error_rate", "timeouts", "server_errors", "connection_errors",
-         "dns_errors", "source", "consumed_by"}},
+         "dns_errors", "source", "consumed_by", "requests"}},
        errors},
   };
   return table;

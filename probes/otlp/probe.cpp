@@ -52,6 +52,8 @@ std::map<std::string, double, std::less<>> receiver_options() {
 
 Judgement judge(const nlohmann::json& snapshot, const Target& target, const Settings& settings) {
   auto snap = snapshot.get<otlp::Snapshot>();
+  // The spans arrived during the receiver's window: the one every live probe shares.
+  if (snap.receiver.window_s > 0) snap.traces.window_s = snap.receiver.window_s;
   Judgement j = traces::judge(snap.traces, target, settings);
   add_receiver_counts(j, snap.receiver, target);
   return j;

@@ -213,12 +213,21 @@ const std::vector<Rule<Judging>>& rule_table() {
       {{"db.slow_query",
         Category::database,
         "a query dominates database time (share of all statement time in the window) or is slow per call "
-        "(mean >= 20 ms over >= 100 calls)",
+        "(mean >= 20 ms, over >= 100 calls in cumulative statistics, or in a window once its execution "
+        "takes >= 200 ms per second of it); the same grading for pg_stat_statements and for traces",
         "EXPLAIN (ANALYZE, BUFFERS) the query on a copy of production data and fix the plan: an index, a "
         "rewrite, fewer rows, or caching its result.",
         {
             {"min_mean_ms", 20, "ms", "mean execution time of a slow query", sources::kPgHero},
-            {"min_calls", 100, "calls", "calls needed before the mean counts", sources::kPgHero},
+            {"min_calls", 100, "calls",
+             "calls needed before the mean counts, in one snapshot of cumulative statistics (all-time "
+             "counts)",
+             sources::kPgHero, WindowScope::cumulative},
+            {"min_busy_ms_per_s", 200, "ms/s",
+             "in a window: the statement's execution time per second of it (a time share of one "
+             "connection) needed before the mean counts; one client with 200 ms calls reaches it as ten "
+             "with 20 ms calls do",
+             sources::kPgHeroPerWindow, WindowScope::window},
             {"dominant_db_time_share", 0.5, "ratio", "share of database time that dominates",
              sources::kChokepoint},
             {"min_db_time_ms_per_s", 50, "ms/s", "database busy enough for a share to matter",
@@ -227,7 +236,8 @@ const std::vector<Rule<Judging>>& rule_table() {
              "callers that gave up on the statement (traces) from which it is high", sources::kChokepoint},
         },
         {"query", "queryid", "calls", "mean_ms", "total_ms", "db_time_share", "rows_per_call", "calls_per_s",
-         "route", "service", "p95_ms", "datastore", "timeouts_consumed"}},
+         "route", "service", "p95_ms", "datastore", "timeouts_consumed", "busy_ms_per_s", "window_s",
+         "requests"}},
        judge_slow_query},
 
       {{"db.n_plus_one",
@@ -244,8 +254,13 @@ const std::vector<Rule<Judging>>& rule_table() {
                  sources::kSentryN1},
                 {"max_rows_per_call", 1.5, "rows", "rows per call of a single-row lookup",
                  sources::kChokepoint},
-                {"min_calls", 100, "calls", "calls in the window before statistics count",
-                 sources::kChokepoint},
+                {"min_calls", 100, "calls",
+                 "calls before statistics count, in one snapshot of cumulative statistics",
+                 sources::kChokepoint, WindowScope::cumulative},
+                {"min_calls_per_s", 10, "calls/s",
+                 "in a window: calls per second of it before statistics count (100 calls over the default "
+                 "10 s window)",
+                 sources::kChokepoint, WindowScope::window},
                 {"parent_match_tolerance", 0.25, "ratio",
                  "relative difference allowed between parent rows and child calls", sources::kChokepoint},
                 {"high_calls_per_parent_factor", 2, "x",

@@ -13,6 +13,7 @@
 #include "probes/postgres/levers.hpp"
 #include "probes/postgres/session_rules.hpp"
 #include "probes/postgres/sql_shape.hpp"
+#include "probes/slow_query.hpp"
 #include "util/format.hpp"
 #include "util/sql.hpp"
 
@@ -27,6 +28,13 @@ std::string statement_subject(const Statement& st) {
   return fp ? fmt::format("{:016x}", *fp) : one_line(st.query, 4096);
 }
 
+// The call floor of db.n_plus_one: a count for cumulative statistics, a rate in a window (the same
+// at the default 10 s window, reachable by the same load over any window).
+bool enough_calls(const Statement& st, const Workload& w, const RuleParams& p) {
+  if (w.snap->window_s > 0) return st.calls / w.snap->window_s >= p["min_calls_per_s"];
+  return st.calls >= p["min_calls"];
+}
+
 }  // namespace
 
 std::vector<Finding> slow_query(const Workload& w, const RuleParams& p, const std::set<int64_t>& covered) {
@@ -37,14 +45,14 @@ std::vector<Finding> slow_query(const Workload& w, const RuleParams& p, const st
     if (covered.count(st.queryid)) continue;
     double share = st.total_exec_ms / w.db_time_ms;
     double mean = st.total_exec_ms / st.calls;
-    bool slow = mean >= p["min_mean_ms"] && st.calls >= p["min_calls"];
-    bool dominant = share >= p["dominant_db_time_share"] &&
-                    (w.time_base_s <= 0 || busy_ms_per_s >= p["min_db_time_ms_per_s"]);
-    if (!slow && !dominant) continue;
+    SlowQueryGrade grade = grade_slow_query(
+        {st.calls, st.total_exec_ms, share, w.time_base_s > 0 ? busy_ms_per_s : 0, w.snap->window_s}, p);
+    if (!grade.severity) continue;
+    bool slow = mean >= p["min_mean_ms"];
     Finding f = p.make_finding(w.snap->database + "/" + statement_subject(st));
     f.component = w.component;
     // Fast but dominant is worth knowing (where to optimize first), not a bottleneck by itself.
-    f.severity = slow && dominant ? Severity::high : slow ? Severity::medium : Severity::info;
+    f.severity = *grade.severity;
     std::string q = one_line(st.query, 100);
     f.title = slow ? fmt::format("Slow query: {} takes {} per call ({} of database time)", q, human_ms(mean),
                                  percent(share))
@@ -62,6 +70,7 @@ std::vector<Finding> slow_query(const Workload& w, const RuleParams& p, const st
                   {"db_time_share", round_to(share, 4)},
                   {"rows_per_call", round_to(st.rows / st.calls, 2)},
                   {"calls_per_s", round_to(w.per_s(st.calls), 2)}};
+    if (w.snap->window_s > 0) f.evidence["busy_ms_per_s"] = round_to(st.total_exec_ms / w.snap->window_s, 2);
     f.remediation.summary =
         slow ? "Run EXPLAIN (ANALYZE, BUFFERS) on this query against a copy of the data and "
                "fix the plan (an index, fewer rows, a rewrite), or cache its result."
@@ -74,7 +83,7 @@ std::vector<Finding> slow_query(const Workload& w, const RuleParams& p, const st
 std::vector<Finding> n_plus_one(const Workload& w, const RuleParams& p) {
   std::vector<Finding> out;
   for (const auto& child : w.snap->statements) {
-    if (child.calls < p["min_calls"]) continue;
+    if (!enough_calls(child, w, p)) continue;
     double rows_per_call = child.rows / child.calls;
     if (rows_per_call > p["max_rows_per_call"] || !is_point_lookup(child.query)) continue;
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdint>
 #include <deque>
 #include <unordered_map>
 #include <utility>
@@ -147,12 +148,18 @@ class Assembler {
     std::unordered_map<uint64_t, SelfTime> self;        // by (service, span name)
     std::unordered_map<uint64_t, Pattern> patterns;     // by (kind, key, repeats, shape, parent)
     std::unordered_map<uint64_t, Timeout> timeouts;     // by (span, locus)
+    // Requests whose root never arrived (a stand-in or an orphan stands for it), and the intervals
+    // of the first kRootlessKept of them: at finish, which ones touch the input's time span's edges.
+    double rootless = 0;
+    std::vector<std::pair<int64_t, int64_t>> rootless_at;
   };
+  static constexpr size_t kRootlessKept = 1024;
   struct StatementAcc {
     Histogram latency;
     uint32_t system = 0, service = 0;  // service: the first that ran it
     bool cache = false;
     double count = 0, total_ms = 0;
+    double requests = 0, last_request = -1;  // requests it ran in; the last one (requests_ then)
   };
   struct CallAcc {
     Histogram latency;
@@ -216,6 +223,9 @@ class Assembler {
   void record_link(uint32_t client);
   void walk_critical_path(uint32_t root);
   void analyze_entry(uint32_t root);
+  void note_window_edges(uint32_t root, RouteAcc& acc);  // the input's time span, rootless requests
+  bool lost_its_root(uint32_t root) const;
+  double edge_requests(const RouteAcc& acc) const;  // at finish: rootless ones at the edges
   uint32_t entry_route(uint32_t root, uint32_t& service);
   // Keys of the calls a request repeats: kind (1 datastore statement, 2 external endpoint), service, id.
   static uint64_t repeat_key(uint64_t kind, uint32_t service, uint32_t id) {
@@ -280,6 +290,9 @@ class Assembler {
   double traces_ = 0, requests_ = 0, orphans_ = 0, skewed_ = 0, duplicates_ = 0;
   double untimed_ = 0, shared_merged_ = 0, orphan_groups_ = 0;
   uint32_t missing_span_name_ = 0;
+  // The input's time span (first request's start to last request's end) and the longest request
+  // whose root arrived: a rootless request within that of an edge may have been cut by the window.
+  int64_t first_start_ns_ = INT64_MAX, last_end_ns_ = INT64_MIN, longest_rooted_ns_ = 0;
   uint32_t browser_service_ = 0;
   bool last_values_known_ = false;  // the statement statement_id() last read carried its values
 

@@ -4,6 +4,7 @@
 
 #include "probes/traces/assemble.hpp"
 #include "probes/traces/readers.hpp"
+#include "probes/traces/window_edges.hpp"
 
 namespace cp::traces {
 
@@ -11,7 +12,8 @@ std::map<std::string, double, std::less<>> analysis_options() {
   AnalysisOptions defaults;
   return {{"sequential_max_gap_ms", defaults.sequential_max_gap_ms},
           {"sequential_min_call_ms", defaults.sequential_min_call_ms},
-          {"trace_horizon_mb", defaults.trace_horizon_mb}};
+          {"trace_horizon_mb", defaults.trace_horizon_mb},
+          {std::string(kMinRootlessRequestsOption), kMinRootlessRequests}};
 }
 
 Assembler assembler_for(const CollectContext& ctx, std::string_view probe) {

@@ -98,6 +98,7 @@ void Assembler::analyze_entry(uint32_t root) {
   acc.request_ms += request_ms;
   acc.errors += entry.span->error ? 1 : 0;
   requests_ += 1;
+  note_window_edges(root, acc);
 
   hosts_.clear();
   identities_.clear();
@@ -134,6 +135,44 @@ void Assembler::analyze_entry(uint32_t root) {
     links_[key].requests += 1;
     links_[key].request_ms += request_ms;
   }
+}
+
+// A request cut by the window (in flight at its end, say) lost its root span: a stand-in or an
+// orphan stands for it. Such requests are told apart at finish from a service that never emits
+// a root, by where they lie in the input's time span.
+void Assembler::note_window_edges(uint32_t root, RouteAcc& acc) {
+  const Span& s = *nodes_[root].span;
+  first_start_ns_ = std::min(first_start_ns_, s.start_ns);
+  last_end_ns_ = std::max(last_end_ns_, s.end_ns);
+  if (!lost_its_root(root)) {
+    longest_rooted_ns_ = std::max(longest_rooted_ns_, s.end_ns - s.start_ns);
+    return;
+  }
+  acc.rootless += 1;
+  if (acc.rootless_at.size() < kRootlessKept) acc.rootless_at.emplace_back(s.start_ns, s.end_ns);
+}
+
+// The request's server span never arrived: a stand-in or a non-server orphan is its entry, and no
+// server span hangs right under it. A server span whose caller is outside the input (an
+// uninstrumented proxy, a browser) is an entry like any root.
+bool Assembler::lost_its_root(uint32_t root) const {
+  const Node& n = nodes_[root];
+  const Span& s = *n.span;
+  if (!missing_span_name_ || s.name != missing_span_name_)
+    return s.parent != 0 && s.parent != s.id && s.cls != SpanClass::request;
+  for (uint32_t k = 0; k < n.count; ++k)
+    if (nodes_[child_list_[n.first + k]].span->cls == SpanClass::request) return false;
+  return true;
+}
+
+// Rootless requests of the route that start or end within the longest complete request of an
+// edge of the input's time span: a root still running at the window's end (or started before it)
+// fits there. None when no request of the input is complete (nothing says how long a root runs).
+double Assembler::edge_requests(const RouteAcc& acc) const {
+  double n = 0;
+  for (auto [start, end] : acc.rootless_at)
+    if (start - first_start_ns_ < longest_rooted_ns_ || last_end_ns_ - end < longest_rooted_ns_) n += 1;
+  return n;
 }
 
 // The span's own time on the path, by what it is spent on; the per-statement and per-dependency
@@ -179,6 +218,10 @@ void Assembler::attribute_datastore_call(uint32_t i, RouteAcc& acc, ServiceAcc& 
   st.latency.add(dur);
   st.count += 1;
   st.total_ms += dur;
+  if (st.last_request != requests_) {
+    st.last_request = requests_;
+    st.requests += 1;
+  }
   st.system = s.target;
   st.cache = cache;
   if (!st.service) st.service = s.service;

@@ -290,6 +290,7 @@ std::vector<Finding> external_errors(const Snapshot& s, const RuleParams& p) {
                   {"error_rate", round_to(rate, 4)},
                   {"timeouts", e.timeouts},
                   {"server_errors", e.server_errors},
+                  {"requests", e.requests},
                   {"source", "traces"}};
     if (!e.consumed_by.empty()) f.evidence["consumed_by"] = e.consumed_by;
     out.push_back(std::move(f));

@@ -7,6 +7,7 @@
 #include "probes/traces/collector.hpp"
 #include "probes/traces/levers.hpp"
 #include "probes/traces/rules.hpp"
+#include "probes/traces/window_edges.hpp"
 
 namespace cp {
 
@@ -25,6 +26,8 @@ std::string describe(const std::string&, const std::vector<std::string>& files, 
 Judgement judge(const nlohmann::json& snapshot, const Target& target, const Settings& settings) {
   auto snap = snapshot.get<traces::Snapshot>();
   Judgement j = traces::judge(snap, target, settings);
+  // The levers see the routes the rules judged: none of a request cut by the window.
+  traces::set_aside_cut_routes(snap, traces::min_rootless_requests("traces", settings));
   j.levers.traces.push_back(traces::trace_load(snap, target.name, j.attribution));
   return j;
 }

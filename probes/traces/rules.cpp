@@ -6,9 +6,11 @@
 #include <fmt/format.h>
 
 #include "probes/request_cost.hpp"
+#include "probes/slow_query.hpp"
 #include "probes/sources.hpp"
 #include "probes/traces/breakdown.hpp"
 #include "probes/traces/rule_helpers.hpp"
+#include "probes/traces/window_edges.hpp"
 #include "util/format.hpp"
 #include "util/sql.hpp"
 
@@ -53,6 +55,28 @@ void describe_n_plus_one(Finding& f, const Route& r, const std::string& statemen
         cache ? "cache" : "database", reps);
   if (impact.per_request_ms < 1 || f.severity == Severity::low)
     f.detail += " Cheap here (small tables, few rows): the same loop grows with the data it iterates.";
+}
+
+// Requests that timed out while the statement ran: it consumed their budget (high from
+// high_timeouts of them).
+void add_consumed_timeouts(Finding& f, const Snapshot& s, const Statement& st, const RuleParams& p,
+                           const std::string& ran_in) {
+  double timeouts = 0;
+  std::string gave_up;
+  for (const auto& r : s.routes)
+    for (const auto& t : r.timeouts)
+      if (t.locus_statement == st.text) {
+        timeouts += t.count;
+        if (gave_up.empty()) gave_up = fmt::format("{} {} ({})", r.service, r.route, t.service);
+      }
+  if (timeouts >= p["high_timeouts"]) f.severity = std::max(f.severity, Severity::high);
+  if (timeouts <= 0) return;
+  f.title += fmt::format("; {} timed-out requests spent their budget here", human_count(timeouts));
+  f.detail += fmt::format(
+      " {} requests to {} timed out while this statement ran in {}: the caller gave up, the time "
+      "was spent here.",
+      human_count(timeouts), gave_up, ran_in);
+  f.evidence["timeouts_consumed"] = timeouts;
 }
 
 }  // namespace
@@ -149,39 +173,24 @@ std::vector<Finding> slow_statements(const Snapshot& s, const RuleParams& p) {
   double db_total = 0;
   for (const auto& st : s.statements)
     if (!st.cache) db_total += st.total_ms;
+  // The same grading as pg_stat_statements' over the same window (probes/slow_query.hpp).
+  double db_busy_ms_per_s = s.window_s > 0 ? db_total / s.window_s : 0;
   for (const auto& st : s.statements) {
     if (st.cache || st.count <= 0) continue;
     double mean = st.total_ms / st.count;
     double share = db_total > 0 ? st.total_ms / db_total : 0;
-    bool slow = mean >= p["min_mean_ms"] && st.count >= p["min_calls"];
-    bool dominant = share >= p["dominant_db_time_share"] && mean >= p["min_mean_ms"];
-    if (!slow && !dominant) continue;
+    SlowQueryGrade grade = grade_slow_query({st.count, st.total_ms, share, db_busy_ms_per_s, s.window_s}, p);
+    // Fast but dominant: where to optimize first, told by the database's own statistics (info).
+    if (!grade.severity || mean < p["min_mean_ms"]) continue;
     Finding f = p.make_finding("traces/" + statement_subject(st.text));
     std::string system = st.system.empty() ? std::string("db") : st.system;
     f.component = "traces:" + (st.service.empty() ? system : st.service);
-    f.severity = slow && dominant ? Severity::high : Severity::medium;
+    f.severity = *grade.severity;
     f.title = fmt::format("Slow query{}: {} takes {} per call, p95 {} ({} of database time in the traces)",
                           st.service.empty() ? "" : " in " + st.service, one_line(st.text, 90),
                           human_ms(mean), human_ms(st.latency.p95), percent(share));
     f.detail =
         fmt::format("{} calls in the traces, {} in total.", human_count(st.count), human_ms(st.total_ms));
-    // Requests that timed out while this statement ran: it consumed their budget.
-    double timeouts = 0;
-    std::string gave_up;
-    for (const auto& r : s.routes)
-      for (const auto& t : r.timeouts)
-        if (t.locus_statement == st.text) {
-          timeouts += t.count;
-          if (gave_up.empty()) gave_up = fmt::format("{} {} ({})", r.service, r.route, t.service);
-        }
-    if (timeouts >= p["high_timeouts"]) f.severity = std::max(f.severity, Severity::high);
-    if (timeouts > 0) {
-      f.title += fmt::format("; {} timed-out requests spent their budget here", human_count(timeouts));
-      f.detail += fmt::format(
-          " {} requests to {} timed out while this statement ran in {}: the caller gave up, the time "
-          "was spent here.",
-          human_count(timeouts), gave_up, st.service.empty() ? system : st.service);
-    }
     f.impact = {round_to(share, 4), "db_time"};
     f.evidence = {{"query", one_line(st.text, 2048)},
                   {"calls", st.count},
@@ -191,7 +200,12 @@ std::vector<Finding> slow_statements(const Snapshot& s, const RuleParams& p) {
                   {"p95_ms", st.latency.p95},
                   {"datastore", system}};
     if (!st.service.empty()) f.evidence["service"] = st.service;
-    if (timeouts > 0) f.evidence["timeouts_consumed"] = timeouts;
+    if (st.requests > 0) f.evidence["requests"] = st.requests;
+    if (s.window_s > 0) {
+      f.evidence["busy_ms_per_s"] = round_to(st.total_ms / s.window_s, 2);
+      f.evidence["window_s"] = round_to(s.window_s, 3);
+    }
+    add_consumed_timeouts(f, s, st, p, st.service.empty() ? system : st.service);
     f.remediation.summary =
         "EXPLAIN (ANALYZE, BUFFERS) the query with representative parameters and fix the plan, or "
         "cache its result; run chokepoint with --postgres against that database for the plan.";
@@ -362,6 +376,8 @@ RuleDeclarations rule_declarations() {
   return declarations(rule_table(), {{"traces.route_p95_ms", +1, 5}});
 }
 
+namespace {
+
 // What the spans measured of each statement, for the datastores' own statistics to be set beside
 // (src/core/reconcile.cpp), and the request time their attribution divides.
 void add_crosscheck(const Snapshot& s, Judgement& j) {
@@ -377,13 +393,28 @@ void add_crosscheck(const Snapshot& s, Judgement& j) {
   for (const auto& r : s.routes) j.crosscheck.attributed_ms += attributed_ms(r);
 }
 
-Judgement judge(const Snapshot& s, const Target& target, const Settings& settings) {
+Judgement judge_routes(const Snapshot& s, const Target& target, const Settings& settings,
+                       const CutRequests& cut, double min_rootless) {
   Judgement j;
   judge_rules(j, settings, rule_table(), s);
   add_notes(s, j);
+  add_window_edge_notes(s, cut, min_rootless, j.notes);
   add_breakdowns(s, target, j);
   add_crosscheck(s, j);
   return j;
+}
+
+}  // namespace
+
+// Requests cut by the window's edges form no route: judged without them (a copy only then).
+Judgement judge(const Snapshot& s, const Target& target, const Settings& settings) {
+  double min_rootless = min_rootless_requests(target.kind.empty() ? "traces" : target.kind, settings);
+  bool any_cut = std::any_of(s.routes.begin(), s.routes.end(),
+                             [&](const Route& r) { return cut_by_window(r, min_rootless); });
+  if (!any_cut) return judge_routes(s, target, settings, {}, min_rootless);
+  Snapshot kept = s;
+  CutRequests cut = set_aside_cut_routes(kept, min_rootless);
+  return judge_routes(kept, target, settings, cut, min_rootless);
 }
 
 }  // namespace cp::traces

@@ -108,10 +108,15 @@ struct Route {
   std::vector<Pattern> patterns;
   std::vector<ServiceTime> services;  // the same time, by the service it was spent in
   std::vector<Timeout> timeouts;
+  // Requests whose root span never arrived (a stand-in for it, or an orphan, is their entry), and
+  // those of them lying at an edge of the input's time span (within its longest complete request):
+  // the judge tells a request cut by the window from a service that never emits a root by them.
+  double rootless_requests = 0, edge_requests = 0;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Route, service, route, requests, errors, request_ms, latency,
                                                 latency_histogram, database_ms, cache_ms, external_ms,
-                                                code_ms, network_ms, self_time, patterns, services, timeouts)
+                                                code_ms, network_ms, self_time, patterns, services, timeouts,
+                                                rootless_requests, edge_requests)
 
 struct Statement {
   std::string text;    // normalized ($n)
@@ -120,9 +125,10 @@ struct Statement {
   double count = 0, total_ms = 0;
   Latency latency;
   std::string service;  // the service that runs it (the first seen)
+  double requests = 0;  // requests it ran in (0 in evidence older than 1.2: unknown)
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Statement, text, system, cache, count, total_ms, latency,
-                                                service)
+                                                service, requests)
 
 struct CallStats {
   std::string call;  // "GET host/path-template"
@@ -180,6 +186,9 @@ struct Snapshot {
   double untimed = 0;        // spans without a start or a duration: excluded from timing
   double shared_merged = 0;  // Zipkin client/server halves sharing one span id, joined
   double orphan_groups = 0;  // missing parents their orphans were grouped under
+  // The window the spans cover, s: first request's start to last request's end (the OTLP receiver
+  // judges with its listening window); 0 in evidence older than 1.2: unknown, judged as cumulative.
+  double window_s = 0;
   std::vector<Route> routes;
   std::vector<Statement> statements;
   std::vector<External> externals;
@@ -187,7 +196,7 @@ struct Snapshot {
   std::vector<ProcessInfo> processes;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Snapshot, files, spans, traces, requests, orphans, skewed,
-                                                duplicates, untimed, shared_merged, orphan_groups, routes,
-                                                statements, externals, links, processes)
+                                                duplicates, untimed, shared_merged, orphan_groups, window_s,
+                                                routes, statements, externals, links, processes)
 
 }  // namespace cp::traces

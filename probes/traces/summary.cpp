@@ -43,6 +43,8 @@ Route Assembler::route_of(RouteAcc& acc) {
   r.external_ms = round_to(acc.path.external_ms, 3);
   r.network_ms = round_to(acc.path.network_ms, 3);
   r.code_ms = round_to(acc.path.code_ms, 3);
+  r.rootless_requests = acc.rootless;
+  r.edge_requests = edge_requests(acc);
   for (auto& [key, st] : acc.self) {
     st.name = strings_.str(static_cast<uint32_t>(key));
     st.service = strings_.str(static_cast<uint32_t>(key >> 32));
@@ -140,6 +142,7 @@ Snapshot Assembler::finish() {
   snap.shared_merged = shared_merged_;
   snap.orphan_groups = orphan_groups_;
   snap.processes = processes_;
+  if (last_end_ns_ > first_start_ns_) snap.window_s = round_to(ms(last_end_ns_ - first_start_ns_) / 1000, 6);
   for (auto& [key, acc] : routes_) snap.routes.push_back(route_of(acc));
   // Largest first; ties by name, so the report does not depend on the order of a hash map.
   std::sort(snap.routes.begin(), snap.routes.end(), [](auto& a, auto& b) {
@@ -148,8 +151,8 @@ Snapshot Assembler::finish() {
   for (auto& [id, acc] : statements_) {
     if (!id) continue;
     snap.statements.push_back({strings_.str(id), strings_.str(acc.system), acc.cache, acc.count,
-                               round_to(acc.total_ms, 3), latency_of(acc.latency),
-                               strings_.str(acc.service)});
+                               round_to(acc.total_ms, 3), latency_of(acc.latency), strings_.str(acc.service),
+                               acc.requests});
   }
   std::sort(snap.statements.begin(), snap.statements.end(),
             [](auto& a, auto& b) { return std::tie(b.total_ms, a.text) < std::tie(a.total_ms, b.text); });

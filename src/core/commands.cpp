@@ -385,7 +385,9 @@ json rule_to_json(const RuleSpec& r) {
                   {"default", t.value},
                   {"unit", t.unit},
                   {"meaning", t.meaning},
-                  {"source", t.source}});
+                  {"source", t.source},
+                  {"scales_with_window", scales_with_window(t)},
+                  {"applies_to", to_string(t.scope)}});
   json out = {{"id", r.id},
               {"category", to_string(r.category)},
               {"fires_when", r.fires_when},
@@ -398,6 +400,13 @@ json rule_to_json(const RuleSpec& r) {
   return out;
 }
 
+// How a threshold meets the window, beside its value in `chokepoint rules RULE`.
+std::string_view window_words(const ThresholdSpec& t) {
+  if (t.scope == WindowScope::cumulative) return "  [--window 0 only: cumulative statistics]";
+  if (t.scope == WindowScope::window) return "  [in a window; scales with it]";
+  return scales_with_window(t) ? "  [scales with the window]" : "";
+}
+
 // Wrapped to `width` columns (the terminal's, 100 when not a terminal).
 std::string rule_text(const RuleSpec& r, size_t width) {
   std::string out = fmt::format(
@@ -406,7 +415,7 @@ std::string rule_text(const RuleSpec& r, size_t width) {
       r.id, is_advice(r) ? "advice" : to_string(r.category), is_advice(r) ? "Given when" : "Fires when",
       word_wrap(std::string(r.fires_when), 2, width), is_advice(r) ? "advice" : "rules", r.id);
   for (const auto& t : r.thresholds) {
-    out += fmt::format("  {} = {} {}\n", t.name, t.value, t.unit);
+    out += fmt::format("  {} = {} {}{}\n", t.name, t.value, t.unit, window_words(t));
     out +=
         word_wrap(std::string(t.meaning), 4, width) + word_wrap("source: " + std::string(t.source), 4, width);
   }
@@ -430,8 +439,12 @@ std::string rule_list_text(size_t width) {
     out += fmt::format("{:<28} {}\n", a.id, "advice");
     out += word_wrap(std::string(a.fires_when), 4, width);
   }
-  out += "\n" +
-         word_wrap("`chokepoint rules RULE` shows a rule's thresholds, their sources and the fix.", 0, width);
+  out +=
+      "\n" + word_wrap(
+                 "`chokepoint rules RULE` shows a rule's thresholds, their sources and the fix, and marks "
+                 "those that scale with the window (rates and time shares, e.g. ms/s) and those that apply "
+                 "to one snapshot of cumulative statistics only (--window 0).",
+                 0, width);
   return out;
 }
 

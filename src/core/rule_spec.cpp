@@ -6,6 +6,22 @@
 
 namespace cp {
 
+bool scales_with_window(const ThresholdSpec& t) {
+  return t.scope == WindowScope::window || t.unit.ends_with("/s");
+}
+
+std::string_view to_string(WindowScope scope) {
+  switch (scope) {
+    case WindowScope::window:
+      return "window";
+    case WindowScope::cumulative:
+      return "cumulative";
+    case WindowScope::any:
+      break;
+  }
+  return "any";
+}
+
 const ThresholdSpec* RuleSpec::threshold(std::string_view name) const {
   for (const auto& t : thresholds)
     if (t.name == name) return &t;

@@ -16,13 +16,26 @@ namespace cp {
 // The source a finding shows for a threshold set in chokepoint.toml.
 inline constexpr std::string_view kConfiguredSource = "chokepoint.toml (--config)";
 
+// Which statistics a threshold applies to, against the sampling window (--window).
+enum class WindowScope {
+  any,         // the same over any window: a share, a duration, a count per request or per sample
+  window,      // only in a window (--window > 0): a rate or time share standing for a count floor
+  cumulative,  // only to one snapshot of cumulative counters (--window 0); a `window` one stands for it
+};
+
 struct ThresholdSpec {
   std::string_view name;  // unit in the name or in `unit`: min_table_rows, p95_ms …
   double value;
   std::string_view unit;
   std::string_view meaning;
   std::string_view source;  // where the default comes from
+  WindowScope scope = WindowScope::any;
 };
+
+// A rate or a time share over the window ("calls/s", "ms/s", or declared for the window only):
+// what it takes to cross it grows with the window, so a 10 s and a 60 s window judge alike.
+bool scales_with_window(const ThresholdSpec& t);
+std::string_view to_string(WindowScope scope);  // "any", "window", "cumulative"
 
 struct RuleSpec {
   std::string_view id;

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <map>
 
 #include "harness.hpp"
 
@@ -46,6 +47,31 @@ TEST_CASE("rules lists every rule and explains one with thresholds and sources")
   CHECK(one.out.find("PgHero") != std::string::npos);
   auto json = nlohmann::json::parse(run({chokepoint_bin(), "rules", "--format", "json"}).out);
   CHECK(json.size() >= 4);
+}
+
+TEST_CASE("rules say which thresholds scale with the window and which apply to cumulative statistics only") {
+  auto one = run({chokepoint_bin(), "rules", "db.slow_query"});
+  CHECK(one.out.find("min_calls = 100 calls  [--window 0 only: cumulative statistics]") != std::string::npos);
+  CHECK(one.out.find("min_busy_ms_per_s = 200 ms/s  [in a window; scales with it]") != std::string::npos);
+  CHECK(one.out.find("min_db_time_ms_per_s = 50 ms/s  [scales with the window]") != std::string::npos);
+  auto rule =
+      nlohmann::json::parse(run({chokepoint_bin(), "rules", "db.slow_query", "--format", "json"}).out);
+  std::map<std::string, nlohmann::json> by_name;
+  for (const auto& t : rule["thresholds"]) by_name[t["name"]] = t;
+  CHECK(by_name["min_calls"]["scales_with_window"] == false);
+  CHECK(by_name["min_calls"]["applies_to"] == "cumulative");
+  CHECK(by_name["min_busy_ms_per_s"]["scales_with_window"] == true);
+  CHECK(by_name["min_busy_ms_per_s"]["applies_to"] == "window");
+  CHECK(by_name["min_mean_ms"]["scales_with_window"] == false);
+  CHECK(by_name["min_mean_ms"]["applies_to"] == "any");
+  // Every threshold of every rule says it (additive keys beside name, default, unit, meaning, source).
+  for (const auto& r : nlohmann::json::parse(run({chokepoint_bin(), "rules", "--format", "json"}).out))
+    for (const auto& t : r["thresholds"]) {
+      CAPTURE(r["id"]);
+      CHECK(t.contains("scales_with_window"));
+      CHECK(t.contains("applies_to"));
+      CHECK(t.contains("source"));
+    }
 }
 
 TEST_CASE("--replay judges saved evidence: verdict, gate exit code, --output written atomically") {

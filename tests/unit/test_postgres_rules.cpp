@@ -191,3 +191,44 @@ TEST_CASE("finding ids are stable fingerprints of rule and subject") {
   REQUIRE(n1.size() == 1);
   CHECK(n1[0].id != a[0].id);
 }
+
+TEST_CASE(
+    "db.slow_query: a slow scan from one client counts in a window, the 100-call floor when cumulative") {
+  // cold_buffers: one client scans archive, 11 calls of 440 ms in a 6 s window (#23: was "info").
+  auto s = snapshot("cold_buffers");
+  REQUIRE(s.window_s > 0);
+  auto slow = of_rule(judge(s), "db.slow_query");
+  REQUIRE(slow.size() == 1);
+  CHECK(slow[0].evidence["calls"] == 11);
+  CHECK(slow[0].evidence["busy_ms_per_s"].get<double>() >= 200);
+  CHECK(slow[0].severity == Severity::high);
+  // The same counters as one cumulative snapshot: 11 calls are under PgHero's 100; still dominant and
+  // slow per call, so medium.
+  s.window_s = 0;
+  slow = of_rule(judge(s), "db.slow_query");
+  REQUIRE(slow.size() == 1);
+  CHECK(!slow[0].evidence.contains("busy_ms_per_s"));
+  CHECK(slow[0].severity == Severity::medium);
+  for (auto& st : s.statements)
+    if (st.query.find("archive") != std::string::npos) {
+      st.total_exec_ms = st.total_exec_ms / st.calls * 100;
+      st.calls = 100;  // the floor, inclusive
+    }
+  slow = of_rule(judge(s), "db.slow_query");
+  REQUIRE(slow.size() == 1);
+  CHECK(slow[0].severity == Severity::high);
+}
+
+TEST_CASE("db.slow_query: in a window the busy-time floor is inclusive and scales with the window") {
+  auto s = snapshot("cold_buffers");
+  Settings quiet;  // dominance out of the way: only the slow-per-call path
+  quiet.rules["db.slow_query"].thresholds["dominant_db_time_share"] = 1.01;
+  double total = 0;
+  for (const auto& st : s.statements)
+    if (st.query.find("archive") != std::string::npos) total = st.total_exec_ms;
+  REQUIRE(total > 0);
+  s.window_s = total / 200;  // exactly 200 ms/s
+  CHECK(of_rule(judge(s, quiet), "db.slow_query").size() == 1);
+  s.window_s = total / 199;  // a longer window: 199 ms/s
+  CHECK(of_rule(judge(s, quiet), "db.slow_query").empty());
+}

@@ -43,7 +43,10 @@ std::string rule_table_markdown(const ProbeKind& kind) {
     std::string thresholds;
     for (const auto& t : spec->thresholds)
       thresholds +=
-          fmt::format("{}`{}` {} {}", thresholds.empty() ? "" : "; ", t.name, number(t.value), t.unit);
+          fmt::format("{}`{}` {} {}{}", thresholds.empty() ? "" : "; ", t.name, number(t.value), t.unit,
+                      t.scope == WindowScope::cumulative ? " (`--window 0` only)"
+                      : t.scope == WindowScope::window   ? " (in a window)"
+                                                         : "");
     if (spec->fixed_severity) thresholds += fmt::format("; always {}", to_string(*spec->fixed_severity));
     std::string owner = declared_by(id);
     std::string where = owner == kind.name ? "" : fmt::format(" (declared by the {} probe)", owner);

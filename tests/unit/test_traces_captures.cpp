@@ -370,3 +370,20 @@ TEST_CASE("the README's recipe: [rules.\"db.n_plus_one\"] level = \"error\" fail
       {"--traces", dir + "cheap_n_plus_one.otlp.jsonl", "--baseline", after, "--config", config});
   CHECK(kept.exit_code == 0);
 }
+
+// #23: a finding says how many requests it rests on; no capture has requests cut by its edges.
+TEST_CASE("captures: every traces finding carries the requests it rests on") {
+  for (const auto& j : judged()) {
+    CAPTURE(j.file);
+    for (const auto& f : j.report["findings"]) {
+      CAPTURE(f["title"]);
+      CHECK(f["evidence"].contains("requests"));
+      bool rootless_route = f["evidence"].value("route", "") == "(missing span)";
+      if (rootless_route) CHECK(f["evidence"]["requests"].get<double>() >= 5);
+    }
+    for (const auto& p : j.report["probes"])
+      for (const auto& note : p["notes"])
+        CHECK(note.get<std::string>().find("lost their root span at the window's edges") ==
+              std::string::npos);
+  }
+}

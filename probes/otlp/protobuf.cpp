@@ -155,20 +155,25 @@ std::pair<std::string_view, AnyValue> read_key_value(Reader r) {
   return {key, value};
 }
 
-// Resource: attributes (1); the service is service.name.
-std::string_view service_name(Reader r) {
-  std::string_view service;
+struct ResourceNames {
+  std::string_view service, host;
+};
+
+// Resource: attributes (1); the service is service.name, the host host.name.
+ResourceNames resource_names(Reader r) {
+  ResourceNames names;
   uint32_t f;
   Wire w;
   while (r.next(f, w)) {
     if (f == 1 && w == Wire::len) {
       auto [key, value] = read_key_value(r.message());
-      if (key == "service.name" && value.is_string) service = value.str;
+      if (key == "service.name" && value.is_string) names.service = value.str;
+      if (key == "host.name" && value.is_string) names.host = value.str;
     } else {
       r.skip(w);
     }
   }
-  return service;
+  return names;
 }
 
 // Status: message (2), code (3).
@@ -201,9 +206,10 @@ uint64_t span_id_of(Reader& r, std::string_view b, const char* field) {
 
 // Span: trace_id (1), span_id (2), parent_span_id (4), name (5), kind (6), start (7), end (8),
 // attributes (9), status (15).
-traces::RawSpan read_span(Reader r, std::string_view service) {
+traces::RawSpan read_span(Reader r, const ResourceNames& resource) {
   traces::RawSpan s;
-  s.service = service;
+  s.service = resource.service;
+  s.host = resource.host;
   bool has_trace = false, has_id = false;
   uint32_t f;
   Wire w;
@@ -260,14 +266,14 @@ traces::RawSpan read_span(Reader r, std::string_view service) {
 }
 
 // ScopeSpans (and the older InstrumentationLibrarySpans): spans (2).
-size_t read_scope_spans(Reader r, std::string_view service, const traces::SpanSink& sink) {
+size_t read_scope_spans(Reader r, const ResourceNames& resource, const traces::SpanSink& sink) {
   size_t n = 0;
   uint32_t f;
   Wire w;
   while (r.next(f, w)) {
     if (f == 2) {
       r.expect(f, w, Wire::len);
-      sink(read_span(r.message(), service));
+      sink(read_span(r.message(), resource));
       ++n;
     } else {
       r.skip(w);
@@ -279,14 +285,14 @@ size_t read_scope_spans(Reader r, std::string_view service, const traces::SpanSi
 // ResourceSpans: resource (1), scope_spans (2), instrumentation_library_spans (1000). The resource
 // may follow the spans on the wire: it is looked up first.
 size_t read_resource_spans(Reader r, const traces::SpanSink& sink) {
-  std::string_view service;
+  ResourceNames resource;
   Reader scan = r;
   uint32_t f;
   Wire w;
   while (scan.next(f, w)) {
     if (f == 1) {
       scan.expect(f, w, Wire::len);
-      service = service_name(scan.message());
+      resource = resource_names(scan.message());
     } else {
       scan.skip(w);
     }
@@ -295,7 +301,7 @@ size_t read_resource_spans(Reader r, const traces::SpanSink& sink) {
   while (r.next(f, w)) {
     if (f == 2 || f == 1000) {
       r.expect(f, w, Wire::len);
-      n += read_scope_spans(r.message(), service, sink);
+      n += read_scope_spans(r.message(), resource, sink);
     } else {
       r.skip(w);
     }

@@ -104,14 +104,13 @@ RawSpan read_otlp_span(ondemand::object span) {
 }  // namespace
 
 void read_otlp_resource_spans(ondemand::object rs, Emitter& e) {
-  std::string_view service;
+  std::string_view service, host;
   for (auto field : rs) {
     std::string_view k = field.unescaped_key();
     if (k == "resource") {
       for (auto rf : field.value().get_object()) {
         if (std::string_view(rf.unescaped_key()) != "attributes") continue;
         for (auto attr : rf.value().get_array()) {
-          RawSpan tmp;
           std::string_view key, str;
           for (auto af : attr.get_object()) {
             std::string_view ak = af.unescaped_key();
@@ -121,7 +120,10 @@ void read_otlp_resource_spans(ondemand::object rs, Emitter& e) {
               for (auto vf : af.value().get_object())
                 if (std::string_view(vf.unescaped_key()) == "stringValue") str = vf.value().get_string();
           }
-          if (key == "service.name") service = str;
+          if (key == "service.name")
+            service = str;
+          else if (key == "host.name")
+            host = str;
         }
       }
     } else if (k == "scopeSpans" || k == "instrumentationLibrarySpans") {
@@ -134,12 +136,13 @@ void read_otlp_resource_spans(ondemand::object rs, Emitter& e) {
                 e.pending.push_back(s);  // the resource comes later in this object
               } else {
                 s.service = service;
+                s.host = host;
                 e.emit(s);
               }
             }
     }
   }
-  e.flush(service.empty() ? std::string_view("unknown_service") : service);
+  e.flush(service.empty() ? std::string_view("unknown_service") : service, host);
 }
 
 bool read_otlp_request(ondemand::object req, Emitter& e) {

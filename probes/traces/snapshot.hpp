@@ -173,13 +173,19 @@ struct Snapshot {
   double untimed = 0;        // spans without a start or a duration: excluded from timing
   double shared_merged = 0;  // Zipkin client/server halves sharing one span id, joined
   double orphan_groups = 0;  // missing parents their orphans were grouped under
+  // Requests chokepoint itself sent (its --http probe; user agent chokepoint/…): left out entirely.
+  double own_requests = 0;
+  // Distinct hosts the spans were recorded on (resource host.name, Jaeger hostname, Zipkin local
+  // address), and the spans that name none: whether skewed spans can be clock skew between hosts.
+  double hosts = 0, spans_without_host = 0;
   std::vector<Route> routes;
   std::vector<Statement> statements;
   std::vector<External> externals;
   std::vector<Link> links;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Snapshot, files, spans, traces, requests, orphans, skewed,
-                                                duplicates, untimed, shared_merged, orphan_groups, routes,
-                                                statements, externals, links)
+                                                duplicates, untimed, shared_merged, orphan_groups,
+                                                own_requests, hosts, spans_without_host, routes, statements,
+                                                externals, links)
 
 }  // namespace cp::traces

@@ -39,6 +39,9 @@ struct RawSpan {
   // The collection or table a datastore call names (MongoDB, Cassandra, Elasticsearch index), the
   // messaging system, destination and operation (publish / receive), the RPC method.
   std::string_view db_collection, messaging_system, messaging_destination, messaging_operation, rpc_method;
+  // The client's user agent (server spans: chokepoint's own requests are left out), and the host the
+  // span was recorded on (resource host.name, Jaeger process hostname, Zipkin local address).
+  std::string_view user_agent, host;
   uint16_t peer_port = 0;
   // Where in the source the span was started (code.filepath / code.file.path, code.lineno /
   // code.line.number, code.function / code.function.name), when the instrumentation records it.
@@ -77,6 +80,7 @@ struct Span {
   bool timed = true;
   bool statement_from_name = false;  // a datastore span without a statement: keyed by its name
   bool pool_wait = false;            // waits for a pooled connection (pg-pool.connect, getConnection)
+  bool by_chokepoint = false;        // an entry span of a request chokepoint itself sent (its --http probe)
   double duration_ms() const { return static_cast<double>(end_ns - start_ns) / 1e6; }
 };
 

@@ -56,6 +56,8 @@ inline std::string_view RawSpan::*text_field(Attr attr) {
       return &RawSpan::messaging_operation;
     case Attr::rpc_method:
       return &RawSpan::rpc_method;
+    case Attr::user_agent:
+      return &RawSpan::user_agent;
     default:
       return nullptr;
   }
@@ -124,9 +126,10 @@ struct Emitter {
     sink(s);
     ++spans;
   }
-  void flush(std::string_view service) {
+  void flush(std::string_view service, std::string_view host = {}) {
     for (auto& s : pending) {
       if (s.service.empty()) s.service = service;
+      if (s.host.empty()) s.host = host;
       s.offset = offset;
       sink(s);
       ++spans;

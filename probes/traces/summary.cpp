@@ -139,6 +139,9 @@ Snapshot Assembler::finish() {
   snap.untimed = untimed_;
   snap.shared_merged = shared_merged_;
   snap.orphan_groups = orphan_groups_;
+  snap.own_requests = own_requests_;
+  snap.hosts = static_cast<double>(host_names_.size());
+  snap.spans_without_host = hostless_;
   for (auto& [key, acc] : routes_) snap.routes.push_back(route_of(acc));
   // Largest first; ties by name, so the report does not depend on the order of a hash map.
   std::sort(snap.routes.begin(), snap.routes.end(), [](auto& a, auto& b) {

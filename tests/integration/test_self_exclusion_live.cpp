@@ -144,3 +144,27 @@ TEST_CASE("pgbouncer: chokepoint's own PostgreSQL session through the pooler is 
   CHECK(snap["own_clients"]["shop/app"].get<double>() == 1);
   CHECK_FALSE(snap["own_clients"].contains("pgbouncer/app"));  // the console's pool is never judged anyway
 }
+
+TEST_CASE("host: a --pid in the root cgroup reports its own CPU, not the machine's") {
+  Background idle({"sleep", "30"});
+  Background busy({"sh", "-c", "while :; do :; done"});
+  std::string evidence = temp_path("self_host.evidence.json");
+  auto quiet =
+      diagnose_json({"--pid", std::to_string(idle.pid()), "--window", "2", "--save-evidence", evidence});
+  REQUIRE(quiet.exit_code == 0);
+  json snap = probe_snapshot(evidence, "host");
+  if (snap["cgroup_path"] != "/") {
+    MESSAGE("skipped: this test's processes are in cgroup " << snap["cgroup_path"] << ", not the root one");
+    return;
+  }
+  // The control: the root cgroup's counters carry the machine's usage (at least the busy loop's).
+  double machine =
+      (snap["cgroup_end"].value("usage_usec", 0.0) - snap["cgroup_start"].value("usage_usec", 0.0)) / 1e6 /
+      snap["window_s"].get<double>();
+  CHECK(machine > 0.5);
+  CHECK(metric(quiet.report, "process.cpu_usage_cores") < 0.05);
+  for (const auto& m : quiet.report["metrics"]) CHECK(m["name"] != "cgroup.cpu_usage_cores");
+  auto spinning = diagnose_json({"--pid", std::to_string(busy.pid()), "--window", "2"});
+  REQUIRE(spinning.exit_code == 0);
+  CHECK(metric(spinning.report, "process.cpu_usage_cores") > 0.3);
+}

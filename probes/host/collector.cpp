@@ -3,6 +3,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -164,9 +165,13 @@ double thread_cpu_ms() {
   return static_cast<double>(ts.tv_sec) * 1000.0 + static_cast<double>(ts.tv_nsec) / 1e6;
 }
 
+// Runnable tasks besides chokepoint's reader: the thread reading the live /proc/stat is running as it
+// reads, and counts itself (a recorded tree under CHOKEPOINT_FS_ROOT does not).
 double procs_running(const std::string& root) {
   auto stat = slurp(root, "/proc/stat");
-  return stat ? parse_proc_stat(*stat)["procs_running"] : 0;
+  if (!stat) return 0;
+  double running = parse_proc_stat(*stat)["procs_running"];
+  return root == "/" ? std::max(0.0, running - 1) : running;
 }
 
 std::string hostname() {
@@ -240,8 +245,11 @@ CpuSample read_cpu_sample(const Location& w, double t_s) {
     read_cpu_v2(w, r);
   else if (!w.dirs.cpu.empty())
     read_cpu_v1(w, r);
-  return {t_s, procs_running(w.root), r.cgroup["nr_periods"], r.cgroup["nr_throttled"],
-          r.cgroup["usage_usec"]};
+  CpuSample sample{t_s, procs_running(w.root), r.cgroup["nr_periods"], r.cgroup["nr_throttled"],
+                   r.cgroup["usage_usec"]};
+  if (process_alone(w.pid, w.dirs.path))
+    sample.process_cpu_ticks = process_cpu_ticks(w.root, std::to_string(w.pid)).value_or(0);
+  return sample;
 }
 
 void add_readings(Snapshot& snap, const Reading& start, const Reading& end, bool windowed) {

@@ -35,7 +35,8 @@ std::vector<Series> cpu_series(const host::Snapshot& snap) {
   if (snap.window_s <= 0 || samples.size() < 2) return {};
   Series running{"host.procs_running", "tasks", {}, {}};
   Series throttled{"cgroup.cpu_throttled_ratio", "ratio", {}, {}};
-  Series usage{"cgroup.cpu_usage_cores", "cores", {}, {}};
+  bool process = host::process_alone(snap.pid, snap.cgroup_path);  // the root cgroup: the machine's
+  Series usage{process ? "process.cpu_usage_cores" : "cgroup.cpu_usage_cores", "cores", {}, {}};
   for (size_t i = 0; i < samples.size(); ++i) {
     const auto& now = samples[i];
     running.points.emplace_back(now.t_s, now.procs_running);
@@ -44,7 +45,10 @@ std::vector<Series> cpu_series(const host::Snapshot& snap) {
     double periods = now.nr_periods - before.nr_periods, dt = now.t_s - before.t_s;
     if (periods > 0)
       throttled.points.emplace_back(now.t_s, (now.nr_throttled - before.nr_throttled) / periods);
-    if (dt > 0 && now.usage_usec > 0)
+    if (dt > 0 && process && now.process_cpu_ticks > 0 && snap.ticks_per_s > 0)
+      usage.points.emplace_back(now.t_s,
+                                (now.process_cpu_ticks - before.process_cpu_ticks) / snap.ticks_per_s / dt);
+    else if (dt > 0 && !process && now.usage_usec > 0)
       usage.points.emplace_back(now.t_s, (now.usage_usec - before.usage_usec) / 1e6 / dt);
   }
   std::vector<Series> out;

@@ -39,6 +39,16 @@ std::string scope_name(const Snapshot& s) {
 
 }  // namespace
 
+std::optional<double> cpu_usage_cores(const Snapshot& s) {
+  if (s.window_s <= 0) return std::nullopt;
+  if (process_alone(s.pid, s.cgroup_path)) {
+    if (!s.host_end.count("process_cpu_ticks") || s.ticks_per_s <= 0) return std::nullopt;
+    return hd(s, "process_cpu_ticks") / s.ticks_per_s / s.window_s;
+  }
+  if (!s.cgroup_end.count("usage_usec")) return std::nullopt;
+  return cg(s, "usage_usec") / 1e6 / s.window_s;
+}
+
 std::string cpu_limit_note(const Snapshot& s) {
   const CpuLimit& l = s.cpu_limit;
   if (l.state == "no_limit") return fmt::format("CPU limit: no limit ({}), so no CFS throttling", l.source);
@@ -60,7 +70,7 @@ std::vector<Finding> cpu_throttling(const Snapshot& s, const RuleParams& p) {
   double limit = *s.cpu_limit.quota_us / s.cpu_limit.period_us;
   std::optional<double> usage, throttled_per_s;
   if (s.window_s > 0) {
-    usage = cg(s, "usage_usec") / 1e6 / s.window_s;
+    usage = cpu_usage_cores(s);
     throttled_per_s = cg(s, "throttled_usec") / 1e6 / s.window_s;
   }
   // Throttled demand is at least what it used plus the time it was held back.
@@ -363,9 +373,11 @@ Judgement judge(const Snapshot& s, const Target& target, const Settings& setting
       j.metrics.push_back(
           {"cgroup.cpu_throttled_ratio", round_to(cg(s, "nr_throttled") / periods, 4), "ratio", labels});
   }
-  if (s.window_s > 0 && s.cgroup_end.count("usage_usec"))
+  // A --pid in the root cgroup: its own usage, not the machine's under the cgroup's name.
+  if (auto usage = cpu_usage_cores(s))
     j.metrics.push_back(
-        {"cgroup.cpu_usage_cores", round_to(cg(s, "usage_usec") / 1e6 / s.window_s, 4), "cores", labels});
+        {process_alone(s.pid, s.cgroup_path) ? "process.cpu_usage_cores" : "cgroup.cpu_usage_cores",
+         round_to(*usage, 4), "cores", labels});
   if (!s.run_queue.empty())
     j.metrics.push_back({"host.run_queue_avg",
                          round_to(std::accumulate(s.run_queue.begin(), s.run_queue.end(), 0.0) /

@@ -1,6 +1,7 @@
 // Host and container rules: pure functions of the snapshot.
 #pragma once
 
+#include <optional>
 #include <vector>
 
 #include "core/rule_spec.hpp"
@@ -14,6 +15,9 @@ std::vector<Finding> cpu_throttling(const Snapshot& s, const RuleParams& p);
 std::vector<Finding> cpu_saturation(const Snapshot& s, const RuleParams& p);
 std::vector<Finding> memory_pressure(const Snapshot& s, const RuleParams& p);
 std::vector<Finding> network_drops(const Snapshot& s, const RuleParams& p);
+// CPU the target used over the window (cores): its cgroup's, or a --pid's own in the root cgroup
+// (process_alone); none without a window or a reading.
+std::optional<double> cpu_usage_cores(const Snapshot& s);
 // What the report says about the CPU limit: "no limit", "not measurable" or the ratio.
 std::string cpu_limit_note(const Snapshot& s);
 

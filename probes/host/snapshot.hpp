@@ -27,9 +27,18 @@ struct CpuSample {
   double t_s = 0;  // since the window started
   double procs_running = 0;
   double nr_periods = 0, nr_throttled = 0, usage_usec = 0;  // cumulative cgroup counters (0: unreadable)
+  // A --pid in the root cgroup (whose counters are the whole machine's): the process's own utime +
+  // stime (clock ticks, every thread), 0 otherwise.
+  double process_cpu_ticks = 0;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(CpuSample, t_s, procs_running, nr_periods, nr_throttled,
-                                                usage_usec)
+                                                usage_usec, process_cpu_ticks)
+
+// A --pid whose cgroup is the root one (or none is mounted): the cgroup's CPU counters are the whole
+// machine's, so the process's CPU usage is read from /proc/PID/stat instead.
+inline bool process_alone(int pid, const std::string& cgroup_path) {
+  return pid > 0 && (cgroup_path.empty() || cgroup_path == "/");
+}
 
 struct Snapshot {
   std::string target;  // "pid 4242", "cgroup /x", "host"
@@ -46,11 +55,12 @@ struct Snapshot {
   std::optional<double> memory_limit_bytes;  // null: no limit
   double memory_usage_bytes = 0;
   // /proc: cpu_* ticks, procs_running, pressure totals, Tcp*/TcpExt* counters, vmstat
-  // pswpin/pswpout/oom_kill.
+  // pswpin/pswpout/oom_kill; with --pid, process_cpu_ticks (utime + stime).
   std::map<std::string, double> host_start, host_end;
   std::map<std::string, double> pressure_avg10;  // "host.cpu.some", "cgroup.memory.full" … (percent)
-  std::vector<double> run_queue;                 // procs_running samples through the window
-  std::vector<CpuSample> cpu_samples;            // the same moments, with the cgroup's CPU counters
+  std::vector<double>
+      run_queue;  // procs_running samples through the window (chokepoint's reader not counted)
+  std::vector<CpuSample> cpu_samples;  // the same moments, with the cgroup's CPU counters
   double ticks_per_s = 100;
   double read_cpu_ms = 0;  // CPU time of one full reading (cost per sample)
   std::vector<std::string> notes;

@@ -12,6 +12,7 @@
 
 #include "probes/http/snapshot.hpp"
 #include "util/redact.hpp"
+#include "util/self.hpp"
 #include "util/url.hpp"
 
 namespace cp::http {
@@ -38,7 +39,7 @@ Handle make_handle(const std::string& url, long timeout_ms, bool tls_verify, boo
   curl_easy_setopt(h.get(), CURLOPT_TIMEOUT_MS, timeout_ms);
   curl_easy_setopt(h.get(), CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
   curl_easy_setopt(h.get(), CURLOPT_NOSIGNAL, 1L);  // threads: no SIGALRM for DNS timeouts
-  curl_easy_setopt(h.get(), CURLOPT_USERAGENT, "chokepoint/0.1 (latency probe)");
+  curl_easy_setopt(h.get(), CURLOPT_USERAGENT, http_user_agent().c_str());  // traces leave these out
   curl_easy_setopt(h.get(), CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(h.get(), CURLOPT_SSL_VERIFYPEER, tls_verify ? 1L : 0L);
   curl_easy_setopt(h.get(), CURLOPT_SSL_VERIFYHOST, tls_verify ? 2L : 0L);

@@ -11,6 +11,7 @@
 #include "probes/pgbouncer/snapshot.hpp"
 #include "util/conninfo.hpp"
 #include "util/redact.hpp"
+#include "util/self.hpp"
 
 namespace cp::pgb {
 
@@ -67,6 +68,16 @@ std::string connect_message(const std::string& error, const std::string& where) 
   return fmt::format("{}: {}", where, error);
 }
 
+// chokepoint's clients by pool (SHOW CLIENTS, application_name: PgBouncer keeps it as the client
+// sent it). Older PgBouncers without the column: none are told apart.
+std::map<std::string, double> own_clients(Console& console) {
+  std::map<std::string, double> own;
+  for (const auto& row : console.show("CLIENTS"))
+    if (text(row, "application_name") == kSelfName && text(row, "database") != "pgbouncer")
+      own[text(row, "database") + "/" + text(row, "user")] += 1;
+  return own;
+}
+
 }  // namespace
 
 Collected collect(const Target& target, const CollectContext& ctx) {
@@ -97,6 +108,7 @@ Collected collect(const Target& target, const CollectContext& ctx) {
     snap.stats_end = console.show("STATS");
     snap.window_s = ctx.measured_window(started);
     snap.databases = console.show("DATABASES");
+    snap.own_clients = own_clients(console);
     out.snapshot = snap;
   } catch (const ConsoleError& e) {
     out.status = ProbeStatus::error;

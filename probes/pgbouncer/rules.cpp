@@ -246,6 +246,8 @@ std::vector<PoolLoad> pool_loads(const Snapshot& s) {
     }
   std::vector<PoolLoad> out;
   for (auto& [key, p] : pools) {
+    if (auto own = s.own_clients.find(pool_name(p)); own != s.own_clients.end())
+      p.avg_active = std::max(0.0, p.avg_active - own->second);  // chokepoint's session is not demand
     p.pool_size = pool_size_of(s, p.database);
     add_stats(s, p);
     out.push_back(p);

@@ -37,8 +37,13 @@ struct Snapshot {
   std::vector<PoolSample> pool_samples;       // SHOW POOLS through the window
   std::vector<Row> databases;                 // SHOW DATABASES
   std::map<std::string, std::string> config;  // SHOW CONFIG: key -> value
+  // chokepoint's own clients of each pool ("database/user" -> clients) at the window's end, from SHOW
+  // CLIENTS (application_name chokepoint: a --postgres probe through this PgBouncer, another run);
+  // left out of the pool's active clients. The admin console's own connection is in the "pgbouncer"
+  // pool, which is never judged.
+  std::map<std::string, double> own_clients;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Snapshot, version, window_s, stats_start, stats_end,
-                                                pool_samples, databases, config)
+                                                pool_samples, databases, config, own_clients)
 
 }  // namespace cp::pgb

@@ -40,7 +40,10 @@ Workload derive_workload(const Snapshot& snap) {
     w.calls += st.calls;
   }
   w.time_base_s = snap.window_s > 0 ? snap.window_s : snap.stats_age_s.value_or(0);
-  w.xacts = w.counter_delta("xact_commit") + w.counter_delta("xact_rollback");
+  // chokepoint's own statements each ran as a transaction of their own (autocommit): not the
+  // application's transactions.
+  w.xacts =
+      std::max(0.0, w.counter_delta("xact_commit") + w.counter_delta("xact_rollback") - snap.self_calls);
   return w;
 }
 

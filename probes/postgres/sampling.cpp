@@ -15,6 +15,7 @@
 #include <libpq-fe.h>
 
 #include "util/format.hpp"
+#include "util/self.hpp"
 #include "util/sql.hpp"
 
 namespace cp::pg {
@@ -47,6 +48,8 @@ std::string normalized_activity_query(const std::string& raw) {
   return one_line(statement_text_for_output(raw), 300);
 }
 
+// Every client backend but chokepoint's: this session, and any other with its application_name
+// (another run, its connect samples): chokepoint never judges its own sessions.
 constexpr std::string_view kActivitySql =
     "SELECT a.pid, a.state, a.wait_event_type, a.wait_event, a.usename, a.application_name, "
     "coalesce(extract(epoch FROM now() - a.xact_start), 0)::float8 AS xact_age_s, "
@@ -58,7 +61,9 @@ constexpr std::string_view kActivitySql =
     "    WHERE l.pid = a.pid AND l.relation IS NOT NULL AND (NOT l.granted OR l.locktype = 'tuple')) "
     "END AS lock_relation, "
     "left(a.query, 1024) AS query, coalesce(host(a.client_addr), '') AS client_addr "
-    "FROM pg_stat_activity a WHERE a.pid <> pg_backend_pid() AND a.backend_type = 'client backend'";
+    "FROM pg_stat_activity a WHERE a.pid <> pg_backend_pid() AND a.backend_type = 'client backend' "
+    "AND a.application_name IS DISTINCT FROM 'chokepoint'";
+static_assert(kSelfName == "chokepoint", "the filter above names chokepoint's application_name");
 
 std::optional<double> tcp_handshake_ms(const std::string& host, const std::string& port) {
   if (host.empty() || host.front() == '/' || host.find(',') != std::string::npos) return std::nullopt;

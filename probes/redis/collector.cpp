@@ -2,7 +2,10 @@
 
 #include <hiredis/hiredis.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <thread>
@@ -12,6 +15,7 @@
 #include "probes/redis/snapshot.hpp"
 #include "probes/redis/url.hpp"
 #include "util/redact.hpp"
+#include "util/self.hpp"
 #include "util/stats.hpp"
 
 namespace cp::redis {
@@ -38,6 +42,7 @@ class Connection {
 
   // A command with arguments passed as they are (never formatted into a string).
   ReplyPtr run(std::initializer_list<std::string> args) {
+    if (tally_) ++sent_[commandstats_name(args)];
     std::vector<const char*> argv;
     std::vector<size_t> lens;
     for (const auto& a : args) {
@@ -50,8 +55,31 @@ class Connection {
     return ReplyPtr(r, freeReplyObject);
   }
 
+  // The commands sent from now on, until the tally is taken: what INFO's counters will include.
+  void start_tally() {
+    sent_.clear();
+    tally_ = true;
+  }
+  std::map<std::string, double> take_tally() {
+    tally_ = false;
+    return std::move(sent_);
+  }
+
  private:
+  // INFO commandstats' name: "ping"; a container's subcommand as Redis 7 counts it, "slowlog|get".
+  static std::string commandstats_name(std::initializer_list<std::string> args) {
+    std::string name;
+    for (const auto& a : args) {
+      if (!name.empty()) name += '|';
+      for (char ch : a) name += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      if (name != "client" && name != "slowlog" && name != "config" && name != "latency") break;
+    }
+    return name;
+  }
+
   std::unique_ptr<redisContext, decltype(&redisFree)> ctx_;
+  bool tally_ = false;
+  std::map<std::string, double> sent_;
 };
 
 std::string as_text(const redisReply* r) {
@@ -93,8 +121,10 @@ std::map<std::string, std::string> read_info(Connection& c) {
   return parse_info(as_text(r.get()));
 }
 
-// Entries: [id, unix time, duration µs, [command, args…], client, name]. Only the name is kept.
-long long read_slowlog(Connection& c, long long after_id, std::vector<SlowEntry>* out) {
+// Entries: [id, unix time, duration µs, [command, args…], client address, client name] (the last two
+// since Redis 4). Only the command's name is kept; chokepoint's own entries are counted apart.
+long long read_slowlog(Connection& c, long long after_id, std::vector<SlowEntry>* out,
+                       double* own = nullptr) {
   auto r = c.run({"SLOWLOG", "GET", "128"});
   if (r->type != REDIS_REPLY_ARRAY) throw RedisError{as_text(r.get())};
   long long max_id = after_id;
@@ -104,6 +134,10 @@ long long read_slowlog(Connection& c, long long after_id, std::vector<SlowEntry>
     long long id = e->element[0]->integer;
     max_id = std::max(max_id, id);
     if (!out || id <= after_id) continue;
+    if (e->elements >= 6 && as_text(e->element[5]) == kSelfName) {
+      if (own) *own += 1;
+      continue;
+    }
     const redisReply* args = e->element[3];
     std::string command =
         args->type == REDIS_REPLY_ARRAY && args->elements > 0 ? as_text(args->element[0]) : "?";
@@ -143,10 +177,12 @@ std::string authenticate_and_select(Connection& c, const RedisUrl& url, const st
   return "";
 }
 
-// INFO and the slow log at both ends of the window, PINGs timed through it.
+// INFO and the slow log at both ends of the window, PINGs timed through it. The commands sent
+// between the two INFOs (the first one included) are tallied: the deltas count them.
 void read_window(Connection& c, const CollectContext& ctx, Snapshot& snap) {
   bool cumulative = ctx.cumulative();
   auto started = Clock::now();
+  if (!cumulative) c.start_tally();  // cumulative: tallied since connecting
   snap.info_start = cumulative ? std::map<std::string, std::string>{} : read_info(c);
   snap.version = (cumulative ? read_info(c) : snap.info_start)["redis_version"];
   long long slow_after = -1;
@@ -161,11 +197,12 @@ void read_window(Connection& c, const CollectContext& ctx, Snapshot& snap) {
     c.run({"PING"});
     ping.add(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
   });
+  snap.own_commands = c.take_tally();  // INFO counts a command once it has run: not this one
   snap.info_end = read_info(c);
   snap.window_s = ctx.measured_window(started);
   if (snap.slowlog_available) {
     try {
-      read_slowlog(c, slow_after, &snap.slowlog);
+      read_slowlog(c, slow_after, &snap.slowlog, &snap.own_slow_entries);
     } catch (const RedisError&) {
       snap.slowlog_available = false;
     }
@@ -174,6 +211,19 @@ void read_window(Connection& c, const CollectContext& ctx, Snapshot& snap) {
   snap.ping_p50_ms = ping.percentile(50);
   snap.ping_p99_ms = ping.percentile(99);
   snap.ping_max_ms = ping.max();
+}
+
+// chokepoint's connections (named by CLIENT SETNAME): this one, another run's. CLIENT LIST may be
+// forbidden (ACL): then this connection only.
+double count_own_clients(Connection& c) {
+  auto r = c.run({"CLIENT", "LIST"});
+  if (r->type != REDIS_REPLY_STRING) return 1;
+  std::istringstream in(as_text(r.get()));
+  double own = 0;
+  std::string name_field = " name=" + std::string(kSelfName) + " ";
+  for (std::string line; std::getline(in, line);)
+    if ((" " + line + " ").find(name_field) != std::string::npos) own += 1;
+  return std::max(own, 1.0);
 }
 
 // The settings the rules read, and LATENCY LATEST; managed services may forbid CONFIG.
@@ -213,9 +263,14 @@ Collected collect(const Target& target, const CollectContext& ctx) {
     } catch (const RedisError& e) {
       return {ProbeStatus::error, scrub(connect_message(e.message, *url, target.name), target.secrets), {}};
     }
+    if (ctx.cumulative()) c->start_tally();  // every command so far is in the cumulative counters
     if (auto refused = authenticate_and_select(*c, *url, target.name); !refused.empty())
       return {ProbeStatus::error, scrub(refused, target.secrets), {}};
+    // Named, so its clients and slow-log entries can be told apart (and left out) by any run.
+    auto named = c->run({"CLIENT", "SETNAME", std::string(kSelfName)});
+    if (named->type == REDIS_REPLY_ERROR) snap.client_name_error = as_text(named.get());
     read_window(*c, ctx, snap);
+    snap.own_clients = count_own_clients(*c);
     read_settings(*c, snap);
   } catch (const RedisError& e) {
     return {ProbeStatus::error, scrub(target.name + ": " + e.message, target.secrets), {}};

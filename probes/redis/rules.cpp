@@ -8,6 +8,7 @@
 
 #include "probes/sources.hpp"
 #include "util/format.hpp"
+#include "util/self.hpp"
 
 namespace cp::redis {
 
@@ -36,6 +37,22 @@ struct Load {
     return "";
   }
 };
+
+// "calls=12,usec=340,usec_per_call=28.33,…" (INFO commandstats): the calls.
+double calls_in(const std::map<std::string, std::string>& info, const std::string& key) {
+  auto it = info.find(key);
+  if (it == info.end() || it->second.rfind("calls=", 0) != 0) return 0;
+  return std::atof(it->second.c_str() + 6);
+}
+
+double own_calls(const Snapshot& s, std::string_view command) {
+  double own = 0;
+  for (const auto& [name, n] : s.own_commands)
+    if (name == command || (command.find('|') == std::string_view::npos && name.size() > command.size() &&
+                            name.compare(0, command.size(), command) == 0 && name[command.size()] == '|'))
+      own += n;
+  return own;
+}
 
 Load derive(const Snapshot& s, const std::string& target) {
   std::string host =
@@ -80,7 +97,7 @@ std::vector<Finding> evictions(const Load& l, const RuleParams& p) {
   std::string policy = l.config("maxmemory-policy", "maxmemory_policy");
   Finding f = p.make_finding(l.subject + "/evictions");
   f.component = l.component;
-  double writes = l.per_s(l.delta("total_commands_processed"));
+  double writes = l.per_s(commands_processed(*l.s));
   f.severity = l.per_s(evicted) >= p["high_evictions_per_s"] ? Severity::high : Severity::medium;
   f.title =
       fmt::format("Redis evicts {:.0f} keys/s: maxmemory ({}) is too small for the working set",
@@ -150,7 +167,7 @@ std::vector<Finding> slow_commands(const Load& l, const RuleParams& p) {
 }
 
 std::vector<Finding> clients_saturation(const Load& l, const RuleParams& p) {
-  double clients = l.end("connected_clients");
+  double clients = connected_clients(*l.s);
   double maxclients = std::atof(l.config("maxclients").c_str());
   double rejected = l.delta("rejected_connections");
   double usage = maxclients > 0 ? clients / maxclients : 0;
@@ -279,6 +296,43 @@ const std::vector<Rule<const Load>>& rule_table() {
 
 }  // namespace
 
+double commands_processed(const Snapshot& s) {
+  Load l{&s, "", "", 0};
+  double own = 0;
+  for (const auto& [name, n] : s.own_commands) own += n;
+  return std::max(0.0, l.delta("total_commands_processed") - own);
+}
+
+double command_calls(const Snapshot& s, std::string_view command) {
+  std::string key = "cmdstat_" + std::string(command);
+  double start = s.window_s > 0 ? calls_in(s.info_start, key) : 0;
+  return std::max(0.0, calls_in(s.info_end, key) - start - own_calls(s, command));
+}
+
+double connected_clients(const Snapshot& s) {
+  Load l{&s, "", "", 0};
+  return std::max(0.0, l.end("connected_clients") - s.own_clients);
+}
+
+namespace {
+
+// What chokepoint left out of the readings: its commands, its connections, its slow-log entries.
+void add_own_load_note(const Snapshot& s, Judgement& j) {
+  double own = 0;
+  for (const auto& [name, n] : s.own_commands) own += n;
+  if (own > 0 || s.own_clients > 0)
+    j.notes.push_back(fmt::format(
+        "chokepoint's own load left out: {:.0f} commands it sent during the window (PING, INFO, SLOWLOG), "
+        "{:.0f} connections named {}{}",
+        own, s.own_clients, kSelfName,
+        s.own_slow_entries > 0 ? fmt::format(", {:.0f} of its SLOWLOG entries", s.own_slow_entries) : ""));
+  if (!s.client_name_error.empty())
+    j.notes.push_back("CLIENT SETNAME refused (" + s.client_name_error +
+                      "): this connection is left out by count only");
+}
+
+}  // namespace
+
 RuleDeclarations rule_declarations() {
   return declarations(rule_table(), {
                                         {"redis.ping_p99_ms", +1, 1},
@@ -301,18 +355,18 @@ Judgement judge(const Snapshot& s, const Target& target, const Settings& setting
                   l.component,
                   std::nullopt,
                   l.delta("evicted_keys"),
-                  l.per_s(l.delta("total_commands_processed")),
+                  l.per_s(commands_processed(s)),
                   l.end("used_memory"),
                   l.end("maxmemory")};
   if (hits + misses > 0) cache.hit_ratio = hits / (hits + misses);
   j.levers.redis.push_back(std::move(cache));
   if (hits + misses > 0)
     j.metrics.push_back({"redis.hit_ratio", round_to(hits / (hits + misses), 4), "ratio", labels});
-  j.metrics.push_back({"redis.commands_per_s", round_to(l.per_s(l.delta("total_commands_processed")), 2),
-                       "commands/s", labels});
+  j.metrics.push_back(
+      {"redis.commands_per_s", round_to(l.per_s(commands_processed(s)), 2), "commands/s", labels});
   j.metrics.push_back(
       {"redis.evictions_per_s", round_to(l.per_s(l.delta("evicted_keys")), 2), "keys/s", labels});
-  j.metrics.push_back({"redis.connected_clients", l.end("connected_clients"), "clients", labels});
+  j.metrics.push_back({"redis.connected_clients", connected_clients(s), "clients", labels});
   j.metrics.push_back({"redis.used_memory_bytes", l.end("used_memory"), "bytes", labels});
   if (s.ping_count > 0) {
     j.metrics.push_back({"redis.ping_p50_ms", round_to(s.ping_p50_ms, 3), "ms", labels});
@@ -326,6 +380,7 @@ Judgement judge(const Snapshot& s, const Target& target, const Settings& setting
                       "): limits are read from INFO where it has them");
   if (!s.slowlog_available)
     j.notes.push_back("SLOWLOG is not available to this user: slow commands are not judged");
+  add_own_load_note(s, j);
   for (const auto& e : s.latency)
     j.notes.push_back(
         fmt::format("LATENCY LATEST {}: latest {:.0f} ms, max {:.0f} ms", e.event, e.latest_ms, e.max_ms));

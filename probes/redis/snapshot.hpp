@@ -37,9 +37,16 @@ struct Snapshot {
   std::vector<LatencyEvent> latency;
   // PING round trips (ms): a histogram summary.
   double ping_count = 0, ping_p50_ms = 0, ping_p99_ms = 0, ping_max_ms = 0;
+  // chokepoint's own load, left out of the judgement: the commands it sent that the INFO deltas
+  // count (by INFO commandstats name: "ping", "info", "slowlog|get"), its clients (named
+  // chokepoint: this connection, another run's) at the window's end, its SLOWLOG entries skipped.
+  std::map<std::string, double> own_commands;
+  double own_clients = 0, own_slow_entries = 0;
+  std::string client_name_error;  // why CLIENT SETNAME was refused
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Snapshot, version, db, window_s, info_start, info_end, config,
                                                 config_error, slowlog, slowlog_available, latency, ping_count,
-                                                ping_p50_ms, ping_p99_ms, ping_max_ms)
+                                                ping_p50_ms, ping_p99_ms, ping_max_ms, own_commands,
+                                                own_clients, own_slow_entries, client_name_error)
 
 }  // namespace cp::redis

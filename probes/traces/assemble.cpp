@@ -8,6 +8,7 @@
 #include "probes/traces/conventions.hpp"
 #include "probes/traces/normalize.hpp"
 #include "util/format.hpp"
+#include "util/self.hpp"
 #include "util/sql.hpp"
 
 namespace cp::traces {
@@ -148,8 +149,18 @@ void Assembler::add(const RawSpan& raw, uint64_t offset_base) {
   s.timeout = raw.timeout || raw.http_status == 504 || raw.http_status == 408;
   s.http_status = static_cast<uint16_t>(std::clamp(raw.http_status, 0, 999));
   name_what_it_does(s, raw);
+  // Only an entry span's user agent says who sent the request; most spans carry none.
+  if (!raw.user_agent.empty() && (raw.kind == SpanKind::server || raw.parent == 0) &&
+      is_own_user_agent(raw.user_agent)) {
+    s.by_chokepoint = true;
+    own_spans_ += 1;
+  }
+  if (raw.host.empty())
+    hostless_ += 1;
+  else if (raw.host != last_host_)  // spans of one resource arrive together
+    note_host(raw.host);
   if (s.service != last_process_service_ &&
-      (!raw.process_pid.empty() || !raw.host_name.empty() || !raw.container_id.empty()))
+      (!raw.process_pid.empty() || !raw.host.empty() || !raw.container_id.empty()))
     note_process(s.service, raw);
   if (spans_.size() == spans_.capacity() && spans_.size() >= (1u << 14)) {
     // A large input: reserve for the most spans pending between two evictions at once (address
@@ -173,7 +184,7 @@ void Assembler::note_process(uint32_t service, const RawSpan& raw) {
   last_process_service_ = service;
   for (const auto& p : processes_)
     if (p.service == strings_.str(service)) return;
-  processes_.push_back({std::string(strings_.str(service)), std::string(raw.host_name),
+  processes_.push_back({std::string(strings_.str(service)), std::string(raw.host),
                         std::string(raw.process_pid), std::string(raw.container_id)});
 }
 
@@ -237,6 +248,16 @@ void Assembler::name_call(Span& s, const RawSpan& raw) {
   // The endpoint (path template) and the query apart from ids: calls sharing it differ only by ids.
   if (!url.empty()) s.variant = (uint64_t{s.call} << 32 | 1) ^ query_shape_hash(url);
   note_code_location(s.service, s.call, raw);
+}
+
+void Assembler::note_host(std::string_view host) {
+  last_host_.assign(host);
+  uint32_t id = strings_.intern(host);
+  if (std::find(host_names_.begin(), host_names_.end(), id) == host_names_.end()) host_names_.push_back(id);
+}
+
+bool Assembler::sent_by_chokepoint() const {
+  return std::any_of(nodes_.begin(), nodes_.end(), [](const Node& n) { return n.span->by_chokepoint; });
 }
 
 void Assembler::note_code_location(uint32_t service, uint32_t key, const RawSpan& raw) {
@@ -303,6 +324,12 @@ void Assembler::analyze_keys() {
 // ---- one tree per trace ------------------------------------------------------------------------
 
 void Assembler::analyze_trace() {
+  // chokepoint's own requests (its --http probe through an instrumented dependency) are never
+  // part of the system's diagnosis: no route, no pattern, no attribution; counted in a note.
+  if (own_spans_ > 0 && sent_by_chokepoint()) {
+    own_requests_ += 1;
+    return;
+  }
   traces_ += 1;
   stand_ins_.clear();
   link_parents();

@@ -202,6 +202,8 @@ class Assembler {
   uint32_t intern_statement(std::string_view text);  // interned and marked a normalized statement
   void name_what_it_does(Span& s, const RawSpan& raw);
   void name_call(Span& s, const RawSpan& raw);
+  void note_host(std::string_view host);
+  bool sent_by_chokepoint() const;  // the trace being analysed
   void evict_complete_traces(uint64_t now);
   void analyze_keys();  // the spans sort_keys_ point at: whole traces, any order
   void analyze_trace();
@@ -289,6 +291,9 @@ class Assembler {
   size_t total_spans_ = 0;
   double traces_ = 0, requests_ = 0, orphans_ = 0, skewed_ = 0, duplicates_ = 0;
   double untimed_ = 0, shared_merged_ = 0, orphan_groups_ = 0;
+  double own_spans_ = 0, own_requests_ = 0, hostless_ = 0;
+  std::string last_host_;
+  std::vector<uint32_t> host_names_;  // distinct, by string id
   uint32_t missing_span_name_ = 0;
   // The input's time span (first request's start to last request's end) and the longest request
   // whose root arrived: a rootless request within that of an edge may have been cut by the window.

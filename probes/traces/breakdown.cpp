@@ -10,6 +10,33 @@
 
 namespace cp::traces {
 
+namespace {
+
+// Clock skew needs two clocks: said only when the spans name more than one host. On one host a
+// child outside its parent is work the parent did not wait for, or timestamps the instrumentation
+// rounded (Express middleware spans start on the millisecond).
+std::string skew_note(const Snapshot& s) {
+  std::string n = human_count(s.skewed);
+  if (s.hosts >= 2)
+    return fmt::format(
+        "{} spans reach outside their parent's interval (clock skew between the {} hosts): clipped to the "
+        "parent",
+        n, human_count(s.hosts));
+  if (s.hosts == 1 && s.spans_without_host == 0)
+    return fmt::format(
+        "{} spans reach outside their parent's interval, all on one host (work the parent did not wait "
+        "for, or rounded timestamps; not clock skew): clipped to the parent",
+        n);
+  return fmt::format(
+      "{} spans reach outside their parent's interval (work the parent did not wait for, rounded "
+      "timestamps, or clock skew if their services run on different hosts: not every span names its "
+      "host.name): "
+      "clipped to the parent",
+      n);
+}
+
+}  // namespace
+
 void add_notes(const Snapshot& s, Judgement& j) {
   for (const auto& f : s.files)
     j.notes.push_back(
@@ -29,11 +56,10 @@ void add_notes(const Snapshot& s, Judgement& j) {
         fmt::format("{} Zipkin client/server halves sharing one span id joined: the gap between "
                     "them is network time",
                     human_count(s.shared_merged)));
-  if (s.skewed > 0)
-    j.notes.push_back(
-        fmt::format("{} spans reach outside their parent's interval (clock skew between hosts): "
-                    "clipped to the parent",
-                    human_count(s.skewed)));
+  if (s.skewed > 0) j.notes.push_back(skew_note(s));
+  if (s.own_requests > 0)
+    j.notes.push_back(fmt::format("{} requests sent by chokepoint itself (its --http probe) left out",
+                                  human_count(s.own_requests)));
   if (s.duplicates > 0)
     j.notes.push_back(fmt::format("{} duplicate span ids ignored", human_count(s.duplicates)));
   if (s.requests == 0)

@@ -27,8 +27,10 @@ constexpr std::string_view kPhp =
     "PDOStatement::execute, Doctrine\\DBAL\\…, with no db.system";
 }  // namespace
 
-const std::vector<KeyConvention>& key_conventions() {
-  static const std::vector<KeyConvention> keys = {
+namespace {
+// The keys and the field each feeds: data (a catalog), whatever its length.
+std::vector<KeyConvention> key_catalog() {
+  return {
       {"db.system", Attr::db_system, kOtelOld},
       {"db.system.name", Attr::db_system, kOtelNew},
       {"db.type", Attr::db_system, kOpenTracing},
@@ -83,7 +85,14 @@ const std::vector<KeyConvention>& key_conventions() {
       {"messaging.operation", Attr::messaging_operation, kMessaging},
       {"messaging.operation.type", Attr::messaging_operation, kMessaging},
       {"rpc.method", Attr::rpc_method, kRpc},
+      {"user_agent.original", Attr::user_agent, kOtelNew},
+      {"http.user_agent", Attr::user_agent, kOtelOld},  // also Zipkin/Brave's tag
   };
+}
+}  // namespace
+
+const std::vector<KeyConvention>& key_conventions() {
+  static const std::vector<KeyConvention> keys = key_catalog();
   return keys;
 }
 

@@ -39,7 +39,8 @@ enum class Attr : uint8_t {
   messaging_destination,
   messaging_operation,
   rpc_method,
-  name  // the span's name: value conventions only (Zipkin local spans, PHP PDO / Doctrine spans)
+  user_agent,  // server spans: the client's user agent (chokepoint's own requests are left out)
+  name         // the span's name: value conventions only (Zipkin local spans, PHP PDO / Doctrine spans)
 };
 
 struct KeyConvention {

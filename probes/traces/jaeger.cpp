@@ -34,6 +34,36 @@ void read_jaeger_tag(ondemand::object tag, RawSpan& s) {
   apply_attribute(s, key, str, num, is_num, flag);
 }
 
+struct JaegerProcess {
+  std::string_view service, host;
+};
+
+// A process: its serviceName, and its host from the client's `hostname` tag.
+JaegerProcess read_jaeger_process(ondemand::object process) {
+  JaegerProcess p;
+  for (auto pf : process) {
+    std::string_view k = pf.unescaped_key();
+    if (k == "serviceName") {
+      p.service = pf.value().get_string();
+    } else if (k == "tags") {
+      for (auto tag : pf.value().get_array()) {
+        std::string_view key, value;
+        for (auto tf : tag.get_object()) {
+          std::string_view tk = tf.unescaped_key();
+          if (tk == "key") {
+            key = tf.value().get_string();
+          } else if (tk == "value") {
+            ondemand::value v = tf.value();
+            if (v.type() == ondemand::json_type::string) value = v.get_string();
+          }
+        }
+        if (key == "hostname") p.host = value;
+      }
+    }
+  }
+  return p;
+}
+
 struct JaegerSpan {
   RawSpan span;
   std::string_view process_id;
@@ -78,8 +108,9 @@ JaegerSpan read_jaeger_span(ondemand::object span) {
     } else if (sk == "processID") {
       js.process_id = sf.value().get_string();
     } else if (sk == "process") {
-      for (auto pf : sf.value().get_object())
-        if (std::string_view(pf.unescaped_key()) == "serviceName") s.service = pf.value().get_string();
+      JaegerProcess p = read_jaeger_process(sf.value().get_object());
+      s.service = p.service;
+      s.host = p.host;
     }
   }
   if (!has_trace) throw ShapeError{"a Jaeger span without traceID"};
@@ -91,7 +122,7 @@ JaegerSpan read_jaeger_span(ondemand::object span) {
 
 void read_jaeger_trace(ondemand::object trace, Emitter& e) {
   std::vector<JaegerSpan> spans;
-  std::vector<std::pair<std::string_view, std::string_view>> processes;  // id -> serviceName
+  std::vector<std::pair<std::string_view, JaegerProcess>> processes;  // by id
   for (auto field : trace) {
     std::string_view k = field.unescaped_key();
     if (k == "spans") {
@@ -99,16 +130,17 @@ void read_jaeger_trace(ondemand::object trace, Emitter& e) {
     } else if (k == "processes") {
       for (auto pf : field.value().get_object()) {
         std::string_view id = pf.unescaped_key();
-        for (auto f : pf.value().get_object())
-          if (std::string_view(f.unescaped_key()) == "serviceName")
-            processes.emplace_back(id, f.value().get_string());
+        processes.emplace_back(id, read_jaeger_process(pf.value().get_object()));
       }
     }
   }
   for (auto& js : spans) {
     if (js.span.service.empty())
-      for (const auto& [id, name] : processes)
-        if (id == js.process_id) js.span.service = name;
+      for (const auto& [id, process] : processes)
+        if (id == js.process_id) {
+          js.span.service = process.service;
+          js.span.host = process.host;
+        }
     e.pending.push_back(js.span);
   }
   e.flush("unknown_service");

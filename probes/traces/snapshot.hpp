@@ -189,6 +189,11 @@ struct Snapshot {
   // The window the spans cover, s: first request's start to last request's end (the OTLP receiver
   // judges with its listening window); 0 in evidence older than 1.2: unknown, judged as cumulative.
   double window_s = 0;
+  // Requests chokepoint itself sent (its --http probe; user agent chokepoint/…): left out entirely.
+  double own_requests = 0;
+  // Distinct hosts the spans were recorded on (resource host.name, Jaeger hostname, Zipkin local
+  // address), and the spans that name none: whether skewed spans can be clock skew between hosts.
+  double hosts = 0, spans_without_host = 0;
   std::vector<Route> routes;
   std::vector<Statement> statements;
   std::vector<External> externals;
@@ -197,6 +202,7 @@ struct Snapshot {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Snapshot, files, spans, traces, requests, orphans, skewed,
                                                 duplicates, untimed, shared_merged, orphan_groups, window_s,
-                                                routes, statements, externals, links, processes)
+                                                own_requests, hosts, spans_without_host, routes, statements,
+                                                externals, links, processes)
 
 }  // namespace cp::traces

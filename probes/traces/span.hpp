@@ -39,6 +39,9 @@ struct RawSpan {
   // The collection or table a datastore call names (MongoDB, Cassandra, Elasticsearch index), the
   // messaging system, destination and operation (publish / receive), the RPC method.
   std::string_view db_collection, messaging_system, messaging_destination, messaging_operation, rpc_method;
+  // The client's user agent (server spans: chokepoint's own requests are left out), and the host the
+  // span was recorded on (resource host.name, Jaeger process hostname, Zipkin local address).
+  std::string_view user_agent, host;
   uint16_t peer_port = 0;
   // Where in the source the span was started (code.filepath / code.file.path, code.lineno /
   // code.line.number, code.function / code.function.name), when the instrumentation records it.
@@ -49,8 +52,8 @@ struct RawSpan {
   bool timeout = false;
   bool timed = true;    // false: no start or no duration (legal in Zipkin): excluded from timing
   uint64_t offset = 0;  // where in the input it was read (bytes): how recently its trace was seen
-  // The process that emitted it (OTLP resource: host.name, process.pid, container.id), when known.
-  std::string_view host_name, process_pid, container_id;
+  // The process that emitted it (OTLP resource process.pid, container.id), when known.
+  std::string_view process_pid, container_id;
   std::string_view peer_service_or_remote() const {
     return peer_service.empty() ? remote_service : peer_service;
   }
@@ -68,7 +71,7 @@ struct Resource {
       container = value;
   }
   void apply(RawSpan& s) const {
-    s.host_name = host;
+    if (s.host.empty()) s.host = host;
     s.process_pid = pid;
     s.container_id = container;
   }
@@ -97,6 +100,7 @@ struct Span {
   bool timed = true;
   bool statement_from_name = false;  // a datastore span without a statement: keyed by its name
   bool pool_wait = false;            // waits for a pooled connection (pg-pool.connect, getConnection)
+  bool by_chokepoint = false;        // an entry span of a request chokepoint itself sent (its --http probe)
   double duration_ms() const { return static_cast<double>(end_ns - start_ns) / 1e6; }
 };
 

@@ -56,6 +56,8 @@ inline std::string_view RawSpan::*text_field(Attr attr) {
       return &RawSpan::messaging_operation;
     case Attr::rpc_method:
       return &RawSpan::rpc_method;
+    case Attr::user_agent:
+      return &RawSpan::user_agent;
     default:
       return nullptr;
   }

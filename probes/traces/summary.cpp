@@ -143,6 +143,9 @@ Snapshot Assembler::finish() {
   snap.orphan_groups = orphan_groups_;
   snap.processes = processes_;
   if (last_end_ns_ > first_start_ns_) snap.window_s = round_to(ms(last_end_ns_ - first_start_ns_) / 1000, 6);
+  snap.own_requests = own_requests_;
+  snap.hosts = static_cast<double>(host_names_.size());
+  snap.spans_without_host = hostless_;
   for (auto& [key, acc] : routes_) snap.routes.push_back(route_of(acc));
   // Largest first; ties by name, so the report does not depend on the order of a hash map.
   std::sort(snap.routes.begin(), snap.routes.end(), [](auto& a, auto& b) {

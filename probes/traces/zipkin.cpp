@@ -63,9 +63,14 @@ void read_zipkin_span(ondemand::object item, Emitter& e) {
     } else if (k == "duration") {
       duration_us = static_cast<int64_t>(u64(field.value()));
       has_duration = true;
-    } else if (k == "localEndpoint") {
-      for (auto f : field.value().get_object())
-        if (std::string_view(f.unescaped_key()) == "serviceName") s.service = f.value().get_string();
+    } else if (k == "localEndpoint") {  // its address names the host
+      for (auto f : field.value().get_object()) {
+        std::string_view ek = f.unescaped_key();
+        if (ek == "serviceName")
+          s.service = f.value().get_string();
+        else if ((ek == "ipv4" || ek == "ipv6") && s.host.empty())
+          s.host = f.value().get_string();
+      }
     } else if (k == "remoteEndpoint") {
       for (auto f : field.value().get_object()) read_zipkin_remote_endpoint(f.unescaped_key(), f.value(), s);
     } else if (k == "tags") {

@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "util/self.hpp"
+
 namespace cp::pg {
 
 std::string ConnInfo::get(const std::string& key, const std::string& fallback) const {
@@ -111,7 +113,7 @@ std::optional<std::string> conninfo_display_name(const std::string& dsn, std::ve
 
 std::string session_conninfo(const ConnInfo& info, const SessionLimits& limits, bool with_options) {
   ConnInfo s = info;
-  s.params["application_name"] = "chokepoint";
+  s.params["application_name"] = std::string(kSelfName);  // probes leave these sessions out
   if (s.get("connect_timeout").empty())
     s.params["connect_timeout"] = std::to_string(limits.connect_timeout_s);
   if (with_options) {

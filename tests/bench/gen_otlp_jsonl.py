@@ -32,6 +32,12 @@ HOSTS = ["http://inventory.internal:8080/stock/{}", "https://api.payments-provid
          "http://recommendations.internal/users/{}/recs", "https://geo.example-cdn.net/lookup?ip=10.0.{}.1"]
 
 
+# Server spans record the client's user agent (OpenTelemetry HTTP instrumentation): the reader
+# compares it with chokepoint's own on every entry span.
+AGENTS = ["Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0",
+          "okhttp/4.12.0", "python-requests/2.32.3", "Go-http-client/1.1"]
+
+
 def hexid(bits):
     return "%0*x" % (bits // 4, rng.getrandbits(bits))
 
@@ -56,7 +62,8 @@ def request(now):
     dur = rng.randint(5, 400) * 1_000_000
     spans = [span(trace, root, "", "GET " + route, 2, now, dur,
                   [attr("http.route", route), attr("http.request.method", "GET"), attr("http.response.status_code", 200),
-                   attr("url.path", route.replace("{id}", str(rng.randint(1, 99999))))])]
+                   attr("url.path", route.replace("{id}", str(rng.randint(1, 99999)))),
+                   attr("user_agent.original", rng.choice(AGENTS))])]
     handler = hexid(64)
     spans.append(span(trace, handler, root, route.strip("/").split("/")[0].title() + "Controller.handle", 1,
                       now + 200_000, dur - 400_000, [attr("code.function", "handle")]))

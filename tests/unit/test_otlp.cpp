@@ -54,10 +54,11 @@ std::string protobuf_of(const std::string& fixture) {
 std::string describe(const traces::RawSpan& s) {
   return fmt::format(
       "{:x}{:x}/{:x}<{:x} {} {} {}..{} k{} db[{}|{}] url[{}] m[{}] r[{}] p[{}] t[{}] st{} e{} to{} "
-      "code[{}:{}:{}]",
+      "code[{}:{}:{}] ua[{}] host[{}]",
       s.trace.hi, s.trace.lo, s.id, s.parent, s.service, s.name, s.start_ns, s.end_ns,
       static_cast<int>(s.kind), s.db_system, s.db_statement, s.url, s.http_method, s.http_route, s.peer,
-      s.target_path, s.http_status, s.error, s.timeout, s.code_filepath, s.code_lineno, s.code_function);
+      s.target_path, s.http_status, s.error, s.timeout, s.code_filepath, s.code_lineno, s.code_function,
+      s.user_agent, s.host);
 }
 
 std::string gzip_of(const std::string& data) {
@@ -245,7 +246,8 @@ TEST_CASE("HTTP parser: Content-Length and chunked bodies, pipelining, 100-conti
 
 TEST_CASE("protobuf reader: the same spans as the JSON reader, through the same OTLP mapping") {
   for (const char* fixture : {"traces/otlp_n_plus_one_code.json", "traces/otlp_external_patterns.json",
-                              "traces/otlp_orphans_skew.json", "traces/otlp_n_plus_one_base64.json"}) {
+                              "traces/otlp_orphans_skew.json", "traces/otlp_n_plus_one_base64.json",
+                              "traces/otlp_chokepoint_requests.json"}) {
     CAPTURE(fixture);
     std::string json = slurp(fixture_path(fixture));
     std::vector<std::string> from_json, from_protobuf;
@@ -439,4 +441,31 @@ TEST_CASE("--otlp-listen: addresses (loopback by default) and usage errors") {
     CHECK(r.exit_code == 2);
     CHECK(r.err.find("--otlp-listen") != std::string::npos);
   }
+}
+
+TEST_CASE("--otlp-listen: requests chokepoint's --http probe sent come back as traces and are left out") {
+  // 10 GETs of /stock with chokepoint's user agent, each an N+1 of 40 lookups: from anyone else a
+  // critical db.n_plus_one (the control, from a copy with another user agent).
+  std::string file = fixture_path("traces/otlp_chokepoint_requests.json");
+  std::string other = slurp(file);
+  for (size_t at = other.find("chokepoint/0.1.0"); at != std::string::npos;
+       at = other.find("chokepoint/0.1.0", at))
+    other.replace(at, 16, "Mozilla/5.0");
+  auto control = test::diagnose_json({"--traces", test::write_temp("other-agent.json", other)});
+  REQUIRE(!test::findings_of(control.report, "db.n_plus_one").empty());
+  int port = free_port();
+  auto r = receive(port, 3, [&] {
+    auto sent = test::run({"python3", test::source_dir() + "/tests/tools/otlp_send.py",
+                           fmt::format("http://127.0.0.1:{}", port), file, "--protocol", "http/protobuf"});
+    CHECK_MESSAGE(sent.exit_code == 0, (sent.out + sent.err));
+  });
+  CHECK_MESSAGE(r.exit_code == 0, r.log);
+  CHECK(metric(r.report, "otlp.spans_received") == 410);
+  CHECK(r.report["findings"].empty());
+  CHECK(r.report["breakdowns"].empty());
+  bool noted = false;
+  for (const auto& n : r.report["probes"][0]["notes"])
+    noted =
+        noted || n.get<std::string>() == "10 requests sent by chokepoint itself (its --http probe) left out";
+  CHECK(noted);
 }

@@ -1,0 +1,271 @@
+#!/usr/bin/env python3
+"""Judges one case of the live one-system test (test_one_system.sh, issue #23) from its JSON report.
+
+    one_system_judge.py CASE REPORT.json CONTEXT.json
+
+CONTEXT.json (written by the test): entry (the entry service), dependency (the service chokepoint's
+--http polls), dependency_route (its route template), http_url, cgroup (the quota case's cgroup
+name), statement_ms (PostgreSQL's own mean time per call of the case's statement, measured by the
+test from pg_stat_statements), drive (the load driver's summary).
+
+Prints the verdict, the headline finding and the findings, then every check with PASS / FAIL.
+Exit 0 when every check holds, 1 otherwise.
+"""
+import json
+import sys
+
+SEVERITIES = ["info", "low", "medium", "high", "critical"]
+TRACE_PROBES = {"traces", "otlp"}
+
+N_PLUS_ONE_STATEMENT = "SELECT id, name, price_cents, stock FROM products WHERE id = $1"
+SCAN_STATEMENT = ("SELECT status, count(*) AS orders, sum(total_cents) AS total_cents FROM orders "
+                  "WHERE customer_id = $1 GROUP BY status")
+LOOKUP_STATEMENT = "SELECT id, name, price_cents, stock, category_id FROM products WHERE id = $1"
+
+
+def sev(f):
+    return SEVERITIES.index(f["severity"]) if f.get("severity") in SEVERITIES else -1
+
+
+def probe_of(f):
+    return (f.get("source") or {}).get("probe", "?")
+
+
+def norm_sql(text):
+    return " ".join(str(text or "").split()).rstrip(";")
+
+
+def about_statement(f, statement):
+    ev = f.get("evidence", {})
+    return norm_sql(ev.get("query")) == norm_sql(statement)
+
+
+def seen_by_probes(f):
+    """The probes that saw a finding: its seen_by array (#23), else its own source."""
+    seen = f.get("seen_by")
+    if isinstance(seen, list) and seen:
+        return {s.get("probe") for s in seen if isinstance(s, dict)}
+    return {probe_of(f)}
+
+
+def subject(f):
+    ev = f.get("evidence", {})
+    parts = []
+    for key in ("service", "entry_service", "route", "span", "query", "table", "key_pattern", "command",
+                "cgroup", "scope", "host", "url", "datastore"):
+        if ev.get(key) not in (None, "", []):
+            parts.append(f"{key}={str(ev[key])[:90]}")
+    return ", ".join(parts)
+
+
+KEY_NUMBERS = ("requests", "calls", "mean_ms", "total_ms", "repetitions_per_request", "calls_per_parent",
+               "parent_calls", "request_share", "time_per_request_ms", "span_self_ms_per_request", "code_share",
+               "p95_ms", "throttled_ratio", "limit_cores", "usage_cores", "db_time_share", "runnable_per_cpu",
+               "hit_ratio", "calls_per_s")
+
+
+def numbers(f):
+    ev = f.get("evidence", {})
+    return ", ".join(f"{k}={ev[k]}" for k in KEY_NUMBERS if isinstance(ev.get(k), (int, float)))
+
+
+def describe(f):
+    seen = sorted(p for p in seen_by_probes(f) if p)
+    return (f"{f['severity'].upper():8} {f['rule']:28} {f['component']}  [{probe_of(f)}; seen_by {','.join(seen)}]"
+            f"\n           {subject(f)}\n           {numbers(f)}")
+
+
+class Case:
+    def __init__(self, report, ctx):
+        self.r = report
+        self.ctx = ctx
+        self.findings = report.get("findings", [])
+        self.by_id = {f["id"]: f for f in self.findings}
+        self.checks = []
+
+    def check(self, ok, what, why=""):
+        self.checks.append((bool(ok), what, why))
+        return ok
+
+    @property
+    def verdict(self):
+        return self.r.get("verdict", {})
+
+    def headline_finding(self):
+        """The first finding of the verdict's category in the ranking: the one the headline names."""
+        for entry in self.r.get("ranking", []):
+            if entry.get("category") == self.verdict.get("category") and entry.get("findings"):
+                return self.by_id.get(entry["findings"][0])
+        return None
+
+    def of_rule(self, *rules):
+        return [f for f in self.findings if f["rule"] in rules]
+
+    # --- checks every case makes -------------------------------------------------------------------
+
+    def probes_ok(self):
+        bad = [f"{p['name']} {p['status']}: {p.get('message', '')}" for p in self.r.get("probes", [])
+               if p.get("status") != "ok"]
+        names = {p["name"] for p in self.r.get("probes", [])}
+        missing = {"postgres", "redis", "http", "host"} - names
+        if not names & TRACE_PROBES:
+            missing.add("otlp")
+        self.check(not bad and not missing, "every probe examined its target (postgres, redis, otlp, host, http)",
+                   "; ".join(bad + [f"{m} absent" for m in sorted(missing)]))
+
+    def spans_arrived(self):
+        routes = [(b.get("service"), b.get("route"), b.get("requests")) for b in self.r.get("breakdowns", [])]
+        entry = self.ctx["entry"]
+        self.check(any(s == entry for s, _, _ in routes), f"the traces show the entry service {entry}'s requests",
+                   f"routes: {routes}")
+
+    def not_itself(self):
+        """Nothing from chokepoint's own --http requests: the dependency it polls is never an entry
+        (no scenario calls it from outside), so a route or finding entered there is chokepoint's."""
+        dep, dep_route = self.ctx["dependency"], self.ctx["dependency_route"]
+        own_routes = [f"{b.get('service')} {b.get('route')} ({b.get('requests')} requests)"
+                      for b in self.r.get("breakdowns", []) if b.get("service") == dep]
+        own_findings = []
+        for f in self.findings:
+            if probe_of(f) not in TRACE_PROBES:
+                continue
+            ev = f.get("evidence", {})
+            entry = ev.get("entry_service") or (ev.get("service") if ev.get("route") == dep_route else None)
+            if entry == dep:
+                own_findings.append(f"{f['rule']} {f['severity']} on {dep} {ev.get('route')}")
+        self.check(not own_routes and not own_findings,
+                   f"no route or finding from chokepoint's own --http GETs ({self.ctx['http_url']})",
+                   "; ".join(own_routes + own_findings))
+
+    # --- per case ------------------------------------------------------------------------------------
+
+    def expect_verdict(self, category):
+        self.check(self.verdict.get("category") == category, f"verdict {category}",
+                   f"got {self.verdict.get('category')} ({self.verdict.get('confidence')})")
+
+    def expect_headline(self, what, matches):
+        h = self.headline_finding()
+        self.check(h is not None and matches(h), f"headline finding: {what}",
+                   "got " + (f"{h['rule']} {h['severity']} ({subject(h)})" if h else "no finding"))
+        return h
+
+
+def orm_n_plus_one(c):
+    c.expect_verdict("database")
+    c.expect_headline(f"db.n_plus_one of {N_PLUS_ONE_STATEMENT}",
+                      lambda h: h["rule"] == "db.n_plus_one" and about_statement(h, N_PLUS_ONE_STATEMENT))
+    same = [f for f in c.of_rule("db.n_plus_one") if about_statement(f, N_PLUS_ONE_STATEMENT)]
+    c.check(len(same) == 1, "the N+1 is ONE finding",
+            f"{len(same)} db.n_plus_one findings on it, from " + ", ".join(probe_of(f) for f in same))
+    both = [f for f in same if "postgres" in seen_by_probes(f) and seen_by_probes(f) & TRACE_PROBES]
+    c.check(both, "seen_by names both postgres and the traces",
+            "seen_by: " + "; ".join(",".join(sorted(seen_by_probes(f))) for f in same))
+    h = c.headline_finding()
+    if h and probe_of(h) in TRACE_PROBES | {"postgres"}:
+        service = h.get("evidence", {}).get("service")
+        c.check(service in (None, c.ctx["entry"]), "the N+1 is the storefront's", f"service {service}")
+
+
+def callee_cpu_bound(c):
+    c.expect_verdict("code")
+    c.expect_headline("code self time in the callee recommendations, reached from the storefront",
+                      lambda h: h["category"] == "code"
+                      and h.get("evidence", {}).get("service") == "recommendations"
+                      and h.get("evidence", {}).get("entry_service", c.ctx["entry"]) == c.ctx["entry"])
+    slow_calls = [f for f in c.of_rule("net.slow_external_call") if probe_of(f) in TRACE_PROBES
+                  and sev(f) >= SEVERITIES.index("medium")]
+    c.check(not slow_calls, "the callee's time is not 'a slow dependency' of the storefront (traces)",
+            "; ".join(f"{f['severity']} {subject(f)}" for f in slow_calls))
+
+
+def slow_scan(c):
+    c.expect_verdict("database")
+    c.expect_headline("the orders scan (db.slow_query or db.missing_index on orders)",
+                      lambda h: h["rule"] in ("db.slow_query", "db.missing_index")
+                      and (about_statement(h, SCAN_STATEMENT) or h.get("evidence", {}).get("table") == "orders"))
+    slow = [f for f in c.of_rule("db.slow_query") if about_statement(f, SCAN_STATEMENT)]
+    merged = [f for f in slow if "postgres" in seen_by_probes(f) and seen_by_probes(f) & TRACE_PROBES]
+    pg = [f for f in slow if probe_of(f) == "postgres"]
+    tr = [f for f in slow if probe_of(f) in TRACE_PROBES]
+    if merged:
+        c.check(len(slow) == 1, "one db.slow_query finding on the scan, seen by both probes",
+                f"{len(slow)} findings")
+    else:
+        detail = (f"postgres: {pg[0]['severity'] if pg else 'no finding'}"
+                  f" ({numbers(pg[0]) if pg else ''}); traces: {tr[0]['severity'] if tr else 'no finding'}")
+        c.check(pg and tr and pg[0]["severity"] == tr[0]["severity"],
+                "db.slow_query: the postgres probe's severity equals the traces'", detail)
+    c.check(c.ctx.get("statement_ms") is None or c.ctx["statement_ms"] >= 50,
+            "(precondition) PostgreSQL measured the scan at >= 50 ms per call",
+            f"{c.ctx.get('statement_ms')} ms")
+
+
+def redis_get_per_id(c):
+    c.expect_verdict("database")
+
+    def is_cache_n_plus_one(h):
+        ev = h.get("evidence", {})
+        text = " ".join(str(ev.get(k, "")) for k in ("query", "command", "key_pattern", "datastore")).lower()
+        return "n_plus_one" in h["rule"] and ("redis" in text or "product:" in text or h["rule"].startswith("cache."))
+
+    c.expect_headline("the cache N+1 (get product:<id> per id, storefront)", is_cache_n_plus_one)
+
+
+def cpu_quota(c):
+    c.check(c.ctx.get("statement_ms") is not None and c.ctx["statement_ms"] < 1.0,
+            "(precondition) PostgreSQL answered the product lookup in < 1 ms per call",
+            f"{c.ctx.get('statement_ms')} ms per call over {c.ctx.get('statement_calls')} calls")
+    c.expect_verdict("infrastructure")
+    cgroup = c.ctx["cgroup"]
+    c.expect_headline(f"infra.cpu_throttling of the storefront's cgroup {cgroup}",
+                      lambda h: h["rule"] == "infra.cpu_throttling"
+                      and str(h.get("evidence", {}).get("cgroup", "")).endswith(cgroup))
+    blamed = [f for f in c.findings if f["category"] == "database" and sev(f) >= SEVERITIES.index("medium")]
+    c.check(not blamed, "the database is not blamed for the throttled process's time (no database finding >= medium)",
+            "; ".join(f"{f['rule']} {f['severity']} [{probe_of(f)}] {numbers(f)}" for f in blamed))
+    advice = [a.get("id") for a in c.r.get("advice", [])]
+    c.check("advice.do_not_scale_out" not in advice, "no 'do not scale out: the database is the bottleneck' advice",
+            f"advice: {advice}")
+
+
+def healthy(c):
+    c.expect_verdict("none")
+    notable = [f for f in c.findings if sev(f) >= SEVERITIES.index("medium")]
+    c.check(not notable, "no finding >= medium", "; ".join(f"{f['rule']} {f['severity']} ({subject(f)})" for f in notable))
+
+
+CASES = {"orm_n_plus_one": orm_n_plus_one, "callee_cpu_bound": callee_cpu_bound, "slow_scan": slow_scan,
+         "redis_get_per_id": redis_get_per_id, "cpu_quota": cpu_quota, "healthy": healthy}
+
+
+def main():
+    name, report_file, ctx_file = sys.argv[1:4]
+    with open(report_file) as f:
+        report = json.load(f)
+    with open(ctx_file) as f:
+        ctx = json.load(f)
+    c = Case(report, ctx)
+    v = c.verdict
+    print(f"  verdict   {v.get('category')} ({v.get('confidence')})")
+    print(f"  headline  {v.get('headline')}")
+    h = c.headline_finding()
+    print(f"  headline finding: {describe(h) if h else '-'}")
+    print(f"  findings ({len(c.findings)}):")
+    for f in sorted(c.findings, key=lambda f: -sev(f)):
+        print(f"    {describe(f)}")
+    print(f"  routes: " + "; ".join(f"{b.get('service')} {b.get('route')} x{b.get('requests')}"
+                                    for b in report.get("breakdowns", [])))
+    for p in report.get("probes", []):
+        notes = "; ".join(p.get("notes", [])[-3:])
+        print(f"  probe {p['name']:8} {p['status']} {p.get('message', '')} {notes[:300]}")
+    c.probes_ok()
+    c.spans_arrived()
+    c.not_itself()
+    CASES[name](c)
+    for ok, what, why in c.checks:
+        print(f"  {'PASS' if ok else 'FAIL'}  {what}" + ("" if ok or not why else f"\n          {why}"))
+    return 0 if all(ok for ok, _, _ in c.checks) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

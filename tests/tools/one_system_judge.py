@@ -180,6 +180,11 @@ def callee_cpu_bound(c):
                       lambda h: h["category"] == "code"
                       and h.get("evidence", {}).get("service") == "recommendations"
                       and h.get("evidence", {}).get("entry_service", c.ctx["entry"]) == c.ctx["entry"])
+    callee = [f for f in c.findings if f["category"] == "code"
+              and f.get("evidence", {}).get("service") == "recommendations"
+              and f.get("evidence", {}).get("entry_service") == c.ctx["entry"]]
+    c.check(callee, "a code finding names the callee recommendations in the storefront's requests",
+            "none (code findings: " + "; ".join(subject(f) for f in c.findings if f["category"] == "code") + ")")
     slow_calls = [f for f in c.of_rule("net.slow_external_call") if probe_of(f) in TRACE_PROBES
                   and sev(f) >= SEVERITIES.index("medium")]
     c.check(not slow_calls, "the callee's time is not 'a slow dependency' of the storefront (traces)",

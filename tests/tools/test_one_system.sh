@@ -60,14 +60,8 @@ for c in "${CASES[@]}"; do [[ " $ALL_CASES " == *" $c "* ]] || die "unknown case
 command -v node >/dev/null || skip "node is not installed (Node.js >= 18.19 is needed)"
 command -v npm >/dev/null || skip "npm is not installed"
 
-WORK=$(mktemp -d /tmp/chokepoint-one-system.XXXXXX)
-[ "$(id -u)" = 0 ] && chmod 755 "$WORK"
-REPORTS=${ONE_SYSTEM_KEEP:-$WORK/reports}
-mkdir -p "$REPORTS" || die "cannot create $REPORTS"
-REPORTS=$(cd "$REPORTS" && pwd)
-
 # --- the cgroup of the quota case: v1 (cpu controller) or v2 (cpu.max) ------------------------------
-CG_ROOT= CG_V2= CG_NAME= CG_DIR= CAPPED_PID= CAPPED_FROM=
+CG_ROOT='' CG_V2='' CG_NAME='' CG_DIR='' CAPPED_PID='' CAPPED_FROM=''
 set_quota() {  # MICROSECONDS per 100 ms period, or "max"
   if [ -n "$CG_V2" ]; then echo "$1 100000" > "$CG_DIR/cpu.max"
   else echo 100000 > "$CG_DIR/cpu.cfs_period_us" && echo "${1/max/-1}" > "$CG_DIR/cpu.cfs_quota_us"; fi
@@ -98,15 +92,13 @@ uncap_process() {
   echo "$CAPPED_PID" > "$CG_ROOT${CAPPED_FROM%/}/cgroup.procs" 2>/dev/null
   CAPPED_PID=
 }
-[[ " ${CASES[*]} " == *" cpu_quota "* ]] && make_cgroup
-
 # --- the servers: the caller's (CTest fixture) or our own -------------------------------------------
-OWN_SERVICES= SERVE_PID= CHOKEPOINT_PID=
+OWN_SERVICES='' SERVE_PID='' CHOKEPOINT_PID=''
 stop_services() {
   uncap_process
   if [ -n "$CHOKEPOINT_PID" ]; then kill "$CHOKEPOINT_PID" 2>/dev/null; wait "$CHOKEPOINT_PID" 2>/dev/null; fi
   if [ -n "$SERVE_PID" ]; then kill -TERM "$SERVE_PID" 2>/dev/null; wait "$SERVE_PID" 2>/dev/null; fi
-  CHOKEPOINT_PID= SERVE_PID=
+  CHOKEPOINT_PID='' SERVE_PID=''
 }
 cleanup() {
   stop_services
@@ -116,6 +108,15 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 143' TERM INT
+
+WORK=$(mktemp -d /tmp/chokepoint-one-system.XXXXXX)
+[ "$(id -u)" = 0 ] && chmod 755 "$WORK"
+REPORTS=${ONE_SYSTEM_KEEP:-$WORK/reports}
+mkdir -p "$REPORTS" || die "cannot create $REPORTS"
+REPORTS=$(cd "$REPORTS" && pwd)
+[[ " ${CASES[*]} " == *" cpu_quota "* ]] && make_cgroup
+
+# --- the servers: the caller's (CTest fixture) or our own -------------------------------------------
 if [ -z "${CHOKEPOINT_TEST_SERVICES:-}" ]; then
   OWN_SERVICES=$WORK/services
   say "starting PostgreSQL and Redis under $OWN_SERVICES"
@@ -125,7 +126,7 @@ fi
 [ -f "$CHOKEPOINT_TEST_SERVICES/env" ] || die "$CHOKEPOINT_TEST_SERVICES/env not found (services.sh start DIR postgres redis)"
 # shellcheck disable=SC1091
 . "$CHOKEPOINT_TEST_SERVICES/env"
-[ -n "${PG_APP_DSN:-}" ] && [ -n "${REDIS_BIG_PORT:-}" ] || die "$CHOKEPOINT_TEST_SERVICES/env lacks PostgreSQL or Redis"
+{ [ -n "${PG_APP_DSN:-}" ] && [ -n "${REDIS_BIG_PORT:-}" ]; } || die "$CHOKEPOINT_TEST_SERVICES/env lacks PostgreSQL or Redis"
 PG_DSN="${PG_APP_DSN%/*}/node_workloads"      # capture.sh loads it (and pg_stat_statements) once
 REDIS_URL="redis://127.0.0.1:$REDIS_BIG_PORT/7"  # the workloads' cache (seed_cache.js)
 
@@ -139,6 +140,7 @@ statement_stats() {
 # --- one case -------------------------------------------------------------------------------------
 # Sets SCENARIO, DRIVE (serve.js drive options), STATEMENT (the statement whose server time is
 # measured), SCORING_MS (the recommendations service's CPU per request).
+# shellcheck disable=SC2016  # the statements hold $1 placeholders, not shell expansions
 case_plan() {
   SCORING_MS=2 STATEMENT=
   case $1 in
@@ -259,9 +261,9 @@ json.dump({"case": name, "entry": "storefront", "dependency": "recommendations",
            "drive": drive, "ambient_runnable_per_cpu": float(ambient)}, open(out, "w"))
 EOF
   rejudged=$(rejudge_without_host_saturation "$name" "$ambient")
-  python3 "$HERE/one_system_judge.py" "$name" "$REPORTS/$name.json" "$REPORTS/$name.context.json" $rejudged | tee "$REPORTS/$name.judge.txt"
+  python3 "$HERE/one_system_judge.py" "$name" "$REPORTS/$name.json" "$REPORTS/$name.context.json" ${rejudged:+"$rejudged"} | tee "$REPORTS/$name.judge.txt"
   rc=${PIPESTATUS[0]}
-  [ "$rc" = 0 ] && say "PASS $name" || say "FAIL $name"
+  if [ "$rc" = 0 ]; then say "PASS $name"; else say "FAIL $name"; fi
   return "$rc"
 }
 

@@ -144,6 +144,16 @@ class Case:
         self.check(not own_routes and not own_findings,
                    f"no route or finding from chokepoint's own --http GETs ({self.ctx['http_url']})",
                    "; ".join(own_routes + own_findings))
+        # Its PostgreSQL session (application_name chokepoint: catalog and statistics reads) and its
+        # Redis connection (PING, INFO, SLOWLOG, CONFIG, CLIENT) are not the system's work either.
+        own_reads = []
+        for f in self.findings:
+            ev = f.get("evidence", {})
+            text = " ".join(str(ev.get(k, "")) for k in ("query", "command", "commands", "slowest_command")).lower()
+            if f["category"] == "database" and (any(t in text for t in ("pg_stat", "pg_catalog", "pg_class", "hypopg"))
+                                                or any(c in text.split() for c in ("ping", "info", "slowlog", "config", "client"))):
+                own_reads.append(f"{f['rule']} {f['severity']}: {text[:100]}")
+        self.check(not own_reads, "no finding about chokepoint's own PostgreSQL or Redis reads", "; ".join(own_reads))
 
     # --- per case ------------------------------------------------------------------------------------
 
@@ -204,8 +214,11 @@ def slow_scan(c):
         c.check(len(slow) == 1, "one db.slow_query finding on the scan, seen by both probes",
                 f"{len(slow)} findings")
     else:
-        detail = (f"postgres: {pg[0]['severity'] if pg else 'no finding'}"
-                  f" ({numbers(pg[0]) if pg else ''}); traces: {tr[0]['severity'] if tr else 'no finding'}")
+        pg_other = [f"{f['rule']} {f['severity']}" for f in c.findings
+                    if probe_of(f) == "postgres" and about_statement(f, SCAN_STATEMENT) and f["rule"] != "db.slow_query"]
+        detail = (f"postgres: {pg[0]['severity'] if pg else 'no db.slow_query'}"
+                  f" ({numbers(pg[0]) if pg else 'its findings on the statement: ' + (', '.join(pg_other) or 'none')});"
+                  f" traces: {tr[0]['severity'] + ' (' + numbers(tr[0]) + ')' if tr else 'no db.slow_query'}")
         c.check(pg and tr and pg[0]["severity"] == tr[0]["severity"],
                 "db.slow_query: the postgres probe's severity equals the traces'", detail)
     c.check(c.ctx.get("statement_ms") is None or c.ctx["statement_ms"] >= 50,

@@ -273,5 +273,8 @@ for c in "${CASES[@]}"; do
 done
 say "passed (${#passed[@]}): ${passed[*]:-none}"
 say "failed (${#failed[@]}): ${failed[*]:-none}"
+for c in "${failed[@]}"; do
+  say "  $c: $(grep -h '^  FAIL  ' "$REPORTS/$c.judge.txt" 2>/dev/null | sed 's/^  FAIL  //' | paste -sd';' - | sed 's/;/; /g')"
+done
 [ -n "${ONE_SYSTEM_KEEP:-}" ] && say "reports in $REPORTS"
 [ ${#failed[@]} = 0 ]

@@ -229,7 +229,11 @@ print(e["url"], e["pid"], s["services"]["recommendations"]["url"])' "$dir/state/
     --save-evidence "$REPORTS/$name.evidence.json" 2>"$REPORTS/$name.stderr" &
   CHOKEPOINT_PID=$!
   local started=$SECONDS
-  wait_for 30 "chokepoint's receiver on $port" listening "$port" || { stop_services; return 1; }
+  if ! wait_for 30 "chokepoint's receiver on $port" listening "$port"; then
+    stop_services
+    say "FAIL $name: chokepoint's OTLP receiver never listened: $(tail -3 "$REPORTS/$name.stderr")"
+    return 1
+  fi
   sleep 0.5
   # The load, bounded in requests and in time: the last spans reach the receiver before the window ends.
   local drive_s=$(( WINDOW - 4 - (SECONDS - started) ))

@@ -66,7 +66,6 @@ const children = new Set();
 process.on('exit', () => {
   for (const child of children) child.kill('SIGKILL');
 });
-for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(130));
 
 // The services that are not instrumented: the third-party API and the slow link (the network).
 const UNINSTRUMENTED = new Set(['third_party', 'link_proxy']);
@@ -132,12 +131,16 @@ function serviceEnv(name, format, sink, urls, scenario) {
   return env;
 }
 
-// Sends the scenario's requests (loopback only, bounded), `concurrency` at a time.
-async function drive(scenario, entryUrl) {
+// Sends the scenario's requests (loopback only, bounded), `concurrency` at a time. Options (serve.js):
+// requests and concurrency instead of the scenario's, deadline (Date.now() value) after which no
+// request is started, pauseMs between a worker's requests.
+async function drive(scenario, entryUrl, options = {}) {
+  const requests = options.requests || scenario.requests;
+  const deadline = options.deadline || Infinity;
   let next = 0;
   const statuses = {};
   async function worker() {
-    while (next < scenario.requests) {
+    while (next < requests && Date.now() < deadline) {
       const { method = 'GET', path: p, body } = scenario.request(next++);
       const res = await fetch(`${entryUrl}${p}`, {
         method,
@@ -146,9 +149,10 @@ async function drive(scenario, entryUrl) {
       });
       await res.arrayBuffer();
       statuses[res.status] = (statuses[res.status] || 0) + 1;
+      if (options.pauseMs) await new Promise((r) => setTimeout(r, options.pauseMs));
     }
   }
-  await Promise.all(Array.from({ length: scenario.concurrency || 1 }, worker));
+  await Promise.all(Array.from({ length: options.concurrency || scenario.concurrency || 1 }, worker));
   return statuses;
 }
 
@@ -212,7 +216,7 @@ async function main() {
   const [outDir, ...names] = process.argv.slice(2);
   if (!outDir) fail('usage: capture.js OUT_DIR [SCENARIO...]');
   for (const key of ['PG_APP_DSN', 'REDIS_URL']) if (!process.env[key]) fail(`${key} is not set`);
-  const scenarios = names.length ? names : Object.keys(SCENARIOS);
+  const scenarios = names.length ? names : Object.keys(SCENARIOS).filter((n) => !SCENARIOS[n].live);
   for (const name of scenarios) if (!SCENARIOS[name]) fail(`unknown scenario ${name} (known: ${Object.keys(SCENARIOS).join(' ')})`);
   for (const name of scenarios) {
     if (SCENARIOS[name].needs === 'rabbitmq' && !process.env.AMQP_URL) fail(`${name} needs a RabbitMQ broker: AMQP_URL is not set (capture.sh starts one)`);
@@ -228,4 +232,10 @@ async function main() {
   await sink.close();
 }
 
-main().catch((err) => fail(err.message));
+// serve.js starts and drives the same services while chokepoint watches (a live diagnosis).
+module.exports = { startService, stopService, serviceEnv, drive, UNINSTRUMENTED };
+
+if (require.main === module) {
+  for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(130));
+  main().catch((err) => fail(err.message));
+}

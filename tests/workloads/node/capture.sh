@@ -2,6 +2,10 @@
 # Captures the traces of the Node.js workloads (see README.md beside this script).
 #
 #   tests/workloads/node/capture.sh OUT_DIR [SCENARIO...]     (default: every scenario)
+#   tests/workloads/node/capture.sh --serve STATE_DIR SCENARIO [--with SERVICE]...
+#       the same set-up, then the scenario's services keep running, exporting to OTLP_ENDPOINT,
+#       until this script gets SIGTERM (serve.js: STATE_DIR/services.json names their URLs and pids;
+#       `node serve.js drive ...` sends the load). For a live diagnosis (tests/tools/test_one_system.sh).
 #
 #   CHOKEPOINT_TEST_SERVICES=DIR   PostgreSQL and Redis already started by tests/tools/services.sh
 #                                  (start DIR postgres redis); otherwise they are started here, in a
@@ -24,7 +28,13 @@ REPO=$(cd "$HERE/../../.." && pwd)
 die() { echo "capture.sh: $*" >&2; exit 2; }
 skip() { echo "capture.sh: SKIP: $*" >&2; exit 77; }
 
-[ $# -ge 1 ] || die "usage: capture.sh OUT_DIR [SCENARIO...]"
+SERVE=
+if [ "${1:-}" = --serve ]; then
+  SERVE=1; shift
+  [ $# -ge 2 ] || die "usage: capture.sh --serve STATE_DIR SCENARIO [--with SERVICE]..."
+  [ -n "${OTLP_ENDPOINT:-}" ] || die "--serve: OTLP_ENDPOINT is not set (the receiver the services export to)"
+fi
+[ $# -ge 1 ] || die "usage: capture.sh OUT_DIR [SCENARIO...] | --serve STATE_DIR SCENARIO [--with SERVICE]..."
 OUT=$1; shift
 mkdir -p "$OUT"; OUT=$(cd "$OUT" && pwd)
 
@@ -56,7 +66,9 @@ install_modules
 # The scenarios (all by default) and those of them that need RabbitMQ (scenarios.js: needs).
 SCENARIO_ARGS=("$@")
 if [ $# -eq 0 ]; then
-  mapfile -t SCENARIO_ARGS < <(node -e 'console.log(Object.keys(require(process.argv[1]).SCENARIOS).join("\n"))' "$HERE/scenarios.js")
+  # The live-only scenarios (live: true) are not captured by default.
+  mapfile -t SCENARIO_ARGS < <(node -e 'const { SCENARIOS } = require(process.argv[1]);
+    console.log(Object.keys(SCENARIOS).filter((n) => !SCENARIOS[n].live).join("\n"))' "$HERE/scenarios.js")
 fi
 mapfile -t NEED_RABBITMQ < <(node -e 'const { SCENARIOS } = require(process.argv[1]);
   for (const n of process.argv.slice(2)) if (SCENARIOS[n] && SCENARIOS[n].needs === "rabbitmq") console.log(n)' "$HERE/scenarios.js" "${SCENARIO_ARGS[@]}")
@@ -117,6 +129,10 @@ if [ "$("${psql_super[@]}" -tA "$PG_SUPER_DSN" -c "SELECT count(*) FROM pg_datab
   psql -X -q -v ON_ERROR_STOP=1 -v orders="${SHOP_ORDERS:-1000000}" "${PG_APP_DSN%/*}/$DB" \
     -f "$REPO/tests/workloads/shop.sql" -f "$HERE/workload.sql" >&2
 fi
+# pg_stat_statements (and HypoPG) in it too, for a live diagnosis of the workloads' database
+# (chokepoint --postgres, tests/tools/test_one_system.sh); created by the superuser, once.
+"${psql_super[@]}" "$PG_SUPER_DSN dbname=$DB" -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" \
+  -c "CREATE EXTENSION IF NOT EXISTS hypopg" 2>&1 | grep -v 'already exists' >&2 || true
 export PG_APP_DSN="${PG_APP_DSN%/*}/$DB"
 # Redis: the unlimited server, a database of our own.
 export REDIS_URL="redis://127.0.0.1:$REDIS_BIG_PORT/7"
@@ -134,7 +150,11 @@ fi
 
 # In the background, so that a TERM or INT reaches the trap (and the driver, which stops the
 # services it started) at once.
-node "$HERE/capture.js" "$OUT" "${SCENARIO_ARGS[@]}" &
+if [ -n "$SERVE" ]; then
+  node "$HERE/serve.js" start "$OUT" "${SCENARIO_ARGS[@]}" &
+else
+  node "$HERE/capture.js" "$OUT" "${SCENARIO_ARGS[@]}" &
+fi
 CAPTURE_PID=$!
 wait "$CAPTURE_PID"
 CAPTURE_PID=

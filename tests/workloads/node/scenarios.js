@@ -2,7 +2,8 @@
 // the driver sends to the entry service. Each exhibits exactly one pattern (see README.md).
 // Keys: services (started in order, the last is the entry), requests (how many), request(i)
 // ({method, path, body}), concurrency, env (for every service of the scenario), expectStatus,
-// settleMs, zipkin: false (no Zipkin capture), needs: 'rabbitmq' (capture.sh starts a broker).
+// settleMs, zipkin: false (no Zipkin capture), needs: 'rabbitmq' (capture.sh starts a broker),
+// live: true (driven only by the live test, tests/tools/test_one_system.sh: not captured by default).
 'use strict';
 
 const SCENARIOS = {
@@ -152,6 +153,24 @@ const SCENARIOS = {
     requests: 20,
     request: (i) => ({ path: `/stores/hours?ids=${favouriteStores(i)}` }),
     env: { STORES_BATCHED: '1' },
+  },
+  // slow_scan (storefront, GET /customers/:customer/order-stats): one statement per request that
+  // scans the 1 M orders (no index on customer_id), ~100-300 ms, from one client. Live only
+  // (tests/tools/test_one_system.sh): no committed capture.
+  slow_scan: {
+    services: ['storefront'],
+    requests: 20,
+    request: (i) => ({ path: `/customers/${1 + i * 17}/order-stats` }),
+    live: true,
+  },
+  // healthy (storefront, GET /products/:id): one primary-key lookup per request: nothing worth
+  // reporting. Driven harder while the storefront runs under a CPU quota, the cpu_quota case of
+  // test_one_system.sh: a throttled process whose database answers in well under a millisecond.
+  healthy: {
+    services: ['storefront'],
+    requests: 20,
+    request: (i) => ({ path: `/products/${1 + ((i * 37) % 5000)}` }),
+    live: true,
   },
 };
 

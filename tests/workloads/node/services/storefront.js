@@ -124,4 +124,24 @@ app.get('/account/:customer/summary', route(async (req, res) => {
   res.status(r.status).json(await r.json());
 }));
 
+// slow_scan: a customer's order statistics straight from PostgreSQL: orders.customer_id has no index
+// (the shop schema), so each call scans the 1 M orders (~100-300 ms), all of it the database's.
+app.get('/customers/:customer/order-stats', route(async (req, res) => {
+  const { rows } = await withClient((client) =>
+    client.query(
+      'SELECT status, count(*) AS orders, sum(total_cents) AS total_cents FROM orders WHERE customer_id = $1 GROUP BY status',
+      [Number(req.params.customer)]
+    )
+  );
+  res.json(rows);
+}));
+
+// healthy (and cpu_quota): a product page, one primary-key lookup (well under a millisecond).
+app.get('/products/:id', route(async (req, res) => {
+  const { rows } = await withClient((client) =>
+    client.query('SELECT id, name, price_cents, stock, category_id FROM products WHERE id = $1', [Number(req.params.id)])
+  );
+  res.json(rows[0] || null);
+}));
+
 listen(app);

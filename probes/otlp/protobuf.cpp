@@ -176,7 +176,7 @@ std::string_view read_resource(Reader r, traces::Resource& res, std::string& pid
       r.skip(w);
     }
   }
-  return names;
+  return service;
 }
 
 // Status: message (2), code (3).

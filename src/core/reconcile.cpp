@@ -139,6 +139,15 @@ std::optional<StatementId> statement_of(const Finding& f) {
   return StatementId{datastore_family(store), statement_key(q->get<std::string>())};
 }
 
+bool is_client_probe(const Finding& f) { return f.probe == "traces" || f.probe == "otlp"; }
+
+void erase_marked(std::vector<Finding>& findings, const std::vector<bool>& drop) {
+  std::vector<Finding> kept;
+  for (size_t i = 0; i < findings.size(); ++i)
+    if (!drop[i]) kept.push_back(std::move(findings[i]));
+  findings = std::move(kept);
+}
+
 void add_note(Report& r, const std::string& probe, const std::string& target, std::string note) {
   for (auto& p : r.probes)
     if (p.name == probe && p.target == target) {
@@ -267,7 +276,7 @@ void merge_same_facts(Report& r) {
     auto first = *std::max_element(probes_seen.begin(), probes_seen.end(), [&](size_t a, size_t b) {
       const Finding &x = r.findings[a], &y = r.findings[b];
       if (x.severity != y.severity) return x.severity < y.severity;
-      return (x.probe != "traces" && x.probe != "otlp") < (y.probe != "traces" && y.probe != "otlp");
+      return !is_client_probe(x) < !is_client_probe(y);
     });
     Finding& primary = r.findings[first];
     primary.seen_by.push_back({primary.probe, primary.target, primary.id, primary.rule, primary.severity,
@@ -279,10 +288,7 @@ void merge_same_facts(Report& r) {
       drop[i] = true;
     }
   }
-  std::vector<Finding> kept;
-  for (size_t i = 0; i < r.findings.size(); ++i)
-    if (!drop[i]) kept.push_back(std::move(r.findings[i]));
-  r.findings = std::move(kept);
+  erase_marked(r.findings, drop);
 }
 
 // Every statement a finding is about: its own, and those an index would serve.
@@ -294,6 +300,29 @@ std::vector<StatementId> statements_of(const Finding& f) {
       if (s.is_object() && s.contains("query") && s["query"].is_string())
         out.push_back({"postgresql", statement_key(s["query"].get<std::string>())});
   return out;
+}
+
+// A slow query the spans saw on a statement another probe's missing index explains is that finding's
+// fact seen from the client (the postgres probe folds its own slow query into it the same way): one
+// finding, the index, with the client's view in `seen_by`.
+void fold_explained_slow_queries(Report& r) {
+  std::vector<bool> drop(r.findings.size(), false);
+  for (size_t i = 0; i < r.findings.size(); ++i) {
+    const Finding& slow = r.findings[i];
+    auto id = slow.rule == "db.slow_query" && is_client_probe(slow) ? statement_of(slow) : std::nullopt;
+    if (!id) continue;
+    for (auto& index : r.findings) {
+      if (index.rule != "db.missing_index" || is_client_probe(index)) continue;
+      auto served = statements_of(index);
+      if (std::find(served.begin(), served.end(), *id) == served.end()) continue;
+      if (index.seen_by.empty())
+        index.seen_by.push_back({index.probe, index.target, index.id, index.rule, index.severity, index.evidence});
+      index.seen_by.push_back({slow.probe, slow.target, slow.id, slow.rule, slow.severity, slow.evidence});
+      drop[i] = true;
+      break;
+    }
+  }
+  erase_marked(r.findings, drop);
 }
 
 // Findings of different rules about one statement name each other.
@@ -319,6 +348,7 @@ void reconcile(Report& r, const std::vector<ProbeView>& views, std::map<Category
     restate_findings(r, gaps);
   }
   merge_same_facts(r);
+  fold_explained_slow_queries(r);
   link_related(r);
 }
 

@@ -17,6 +17,7 @@ Prints the verdict, the headline finding and the findings, then every check with
 Exit 0 when every check holds, 1 otherwise.
 """
 import json
+import os
 import sys
 
 SEVERITIES = ["info", "low", "medium", "high", "critical"]
@@ -87,6 +88,7 @@ class Case:
         self.findings = report.get("findings", [])
         self.by_id = {f["id"]: f for f in self.findings}
         self.checks = []
+        self.no_index_report = None  # the same evidence judged with db.missing_index off, when made
 
     def check(self, ok, what, why=""):
         self.checks.append((bool(ok), what, why))
@@ -210,7 +212,23 @@ def slow_scan(c):
     merged = [f for f in slow if "postgres" in seen_by_probes(f) and seen_by_probes(f) & TRACE_PROBES]
     pg = [f for f in slow if probe_of(f) == "postgres"]
     tr = [f for f in slow if probe_of(f) in TRACE_PROBES]
-    if merged:
+    # The postgres probe folds the slow query into the missing index that explains it; the client's
+    # slow query joins that finding (seen_by). The severities are then compared on the same evidence
+    # judged without db.missing_index (no_index.json: --replay with that rule off).
+    folded = [f for f in c.findings if f["rule"] == "db.missing_index" and probe_of(f) == "postgres"
+              and any(s.get("rule") == "db.slow_query" and s.get("probe") in TRACE_PROBES
+                      and about_statement(s, SCAN_STATEMENT) for s in f.get("seen_by", []))]
+    if folded:
+        traced = next(s for s in folded[0]["seen_by"] if s.get("rule") == "db.slow_query")
+        c.check(not tr, "the traces' slow query is one finding with the index that explains it (seen_by)",
+                f"{len(tr)} separate traces db.slow_query")
+        no_index = c.no_index_report
+        pg_alone = [f for f in (no_index or {}).get("findings", []) if f["rule"] == "db.slow_query"
+                    and probe_of(f) == "postgres" and about_statement(f, SCAN_STATEMENT)]
+        c.check(pg_alone and pg_alone[0]["severity"] == traced["severity"],
+                "db.slow_query: the postgres probe's severity (judged without db.missing_index) equals the traces'",
+                f"postgres: {pg_alone[0]['severity'] if pg_alone else 'none'}; traces: {traced['severity']}")
+    elif merged:
         c.check(len(slow) == 1, "one db.slow_query finding on the scan, seen by both probes",
                 f"{len(slow)} findings")
     else:
@@ -274,7 +292,7 @@ def reader_notes(report, ctx):
     """What #23 also asks for but this test does not fail on: printed for the reader."""
     out = []
     for p in report.get("probes", []):
-        if p["name"] in TRACE_PROBES and any("clock skew" in n for n in p.get("notes", [])):
+        if p["name"] in TRACE_PROBES and any("clock skew between" in n for n in p.get("notes", [])):
             out.append("the clock-skew note appears although every span comes from this one host (#23, 7)")
     for f in report.get("findings", []):
         ev = f.get("evidence", {})
@@ -310,6 +328,10 @@ def main():
         print(f"  re-judged verdict   {v.get('category')} ({v.get('confidence')})")
         print(f"  re-judged headline  {v.get('headline')}")
     c = Case(report, ctx)
+    no_index = report_file[:-len(".json")] + ".no_index.json"
+    if os.path.exists(no_index):
+        with open(no_index) as f:
+            c.no_index_report = json.load(f)
     h = c.headline_finding()
     print(f"  headline finding: {describe(h) if h else '-'}")
     print(f"  findings ({len(c.findings)}):")

@@ -265,6 +265,11 @@ json.dump({"case": name, "entry": "storefront", "dependency": "recommendations",
            "drive": drive, "ambient_runnable_per_cpu": float(ambient)}, open(out, "w"))
 EOF
   rejudged=$(rejudge_without_host_saturation "$name" "$ambient")
+  # The postgres probe folds a slow query into the missing index that explains it: the same evidence
+  # judged without db.missing_index shows the slow query's own severity, for the probes to be compared.
+  printf '[rules."db.missing_index"]\nlevel = "off"\n' > "$WORK/no_index.toml"
+  "$BIN" diagnose --replay "$REPORTS/$name.evidence.json" --config "$WORK/no_index.toml" --format json \
+    --output "$REPORTS/$name.no_index.json" 2>>"$REPORTS/$name.stderr" || true
   python3 "$HERE/one_system_judge.py" "$name" "$REPORTS/$name.json" "$REPORTS/$name.context.json" ${rejudged:+"$rejudged"} | tee "$REPORTS/$name.judge.txt"
   rc=${PIPESTATUS[0]}
   if [ "$rc" = 0 ]; then say "PASS $name"; else say "FAIL $name"; fi

@@ -178,12 +178,32 @@ TEST_CASE("the same N+1 from pg_stat_statements and from the traces is one findi
 TEST_CASE("findings of different rules about one statement are linked") {
   Finding index = rule_finding("db.missing_index", "postgres", "orders(customer_id)", Severity::critical);
   index.evidence = {{"table", "orders"}, {"statements", json::array({{{"query", "SELECT * FROM orders WHERE customer_id = $1"}}})}};
-  Finding slow = rule_finding("db.slow_query", "traces", "traces/orders", Severity::medium);
-  slow.evidence = {{"query", "SELECT * FROM orders WHERE customer_id = ?"}, {"datastore", "postgresql"}};
-  auto r = report_with({index, slow});
+  Finding loop = rule_finding("db.n_plus_one", "traces", "traces/orders", Severity::medium);
+  loop.evidence = {{"query", "SELECT * FROM orders WHERE customer_id = ?"}, {"datastore", "postgresql"}};
+  auto r = report_with({index, loop});
   std::map<Category, double> attribution;
   reconcile(r, {}, attribution);
   REQUIRE(r.findings.size() == 2);
-  CHECK(find(r, "db.missing_index")->related == std::vector<std::string>{slow.id});
-  CHECK(find(r, "db.slow_query")->related == std::vector<std::string>{index.id});
+  CHECK(find(r, "db.missing_index")->related == std::vector<std::string>{loop.id});
+  CHECK(find(r, "db.n_plus_one")->related == std::vector<std::string>{index.id});
+}
+
+TEST_CASE("a slow query the spans saw on a statement a missing index explains is that index's finding") {
+  Finding index = rule_finding("db.missing_index", "postgres", "orders(customer_id)", Severity::critical);
+  index.evidence = {{"table", "orders"}, {"statements", json::array({{{"query", "SELECT * FROM orders WHERE customer_id = $1"}}})}};
+  Finding slow = rule_finding("db.slow_query", "otlp", "traces/orders", Severity::high);
+  slow.evidence = {{"query", "SELECT * FROM orders WHERE customer_id = $1"}, {"datastore", "postgresql"}};
+  Finding other = rule_finding("db.slow_query", "otlp", "traces/other", Severity::medium);
+  other.evidence = {{"query", "SELECT * FROM invoices"}, {"datastore", "postgresql"}};
+  auto r = report_with({index, slow, other});
+  std::map<Category, double> attribution;
+  reconcile(r, {}, attribution);
+  REQUIRE(r.findings.size() == 2);
+  const Finding* merged = find(r, "db.missing_index");
+  REQUIRE(merged);
+  REQUIRE(merged->seen_by.size() == 2);
+  CHECK(merged->seen_by[1].probe == "otlp");
+  CHECK(merged->seen_by[1].rule == "db.slow_query");
+  CHECK(merged->seen_by[1].severity == Severity::high);
+  CHECK(find(r, "db.slow_query")->id == other.id);  // another statement: its own finding
 }

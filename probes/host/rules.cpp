@@ -329,6 +329,8 @@ RuleDeclarations rule_declarations() {
   return declarations(rule_table(), {{"cgroup.cpu_throttled_ratio", +1, 0.05}});
 }
 
+namespace {
+
 // A container's id in its cgroup path (docker, containerd, CRI-O: 64 hex digits), as the spans'
 // container.id resource attribute names it.
 std::string container_id(const std::string& path) {
@@ -353,6 +355,8 @@ void add_stalls(const Snapshot& s, Judgement& j) {
     a = std::max(a, *f.impact.share);
   }
 }
+
+}  // namespace
 
 Judgement judge(const Snapshot& s, const Target& target, const Settings& settings) {
   Judgement j;

@@ -53,10 +53,17 @@ void find_stall(Gap& g, const std::vector<ProbeView>& views) {
       g.stall = s;
       return;
     }
-  if (!g.client->process.known() && stalls.size() == 1) {
-    g.stall = stalls.front();
-    g.stall_by_elimination = true;
-  }
+  // By elimination: every stall is of one watched process (throttled and its host saturated, say).
+  if (g.client->process.known() || stalls.empty()) return;
+  auto same = [&](const ProcessStall* s) {
+    const auto& a = s->process;
+    const auto& b = stalls.front()->process;
+    return a.pid == b.pid && a.host == b.host && a.container == b.container;
+  };
+  if (!std::all_of(stalls.begin(), stalls.end(), same)) return;
+  g.stall = *std::max_element(stalls.begin(), stalls.end(),
+                              [](const ProcessStall* a, const ProcessStall* b) { return a->share < b->share; });
+  g.stall_by_elimination = true;
 }
 
 std::vector<Gap> find_gaps(const std::vector<ProbeView>& views) {
@@ -137,6 +144,23 @@ std::optional<StatementId> statement_of(const Finding& f) {
   if (q == f.evidence.end() || !q->is_string()) return std::nullopt;
   std::string store = f.evidence.value("datastore", f.probe == "postgres" ? "postgresql" : "");
   return StatementId{datastore_family(store), statement_key(q->get<std::string>())};
+}
+
+// The dependency a network finding is about (the --http probe and the traces both name its host).
+std::optional<StatementId> endpoint_of(const Finding& f) {
+  auto h = f.evidence.find("host");
+  if (f.category != Category::network || h == f.evidence.end() || !h->is_string() || h->empty())
+    return std::nullopt;
+  std::string host = h->get<std::string>();
+  for (auto& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return StatementId{"endpoint", host};
+}
+
+// What a finding is about, for findings of several probes to be set side by side: its statement, or
+// the endpoint it calls.
+std::optional<StatementId> subject_of(const Finding& f) {
+  if (auto s = statement_of(f)) return s;
+  return endpoint_of(f);
 }
 
 bool is_client_probe(const Finding& f) { return f.probe == "traces" || f.probe == "otlp"; }
@@ -259,12 +283,12 @@ void move_attribution(Report& r, const std::vector<Gap>& gaps, const std::vector
   }
 }
 
-// The same rule about the same statement from several probes: one finding, the most severe (the
-// datastore's own on a tie), each probe's view in `seen_by`.
+// The same rule about the same statement or endpoint from several probes: one finding, the most
+// severe (the datastore's or the --http probe's own on a tie), each probe's view in `seen_by`.
 void merge_same_facts(Report& r) {
   std::map<std::pair<std::string, StatementId>, std::vector<size_t>> groups;
   for (size_t i = 0; i < r.findings.size(); ++i)
-    if (auto id = statement_of(r.findings[i])) groups[{r.findings[i].rule, *id}].push_back(i);
+    if (auto id = subject_of(r.findings[i])) groups[{r.findings[i].rule, *id}].push_back(i);
   std::vector<bool> drop(r.findings.size(), false);
   for (auto& [key, members] : groups) {
     std::vector<size_t> probes_seen;
@@ -291,10 +315,10 @@ void merge_same_facts(Report& r) {
   erase_marked(r.findings, drop);
 }
 
-// Every statement a finding is about: its own, and those an index would serve.
+// Every statement or endpoint a finding is about: its own, and the statements an index would serve.
 std::vector<StatementId> statements_of(const Finding& f) {
   std::vector<StatementId> out;
-  if (auto id = statement_of(f)) out.push_back(*id);
+  if (auto id = subject_of(f)) out.push_back(*id);
   if (auto st = f.evidence.find("statements"); st != f.evidence.end() && st->is_array())
     for (const auto& s : *st)
       if (s.is_object() && s.contains("query") && s["query"].is_string())
@@ -325,7 +349,7 @@ void fold_explained_slow_queries(Report& r) {
   erase_marked(r.findings, drop);
 }
 
-// Findings of different rules about one statement name each other.
+// Findings of different rules about one statement or endpoint name each other.
 void link_related(Report& r) {
   std::vector<std::vector<StatementId>> keys;
   for (const auto& f : r.findings) keys.push_back(statements_of(f));

@@ -207,3 +207,44 @@ TEST_CASE("a slow query the spans saw on a statement a missing index explains is
   CHECK(merged->seen_by[1].severity == Severity::high);
   CHECK(find(r, "db.slow_query")->id == other.id);  // another statement: its own finding
 }
+
+TEST_CASE("spans naming no process: the one watched process, even with two stalls of it") {
+  Finding throttled = rule_finding("infra.cpu_throttling", "host", "cpu-throttling/shop", Severity::critical);
+  Finding saturated = rule_finding("infra.cpu_saturation", "host", "cpu-saturation/box", Severity::medium);
+  CrossCheck host;
+  host.stalls.push_back({{"42", "box", "", ""}, 0.9, throttled.id, "infra.cpu_throttling"});
+  host.stalls.push_back({{"42", "box", "", ""}, 0.2, saturated.id, "infra.cpu_saturation"});
+  auto r = report_with({traced_n_plus_one(), throttled, saturated});
+  std::map<Category, double> attribution = {{Category::database, 0.8}};
+  reconcile(r, {client_view(51.0), server_view(0.2), {"host", "pid:42", host}}, attribution);
+  CHECK(find(r, "db.n_plus_one")->evidence["elsewhere_finding"] == throttled.id);
+
+  SUBCASE("two watched processes: no guess") {
+    host.stalls[1].process.pid = "43";
+    auto r2 = report_with({traced_n_plus_one(), throttled, saturated});
+    std::map<Category, double> a2 = {{Category::database, 0.8}};
+    reconcile(r2, {client_view(51.0), server_view(0.2), {"host", "pids", host}}, a2);
+    CHECK_FALSE(find(r2, "db.n_plus_one")->evidence.contains("elsewhere_finding"));
+  }
+}
+
+TEST_CASE("the same slow dependency from the --http probe and the traces is one finding") {
+  Finding timed = rule_finding("net.slow_external_call", "http", "api.carrier.test", Severity::high);
+  timed.category = Category::network;
+  timed.evidence = {{"host", "API.carrier.test:443"}, {"p95_ms", 900}};
+  Finding traced = rule_finding("net.slow_external_call", "traces", "traces/api.carrier.test", Severity::high);
+  traced.category = Category::network;
+  traced.evidence = {{"host", "api.carrier.test:443"}, {"requests", 40}};
+  Finding errors = rule_finding("net.external_errors", "traces", "traces/errors", Severity::medium);
+  errors.category = Category::network;
+  errors.evidence = {{"host", "api.carrier.test:443"}};
+  auto r = report_with({traced, timed, errors});
+  std::map<Category, double> attribution;
+  reconcile(r, {}, attribution);
+  REQUIRE(r.findings.size() == 2);
+  const Finding* slow = find(r, "net.slow_external_call");
+  CHECK(slow->probe == "http");
+  REQUIRE(slow->seen_by.size() == 2);
+  CHECK(slow->seen_by[1].probe == "traces");
+  CHECK(find(r, "net.external_errors")->related == std::vector<std::string>{timed.id});
+}

@@ -14,40 +14,16 @@
 #include "traces_support.hpp"
 
 using namespace cp;
+using test::TSpan;
+using test::otlp_spans;
+using test::kInternal;
+using test::kServer;
+using test::kClient;
+using test::kProducer;
 using namespace cp::traces;
 
 namespace {
 
-constexpr int kInternal = 1, kServer = 2, kClient = 3, kProducer = 4;
-
-struct TSpan {
-  std::string id, parent, name, service;
-  int kind = kInternal;
-  double start_ms = 0, dur_ms = 0;
-  std::vector<std::pair<std::string, std::string>> attrs = {};
-  bool error = false;
-};
-
-// One OTLP/JSON document, one resourceSpans per span (its service), all in `trace`.
-std::string otlp(const std::vector<TSpan>& spans, int trace = 1) {
-  std::string out = R"({"resourceSpans":[)";
-  for (size_t i = 0; i < spans.size(); ++i) {
-    const TSpan& s = spans[i];
-    std::string attrs;
-    for (const auto& [k, v] : s.attrs)
-      attrs +=
-          fmt::format(R"({}{{"key":"{}","value":{{"stringValue":"{}"}}}})", attrs.empty() ? "" : ",", k, v);
-    auto ns = [](double ms) { return static_cast<long long>(1'700'000'000'000'000'000LL + ms * 1e6); };
-    out += fmt::format(
-        R"({}{{"resource":{{"attributes":[{{"key":"service.name","value":{{"stringValue":"{}"}}}}]}},)"
-        R"("scopeSpans":[{{"spans":[{{"traceId":"{:032x}","spanId":"{:0>16}","parentSpanId":"{}","name":"{}",)"
-        R"("kind":{},"startTimeUnixNano":"{}","endTimeUnixNano":"{}","attributes":[{}]{}}}]}}]}})",
-        i ? "," : "", s.service, trace, s.id, s.parent.empty() ? "" : fmt::format("{:0>16}", s.parent),
-        s.name, s.kind, ns(s.start_ms), ns(s.start_ms + s.dur_ms), attrs,
-        s.error ? R"(,"status":{"code":2,"message":"Timeout awaiting response"})" : "");
-  }
-  return out + "]}";
-}
 
 Snapshot assemble_docs(const std::vector<std::string>& docs) {
   Assembler a;
@@ -59,7 +35,7 @@ Snapshot assemble_docs(const std::vector<std::string>& docs) {
 // `requests` traces of one shape, each built by `make(trace, first_id)`.
 Snapshot requests_of(int requests, const std::function<std::vector<TSpan>(int)>& make) {
   std::vector<std::string> docs;
-  for (int t = 1; t <= requests; ++t) docs.push_back(otlp(make(t), t));
+  for (int t = 1; t <= requests; ++t) docs.push_back(otlp_spans(make(t), t));
   return assemble_docs(docs);
 }
 

@@ -16,37 +16,13 @@
 #include "traces_support.hpp"
 
 using namespace cp;
+using test::TSpan;
+using test::otlp_spans;
+using test::kServer;
+using test::kClient;
 
 namespace {
 
-constexpr int kServer = 2, kClient = 3;
-
-struct TSpan {
-  std::string id, parent, name, service;
-  int kind = kClient;
-  double start_ms = 0, dur_ms = 0;
-  std::vector<std::pair<std::string, std::string>> attrs = {};
-};
-
-// One OTLP/JSON document of one trace: a resourceSpans per span (its service).
-std::string otlp_doc(const std::vector<TSpan>& spans, int trace) {
-  std::string out = R"({"resourceSpans":[)";
-  for (size_t i = 0; i < spans.size(); ++i) {
-    const TSpan& s = spans[i];
-    std::string attrs;
-    for (const auto& [k, v] : s.attrs)
-      attrs +=
-          fmt::format(R"({}{{"key":"{}","value":{{"stringValue":"{}"}}}})", attrs.empty() ? "" : ",", k, v);
-    auto ns = [](double ms) { return static_cast<long long>(1'700'000'000'000'000'000LL + ms * 1e6); };
-    out += fmt::format(
-        R"({}{{"resource":{{"attributes":[{{"key":"service.name","value":{{"stringValue":"{}"}}}}]}},)"
-        R"("scopeSpans":[{{"spans":[{{"traceId":"{:032x}","spanId":"{:0>16}","parentSpanId":"{}","name":"{}",)"
-        R"("kind":{},"startTimeUnixNano":"{}","endTimeUnixNano":"{}","attributes":[{}]}}]}}]}})",
-        i ? "," : "", s.service, trace, s.id, s.parent.empty() ? "" : fmt::format("{:0>16}", s.parent),
-        s.name, s.kind, ns(s.start_ms), ns(s.start_ms + s.dur_ms), attrs);
-  }
-  return out + "]}";
-}
 
 traces::Snapshot assemble(const std::vector<std::string>& docs) {
   traces::Assembler a;
@@ -186,7 +162,7 @@ TEST_CASE("window thresholds: the same numbers over 10 s get the same severity f
 TEST_CASE("window thresholds: the slow scan from assembled spans is judged as pg_stat_statements judges it") {
   std::vector<std::string> docs;
   for (int t = 1; t <= 50; ++t)  // one client, one request after another, ~10 s
-    docs.push_back(otlp_doc(
+    docs.push_back(otlp_spans(
         {{"1", "", "GET /report", "shop", kServer, (t - 1) * 200.0, 199, {{"http.route", "/report"}}},
          {"2",
           "1",
@@ -225,10 +201,10 @@ TEST_CASE("window thresholds: db.n_plus_one counts calls per second in a window,
 
 TEST_CASE("window edges: requests cut at the window's end form no route and no finding, a note counts them") {
   std::vector<std::string> docs;
-  for (int t = 1; t <= 30; ++t) docs.push_back(otlp_doc(order_request(t * 200.0), t));
+  for (int t = 1; t <= 30; ++t) docs.push_back(otlp_spans(order_request(t * 200.0), t));
   // Two requests still in flight when the window closed: their lookups arrived, their root not.
-  docs.push_back(otlp_doc(order_request(30 * 200.0 + 50, false), 31));
-  docs.push_back(otlp_doc(order_request(30 * 200.0 + 90, false), 32));
+  docs.push_back(otlp_spans(order_request(30 * 200.0 + 50, false), 31));
+  docs.push_back(otlp_spans(order_request(30 * 200.0 + 90, false), 32));
   auto snap = assemble(docs);
   auto j = test::judge_traces(snap);
   CHECK(!has_route(j, "(missing span)"));
@@ -247,8 +223,8 @@ TEST_CASE("window edges: requests cut at the window's end form no route and no f
 
 TEST_CASE("window edges: more cut requests than the floor, all at the edges, are still cut") {
   std::vector<std::string> docs;
-  for (int t = 1; t <= 30; ++t) docs.push_back(otlp_doc(order_request(t * 200.0), t));
-  for (int t = 0; t < 8; ++t) docs.push_back(otlp_doc(order_request(31 * 200.0 + t * 10, false), 40 + t));
+  for (int t = 1; t <= 30; ++t) docs.push_back(otlp_spans(order_request(t * 200.0), t));
+  for (int t = 0; t < 8; ++t) docs.push_back(otlp_spans(order_request(31 * 200.0 + t * 10, false), 40 + t));
   auto snap = assemble(docs);
   double rootless = 0;
   for (const auto& r : snap.routes)
@@ -265,7 +241,7 @@ TEST_CASE("window edges: more cut requests than the floor, all at the edges, are
 TEST_CASE("window edges: a service that never emits its root keeps its diagnosis") {
   SUBCASE("alone in the input") {
     std::vector<std::string> docs;
-    for (int t = 1; t <= 20; ++t) docs.push_back(otlp_doc(order_request(t * 200.0, false), t));
+    for (int t = 1; t <= 20; ++t) docs.push_back(otlp_spans(order_request(t * 200.0, false), t));
     auto j = test::judge_traces(assemble(docs));
     CHECK(has_route(j, "(missing span)"));
     CHECK(has_note(j, "the root span of 20 requests never arrived"));
@@ -276,9 +252,9 @@ TEST_CASE("window edges: a service that never emits its root keeps its diagnosis
   SUBCASE("beside complete requests of another service, spread over the window") {
     std::vector<std::string> docs;
     for (int t = 1; t <= 30; ++t)
-      docs.push_back(otlp_doc(
+      docs.push_back(otlp_spans(
           {{"1", "", "GET /health", "gateway", kServer, t * 200.0, 5, {{"http.route", "/health"}}}}, t));
-    for (int t = 0; t < 10; ++t) docs.push_back(otlp_doc(order_request(1000 + t * 400.0, false), 100 + t));
+    for (int t = 0; t < 10; ++t) docs.push_back(otlp_spans(order_request(1000 + t * 400.0, false), 100 + t));
     auto j = test::judge_traces(assemble(docs));
     CHECK(has_route(j, "(missing span)"));
     CHECK(!has_note(j, "lost their root span"));
@@ -287,7 +263,7 @@ TEST_CASE("window edges: a service that never emits its root keeps its diagnosis
 
 TEST_CASE("window edges: a handful of rootless requests stay under min_rootless_requests (configurable)") {
   std::vector<std::string> docs;
-  for (int t = 1; t <= 4; ++t) docs.push_back(otlp_doc(order_request(t * 200.0, false), t));
+  for (int t = 1; t <= 4; ++t) docs.push_back(otlp_spans(order_request(t * 200.0, false), t));
   auto snap = assemble(docs);
   CHECK(test::trace_findings(snap, "db.n_plus_one").empty());
   Settings settings;

@@ -316,6 +316,31 @@ double connected_clients(const Snapshot& s) {
 
 namespace {
 
+// A commandstats field ("usec=…") of one command, 0 when absent.
+double stat_field(const std::map<std::string, std::string>& info, const std::string& key, std::string_view field) {
+  auto it = info.find(key);
+  if (it == info.end()) return 0;
+  std::string needle = std::string(field) + "=";
+  size_t at = it->second.find(needle);
+  if (at == std::string::npos || (at > 0 && it->second[at - 1] != ',')) return 0;
+  return std::atof(it->second.c_str() + at + needle.size());
+}
+
+// Each command's calls and time in the window as the server measured them (INFO commandstats), for
+// client spans of the same commands to be set beside (src/core/reconcile.cpp). chokepoint's own
+// commands (PING, INFO, SLOWLOG, CLIENT) are not the application's and are left out.
+void add_crosscheck(const Snapshot& s, Judgement& j) {
+  if (s.window_s <= 0) return;
+  for (const auto& [key, value] : s.info_end) {
+    if (key.rfind("cmdstat_", 0) != 0) continue;
+    std::string command = key.substr(8);
+    if (own_calls(s, command) > 0) continue;
+    double calls = calls_in(s.info_end, key) - calls_in(s.info_start, key);
+    double usec = stat_field(s.info_end, key, "usec") - stat_field(s.info_start, key, "usec");
+    if (calls > 0 && usec >= 0) j.crosscheck.statements.push_back({"redis", command, calls, usec / 1000, true, {}});
+  }
+}
+
 // What chokepoint left out of the readings: its commands, its connections, its slow-log entries.
 void add_own_load_note(const Snapshot& s, Judgement& j) {
   double own = 0;
@@ -381,6 +406,7 @@ Judgement judge(const Snapshot& s, const Target& target, const Settings& setting
   if (!s.slowlog_available)
     j.notes.push_back("SLOWLOG is not available to this user: slow commands are not judged");
   add_own_load_note(s, j);
+  add_crosscheck(s, j);
   for (const auto& e : s.latency)
     j.notes.push_back(
         fmt::format("LATENCY LATEST {}: latest {:.0f} ms, max {:.0f} ms", e.event, e.latest_ms, e.max_ms));

@@ -184,6 +184,16 @@ sys.exit(0 if any(f["rule"] == "infra.cpu_saturation" for f in r["findings"]) el
     --output "$REPORTS/$name.rejudged.json" 2>>"$REPORTS/$name.stderr" && echo "$REPORTS/$name.rejudged.json"
 }
 
+# The scan must be slow whoever loaded the workloads' database first (workloads.capture loads 100k
+# orders for speed): orders is topped up to N rows, as shop.sql generates them.
+ensure_orders() {  # N
+  psql -X -q -v ON_ERROR_STOP=1 "$PG_DSN" -c "INSERT INTO orders (customer_id, status, total_cents, created_at)
+    SELECT 1 + (hashint4(i) & 2147483647) % 20000, (ARRAY['new', 'paid', 'shipped', 'delivered'])[1 + i % 4],
+           500 + i % 20000, now() - make_interval(secs => i)
+    FROM generate_series((SELECT count(*) FROM orders) + 1, $1) i" -c "ANALYZE orders" >&2 ||
+    die "cannot top up orders to $1 rows in node_workloads"
+}
+
 wait_for() {  # SECONDS WHAT COMMAND...: until COMMAND succeeds (0); 2 from it: give up at once
   local deadline=$(( $(date +%s) + $1 )) what=$2 rc; shift 2
   while :; do
@@ -222,6 +232,7 @@ print(e["url"], e["pid"], s["services"]["recommendations"]["url"])' "$dir/state/
   if [ "$name" = cpu_quota ]; then
     cap_process "$entry_pid" || die "cannot move pid $entry_pid into $CG_DIR"
   fi
+  [ "$name" = slow_scan ] && ensure_orders 1000000
   before=$(statement_stats "$STATEMENT")
 
   "$BIN" diagnose --otlp-listen "127.0.0.1:$port" --postgres "$PG_DSN" --redis "$REDIS_URL" --pid "$entry_pid" \

@@ -4,6 +4,8 @@
 // tests/integration/test_self_exclusion_live.cpp; traces in test_traces_self.cpp.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include "harness.hpp"
 #include "probes/host/rules.hpp"
 #include "probes/postgres/rules.hpp"
@@ -144,4 +146,16 @@ TEST_CASE("host: a --pid in the root cgroup uses its own CPU, not the whole mach
   host::Snapshot machine = pid_in("/");
   machine.pid = 0;
   CHECK(*host::cpu_usage_cores(machine) == doctest::Approx(4.0));
+}
+
+TEST_CASE("redis: each command's time in the window is the server's view for the reconciler, chokepoint's own left out") {
+  Judgement j = judge_redis(redis_with_own_load(true));
+  const auto& st = j.crosscheck.statements;
+  auto get = std::find_if(st.begin(), st.end(), [](const StatementTime& t) { return t.statement == "get"; });
+  REQUIRE(get != st.end());
+  CHECK(get->server);
+  CHECK(get->datastore == "redis");
+  CHECK(get->calls == doctest::Approx(50));
+  CHECK(get->total_ms == doctest::Approx(0.1));  // 100 us over the window
+  CHECK(std::none_of(st.begin(), st.end(), [](const StatementTime& t) { return t.statement == "ping"; }));
 }

@@ -190,7 +190,7 @@ ensure_orders() {  # N
   psql -X -q -v ON_ERROR_STOP=1 "$PG_DSN" -c "INSERT INTO orders (customer_id, status, total_cents, created_at)
     SELECT 1 + (hashint4(i) & 2147483647) % 20000, (ARRAY['new', 'paid', 'shipped', 'delivered'])[1 + i % 4],
            500 + i % 20000, now() - make_interval(secs => i)
-    FROM generate_series((SELECT count(*) FROM orders) + 1, $1) i" -c "ANALYZE orders" >&2 ||
+    FROM generate_series(((SELECT count(*) FROM orders) + 1)::int, $1) i" -c "ANALYZE orders" >&2 ||
     die "cannot top up orders to $1 rows in node_workloads"
 }
 

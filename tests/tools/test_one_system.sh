@@ -236,7 +236,7 @@ print(e["url"], e["pid"], s["services"]["recommendations"]["url"])' "$dir/state/
   before=$(statement_stats "$STATEMENT")
 
   "$BIN" diagnose --otlp-listen "127.0.0.1:$port" --postgres "$PG_DSN" --redis "$REDIS_URL" --pid "$entry_pid" \
-    --http "$dep_url/similar/7" --window "$WINDOW" --format json --output "$REPORTS/$name.json" \
+    --http "$dep_url/health" --window "$WINDOW" --format json --output "$REPORTS/$name.json" \
     --save-evidence "$REPORTS/$name.evidence.json" 2>"$REPORTS/$name.stderr" &
   CHOKEPOINT_PID=$!
   local started=$SECONDS
@@ -261,7 +261,7 @@ print(e["url"], e["pid"], s["services"]["recommendations"]["url"])' "$dir/state/
     return 1
   fi
 
-  python3 - "$REPORTS/$name.context.json" "$name" "$CG_NAME" "$dep_url/similar/7" "$before" "$after" "$dir/drive.json" "$ambient" <<'EOF'
+  python3 - "$REPORTS/$name.context.json" "$name" "$CG_NAME" "$dep_url/health" "$before" "$after" "$dir/drive.json" "$ambient" <<'EOF'
 import json, sys
 out, name, cgroup, http_url, before, after, drive, ambient = sys.argv[1:9]
 (c0, t0), (c1, t1) = (map(float, s.split()) for s in (before, after))
@@ -271,7 +271,7 @@ try:
 except (OSError, ValueError):
     drive = None
 json.dump({"case": name, "entry": "storefront", "dependency": "recommendations",
-           "dependency_route": "/similar/:id", "http_url": http_url, "cgroup": cgroup,
+           "dependency_route": "/health", "http_url": http_url, "cgroup": cgroup,
            "statement_calls": calls, "statement_ms": round((t1 - t0) / calls, 3) if calls else None,
            "drive": drive, "ambient_runnable_per_cpu": float(ambient)}, open(out, "w"))
 EOF

@@ -41,4 +41,7 @@ function similar(productId) {
 const app = express();
 tracing.instrument(app);
 app.get('/similar/:id', route(async (req, res) => res.json(similar(Number(req.params.id)))));
+// A cheap endpoint (live.one_system's --http target): polling /similar would add chokepoint's own
+// CPU load to a single-threaded, CPU-bound callee, and the queueing behind it to every caller.
+app.get('/health', route(async (req, res) => res.json({ ok: true })));
 listen(app);

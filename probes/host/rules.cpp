@@ -349,7 +349,7 @@ void add_stalls(const Snapshot& s, Judgement& j) {
   for (const auto& f : j.findings) {
     if (f.rule != "infra.cpu_throttling" && f.rule != "infra.cpu_saturation") continue;
     if (f.severity < Severity::medium || !f.impact.share) continue;
-    ProcessIdentity who{s.pid > 0 ? std::to_string(s.pid) : "", s.hostname, container_id(s.cgroup_path), ""};
+    ProcessIdentity who{s.pid > 0 ? std::to_string(s.pid) : "", s.hostname, container_id(s.cgroup_path)};
     j.crosscheck.stalls.push_back({who, *f.impact.share, f.id, f.rule});
     double& a = j.attribution[Category::infrastructure];
     a = std::max(a, *f.impact.share);

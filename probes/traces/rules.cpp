@@ -383,11 +383,10 @@ namespace {
 void add_crosscheck(const Snapshot& s, Judgement& j) {
   for (const auto& st : s.statements) {
     ProcessIdentity who;
-    who.service = st.service;
     if (auto it = std::find_if(s.processes.begin(), s.processes.end(),
                                [&](const ProcessInfo& p) { return p.service == st.service; });
         it != s.processes.end())
-      who = {it->pid, it->host, it->container, it->service};
+      who = {it->pid, it->host, it->container};
     j.crosscheck.statements.push_back({st.system, st.text, st.count, st.total_ms, false, who});
   }
   for (const auto& r : s.routes) j.crosscheck.attributed_ms += attributed_ms(r);

@@ -10,7 +10,7 @@ namespace cp {
 
 // Who emitted spans, or which process a host probe watched. Any part may be unknown ("").
 struct ProcessIdentity {
-  std::string pid, host, container, service;
+  std::string pid, host, container;
   bool known() const { return !pid.empty() || !container.empty(); }
 };
 

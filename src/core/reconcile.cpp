@@ -105,21 +105,18 @@ std::string where_spent(const Gap& g) {
                      g.stall_by_elimination ? "; the spans name no process: the one process watched" : "");
 }
 
-// The finding's thresholds as a rule's parameters (request_cost_severity reads them by name).
-struct FindingThresholds {
-  const json& t;
-  double operator[](std::string_view name) const {
-    auto it = t.find(std::string(name));
-    if (it == t.end() || !it->is_object()) throw std::out_of_range(std::string(name));
-    return it->value("value", 0.0);
-  }
-};
-
-std::optional<double> threshold(const Finding& f, const char* name) {
-  auto it = f.thresholds.find(name);
+// One threshold the finding was judged against, when it lists it.
+std::optional<double> threshold(const Finding& f, std::string_view name) {
+  auto it = f.thresholds.find(std::string(name));
   if (it == f.thresholds.end() || !it->is_object() || !it->contains("value")) return std::nullopt;
   return (*it)["value"].get<double>();
 }
+
+// The finding's thresholds as a rule's parameters (request_cost_severity reads them by name).
+struct FindingThresholds {
+  const Finding& f;
+  double operator[](std::string_view name) const { return threshold(f, name).value_or(0); }
+};
 
 // A per-request cost restated with the server's share of the time: lower, never higher.
 void restate_cost(Finding& f, double ratio) {
@@ -129,11 +126,9 @@ void restate_cost(Finding& f, double ratio) {
     double share = ev.value("request_share", 0.0) * ratio;
     ev["time_per_request_ms"] = round_to(ms, 3);
     if (ev.contains("request_share")) ev["request_share"] = round_to(share, 4);
-    try {
-      f.severity = std::min(f.severity, request_cost_severity(ms, share, FindingThresholds{f.thresholds}));
-    } catch (const std::out_of_range&) {
-      // not a per-request cost finding: its severity stands
-    }
+    // Only a per-request cost rule lists the family's thresholds; another finding's severity stands.
+    if (threshold(f, "critical_total_ms"))
+      f.severity = std::min(f.severity, request_cost_severity(ms, share, FindingThresholds{f}));
   }
   if (f.impact.share) f.impact.share = round_to(*f.impact.share * ratio, 4);
 }

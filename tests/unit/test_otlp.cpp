@@ -54,11 +54,11 @@ std::string protobuf_of(const std::string& fixture) {
 std::string describe(const traces::RawSpan& s) {
   return fmt::format(
       "{:x}{:x}/{:x}<{:x} {} {} {}..{} k{} db[{}|{}] url[{}] m[{}] r[{}] p[{}] t[{}] st{} e{} to{} "
-      "code[{}:{}:{}] ua[{}] host[{}]",
+      "code[{}:{}:{}] ua[{}] host[{}] pid[{}] container[{}]",
       s.trace.hi, s.trace.lo, s.id, s.parent, s.service, s.name, s.start_ns, s.end_ns,
       static_cast<int>(s.kind), s.db_system, s.db_statement, s.url, s.http_method, s.http_route, s.peer,
       s.target_path, s.http_status, s.error, s.timeout, s.code_filepath, s.code_lineno, s.code_function,
-      s.user_agent, s.host);
+      s.user_agent, s.host, s.process_pid, s.container_id);
 }
 
 std::string gzip_of(const std::string& data) {
@@ -247,7 +247,7 @@ TEST_CASE("HTTP parser: Content-Length and chunked bodies, pipelining, 100-conti
 TEST_CASE("protobuf reader: the same spans as the JSON reader, through the same OTLP mapping") {
   for (const char* fixture : {"traces/otlp_n_plus_one_code.json", "traces/otlp_external_patterns.json",
                               "traces/otlp_orphans_skew.json", "traces/otlp_n_plus_one_base64.json",
-                              "traces/otlp_chokepoint_requests.json"}) {
+                              "traces/otlp_chokepoint_requests.json", "traces/otlp_resource_process.json"}) {
     CAPTURE(fixture);
     std::string json = slurp(fixture_path(fixture));
     std::vector<std::string> from_json, from_protobuf;

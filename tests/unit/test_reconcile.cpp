@@ -1,10 +1,15 @@
 // src/core/reconcile.cpp: client and server views of one statement, one finding per fact.
 #include <doctest/doctest.h>
 
+#include <fstream>
+#include <iterator>
+
 #include "core/catalog.hpp"
 #include "core/gate.hpp"
 #include "core/reconcile.hpp"
 #include "core/rule_spec.hpp"
+#include "harness.hpp"
+#include "traces_support.hpp"
 
 using namespace cp;
 
@@ -57,7 +62,7 @@ ProbeView server_view(double mean_ms) {
 
 ProbeView host_view(const std::string& pid, double share, const std::string& finding_id) {
   CrossCheck c;
-  c.stalls.push_back({{pid, "box", "", ""}, share, finding_id, "infra.cpu_throttling"});
+  c.stalls.push_back({{pid, "box", ""}, share, finding_id, "infra.cpu_throttling"});
   return {"host", "pid:" + pid, c};
 }
 
@@ -90,7 +95,7 @@ TEST_CASE("a throttled client: its slow query is withdrawn, its N+1 restated, th
   stall.category = Category::infrastructure;
   auto r = report_with({traced_slow_query(), traced_n_plus_one(), stall});
   std::map<Category, double> attribution = {{Category::database, 0.8}, {Category::code, 0.2}};
-  reconcile(r, {client_view(51.0, {"42", "box", "", "shop"}), server_view(0.2), host_view("42", 1.0, stall.id)},
+  reconcile(r, {client_view(51.0, {"42", "box", ""}), server_view(0.2), host_view("42", 1.0, stall.id)},
             attribution);
 
   CHECK(find(r, "db.slow_query") == nullptr);
@@ -139,7 +144,7 @@ TEST_CASE("spans naming another process are not matched with the watched one") {
   Finding stall = rule_finding("infra.cpu_throttling", "host", "cpu-throttling/other", Severity::critical);
   auto r = report_with({traced_n_plus_one(), stall});
   std::map<Category, double> attribution = {{Category::database, 0.8}};
-  reconcile(r, {client_view(51.0, {"7", "box", "", "shop"}), server_view(0.2), host_view("42", 1.0, stall.id)},
+  reconcile(r, {client_view(51.0, {"7", "box", ""}), server_view(0.2), host_view("42", 1.0, stall.id)},
             attribution);
   CHECK_FALSE(find(r, "db.n_plus_one")->evidence.contains("elsewhere_finding"));
   CHECK(attribution.count(Category::infrastructure) == 0);
@@ -212,8 +217,8 @@ TEST_CASE("spans naming no process: the one watched process, even with two stall
   Finding throttled = rule_finding("infra.cpu_throttling", "host", "cpu-throttling/shop", Severity::critical);
   Finding saturated = rule_finding("infra.cpu_saturation", "host", "cpu-saturation/box", Severity::medium);
   CrossCheck host;
-  host.stalls.push_back({{"42", "box", "", ""}, 0.9, throttled.id, "infra.cpu_throttling"});
-  host.stalls.push_back({{"42", "box", "", ""}, 0.2, saturated.id, "infra.cpu_saturation"});
+  host.stalls.push_back({{"42", "box", ""}, 0.9, throttled.id, "infra.cpu_throttling"});
+  host.stalls.push_back({{"42", "box", ""}, 0.2, saturated.id, "infra.cpu_saturation"});
   auto r = report_with({traced_n_plus_one(), throttled, saturated});
   std::map<Category, double> attribution = {{Category::database, 0.8}};
   reconcile(r, {client_view(51.0), server_view(0.2), {"host", "pid:42", host}}, attribution);
@@ -247,4 +252,17 @@ TEST_CASE("the same slow dependency from the --http probe and the traces is one 
   REQUIRE(slow->seen_by.size() == 2);
   CHECK(slow->seen_by[1].probe == "traces");
   CHECK(find(r, "net.external_errors")->related == std::vector<std::string>{timed.id});
+}
+
+TEST_CASE("the traces name the process each service's spans came from (OTLP resource)") {
+  // process.pid is an intValue (a string in OTLP/JSON); the protobuf reader's int is compared with
+  // this one in test_otlp.cpp ("protobuf reader: the same spans as the JSON reader").
+  std::ifstream in(test::source_dir() + "/tests/fixtures/traces/otlp_resource_process.json");
+  std::string doc((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  traces::Snapshot s = test::assemble_text(doc);
+  REQUIRE(s.processes.size() == 1);
+  CHECK(s.processes[0].service == "shop");
+  CHECK(s.processes[0].pid == "4242");
+  CHECK(s.processes[0].host == "box");
+  CHECK(s.processes[0].container == "abc123");
 }

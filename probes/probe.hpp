@@ -35,6 +35,7 @@ struct Target {
 
 struct CollectContext {
   double window_s = 10;  // 0 = one snapshot of cumulative counters
+  unsigned threads = 1;  // what offline readers may parse on (--threads; the usable CPUs by default)
   std::chrono::steady_clock::time_point window_end;
   const Settings* settings = nullptr;
   const std::atomic<bool>* interrupted = nullptr;  // SIGINT/SIGTERM: the window ends now

@@ -92,6 +92,13 @@ CLI::App* add_diagnose(CLI::App& app, cp::DiagnoseArgs& d, TargetFlags& targets)
       ->type_name("SECONDS")
       ->capture_default_str()
       ->check(decimal_seconds());
+  diagnose
+      ->add_option("--threads", d.threads,
+                   "threads to parse --traces files on (default 0: the CPUs chokepoint may use, per its "
+                   "affinity and cgroup quota); the report is the same at any count")
+      ->type_name("N")
+      ->capture_default_str()
+      ->check(CLI::Range(0u, 1024u));
   diagnose->add_option("--format", d.format, "text|json|markdown|junit|prometheus|sarif|html")
       ->type_name("FORMAT")
       ->capture_default_str();

@@ -223,13 +223,4 @@ std::map<std::string, double> parse_header_value_pairs(const std::string& text, 
   return out;
 }
 
-std::pair<std::optional<double>, double> parse_cpu_max(const std::string& text) {
-  std::istringstream in(text);
-  std::string quota;
-  double period = 100000;
-  in >> quota >> period;
-  if (quota == "max" || quota.empty()) return {std::nullopt, period};
-  return {std::atof(quota.c_str()), period};
-}
-
 }  // namespace cp::host

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "util/cpus.hpp"
+
 namespace cp::host {
 
 struct CgroupLine {  // one line of /proc/PID/cgroup: "ID:controllers:path"
@@ -57,6 +59,6 @@ std::map<std::string, double> parse_proc_stat(const std::string& text);
 std::map<std::string, double> parse_header_value_pairs(const std::string& text, const std::string& prefix);
 
 // cpu.max ("max 100000" | "20000 100000") -> quota (nullopt = no limit) and period.
-std::pair<std::optional<double>, double> parse_cpu_max(const std::string& text);
+using cp::parse_cpu_max;
 
 }  // namespace cp::host

@@ -9,6 +9,7 @@
 #include "probes/traces/normalize.hpp"
 #include "util/format.hpp"
 #include "util/self.hpp"
+#include "util/memory.hpp"
 #include "util/sql.hpp"
 
 namespace cp::traces {
@@ -166,6 +167,7 @@ void Assembler::add(const RawSpan& raw, uint64_t offset_base) {
     // A large input: reserve for the most spans pending between two evictions at once (address
     // space; pages are touched as spans arrive) rather than moving them to ever bigger blocks.
     spans_.reserve(std::max(2 * pending_limit_, 2 * spans_.size()));
+    advise_huge_pages(spans_.data(), spans_.capacity() * sizeof(Span));
   }
   spans_.push_back(s);
   if (!last_seen_slot_ || !(s.trace == last_trace_)) {

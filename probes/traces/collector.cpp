@@ -29,7 +29,7 @@ Collected collect(const Target& target, const CollectContext& ctx) {
   for (const auto& path : target.specs) {
     ReadStats stats;
     try {
-      stats = read_traces(path, [&](const RawSpan& s) { assembler.add(s, base); });
+      stats = read_traces(path, [&](const RawSpan& s) { assembler.add(s, base); }, {ctx.threads});
     } catch (const ReadError& e) {
       return {ProbeStatus::error, e.message, {}};
     }

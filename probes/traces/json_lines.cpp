@@ -69,10 +69,15 @@ void LineStream::line(const char* p, size_t len, size_t capacity, size_t line_no
                            ? "the last line ends in the middle of a JSON document (truncated file?)"
                        : syntax ? simdjson_message(syntax, false)
                                 : simdjson_message(err.error(), false);
-    throw ReadError{fmt::format("{}:{}: byte {}: {}", name_, line_no, file_offset + skip, what)};
+    fail(line_no, fmt::format("byte {}: {}", file_offset + skip, what));
   } catch (const ShapeError& err) {
-    throw ReadError{fmt::format("{}:{}: {}", name_, line_no, err.what)};
+    fail(line_no, err.what);
   }
+}
+
+void LineStream::fail(size_t line_no, std::string detail) const {
+  if (local_line_numbers_) throw LineFailure{line_no, std::move(detail)};
+  throw ReadError{fmt::format("{}:{}: {}", name_, line_no, detail)};
 }
 
 }  // namespace cp::traces::input

@@ -27,11 +27,6 @@ namespace {
 // past its new end. The handler puts zero pages in their place and marks the reader's thread: the
 // reader then stops with a ReadError of this probe only (the other probes and the report go on).
 // Only faults inside the map of the thread's reader are handled; any other SIGBUS keeps its action.
-struct MapInUse {
-  const char* begin = nullptr;
-  size_t length = 0;
-  volatile sig_atomic_t truncated = 0;
-};
 thread_local MapInUse* t_map_in_use = nullptr;
 struct sigaction g_previous_sigbus {};
 
@@ -72,25 +67,41 @@ void install_sigbus_handler() {
   });
 }
 
+}  // namespace
+
+void watch_map(MapInUse* map) {
+  install_sigbus_handler();
+  t_map_in_use = map;
+}
+
+namespace {
+
 class MappedLines {
  public:
   MappedLines(int fd, size_t size, const std::string& name) : fd_(fd), size_(size), name_(name) {
-    install_sigbus_handler();
-    t_map_in_use = &in_use_;
+    watch_map(&in_use_);
   }
   ~MappedLines() {
-    t_map_in_use = nullptr;
+    watch_map(nullptr);
     unmap();
   }
   MappedLines(const MappedLines&) = delete;
   MappedLines& operator=(const MappedLines&) = delete;
 
-  std::optional<ReadStats> read(const std::string& name, const SpanSink& sink) {
+  std::optional<ReadStats> read(const std::string& name, const SpanSink& sink, const ReadOptions& options) {
     // (A file with a byte order mark is read through the buffered path, which drops it.)
     if (!map_at(0)) return std::nullopt;
     bool jsonl = !bom_length(at(0), end_ - begin_) && first_line_is_otlp_request(at(0), end_ - begin_);
     check_not_truncated();
     if (!jsonl) return std::nullopt;
+    if (options.threads > 1) {
+      unmap();
+      LineSource source;
+      source.fd = fd_;
+      source.size = size_;
+      source.block_bytes = options.block_bytes;
+      return read_lines_parallel(source, name, sink, options.threads);
+    }
     Emitter e{sink};
     LineStream lines(name, e);
     ReadStats stats{Format::otlp_jsonl, size_, 0, 0};
@@ -172,9 +183,9 @@ class MappedLines {
 }  // namespace
 
 std::optional<ReadStats> read_mapped_lines(int fd, size_t size, const std::string& name,
-                                           const SpanSink& sink) {
+                                           const SpanSink& sink, const ReadOptions& options) {
   MappedLines mapped(fd, size, name);
-  return mapped.read(name, sink);
+  return mapped.read(name, sink, options);
 }
 
 }  // namespace cp::traces::input

@@ -344,11 +344,20 @@ struct FileCloser {
 
 }  // namespace
 
-ReadStats read_traces_buffer(const std::string& name, const char* data, size_t size, const SpanSink& sink) {
+ReadStats read_traces_buffer(const std::string& name, const char* data, size_t size, const SpanSink& sink,
+                             const ReadOptions& options) {
   size_t bom = bom_length(data, size);
   data += bom;
   size -= bom;
   padded_string copy(data, size);
+  if (first_line_is_otlp_request(copy.data(), size) && options.threads > 1) {
+    LineSource source;
+    source.data = copy.data();
+    source.size = size;
+    source.capacity = size + SIMDJSON_PADDING;
+    source.block_bytes = options.block_bytes;
+    return read_lines_parallel(source, name, sink, options.threads);
+  }
   if (first_line_is_otlp_request(copy.data(), size))
     return read_lines_buffer(name, copy.data(), size, size + SIMDJSON_PADDING, sink);
   return read_whole(name, copy.data(), size, size + SIMDJSON_PADDING, sink);
@@ -411,13 +420,13 @@ ReadStats read_line_chunks(const std::string& name, std::FILE* file, ByteBuffer&
 
 }  // namespace
 
-ReadStats read_traces(const std::string& path, const SpanSink& sink) {
+ReadStats read_traces(const std::string& path, const SpanSink& sink, const ReadOptions& options) {
   std::unique_ptr<std::FILE, FileCloser> file(path == "-" ? stdin : std::fopen(path.c_str(), "rb"));
   if (!file) throw ReadError{fmt::format("{}: cannot open: {}", path, std::strerror(errno))};
   std::string name = path == "-" ? "<stdin>" : path;
   struct stat st {};
   if (path != "-" && fstat(fileno(file.get()), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
-    if (auto stats = read_mapped_lines(fileno(file.get()), static_cast<size_t>(st.st_size), name, sink))
+    if (auto stats = read_mapped_lines(fileno(file.get()), static_cast<size_t>(st.st_size), name, sink, options))
       return *stats;
   }
 
@@ -432,6 +441,14 @@ ReadStats read_traces(const std::string& path, const SpanSink& sink) {
 
   if (!first_line_is_otlp_request(buf.data(), filled))
     return read_rest_whole(name, file.get(), buf, filled, eof, sink);
+  if (options.threads > 1) {
+    LineSource source;
+    source.stream = file.get();
+    source.prefix = std::string_view(buf.data(), filled);
+    source.prefix_eof = eof;
+    source.block_bytes = options.block_bytes;
+    return read_lines_parallel(source, name, sink, options.threads);
+  }
   return read_line_chunks(name, file.get(), buf, filled, eof, sink);
 }
 

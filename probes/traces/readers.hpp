@@ -28,11 +28,20 @@ struct ReadError {
 
 using SpanSink = std::function<void(const RawSpan&)>;
 
+struct ReadOptions {
+  // OTLP JSON Lines are parsed on this many threads, a block of lines each, and handed to the sink
+  // in file order on the calling thread: the same spans in the same order at any count. 1: the
+  // calling thread reads them line by line.
+  unsigned threads = 1;
+  size_t block_bytes = 0;  // the blocks (0: 4 MiB); tests make them small
+};
+
 // Reads `path` ("-" = stdin) and hands every span to `sink`. Throws ReadError.
-ReadStats read_traces(const std::string& path, const SpanSink& sink);
+ReadStats read_traces(const std::string& path, const SpanSink& sink, const ReadOptions& options = {});
 
 // The same on a buffer already in memory (fuzzing, tests). `name` is used in messages.
-ReadStats read_traces_buffer(const std::string& name, const char* data, size_t size, const SpanSink& sink);
+ReadStats read_traces_buffer(const std::string& name, const char* data, size_t size, const SpanSink& sink,
+                             const ReadOptions& options = {});
 
 // The OTLP mapping every OTLP encoding shares (the JSON readers here, the protobuf reader of the
 // OTLP receiver): one attribute by key (semantic conventions, both generations), the numeric span

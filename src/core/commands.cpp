@@ -314,7 +314,7 @@ int run_diagnose(const DiagnoseArgs& args) {
     ev = load_evidence(*args.replay);
   } else {
     InterruptibleWindow window;
-    ev = collect_evidence(targets, args.window_s, settings, stderr_progress(targets, args.window_s),
+    ev = collect_evidence(targets, args.window_s, args.threads, settings, stderr_progress(targets, args.window_s),
                           &g_interrupted);
   }
   bool output_ok = true;

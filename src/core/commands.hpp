@@ -17,6 +17,7 @@ struct TargetArg {
 struct DiagnoseArgs {
   std::vector<TargetArg> targets;
   double window_s = 10;
+  unsigned threads = 0;  // 0: the CPUs chokepoint may use (affinity, cgroup quota)
   std::string format = "text";
   std::optional<std::string> output, config, baseline, save_evidence, replay;
   std::optional<std::string> fail_on;  // unset: [gate] fail_on from the config, else "never"

@@ -11,6 +11,7 @@
 #include "core/error.hpp"
 #include "core/ranker.hpp"
 #include "core/reconcile.hpp"
+#include "util/cpus.hpp"
 #include "util/redact.hpp"
 #include "util/time.hpp"
 
@@ -111,7 +112,7 @@ double effective_window(const std::vector<Target>& targets, double window_s) {
   return any_live(targets) ? window_s : 0;
 }
 
-Evidence collect_evidence(const std::vector<Target>& targets, double window_s, const Settings& settings,
+Evidence collect_evidence(const std::vector<Target>& targets, double window_s, unsigned reader_threads, const Settings& settings,
                           const ProgressFn& progress, const std::atomic<bool>* interrupted) {
   Evidence ev;
   ev.run.started_at = rfc3339_utc(std::chrono::system_clock::now());
@@ -120,6 +121,7 @@ Evidence collect_evidence(const std::vector<Target>& targets, double window_s, c
   auto start = Clock::now();
   CollectContext ctx;
   ctx.window_s = window_s;
+  ctx.threads = reader_threads ? reader_threads : usable_cpus();
   ctx.window_end = start + std::chrono::milliseconds(static_cast<int64_t>(window_s * 1000));
   ctx.settings = &settings;
   ctx.interrupted = interrupted;

@@ -36,8 +36,10 @@ double effective_window(const std::vector<Target>& targets, double window_s);
 // that is the probe's status.
 // `interrupted` (set by a signal handler) ends the window early: the collectors take their end
 // readings and the evidence is marked interrupted.
-Evidence collect_evidence(const std::vector<Target>& targets, double window_s, const Settings& settings,
-                          const ProgressFn& progress = {}, const std::atomic<bool>* interrupted = nullptr);
+// `reader_threads`: what offline readers parse on (0: the CPUs this process may use).
+Evidence collect_evidence(const std::vector<Target>& targets, double window_s, unsigned reader_threads,
+                          const Settings& settings, const ProgressFn& progress = {},
+                          const std::atomic<bool>* interrupted = nullptr);
 
 nlohmann::json evidence_to_json(const Evidence& ev);
 Evidence evidence_from_json(const nlohmann::json& doc);  // throws UsageError

@@ -5,6 +5,7 @@
 # impact, fix), advice, metrics, breakdowns and gate; timing fields and the thresholds a finding lists
 # (which grow when a rule declares more of them) are left out. For refactors: "nothing changed".
 #   tests/tools/report-diff.sh OLD_CHOKEPOINT NEW_CHOKEPOINT
+# NEW_ARGS (e.g. "--threads 1") are added to the new binary's diagnose: the same inputs read another way.
 # Exit 0: identical; 1: differences (printed); 2: usage.
 set -uo pipefail
 [ $# -eq 2 ] || { echo "usage: $0 OLD_CHOKEPOINT NEW_CHOKEPOINT" >&2; exit 2; }
@@ -48,7 +49,8 @@ for entry in "${inputs[@]}"; do
   args=(diagnose "$flag" "$file" --format json --fail-on never)
   [ -n "$toml" ] && args+=(--config "$toml")
   "$old" "${args[@]}" >"$work/old.json" 2>"$work/old.err"; old_rc=$?
-  "$new" "${args[@]}" >"$work/new.json" 2>"$work/new.err"; new_rc=$?
+  # shellcheck disable=SC2086
+  "$new" "${args[@]}" ${NEW_ARGS:-} >"$work/new.json" 2>"$work/new.err"; new_rc=$?
   n=$((n + 1))
   normalize "$work/old.json" >"$work/old.norm"
   normalize "$work/new.json" >"$work/new.norm"

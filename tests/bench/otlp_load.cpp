@@ -1,9 +1,10 @@
 // The OTLP receiver benchmark's load generator (tests/bench/otlp_receiver.sh): pre-encoded
 // ExportTraceServiceRequests (tests/bench/otlp_bodies.py) POSTed to /v1/traces over N keep-alive
-// connections, one blocking thread each, as fast as the receiver answers. Like an SDK exporter, a
-// 429 or 503 is retried with the same export after its Retry-After.
+// connections, one blocking thread each, as fast as the receiver answers or at --rate spans per
+// second in all (paced per connection; a connection that fell behind does not catch up in a burst).
+// Like an SDK exporter, a 429 or 503 is retried with the same export after its Retry-After.
 //
-//   otlp_load send HOST:PORT BODIES [--gzip] [--connections N] [--seconds S]
+//   otlp_load send HOST:PORT BODIES [--gzip] [--connections N] [--seconds S] [--rate SPANS_PER_S]
 //   otlp_load sink PORT [--seconds S]    a null receiver (200 to everything): the generator's ceiling
 //
 // `send` prints one JSON object: answers by status, spans in accepted exports, latency percentiles,
@@ -153,14 +154,23 @@ struct Run {
   const std::vector<Body>& bodies;
   sockaddr_in addr;
   Clock::time_point start, stop;
+  double connection_rate = 0;  // spans per second on each connection; 0: as fast as answered
   std::atomic<uint64_t> next{0};
 };
 
 void drive(Run& run, Tally& t) {
   int fd = connect_to(run.addr, run.start + std::chrono::seconds(10));
   std::string buf;
+  auto due = run.start;
   while (fd >= 0 && Clock::now() < run.stop) {
+    if (run.connection_rate > 0) {
+      std::this_thread::sleep_until(due);
+      if (Clock::now() >= run.stop) break;
+    }
     const Body& b = run.bodies[run.next.fetch_add(1) % run.bodies.size()];
+    due = std::max(due, Clock::now() - std::chrono::milliseconds(10)) +
+          std::chrono::duration_cast<Clock::duration>(
+              std::chrono::duration<double>(run.connection_rate > 0 ? b.spans / run.connection_rate : 0));
     for (;;) {  // the same export until it is accepted, refused for good, or the run ends
       auto sent = Clock::now();
       Response r = send_all(fd, b.header, b.bytes) ? read_response(fd, buf) : Response{};
@@ -251,8 +261,8 @@ sockaddr_in parse_address(const std::string& spec) {
   return addr;
 }
 
-int send_load(const std::string& target, const std::string& path, bool gzip, int connections,
-              double seconds) {
+int send_load(const std::string& target, const std::string& path, bool gzip, int connections, double seconds,
+              double rate) {
   auto bodies = load_bodies(path, gzip, target);
   if (bodies.empty()) {
     std::fprintf(stderr, "otlp_load: no exports in %s\n", path.c_str());
@@ -260,6 +270,7 @@ int send_load(const std::string& target, const std::string& path, bool gzip, int
   }
   Run run{bodies, parse_address(target), Clock::now(), {}};
   run.stop = run.start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  run.connection_rate = rate / connections;
   std::vector<Tally> tallies(static_cast<size_t>(connections));
   std::vector<std::thread> threads;
   for (auto& t : tallies) threads.emplace_back([&run, &t] { drive(run, t); });
@@ -329,10 +340,11 @@ int main(int argc, char** argv) {
   bool gzip = std::find(args.begin(), args.end(), "--gzip") != args.end();
   if (args.size() >= 3 && args[0] == "send")
     return send_load(args[1], args[2], gzip, static_cast<int>(option("--connections", 4)),
-                     option("--seconds", 10));
+                     option("--seconds", 10), option("--rate", 0));
   if (args.size() >= 2 && args[0] == "sink") return sink(std::atoi(args[1].c_str()), option("--seconds", 60));
-  std::fprintf(stderr,
-               "usage: otlp_load send HOST:PORT BODIES [--gzip] [--connections N] [--seconds S]\n"
-               "       otlp_load sink PORT [--seconds S]\n");
+  std::fprintf(
+      stderr,
+      "usage: otlp_load send HOST:PORT BODIES [--gzip] [--connections N] [--seconds S] [--rate SPANS_PER_S]\n"
+      "       otlp_load sink PORT [--seconds S]\n");
   return 2;
 }

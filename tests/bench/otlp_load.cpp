@@ -268,14 +268,24 @@ int send_load(const std::string& target, const std::string& path, bool gzip, int
     std::fprintf(stderr, "otlp_load: no exports in %s\n", path.c_str());
     return 2;
   }
-  Run run{bodies, parse_address(target), Clock::now(), {}};
+  // The clock starts once the receiver listens: its start-up is not counted as load time.
+  sockaddr_in addr = parse_address(target);
+  int probe = connect_to(addr, Clock::now() + std::chrono::seconds(10));
+  if (probe < 0) {
+    std::fprintf(stderr, "otlp_load: nothing listens on %s\n", target.c_str());
+    return 1;
+  }
+  close(probe);
+  Run run{bodies, addr, Clock::now(), {}};
   run.stop = run.start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   run.connection_rate = rate / connections;
   std::vector<Tally> tallies(static_cast<size_t>(connections));
   std::vector<std::thread> threads;
   for (auto& t : tallies) threads.emplace_back([&run, &t] { drive(run, t); });
   for (auto& th : threads) th.join();
-  print_summary(tallies, std::chrono::duration<double>(Clock::now() - run.start).count(), connections, gzip);
+  // The whole run, also when every connection stopped early (a Retry-After past its end).
+  print_summary(tallies, std::chrono::duration<double>(std::max(Clock::now(), run.stop) - run.start).count(),
+                connections, gzip);
   return 0;
 }
 

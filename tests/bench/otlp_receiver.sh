@@ -70,7 +70,9 @@ def sampler(pid, samples, cpu, stop):
 
 def receiver_run(mode, rate=0, queue_mb=None):
     port, out = free_port(), os.path.join(workdir, f"otlp-receiver-{mode}.report.json")
-    cmd = [bin, "diagnose", "--otlp-listen", f"127.0.0.1:{port}", "--window", str(int(seconds) + 3),
+    # The window outlasts the load by 5 s: the generator reads its exports (1-2 s) before it starts,
+    # and an export still in transit when the window closes is cut off (a connection error).
+    cmd = [bin, "diagnose", "--otlp-listen", f"127.0.0.1:{port}", "--window", str(int(seconds) + 5),
            "--format", "json", "--output", out]
     if queue_mb is not None:
         config = os.path.join(workdir, "otlp-receiver-overload.toml")
@@ -93,7 +95,7 @@ def receiver_run(mode, rate=0, queue_mb=None):
     return {"load": load_result, "metrics": metrics, "notes": notes, "exit": os.waitstatus_to_exitcode(status),
             "peak_rss_mb": usage.ru_maxrss / 1024, "rss_mb_by_s": samples, "thread_cpu_s": cpu,
             "cpu_s": usage.ru_utime + usage.ru_stime,
-            "after_window_s": time.monotonic() - started - (int(seconds) + 3), "load_s": load_done - started}
+            "after_window_s": time.monotonic() - started - (int(seconds) + 5), "load_s": load_done - started}
 
 
 def sink_run(mode):
@@ -139,10 +141,10 @@ def report_run(label, mode, r):
     print(f"  peak RSS {r['peak_rss_mb']:.0f} MiB (per second: {r['rss_mb_by_s']}); exit {r['exit']}; "
           f"{r['after_window_s']:.1f} s after the window to the report")
     cpu = r["thread_cpu_s"]
-    busy = ", ".join(f"{name} {cpu.get(name, 0):.1f} s ({cpu.get(name, 0) / r['load_s']:.0%} of a core; "
+    busy = ", ".join(f"{name} {cpu.get(name, 0):.1f} s ({cpu.get(name, 0) / load['elapsed_s']:.0%} of a core; "
                      f"{analysed / max(cpu.get(name, 0), 1e-9) / 1e6:.2f} M spans per CPU second)"
                      for name in ("otlp-receiver", "otlp-analysis"))
-    print(f"  CPU: {r['cpu_s']:.1f} s in all over {r['load_s']:.1f} s; {busy}")
+    print(f"  CPU: {r['cpu_s']:.1f} s in all (the load: {load['elapsed_s']:.1f} s); {busy}")
     throttled = [n for n in r["notes"] if "throttled (429" in n]
     if throttled:
         print(f"  report: {throttled[0][:150]}…")

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -30,6 +31,10 @@ using Clock = std::chrono::steady_clock;
 
 constexpr size_t kMaxHeaderBytes = 16 * 1024;
 constexpr size_t kReadChunk = 64 * 1024;
+// Answers waiting for a client that does not read them: beyond this, its connection is not read
+// either (a pipelining client that never reads would otherwise grow `out` without bound: an 18-byte
+// request can earn a 200-byte answer). One read's answers may still pass it: at most ~12x kReadChunk.
+constexpr size_t kMaxPendingAnswers = 64 * 1024;
 constexpr auto kIdleTimeout = std::chrono::seconds(30);
 
 struct Limits {
@@ -103,7 +108,7 @@ class Server {
       order.clear();
       fds.push_back({listen_fd_, POLLIN, 0});
       for (auto& c : connections_) {
-        short events = c.closing ? 0 : POLLIN;
+        short events = c.closing || c.out.size() >= kMaxPendingAnswers ? 0 : POLLIN;
         if (!c.out.empty()) events |= POLLOUT;
         fds.push_back({c.fd, events, 0});
         order.push_back(&c);
@@ -271,7 +276,10 @@ Collected collect(const Target& target, const CollectContext& ctx) {
   ExportQueue queue(limits.queue_bytes);
   traces::Assembler assembler = traces::assembler_for(ctx, "otlp");
   double analysed_bytes = 0;
+  // Named, so that top -H and /proc/PID/task/*/comm say which side is busy (tests/bench/otlp_receiver.sh).
+  pthread_setname_np(pthread_self(), "otlp-receiver");
   std::thread analysis([&] {
+    pthread_setname_np(pthread_self(), "otlp-analysis");
     uint64_t base = 0;  // exports follow one another, like files: the horizon counts their bytes
     while (auto e = queue.pop()) {
       if (ctx.was_interrupted()) {  // the drain stops: what is queued is left unanalysed

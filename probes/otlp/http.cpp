@@ -34,6 +34,18 @@ bool token_in(std::string_view list, std::string_view token) {
   return false;
 }
 
+// Where the blank line ending the headers ends in `data` (past its "\r\n\r\n", which may have begun
+// in `head`, the header bytes of earlier reads), or npos.
+size_t header_end(std::string_view head, std::string_view data) {
+  constexpr std::string_view blank = "\r\n\r\n";
+  for (size_t k = 3; k >= 1; --k)  // the first k bytes of it already in `head`
+    if (head.size() >= k && head.substr(head.size() - k) == blank.substr(0, k) &&
+        data.substr(0, 4 - k) == blank.substr(k))
+      return 4 - k;
+  size_t at = data.find(blank);
+  return at == std::string_view::npos ? at : at + 4;
+}
+
 }  // namespace
 
 bool HttpRequest::keep_alive() const {
@@ -108,20 +120,21 @@ void HttpParser::parse_headers(std::string_view head) {
 size_t HttpParser::feed(std::string_view data) {
   size_t used = 0;
   if (state_ == State::headers) {
-    // The end of the headers may straddle two reads: look from a little before the new bytes.
-    size_t before = head_.size();
-    head_.append(data);
-    size_t end = head_.find("\r\n\r\n", before >= 3 ? before - 3 : 0);
-    if (end == std::string::npos) {
+    // Only this request's header bytes are kept: appending the pipelined requests after it too made
+    // each of them copy the rest of the read (quadratic in the requests per read).
+    size_t end = header_end(head_, data);
+    if (end == std::string_view::npos) {
+      head_.append(data);
       if (head_.size() > max_header_bytes_) fail(431, "request headers too large");
       return data.size();
     }
-    if (end > max_header_bytes_) {
+    if (head_.size() + end - 4 > max_header_bytes_) {
       fail(431, "request headers too large");
       return data.size();
     }
-    used = end + 4 - before;
-    std::string head = head_.substr(0, end + 2);
+    head_.append(data.substr(0, end));
+    used = end;
+    std::string head = head_.substr(0, head_.size() - 2);
     head_.clear();
     parse_headers(head);
     if (state_ != State::body) return used;

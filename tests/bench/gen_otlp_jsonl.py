@@ -5,13 +5,13 @@ database with literal and $1 statements, Redis, HTTP calls to internal and third
 batches of requests per line, and some spans of a trace arriving on a later line.
 
   gen_otlp_jsonl.py OUT.jsonl [SIZE_MB]      (default 512)
+
+request(now) is also imported by otlp_bodies.py (the OTLP receiver benchmark's exports).
 """
 import json
 import random
 import sys
 
-out_path = sys.argv[1]
-target = int(sys.argv[2] if len(sys.argv) > 2 else 512) * 1024 * 1024
 rng = random.Random(7)
 T0 = 1_764_100_000_000_000_000
 
@@ -99,29 +99,34 @@ def line(batch):
     return json.dumps(doc, separators=(",", ":"))
 
 
-written = 0
-spans_written = 0
-now = T0
-late = []  # spans held back to a later line
-with open(out_path, "w") as f:
-    while written < target:
-        batch = []
-        for _ in range(rng.randint(5, 30)):
-            service, spans = request(now)
-            now += rng.randint(1, 20) * 1_000_000
-            if rng.random() < 0.1 and len(spans) > 3:  # the tail of this trace arrives later
-                late.append((service, spans[-2:]))
-                spans = spans[:-2]
-            batch.append((service, spans))
-        if late and rng.random() < 0.5:
-            batch.extend(late)
-            late = []
-        text = line(batch) + "\n"
-        f.write(text)
-        written += len(text)
-        spans_written += sum(len(s) for _, s in batch)
-    if late:
-        text = line(late) + "\n"
-        f.write(text)
-        spans_written += sum(len(s) for _, s in late)
-print(f"{out_path}: {written / 1048576:.0f} MiB, {spans_written} spans", file=sys.stderr)
+def main(out_path, target):
+    written = 0
+    spans_written = 0
+    now = T0
+    late = []  # spans held back to a later line
+    with open(out_path, "w") as f:
+        while written < target:
+            batch = []
+            for _ in range(rng.randint(5, 30)):
+                service, spans = request(now)
+                now += rng.randint(1, 20) * 1_000_000
+                if rng.random() < 0.1 and len(spans) > 3:  # the tail of this trace arrives later
+                    late.append((service, spans[-2:]))
+                    spans = spans[:-2]
+                batch.append((service, spans))
+            if late and rng.random() < 0.5:
+                batch.extend(late)
+                late = []
+            text = line(batch) + "\n"
+            f.write(text)
+            written += len(text)
+            spans_written += sum(len(s) for _, s in batch)
+        if late:
+            text = line(late) + "\n"
+            f.write(text)
+            spans_written += sum(len(s) for _, s in late)
+    print(f"{out_path}: {written / 1048576:.0f} MiB, {spans_written} spans", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], int(sys.argv[2] if len(sys.argv) > 2 else 512) * 1024 * 1024)

@@ -3,7 +3,6 @@
 // file mapped a window at a time.
 #pragma once
 
-#include <csignal>
 #include <cstddef>
 #include <cstdio>
 #include <optional>
@@ -80,13 +79,5 @@ struct LineSource {
 ReadStats read_lines_parallel(const LineSource& source, const std::string& name, const SpanSink& sink,
                               unsigned threads);
 
-// The SIGBUS handler for files mapped by the readers (mapped_lines.cpp): a file that shrinks under a
-// reader marks the reader's map truncated instead of killing the process. One map per thread.
-struct MapInUse {
-  const char* begin = nullptr;
-  size_t length = 0;
-  volatile sig_atomic_t truncated = 0;
-};
-void watch_map(MapInUse* map);  // this thread's map (nullptr: none)
 
 }  // namespace cp::traces::input

@@ -27,6 +27,11 @@ namespace {
 // past its new end. The handler puts zero pages in their place and marks the reader's thread: the
 // reader then stops with a ReadError of this probe only (the other probes and the report go on).
 // Only faults inside the map of the thread's reader are handled; any other SIGBUS keeps its action.
+struct MapInUse {
+  const char* begin = nullptr;
+  size_t length = 0;
+  volatile sig_atomic_t truncated = 0;
+};
 thread_local MapInUse* t_map_in_use = nullptr;
 struct sigaction g_previous_sigbus {};
 
@@ -67,22 +72,14 @@ void install_sigbus_handler() {
   });
 }
 
-}  // namespace
-
-void watch_map(MapInUse* map) {
-  install_sigbus_handler();
-  t_map_in_use = map;
-}
-
-namespace {
-
 class MappedLines {
  public:
   MappedLines(int fd, size_t size, const std::string& name) : fd_(fd), size_(size), name_(name) {
-    watch_map(&in_use_);
+    install_sigbus_handler();
+    t_map_in_use = &in_use_;
   }
   ~MappedLines() {
-    watch_map(nullptr);
+    t_map_in_use = nullptr;
     unmap();
   }
   MappedLines(const MappedLines&) = delete;

@@ -13,14 +13,12 @@
 #include <thread>
 #include <vector>
 
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
 
 #include "probes/traces/input.hpp"
 #include "probes/traces/owned_spans.hpp"
-#include "util/memory.hpp"
 
 namespace cp::traces::input {
 
@@ -55,8 +53,18 @@ struct Worker {
   SpanSink sink = [this](const RawSpan& s) { slot->batch.add(s); };
   Emitter emitter{sink};
   LineStream lines;
-  MapInUse map;
   std::vector<char> padded;
+  // A file's block, read whole (not zeroed first: it is written before it is read).
+  struct Buffer {
+    std::unique_ptr<char[]> bytes;
+    size_t length = 0;
+    void reset(size_t n) {
+      bytes.reset(new char[n]);
+      length = n;
+    }
+    char* data() { return bytes.get(); }
+    size_t size() const { return length; }
+  } buffer;
 };
 
 class Pipeline {
@@ -64,10 +72,7 @@ class Pipeline {
   Pipeline(const LineSource& source, const std::string& name, unsigned threads)
       : source_(source), name_(name), block_(source.block_bytes ? source.block_bytes : kDefaultBlock),
         slots_(2 * threads + 2) {
-    for (Slot& slot : slots_) {  // room for a block's spans, on huge pages where the kernel has them
-      slot.batch.spans.reserve(block_ / 256 + 16);
-      advise_huge_pages(slot.batch.spans.data(), slot.batch.spans.capacity() * sizeof(RawSpan));
-    }
+    for (Slot& slot : slots_) slot.batch.reserve(block_);  // a block's spans packed: rarely more than it
     for (unsigned i = 0; i < threads; ++i) threads_.emplace_back([this] { work(); });
     if (source_.stream) {
       carry_.assign(source_.prefix.begin(), source_.prefix.end());
@@ -94,6 +99,7 @@ class Pipeline {
   void work();
   void parse(Worker& w, Slot& slot);
   void parse_lines(Worker& w, Slot& slot, const char* base, size_t capacity);
+  std::string shrank_message() const;
   void replay(Slot& slot, const SpanSink& sink, ReadStats& stats);
 
   const LineSource& source_;
@@ -115,7 +121,7 @@ size_t Pipeline::line_end_in_file(size_t from) const {
   char buf[1 << 16];
   while (from < source_.size) {
     ssize_t n = pread(source_.fd, buf, std::min(sizeof buf, source_.size - from), static_cast<off_t>(from));
-    if (n <= 0) return source_.size;  // shrank or unreadable: the worker's map says what happened
+    if (n <= 0) return source_.size;  // shrank or unreadable: the worker reading the block says so
     if (const void* hit = std::memchr(buf, '\n', static_cast<size_t>(n)))
       return from + static_cast<size_t>(static_cast<const char*>(hit) - buf) + 1;
     from += static_cast<size_t>(n);
@@ -194,46 +200,44 @@ void Pipeline::work() {
   }
 }
 
-// A block: mapped here when it is in a file, so pages are touched by the thread that parses them.
+// A block of a file: read here with pread into this worker's buffer (no map to undo: unmapping in a
+// process with several threads costs every core a TLB flush), so the bytes are warm in this core's
+// cache when they are parsed. A file that shrank under the reader says so, as the mapped reader does.
 void Pipeline::parse(Worker& w, Slot& slot) {
   const Job& job = slot.job;
   if (job.data) return parse_lines(w, slot, job.data, job.capacity);
-  static const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-  size_t start = job.offset / page * page;
-  size_t end = std::min(source_.size, job.offset + job.length + SIMDJSON_PADDING);
-  void* m = mmap(nullptr, end - start, PROT_READ, MAP_PRIVATE | MAP_POPULATE, source_.fd,
-                 static_cast<off_t>(start));
-  if (m == MAP_FAILED) {
-    slot.message = fmt::format("{}: cannot map: {}", name_, std::strerror(errno));
-    return;
+  if (w.buffer.size() < job.length + SIMDJSON_PADDING) w.buffer.reset(job.length + SIMDJSON_PADDING);
+  size_t got = 0;
+  while (got < job.length) {
+    ssize_t n = pread(source_.fd, w.buffer.data() + got, job.length - got, static_cast<off_t>(job.offset + got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      slot.message = fmt::format("{}: read error: {}", name_, std::strerror(errno));
+      return;
+    }
+    if (n == 0) {
+      slot.message = shrank_message();
+      return;
+    }
+    got += static_cast<size_t>(n);
   }
-  w.map.begin = static_cast<const char*>(m);
-  w.map.length = end - start;
-  w.map.truncated = 0;
-  watch_map(&w.map);
-  const char* base = static_cast<const char*>(m) + (job.offset - start);
-  parse_lines(w, slot, base, end - job.offset);
-  watch_map(nullptr);
-  w.map.begin = nullptr;
-  munmap(m, end - start);
+  parse_lines(w, slot, w.buffer.data(), w.buffer.size());
+}
+
+std::string Pipeline::shrank_message() const {
+  return fmt::format(
+      "{}: the file shrank while it was being read (truncated by log rotation?): read it again once it is "
+      "complete",
+      name_);
 }
 
 void Pipeline::parse_lines(Worker& w, Slot& slot, const char* base, size_t capacity) {
   const Job& job = slot.job;
   w.slot = &slot;
-  auto shrank = [&] {
-    if (!w.map.truncated) return false;
-    slot.message = fmt::format(
-        "{}: the file shrank while it was being read (truncated by log rotation?): read it again once it "
-        "is complete",
-        name_);
-    return true;
-  };
   size_t pos = 0;
   while (pos < job.length) {
     const void* hit = std::memchr(base + pos, '\n', job.length - pos);
     size_t nl = hit ? static_cast<size_t>(static_cast<const char*>(hit) - base) : job.length;
-    if (shrank()) return;
     ++slot.lines;
     size_t len = nl - pos;
     try {
@@ -245,17 +249,16 @@ void Pipeline::parse_lines(Worker& w, Slot& slot, const char* base, size_t capac
         w.lines.line(w.padded.data(), len, w.padded.size(), slot.lines, job.offset + pos, !hit);
       }
     } catch (const LineFailure& f) {
-      if (!shrank()) slot.failure = f;  // zeros where the file was are not a syntax error of the file
+      slot.failure = f;
       return;
     }
-    if (shrank()) return;
     pos = nl + 1;
   }
 }
 
 void Pipeline::replay(Slot& slot, const SpanSink& sink, ReadStats& stats) {
-  for (const RawSpan& s : slot.batch.spans) sink(s);
-  stats.spans += slot.batch.spans.size();
+  slot.batch.for_each(sink);
+  stats.spans += slot.batch.size();
   if (slot.error) std::rethrow_exception(slot.error);
   if (slot.failure)
     throw ReadError{fmt::format("{}:{}: {}", name_, stats.lines + slot.failure->line_no, slot.failure->detail)};
@@ -302,7 +305,8 @@ ReadStats Pipeline::run(const SpanSink& sink) {
 
 ReadStats read_lines_parallel(const LineSource& source, const std::string& name, const SpanSink& sink,
                               unsigned threads) {
-  Pipeline pipeline(source, name, std::max(1u, threads));
+  // The calling thread feeds the sink (the assembler, the slower stage): it is one of the threads.
+  Pipeline pipeline(source, name, std::max(1u, threads - 1));
   return pipeline.run(sink);
 }
 

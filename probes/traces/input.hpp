@@ -70,7 +70,7 @@ struct LineSource {
   std::FILE* stream = nullptr;  // a stream; `prefix` (its first bytes, already read) comes first
   std::string_view prefix;
   bool prefix_eof = false;  // the stream ended within the prefix
-  size_t block_bytes = 0;   // 0: 4 MiB
+  size_t block_bytes = 0;   // 0: 2 MiB
 };
 
 // JSON Lines on `threads` workers: blocks cut at line ends are parsed in parallel and handed to

@@ -26,7 +26,10 @@ using simdjson::SIMDJSON_PADDING;
 
 namespace {
 
-constexpr size_t kDefaultBlock = 4u << 20;
+constexpr size_t kDefaultBlock = 2u << 20;
+// Beyond this many parsing threads the one assembling thread is the slower stage whatever the
+// machine; a bound on them is a bound on memory: each holds a block, and twice as many blocks wait.
+constexpr unsigned kMaxWorkers = 8;
 
 struct Job {
   size_t offset = 0;             // in the input, of the block's first byte
@@ -306,7 +309,7 @@ ReadStats Pipeline::run(const SpanSink& sink) {
 ReadStats read_lines_parallel(const LineSource& source, const std::string& name, const SpanSink& sink,
                               unsigned threads) {
   // The calling thread feeds the sink (the assembler, the slower stage): it is one of the threads.
-  Pipeline pipeline(source, name, std::max(1u, threads - 1));
+  Pipeline pipeline(source, name, std::clamp(threads - 1, 1u, kMaxWorkers));
   return pipeline.run(sink);
 }
 

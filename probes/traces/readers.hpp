@@ -33,7 +33,7 @@ struct ReadOptions {
   // in file order on the calling thread: the same spans in the same order at any count. 1: the
   // calling thread reads them line by line.
   unsigned threads = 1;
-  size_t block_bytes = 0;  // the blocks (0: 4 MiB); tests make them small
+  size_t block_bytes = 0;  // the blocks (0: 2 MiB); tests make them small
 };
 
 // Reads `path` ("-" = stdin) and hands every span to `sink`. Throws ReadError.

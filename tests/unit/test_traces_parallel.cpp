@@ -1,6 +1,8 @@
 // #24: JSON Lines parsed on several threads hand the sink the very spans (every field, offsets,
 // order), counts and errors the line-by-line reader does: from a buffer, a mapped file and a pipe,
-// with blocks from one line to many, on the recorded captures and on broken files.
+// with blocks from one line to many, on the recorded captures and on broken files. Only the readers
+// are needed (no test harness): -DCHOKEPOINT_TSAN=ON builds this file alone with them as
+// reader_tests_tsan (tests/CMakeLists.txt).
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -12,12 +14,23 @@
 
 #include <fmt/format.h>
 
-#include "harness.hpp"
 #include "probes/traces/readers.hpp"
 
 using namespace cp::traces;
 
 namespace {
+
+std::string source_dir() {
+  return CHOKEPOINT_SOURCE_DIR;
+}
+
+std::string write_temp(const std::string& name, const std::string& text) {
+  auto dir = std::filesystem::temp_directory_path() / fmt::format("chokepoint-reader-{}", getpid());
+  std::filesystem::create_directories(dir);
+  std::string path = (dir / name).string();
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
+  return path;
+}
 
 // Every field of a span, strings included, as text: two readings are equal when their texts are.
 std::string describe(const RawSpan& s) {
@@ -71,7 +84,7 @@ Reading read_piped(const std::string& text, const ReadOptions& options) {
 // from a buffer, a file and a pipe.
 void check_same_at_any_thread_count(const std::string& label, const std::string& text) {
   CAPTURE(label);
-  std::string path = cp::test::write_temp("parallel.jsonl", text);
+  std::string path = write_temp("parallel.jsonl", text);
   Reading buffer_one = read_with([&](const SpanSink& sink) { return read_traces_buffer(label, text.data(), text.size(), sink); });
   Reading file_one = read_with([&](const SpanSink& sink) { return read_traces(path, sink); });
   Reading pipe_one = read_piped(text, {});
@@ -100,7 +113,7 @@ std::string slurp(const std::string& path) {
 
 TEST_CASE("parallel JSON Lines: the recorded captures read the same at any thread count") {
   size_t files = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(cp::test::source_dir() + "/tests/workloads/node/captures")) {
+  for (const auto& entry : std::filesystem::directory_iterator(source_dir() + "/tests/workloads/node/captures")) {
     if (entry.path().extension() != ".jsonl") continue;
     std::string text = slurp(entry.path().string());
     check_same_at_any_thread_count(entry.path().filename().string(), text);
@@ -110,7 +123,7 @@ TEST_CASE("parallel JSON Lines: the recorded captures read the same at any threa
 }
 
 TEST_CASE("parallel JSON Lines: broken files fail with the line-by-line reader's message") {
-  std::string capture = slurp(cp::test::source_dir() + "/tests/workloads/node/captures/fanout_serial.otlp.jsonl");
+  std::string capture = slurp(source_dir() + "/tests/workloads/node/captures/fanout_serial.otlp.jsonl");
   std::vector<std::string> lines;
   std::istringstream in(capture);
   for (std::string line; std::getline(in, line);) lines.push_back(line);
@@ -141,23 +154,4 @@ TEST_CASE("parallel JSON Lines: broken files fail with the line-by-line reader's
     return read_traces_buffer("f.jsonl", text.data(), text.size(), sink, {2, 1});
   });
   CHECK(r.error.rfind("f.jsonl:6: ", 0) == 0);
-}
-
-TEST_CASE("CLI --threads: the same report at 1 thread and at 3, a negative count refused") {
-  // A capture repeated into a file of several blocks, read through the whole diagnosis.
-  std::string capture = slurp(cp::test::source_dir() + "/tests/workloads/node/captures/graphql_resolver_n_plus_one.otlp.jsonl");
-  std::string text;
-  for (int i = 0; i < 8; ++i) text += capture;
-  std::string path = cp::test::write_temp("threads.jsonl", text);
-  auto strip = [](nlohmann::ordered_json r) {
-    r.erase("run");
-    for (auto& p : r["probes"]) p.erase("duration_ms");
-    return r;
-  };
-  auto one = cp::test::diagnose_json({"--traces", path, "--threads", "1"});
-  auto three = cp::test::diagnose_json({"--traces", path, "--threads", "3"});
-  REQUIRE(one.exit_code == three.exit_code);
-  CHECK(!cp::test::findings_of(one.report, "db.n_plus_one").empty());
-  CHECK(strip(one.report).dump() == strip(three.report).dump());
-  CHECK(cp::test::run({cp::test::chokepoint_bin(), "diagnose", "--traces", path, "--threads", "-1"}).exit_code == 2);
 }

@@ -10,6 +10,7 @@
 #include "core/error.hpp"
 #include "core/usage.hpp"
 #include "probes/probe.hpp"
+#include "util/memory.hpp"
 
 namespace {
 
@@ -145,6 +146,7 @@ CLI::App* add_rules(CLI::App& app, std::optional<std::string>& rule, std::string
 }  // namespace
 
 int main(int argc, char** argv) {
+  cp::tune_allocator();
   CLI::App app{"chokepoint: find where a backend's bottleneck is before paying to scale it"};
   app.name("chokepoint");  // not argv[0]'s full path
   app.footer(cp::main_help_footer());

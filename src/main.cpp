@@ -1,7 +1,8 @@
 // CLI wiring and exit codes only; the commands live in core/commands.cpp.
+#include <algorithm>
 #include <cstdio>
-#include <regex>
 #include <string>
+#include <string_view>
 
 #include <CLI/CLI.hpp>
 
@@ -73,13 +74,21 @@ struct TargetFlags {
   }
 };
 
+// Digits, optionally a point and more digits: "10", "2.5".
+bool is_decimal(std::string_view s) {
+  auto digits = [](std::string_view part) {
+    return !part.empty() &&
+           std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  size_t point = s.find('.');
+  return digits(s.substr(0, point)) && (point == std::string_view::npos || digits(s.substr(point + 1)));
+}
+
 // Seconds as people write them: "10", "2.5". Not "" (read as 0) or "0x10" (read as 16).
 const CLI::Validator& decimal_seconds() {
   static const CLI::Validator v(
       [](std::string& s) {
-        static const std::regex decimal("[0-9]+(\\.[0-9]+)?");
-        return std::regex_match(s, decimal) ? std::string()
-                                            : "expected seconds as a decimal number, not \"" + s + "\"";
+        return is_decimal(s) ? std::string() : "expected seconds as a decimal number, not \"" + s + "\"";
       },
       "SECONDS");
   return v;

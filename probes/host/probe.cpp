@@ -10,8 +10,8 @@ namespace cp {
 
 namespace {
 
-std::string describe(const std::string& flag, const std::vector<std::string>& specs,
-                     std::vector<std::string>&) {
+std::string describe_host_target(const std::string& flag, const std::vector<std::string>& specs,
+                                 std::vector<std::string>&) {
   const std::string& spec = specs.front();
   if (flag == "--pid") {
     if (spec.empty() || spec.find_first_not_of("0123456789") != std::string::npos || spec == "0")
@@ -67,7 +67,7 @@ ProbeKind host_probe() {
        {"--host", "", "this host and the cgroup chokepoint runs in"}},
       {Category::infrastructure},
       true,
-      describe,
+      describe_host_target,
       host::collect,
       judge_with_series<host::Snapshot, host::judge, cpu_series>,
       host::rule_declarations(),

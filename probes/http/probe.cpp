@@ -11,8 +11,8 @@ namespace cp {
 
 namespace {
 
-std::string describe(const std::string&, const std::vector<std::string>& specs,
-                     std::vector<std::string>& secrets) {
+std::string describe_http_target(const std::string&, const std::vector<std::string>& specs,
+                                 std::vector<std::string>& secrets) {
   const std::string& spec = specs.front();
   if (spec.rfind("http://", 0) != 0 && spec.rfind("https://", 0) != 0)
     throw UsageError("--http: expected an http:// or https:// URL, not \"" + redact_url(spec) + "\"");
@@ -53,7 +53,7 @@ ProbeKind http_probe() {
       {{"--http", "URL", "an external dependency endpoint, timed with repeated GETs"}},
       {Category::network},
       true,
-      describe,
+      describe_http_target,
       http::collect,
       judge_with_series<http::Snapshot, http::judge, phase_series>,
       http::rule_declarations(),

@@ -11,7 +11,8 @@ namespace cp {
 
 namespace {
 
-std::string describe(const std::string&, const std::vector<std::string>& specs, std::vector<std::string>&) {
+std::string describe_otlp_target(const std::string&, const std::vector<std::string>& specs,
+                                 std::vector<std::string>&) {
   const std::string& spec = specs.front();
   return otlp::parse_listen(spec).display();
 }
@@ -50,7 +51,8 @@ std::map<std::string, double, std::less<>> receiver_options() {
   return options;
 }
 
-Judgement judge(const nlohmann::json& snapshot, const Target& target, const Settings& settings) {
+Judgement judge_otlp_snapshot(const nlohmann::json& snapshot, const Target& target,
+                              const Settings& settings) {
   auto snap = snapshot.get<otlp::Snapshot>();
   // The spans arrived during the receiver's window: the one every live probe shares.
   if (snap.receiver.window_s > 0) snap.traces.window_s = snap.receiver.window_s;
@@ -69,9 +71,9 @@ ProbeKind otlp_probe() {
         "a port alone listens on loopback"}},
       {Category::database, Category::network, Category::code},
       true,
-      describe,
+      describe_otlp_target,
       otlp::collect,
-      judge,
+      judge_otlp_snapshot,
       traces::rule_declarations().judged_only(),  // the traces rules, declared there
       receiver_options(),
   };

@@ -13,8 +13,8 @@ namespace cp {
 
 namespace {
 
-std::string describe(const std::string&, const std::vector<std::string>& specs,
-                     std::vector<std::string>& secrets) {
+std::string describe_pgbouncer_target(const std::string&, const std::vector<std::string>& specs,
+                                      std::vector<std::string>& secrets) {
   std::string error;
   auto name = pg::conninfo_display_name(specs.front(), secrets, error);
   if (!name) throw UsageError("--pgbouncer: not a connection string: " + error);
@@ -69,7 +69,7 @@ ProbeKind pgbouncer_probe() {
       {{"--pgbouncer", "DSN", "a PgBouncer admin console (…/pgbouncer)"}},
       {Category::database},
       true,
-      describe,
+      describe_pgbouncer_target,
       pgb::collect,
       judge_with_series<pgb::Snapshot, pgb::judge, pool_series>,
       pgb::rule_declarations(),

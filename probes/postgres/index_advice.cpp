@@ -12,7 +12,8 @@ namespace cp::pg {
 
 namespace {
 
-using nlohmann::json;
+// libpg_query's parse trees and EXPLAIN's plans: nlohmann::json, not the ordered cp::json of reports.
+using PlainJson = nlohmann::json;
 
 constexpr size_t kMaxEqualityColumns = 3;
 constexpr size_t kMaxCandidates = 8;
@@ -28,9 +29,9 @@ std::optional<QualifiedColumn> parse_qualified(std::string_view s) {
   if (!parsed.ok()) return std::nullopt;
   const auto& stmts = parsed.tree["stmts"];
   if (!stmts.is_array() || stmts.size() != 1) return std::nullopt;
-  const auto& targets = stmts[0]["stmt"]["SelectStmt"].value("targetList", json::array());
+  const auto& targets = stmts[0]["stmt"]["SelectStmt"].value("targetList", PlainJson::array());
   if (targets.size() != 1) return std::nullopt;
-  const auto& val = targets[0]["ResTarget"].value("val", json());
+  const auto& val = targets[0]["ResTarget"].value("val", PlainJson());
   if (!val.contains("ColumnRef")) return std::nullopt;
   const auto& fields = val["ColumnRef"]["fields"];
   if (!fields.is_array() || fields.size() != 2 || !fields[0].contains("String") ||
@@ -65,7 +66,7 @@ std::optional<std::pair<std::string, SortColumn>> parse_sort_key(std::string key
 
 // Equi-join conditions (Hash Cond, Merge Cond, Join Filter): qualifier -> columns compared with a
 // column of another relation.
-void collect_join_columns(const json& expr, std::multimap<std::string, std::string>& out) {
+void collect_join_columns(const PlainJson& expr, std::multimap<std::string, std::string>& out) {
   if (expr.is_array()) {
     for (const auto& e : expr) collect_join_columns(e, out);
     return;
@@ -77,17 +78,17 @@ void collect_join_columns(const json& expr, std::multimap<std::string, std::stri
   }
   auto a = expr.find("A_Expr");
   if (a == expr.end() || a->value("kind", "") != "AEXPR_OP") return;
-  const auto& name = a->value("name", json::array());
+  const auto& name = a->value("name", PlainJson::array());
   if (name.empty() || name.back()["String"].value("sval", "") != "=") return;
-  auto side = [](const json& e) -> std::optional<QualifiedColumn> {
-    const json* x = &e;
+  auto side = [](const PlainJson& e) -> std::optional<QualifiedColumn> {
+    const PlainJson* x = &e;
     while (x->contains("TypeCast")) x = &(*x)["TypeCast"]["arg"];
     if (!x->contains("ColumnRef")) return std::nullopt;
     const auto& f = (*x)["ColumnRef"]["fields"];
     if (f.size() != 2 || !f[0].contains("String") || !f[1].contains("String")) return std::nullopt;
     return QualifiedColumn{f[0]["String"].value("sval", ""), f[1]["String"].value("sval", "")};
   };
-  auto l = side(a->value("lexpr", json())), r = side(a->value("rexpr", json()));
+  auto l = side(a->value("lexpr", PlainJson())), r = side(a->value("rexpr", PlainJson()));
   if (!l || !r || l->qualifier == r->qualifier) return;
   out.emplace(l->qualifier, l->column);
   out.emplace(r->qualifier, r->column);
@@ -99,7 +100,7 @@ void parse_join_condition(const std::string& cond, std::multimap<std::string, st
   if (!parsed.ok()) return;
   const auto& stmts = parsed.tree["stmts"];
   if (stmts.is_array() && stmts.size() == 1)
-    collect_join_columns(stmts[0]["stmt"]["SelectStmt"].value("whereClause", json()), out);
+    collect_join_columns(stmts[0]["stmt"]["SelectStmt"].value("whereClause", PlainJson()), out);
 }
 
 using SortOrder = std::vector<std::pair<std::string, SortColumn>>;  // (qualifier, column)
@@ -116,7 +117,7 @@ struct RawScan {
   PlanContext context;
 };
 
-void walk(const json& node, int workers, PlanContext ctx, std::vector<RawScan>& out) {
+void walk(const PlainJson& node, int workers, PlanContext ctx, std::vector<RawScan>& out) {
   if (!node.is_object()) return;
   std::string type = node.value("Node Type", "");
   if (type == "Gather" || type == "Gather Merge") workers = node.value("Workers Planned", 0);

@@ -11,17 +11,6 @@ namespace cp::pg {
 
 namespace {
 
-double setting_number(const Snapshot& s, const std::string& name) {
-  auto it = s.settings.find(name);
-  return it == s.settings.end() ? 0 : std::atof(it->second.c_str());
-}
-
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
 double percentile(std::vector<double> v, double q) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -153,7 +142,7 @@ PostgresLoad postgres_load(const Workload& w, const std::string& target) {
   out.db_time_ms = w.db_time_ms;
   out.xacts = w.xacts;
   out.sessions = w.counter_delta("sessions");
-  if (!snap.connect.connect_ms.empty()) out.connect_ms = median(snap.connect.connect_ms);
+  if (!snap.connect.connect_ms.empty()) out.connect_ms = percentile(snap.connect.connect_ms, 0.5);
   out.max_connections = setting_number(snap, "max_connections");
   out.usable_connections = usable_connections(snap);
   add_concurrency(snap, out);

@@ -12,8 +12,8 @@ namespace cp {
 
 namespace {
 
-std::string describe(const std::string&, const std::vector<std::string>& specs,
-                     std::vector<std::string>& secrets) {
+std::string describe_postgres_target(const std::string&, const std::vector<std::string>& specs,
+                                     std::vector<std::string>& secrets) {
   std::string error;
   auto name = pg::conninfo_display_name(specs.front(), secrets, error);
   if (!name) throw UsageError("--postgres: not a PostgreSQL connection string: " + error);
@@ -63,7 +63,8 @@ std::vector<Series> sessions_series(const pg::Snapshot& snap) {
   return out;
 }
 
-Judgement judge(const nlohmann::json& snapshot, const Target& target, const Settings& settings) {
+Judgement judge_postgres_snapshot(const nlohmann::json& snapshot, const Target& target,
+                                  const Settings& settings) {
   auto snap = snapshot.get<pg::Snapshot>();
   keep_texts_safe(snap);
   Judgement j = pg::judge(snap, target, settings);
@@ -83,9 +84,9 @@ ProbeKind postgres_probe() {
       {{"--postgres", "DSN", "a PostgreSQL server (libpq URI or key=value string)"}},
       {Category::database},
       true,
-      describe,
+      describe_postgres_target,
       pg::collect,
-      judge,
+      judge_postgres_snapshot,
       pg::rule_declarations(),
       {{"explain_top", 20}, {"sample_interval_ms", 200}, {"connect_samples", 3}},
       {"statements", "tables"},

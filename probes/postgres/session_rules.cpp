@@ -12,12 +12,12 @@
 
 namespace cp::pg {
 
-namespace {
-
-double setting_number(const Snapshot& s, const std::string& name, double fallback = 0) {
+double setting_number(const Snapshot& s, const std::string& name) {
   auto it = s.settings.find(name);
-  return it == s.settings.end() ? fallback : std::atof(it->second.c_str());
+  return it == s.settings.end() ? 0 : std::atof(it->second.c_str());
 }
+
+namespace {
 
 template <typename K>
 K most_common(const std::map<K, int>& counts) {

@@ -2,6 +2,7 @@
 // Pure: snapshot in, findings out.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "core/rule_spec.hpp"
@@ -16,5 +17,7 @@ std::vector<Finding> idle_in_transaction(const Workload& w, const RuleParams& p)
 
 // Connections PostgreSQL lets clients use: max_connections minus the reserved slots.
 double usable_connections(const Snapshot& s);
+// A server setting (pg_settings) as a number; 0 when it was not read.
+double setting_number(const Snapshot& s, const std::string& name);
 
 }  // namespace cp::pg

@@ -11,9 +11,10 @@ namespace cp::pg {
 
 namespace {
 
-using nlohmann::json;
+// libpg_query's parse trees and EXPLAIN's plans: nlohmann::json, not the ordered cp::json of reports.
+using PlainJson = nlohmann::json;
 
-void collect_seq_scans(const json& node, int workers, std::vector<SeqScan>& out) {
+void collect_seq_scans(const PlainJson& node, int workers, std::vector<SeqScan>& out) {
   if (!node.is_object()) return;
   std::string type = node.value("Node Type", "");
   if (type == "Gather" || type == "Gather Merge") workers = node.value("Workers Planned", 0);
@@ -36,9 +37,10 @@ void collect_seq_scans(const json& node, int workers, std::vector<SeqScan>& out)
 }
 
 // The column a side of a comparison names, through casts; "" when it is not a plain column.
-std::string column_of(const json& expr) {
+std::string column_of(const PlainJson& expr) {
   if (!expr.is_object()) return "";
-  if (auto cast = expr.find("TypeCast"); cast != expr.end()) return column_of(cast->value("arg", json()));
+  if (auto cast = expr.find("TypeCast"); cast != expr.end())
+    return column_of(cast->value("arg", PlainJson()));
   auto ref = expr.find("ColumnRef");
   if (ref == expr.end()) return "";
   const auto& fields = (*ref)["fields"];
@@ -48,29 +50,13 @@ std::string column_of(const json& expr) {
   return last["String"].value("sval", "");
 }
 
-bool mentions_column(const json& expr) {
-  if (expr.is_object()) {
-    if (expr.contains("ColumnRef") || expr.contains("SubLink")) return true;
-    for (const auto& [k, v] : expr.items())
-      if (mentions_column(v)) return true;
-  } else if (expr.is_array()) {
-    for (const auto& v : expr)
-      if (mentions_column(v)) return true;
-  }
-  return false;
-}
-
-std::string operator_name(const json& a_expr) {
-  const auto& name = a_expr.value("name", json::array());
+std::string operator_name(const PlainJson& a_expr) {
+  const auto& name = a_expr.value("name", PlainJson::array());
   if (!name.is_array() || name.empty()) return "";
   return name.back().contains("String") ? name.back()["String"].value("sval", "") : "";
 }
 
-void add_unique(std::vector<std::string>& v, const std::string& s) {
-  if (!s.empty() && std::find(v.begin(), v.end(), s) == v.end()) v.push_back(s);
-}
-
-void collect_filter_columns(const json& expr, FilterColumns& out) {
+void collect_filter_columns(const PlainJson& expr, FilterColumns& out) {
   if (!expr.is_object()) return;
   if (auto b = expr.find("BoolExpr"); b != expr.end()) {
     if (b->value("boolop", "") != "AND_EXPR") return;  // OR / NOT cannot use one btree index well
@@ -81,9 +67,9 @@ void collect_filter_columns(const json& expr, FilterColumns& out) {
   if (a == expr.end()) return;
   std::string kind = a->value("kind", "");
   std::string op = operator_name(*a);
-  json lhs = a->value("lexpr", json()), rhs = a->value("rexpr", json());
+  PlainJson lhs = a->value("lexpr", PlainJson()), rhs = a->value("rexpr", PlainJson());
   std::string col = column_of(lhs);
-  json other = rhs;
+  PlainJson other = rhs;
   if (col.empty() && kind == "AEXPR_OP") {  // $1 = col
     col = column_of(rhs);
     other = lhs;
@@ -97,7 +83,7 @@ void collect_filter_columns(const json& expr, FilterColumns& out) {
     add_unique(out.range, col);
 }
 
-const json* single_statement(const ParsedSql& parsed) {
+const PlainJson* single_statement(const ParsedSql& parsed) {
   if (!parsed.ok()) return nullptr;
   auto stmts = parsed.tree.find("stmts");
   if (stmts == parsed.tree.end() || !stmts->is_array() || stmts->size() != 1) return nullptr;
@@ -105,11 +91,11 @@ const json* single_statement(const ParsedSql& parsed) {
   return stmt == (*stmts)[0].end() ? nullptr : &*stmt;
 }
 
-bool has_aggregate_or_window(const json& node) {
+bool has_aggregate_or_window(const PlainJson& node) {
   if (node.is_object()) {
     if (auto f = node.find("FuncCall"); f != node.end()) {
       if (f->contains("over") || f->value("agg_star", false)) return true;
-      const auto& names = f->value("funcname", json::array());
+      const auto& names = f->value("funcname", PlainJson::array());
       std::string fn = names.empty() ? "" : names.back()["String"].value("sval", "");
       static const char* kAggregates[] = {"count",     "sum",       "avg",        "min",
                                           "max",       "array_agg", "string_agg", "json_agg",
@@ -194,9 +180,9 @@ FilterColumns filter_columns(const std::string& filter) {
   FilterColumns out;
   if (filter.empty()) return out;
   ParsedSql parsed = parse_sql("SELECT 1 WHERE " + filter);
-  const json* stmt = single_statement(parsed);
+  const PlainJson* stmt = single_statement(parsed);
   if (!stmt || !stmt->contains("SelectStmt")) return out;
-  collect_filter_columns((*stmt)["SelectStmt"].value("whereClause", json()), out);
+  collect_filter_columns((*stmt)["SelectStmt"].value("whereClause", PlainJson()), out);
   return out;
 }
 
@@ -224,20 +210,20 @@ bool covered_by_index(const std::vector<Index>& indexes, std::string_view schema
 
 bool is_point_lookup(const std::string& query) {
   ParsedSql parsed = parse_sql(query);
-  const json* stmt = single_statement(parsed);
+  const PlainJson* stmt = single_statement(parsed);
   if (!stmt || !stmt->contains("SelectStmt")) return false;
-  const json& sel = (*stmt)["SelectStmt"];
+  const PlainJson& sel = (*stmt)["SelectStmt"];
   if (sel.value("op", "") != "SETOP_NONE" || sel.contains("groupClause") || sel.contains("havingClause") ||
       sel.contains("withClause") || sel.contains("intoClause"))
     return false;
-  const auto& from = sel.value("fromClause", json::array());
+  const auto& from = sel.value("fromClause", PlainJson::array());
   if (from.size() != 1 || !from[0].contains("RangeVar")) return false;  // one plain table, no join
-  if (has_aggregate_or_window(sel.value("targetList", json::array()))) return false;
+  if (has_aggregate_or_window(sel.value("targetList", PlainJson::array()))) return false;
   FilterColumns f;
-  collect_filter_columns(sel.value("whereClause", json()), f);
+  collect_filter_columns(sel.value("whereClause", PlainJson()), f);
   if (f.equality.empty() || !f.range.empty()) return false;
   // Every top-level conjunct must be such an equality: "WHERE id = $1 OR …" is not a lookup.
-  const json& where = sel["whereClause"];
+  const PlainJson& where = sel["whereClause"];
   if (where.contains("BoolExpr")) {
     const auto& b = where["BoolExpr"];
     if (b.value("boolop", "") != "AND_EXPR") return false;
@@ -252,7 +238,7 @@ bool is_point_lookup(const std::string& query) {
 
 bool is_explainable(const std::string& query) {
   ParsedSql parsed = parse_sql(query);
-  const json* stmt = single_statement(parsed);
+  const PlainJson* stmt = single_statement(parsed);
   if (!stmt) return false;
   if (stmt->contains("SelectStmt")) return !(*stmt)["SelectStmt"].contains("intoClause");
   return stmt->contains("UpdateStmt") || stmt->contains("DeleteStmt");
@@ -260,10 +246,10 @@ bool is_explainable(const std::string& query) {
 
 std::string statement_relation(const std::string& query) {
   ParsedSql parsed = parse_sql(query);
-  const json* stmt = single_statement(parsed);
+  const PlainJson* stmt = single_statement(parsed);
   if (!stmt || !stmt->is_object() || stmt->empty()) return "";
-  const json& body = stmt->begin().value();
-  auto name_of = [](const json& range_var) {
+  const PlainJson& body = stmt->begin().value();
+  auto name_of = [](const PlainJson& range_var) {
     std::string schema = range_var.value("schemaname", "");
     return (schema.empty() ? "" : schema + ".") + range_var.value("relname", "");
   };

@@ -9,24 +9,21 @@ namespace cp::pg {
 
 namespace {
 
-using nlohmann::json;
+// libpg_query's parse trees: nlohmann::json, not the ordered cp::json of reports.
+using PlainJson = nlohmann::json;
 
-std::string last_name(const json& names) {
+std::string last_name(const PlainJson& names) {
   if (!names.is_array() || names.empty() || !names.back().contains("String")) return "";
   return names.back()["String"].value("sval", "");
 }
 
-void add_unique(std::vector<std::string>& v, const std::string& s) {
-  if (!s.empty() && std::find(v.begin(), v.end(), s) == v.end()) v.push_back(s);
-}
-
-std::string relation_name(const json& range_var) {
+std::string relation_name(const PlainJson& range_var) {
   std::string schema = range_var.value("schemaname", "");
   return (schema.empty() ? "" : schema + ".") + range_var.value("relname", "");
 }
 
 // Every table a node mentions (FROM items, joins, subqueries), CTE names left out.
-void collect_tables(const json& node, const std::set<std::string>& ctes, std::vector<std::string>& out) {
+void collect_tables(const PlainJson& node, const std::set<std::string>& ctes, std::vector<std::string>& out) {
   if (node.is_object()) {
     if (auto rv = node.find("RangeVar"); rv != node.end()) {
       std::string name = relation_name(*rv);
@@ -39,18 +36,19 @@ void collect_tables(const json& node, const std::set<std::string>& ctes, std::ve
   }
 }
 
-std::set<std::string> cte_names(const json& body) {
+std::set<std::string> cte_names(const PlainJson& body) {
   std::set<std::string> out;
-  const json with = body.value("withClause", json::object());
-  for (const auto& cte : with.value("ctes", json::array()))
+  const PlainJson with = body.value("withClause", PlainJson::object());
+  for (const auto& cte : with.value("ctes", PlainJson::array()))
     if (cte.contains("CommonTableExpr")) out.insert(cte["CommonTableExpr"].value("ctename", ""));
   return out;
 }
 
-bool modifies_in_cte(const json& body) {
-  const json with = body.value("withClause", json::object());
-  for (const auto& cte : with.value("ctes", json::array())) {
-    const json q = cte.value("CommonTableExpr", json::object()).value("ctequery", json::object());
+bool modifies_in_cte(const PlainJson& body) {
+  const PlainJson with = body.value("withClause", PlainJson::object());
+  for (const auto& cte : with.value("ctes", PlainJson::array())) {
+    const PlainJson q =
+        cte.value("CommonTableExpr", PlainJson::object()).value("ctequery", PlainJson::object());
     if (q.contains("InsertStmt") || q.contains("UpdateStmt") || q.contains("DeleteStmt") ||
         q.contains("MergeStmt"))
       return true;
@@ -58,32 +56,21 @@ bool modifies_in_cte(const json& body) {
   return false;
 }
 
-bool is_plain_column(const json& expr) {
+bool is_plain_column(const PlainJson& expr) {
   if (!expr.is_object()) return false;
   if (auto cast = expr.find("TypeCast"); cast != expr.end())
-    return is_plain_column(cast->value("arg", json()));
+    return is_plain_column(cast->value("arg", PlainJson()));
   return expr.contains("ColumnRef");
 }
 
-std::string column_name(const json& expr) {
-  if (auto cast = expr.find("TypeCast"); cast != expr.end()) return column_name(cast->value("arg", json()));
-  return last_name(expr["ColumnRef"].value("fields", json::array()));
-}
-
-bool mentions_column(const json& node) {
-  if (node.is_object()) {
-    if (node.contains("ColumnRef") || node.contains("SubLink")) return true;
-    for (const auto& [k, v] : node.items())
-      if (mentions_column(v)) return true;
-  } else if (node.is_array()) {
-    for (const auto& v : node)
-      if (mentions_column(v)) return true;
-  }
-  return false;
+std::string column_name(const PlainJson& expr) {
+  if (auto cast = expr.find("TypeCast"); cast != expr.end())
+    return column_name(cast->value("arg", PlainJson()));
+  return last_name(expr["ColumnRef"].value("fields", PlainJson::array()));
 }
 
 // Columns compared by range with something that is not a column (a parameter, now() - $1 …).
-void collect_range_columns(const json& expr, std::vector<std::string>& out) {
+void collect_range_columns(const PlainJson& expr, std::vector<std::string>& out) {
   if (!expr.is_object()) return;
   if (auto b = expr.find("BoolExpr"); b != expr.end()) {
     if (b->value("boolop", "") == "AND_EXPR")
@@ -93,23 +80,23 @@ void collect_range_columns(const json& expr, std::vector<std::string>& out) {
   auto a = expr.find("A_Expr");
   if (a == expr.end()) return;
   std::string kind = a->value("kind", "");
-  std::string op = last_name(a->value("name", json::array()));
+  std::string op = last_name(a->value("name", PlainJson::array()));
   bool range = (kind == "AEXPR_OP" && (op == "<" || op == ">" || op == "<=" || op == ">=")) ||
                kind == "AEXPR_BETWEEN" || kind == "AEXPR_NOT_BETWEEN";
   if (!range) return;
-  json lhs = a->value("lexpr", json()), rhs = a->value("rexpr", json());
+  PlainJson lhs = a->value("lexpr", PlainJson()), rhs = a->value("rexpr", PlainJson());
   if (is_plain_column(lhs) && !mentions_column(rhs)) add_unique(out, column_name(lhs));
   if (kind == "AEXPR_OP" && is_plain_column(rhs) && !mentions_column(lhs)) add_unique(out, column_name(rhs));
 }
 
-bool has_aggregate(const json& node) {
+bool has_aggregate(const PlainJson& node) {
   if (node.is_object()) {
     if (auto f = node.find("FuncCall"); f != node.end()) {
       if (f->value("agg_star", false)) return true;
       static const std::set<std::string> kAggregates = {"count",     "sum",       "avg",        "min",
                                                         "max",       "array_agg", "string_agg", "json_agg",
                                                         "jsonb_agg", "bool_and",  "bool_or"};
-      if (kAggregates.count(last_name(f->value("funcname", json::array())))) return true;
+      if (kAggregates.count(last_name(f->value("funcname", PlainJson::array())))) return true;
     }
     for (const auto& [k, v] : node.items())
       if (has_aggregate(v)) return true;
@@ -121,7 +108,7 @@ bool has_aggregate(const json& node) {
 }
 
 // Session-level state a transaction-mode pooler would hand to another client.
-std::string session_feature(const json& stmt) {
+std::string session_feature(const PlainJson& stmt) {
   static const std::set<std::string> kSessionLocks = {"pg_advisory_lock", "pg_advisory_lock_shared",
                                                       "pg_try_advisory_lock", "pg_try_advisory_lock_shared"};
   if (auto set = stmt.find("VariableSetStmt"); set != stmt.end())
@@ -129,15 +116,16 @@ std::string session_feature(const json& stmt) {
   if (stmt.contains("PrepareStmt")) return "PREPARE";
   if (stmt.contains("ListenStmt")) return "LISTEN";
   if (auto c = stmt.find("CreateStmt"); c != stmt.end())
-    return c->value("relation", json::object()).value("relpersistence", "") == "t" ? "temporary tables" : "";
+    return c->value("relation", PlainJson::object()).value("relpersistence", "") == "t" ? "temporary tables"
+                                                                                        : "";
   if (auto d = stmt.find("DeclareCursorStmt"); d != stmt.end())
     return (d->value("options", 0) & 0x20) ? "WITH HOLD cursors" : "";  // CURSOR_OPT_HOLD
   std::string found;
-  auto walk = [&](auto&& self, const json& node) -> void {
+  auto walk = [&](auto&& self, const PlainJson& node) -> void {
     if (!found.empty()) return;
     if (node.is_object()) {
       if (auto f = node.find("FuncCall");
-          f != node.end() && kSessionLocks.count(last_name(f->value("funcname", json::array()))))
+          f != node.end() && kSessionLocks.count(last_name(f->value("funcname", PlainJson::array()))))
         found = "advisory locks";
       for (const auto& [k, v] : node.items()) self(self, v);
     } else if (node.is_array()) {
@@ -148,13 +136,13 @@ std::string session_feature(const json& stmt) {
   return found;
 }
 
-void read_select(const json& sel, StatementAccess& out) {
+void read_select(const PlainJson& sel, StatementAccess& out) {
   bool locking = sel.contains("lockingClause") || sel.contains("intoClause") || modifies_in_cte(sel);
   out.kind = locking ? StatementKind::write : StatementKind::read;
   out.verb = "select";
-  collect_tables(sel.value("fromClause", json::array()), cte_names(sel), out.tables);
-  out.aggregate = sel.contains("groupClause") || has_aggregate(sel.value("targetList", json::array()));
-  collect_range_columns(sel.value("whereClause", json()), out.range_columns);
+  collect_tables(sel.value("fromClause", PlainJson::array()), cte_names(sel), out.tables);
+  out.aggregate = sel.contains("groupClause") || has_aggregate(sel.value("targetList", PlainJson::array()));
+  collect_range_columns(sel.value("whereClause", PlainJson()), out.range_columns);
 }
 
 }  // namespace
@@ -163,9 +151,9 @@ StatementAccess statement_access(const std::string& query) {
   StatementAccess out;
   ParsedSql parsed = parse_sql(query);
   if (!parsed.ok()) return out;
-  const json stmts = parsed.tree.value("stmts", json::array());
+  const PlainJson stmts = parsed.tree.value("stmts", PlainJson::array());
   if (stmts.size() != 1 || !stmts[0].contains("stmt")) return out;
-  const json& stmt = stmts[0]["stmt"];
+  const PlainJson& stmt = stmts[0]["stmt"];
   out.session_feature = session_feature(stmt);
   if (auto sel = stmt.find("SelectStmt"); sel != stmt.end()) {
     read_select(*sel, out);
@@ -179,7 +167,7 @@ StatementAccess statement_access(const std::string& query) {
     out.kind = StatementKind::write;
     out.verb = verb;
     if (auto rel = body->find("relation"); rel != body->end()) add_unique(out.tables, relation_name(*rel));
-    collect_range_columns(body->value("whereClause", json()), out.range_columns);
+    collect_range_columns(body->value("whereClause", PlainJson()), out.range_columns);
     return out;
   }
   if (auto copy = stmt.find("CopyStmt"); copy != stmt.end() && copy->value("is_from", false)) {

@@ -10,8 +10,8 @@ namespace cp {
 
 namespace {
 
-std::string describe(const std::string&, const std::vector<std::string>& specs,
-                     std::vector<std::string>& secrets) {
+std::string describe_redis_target(const std::string&, const std::vector<std::string>& specs,
+                                  std::vector<std::string>& secrets) {
   const std::string& spec = specs.front();
   std::string error;
   auto url = redis::parse_redis_url(spec, error);
@@ -35,7 +35,8 @@ std::string describe(const std::string&, const std::vector<std::string>& specs,
   return "redis://" + auth + url->host + ":" + std::to_string(url->port) + "/" + std::to_string(url->db);
 }
 
-Judgement judge(const nlohmann::json& snapshot, const Target& target, const Settings& settings) {
+Judgement judge_redis_snapshot(const nlohmann::json& snapshot, const Target& target,
+                               const Settings& settings) {
   return redis::judge(snapshot.get<redis::Snapshot>(), target, settings);
 }
 
@@ -47,9 +48,9 @@ ProbeKind redis_probe() {
       {{"--redis", "URL", "a Redis server, redis://[user:password@]host[:port][/db]"}},
       {Category::database},
       true,
-      describe,
+      describe_redis_target,
       redis::collect,
-      judge,
+      judge_redis_snapshot,
       redis::rule_declarations(),
       {{"timeout_ms", 3000}, {"ping_interval_ms", 100}},
       {"info_end"},

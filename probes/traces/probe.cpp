@@ -14,7 +14,8 @@ namespace cp {
 namespace {
 
 // Every --traces file is one input of one target; stdin can be one of them, once.
-std::string describe(const std::string&, const std::vector<std::string>& files, std::vector<std::string>&) {
+std::string describe_traces_target(const std::string&, const std::vector<std::string>& files,
+                                   std::vector<std::string>&) {
   if (std::count(files.begin(), files.end(), "-") > 1)
     throw UsageError("--traces: stdin (-) can be read only once");
   std::string out;
@@ -23,7 +24,8 @@ std::string describe(const std::string&, const std::vector<std::string>& files, 
   return out;
 }
 
-Judgement judge(const nlohmann::json& snapshot, const Target& target, const Settings& settings) {
+Judgement judge_traces_snapshot(const nlohmann::json& snapshot, const Target& target,
+                                const Settings& settings) {
   auto snap = snapshot.get<traces::Snapshot>();
   Judgement j = traces::judge(snap, target, settings);
   // The levers see the routes the rules judged: none of a request cut by the window.
@@ -41,9 +43,9 @@ ProbeKind traces_probe() {
         "OTLP/JSON, OTLP JSON Lines, Jaeger JSON or Zipkin v2 JSON (detected); - is stdin", true}},
       {Category::database, Category::network, Category::code},
       false,
-      describe,
+      describe_traces_target,
       traces::collect,
-      judge,
+      judge_traces_snapshot,
       traces::rule_declarations(),
       traces::analysis_options(),
       {"spans", "routes"},

@@ -13,9 +13,9 @@
 
 namespace cp {
 
-namespace {
+namespace html {
 
-using namespace html;
+namespace {
 
 class Page {
  public:
@@ -173,8 +173,10 @@ class Page {
 
 }  // namespace
 
+}  // namespace html
+
 std::string render_html(const Report& report) {
-  return Page(report).render();
+  return html::Page(report).render();
 }
 
 }  // namespace cp

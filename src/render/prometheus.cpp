@@ -85,7 +85,7 @@ void render_report_metrics(std::string& out, const Report& r) {
 }
 
 // One series per piece of advice: its confidence, and the expected gain when it was measured.
-void render_advice(std::string& out, const Report& r) {
+void render_advice_metrics(std::string& out, const Report& r) {
   family(out, "chokepoint_advice_confidence", "gauge",
          "Advice of the last run (the scaling lever the measurements call for) by id and component.");
   for (const auto& a : r.advice)
@@ -168,7 +168,7 @@ std::string render_prometheus(const Report& r) {
                        e.examined ? 1 : 0);
   family(out, "chokepoint_verdict_confidence", "gauge", "The verdict's confidence, 0..1.");
   out += fmt::format("chokepoint_verdict_confidence {}\n", r.verdict.confidence);
-  render_advice(out, r);
+  render_advice_metrics(out, r);
   family(out, "chokepoint_gate_passed", "gauge", "1 when the CI gate passed, 0 when it failed.");
   out += fmt::format("chokepoint_gate_passed {}\n", r.gate.status == "pass" ? 1 : 0);
   family(out, "chokepoint_last_run_timestamp_seconds", "gauge", "When the last run started (Unix time).");

@@ -118,6 +118,22 @@ std::optional<std::string> credential_redaction(std::string_view normalized) {
   return command + " ***";
 }
 
+bool mentions_column(const nlohmann::json& node) {
+  if (node.is_object()) {
+    if (node.contains("ColumnRef") || node.contains("SubLink")) return true;
+    for (const auto& [k, v] : node.items())
+      if (mentions_column(v)) return true;
+  } else if (node.is_array()) {
+    for (const auto& v : node)
+      if (mentions_column(v)) return true;
+  }
+  return false;
+}
+
+void add_unique(std::vector<std::string>& names, const std::string& name) {
+  if (!name.empty() && std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+}
+
 std::string statement_text_for_output(const std::string& raw) {
   if (raw.empty()) return raw;
   std::optional<std::string> normalized = normalize_sql(raw);

@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -37,5 +38,11 @@ std::optional<std::string> credential_redaction(std::string_view normalized);
 // ("ALTER ROLE ***") unless it is a plain query whose every literal was replaced; a text that does
 // not parse (truncated by the server) cut before its first literal.
 std::string statement_text_for_output(const std::string& raw);
+
+// Reading parse trees: true when an expression reads a column or a subquery somewhere below it (it
+// is no constant).
+bool mentions_column(const nlohmann::json& node);
+// Appends a name read from a tree unless it is empty or already listed.
+void add_unique(std::vector<std::string>& names, const std::string& name);
 
 }  // namespace cp

@@ -13,8 +13,6 @@
 
 namespace cp::test {
 
-inline constexpr int kWindowS = 5;
-
 inline std::string psql_value(const std::string& sql) {
   auto r = run({"psql", "-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", service("PG_SUPER_DSN"), "-c", sql});
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);

@@ -12,8 +12,6 @@ using nlohmann::ordered_json;
 
 namespace {
 
-constexpr int kWindowS = 5;
-
 void redis_cli(const std::string& port, std::vector<std::string> args, const std::string& password = "") {
   std::vector<std::string> cmd = {"redis-cli", "-p", port};
   if (!password.empty()) cmd.insert(cmd.end(), {"-a", password, "--no-auth-warning"});

@@ -74,7 +74,7 @@ TEST_CASE("postgres: another chokepoint's session and its tagged statements are 
 
 namespace {
 
-std::string redis_cli(const std::string& port, std::vector<std::string> args) {
+std::string redis_cli_output(const std::string& port, std::vector<std::string> args) {
   std::vector<std::string> cmd = {"redis-cli", "-p", port};
   cmd.insert(cmd.end(), args.begin(), args.end());
   auto r = run(cmd);
@@ -86,7 +86,7 @@ std::string redis_cli(const std::string& port, std::vector<std::string> args) {
 
 TEST_CASE("redis: chokepoint's PINGs and INFOs and its connection are not the application's load") {
   std::string port = service("REDIS_BIG_PORT");
-  redis_cli(port, {"FLUSHALL"});
+  redis_cli_output(port, {"FLUSHALL"});
   std::string evidence = temp_path("self_redis.evidence.json");
   auto r = diagnose_json({"--redis", service("REDIS_BIG_URL"), "--window", "3", "--save-evidence", evidence});
   REQUIRE(r.exit_code == 0);
@@ -104,17 +104,17 @@ TEST_CASE("redis: chokepoint's PINGs and INFOs and its connection are not the ap
 
 TEST_CASE("redis: a second chokepoint's connection and chokepoint's slow-log entries are left out") {
   std::string port = service("REDIS_BIG_PORT");
-  std::string slower = redis_cli(port, {"CONFIG", "GET", "slowlog-log-slower-than"});
+  std::string slower = redis_cli_output(port, {"CONFIG", "GET", "slowlog-log-slower-than"});
   slower = slower.substr(slower.find('\n') + 1);
   while (!slower.empty() && slower.back() == '\n') slower.pop_back();
-  redis_cli(port, {"SLOWLOG", "RESET"});
-  redis_cli(port, {"CONFIG", "SET", "slowlog-log-slower-than", "0"});  // every command is slow
+  redis_cli_output(port, {"SLOWLOG", "RESET"});
+  redis_cli_output(port, {"CONFIG", "SET", "slowlog-log-slower-than", "0"});  // every command is slow
   Background other({chokepoint_bin(), "diagnose", "--redis", service("REDIS_BIG_URL"), "--window", "6",
                     "--format", "json", "--output", temp_path("other_redis.json")});
   std::this_thread::sleep_for(std::chrono::seconds(1));
   std::string evidence = temp_path("self_redis_slow.evidence.json");
   auto r = diagnose_json({"--redis", service("REDIS_BIG_URL"), "--window", "2", "--save-evidence", evidence});
-  redis_cli(port, {"CONFIG", "SET", "slowlog-log-slower-than", slower.empty() ? "10000" : slower});
+  redis_cli_output(port, {"CONFIG", "SET", "slowlog-log-slower-than", slower.empty() ? "10000" : slower});
   other.wait();
   REQUIRE(r.exit_code == 0);
   json snap = probe_snapshot(evidence, "redis");

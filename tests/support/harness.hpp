@@ -9,6 +9,8 @@
 
 namespace cp::test {
 
+inline constexpr int kWindowS = 5;  // the live tests' sampling window (seconds)
+
 std::string source_dir();
 std::string chokepoint_bin();
 
@@ -54,6 +56,7 @@ std::vector<nlohmann::ordered_json> findings_of(const nlohmann::ordered_json& re
 std::string temp_path(const std::string& name);
 std::string fixture_path(const std::string& relative);  // source_dir()/tests/fixtures/relative
 std::string slurp(const std::string& path);             // a file's whole text ("" when unreadable)
+int free_port();  // a free loopback port (bound and released: a server takes it a moment later)
 std::string write_temp(
     const std::string& name,
     const std::string& content);  // temp_path(name), written  // a fresh path in a per-process temp dir

@@ -20,7 +20,8 @@ step() {
 
 step tests/tools/install-deps.sh
 # shellcheck disable=SC2086
-step cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo ${CMAKE_ARGS:-}
+# A unity build: a clean build at about a third of the CPU time (CMakeLists.txt, cmake/build_speed.cmake).
+step cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_UNITY_BUILD=ON ${CMAKE_ARGS:-}
 case "$mode" in
   demo)
     step cmake --build "$BUILD_DIR" --target chokepoint -j "$JOBS"

@@ -16,10 +16,6 @@ using namespace cp;
 
 namespace {
 
-std::string fixture_path(const std::string& rel) {
-  return test::source_dir() + "/tests/fixtures/" + rel;
-}
-
 Report n_plus_one_run() {
   return judge_evidence(evidence_from_json(test::fixture("postgres/n_plus_one.evidence.json")), {});
 }
@@ -31,7 +27,7 @@ const Finding& first_of(const Report& r, const std::string& rule) {
   throw std::logic_error("unreachable");
 }
 
-Report gated(const std::string& toml, const std::string& today = "2026-11-30") {
+Report gated_with_config(const std::string& toml, const std::string& today = "2026-11-30") {
   Settings s = parse_config(toml, "test.toml");
   Report r = n_plus_one_run();
   GateOptions g;
@@ -91,12 +87,12 @@ TEST_CASE("[[acknowledge]] parses by id or by rule + match, with a reason and an
 }
 
 TEST_CASE("an acknowledged finding stays in the report with its reason and does not fail the gate") {
-  Report plain = gated("");
+  Report plain = gated_with_config("");
   const Finding& n1 = first_of(plain, "db.n_plus_one");
   REQUIRE(n1.fails_gate);
 
-  Report by_id =
-      gated("[[acknowledge]]\nid = \"" + n1.id + "\"\nreason = \"PERF-12: batched next sprint\"\n");
+  Report by_id = gated_with_config("[[acknowledge]]\nid = \"" + n1.id +
+                                   "\"\nreason = \"PERF-12: batched next sprint\"\n");
   const Finding& acked = first_of(by_id, "db.n_plus_one");
   REQUIRE(acked.acknowledgement);
   CHECK(acked.acknowledgement->reason == "PERF-12: batched next sprint");
@@ -109,21 +105,21 @@ TEST_CASE("an acknowledged finding stays in the report with its reason and does 
   // By rule and evidence (a glob on the query); a non-matching value acknowledges nothing.
   std::string query = n1.evidence.at("query").get<std::string>();
   std::string prefix = query.substr(0, 20);
-  Report by_match = gated("[[acknowledge]]\nrule = \"db.n_plus_one\"\nmatch = { query = \"" + prefix +
-                          "*\" }\nreason = \"r\"\n");
+  Report by_match = gated_with_config("[[acknowledge]]\nrule = \"db.n_plus_one\"\nmatch = { query = \"" +
+                                      prefix + "*\" }\nreason = \"r\"\n");
   CHECK(!first_of(by_match, "db.n_plus_one").fails_gate);
-  Report other =
-      gated("[[acknowledge]]\nrule = \"db.n_plus_one\"\nmatch = { query = \"UPDATE*\" }\nreason = \"r\"\n");
+  Report other = gated_with_config(
+      "[[acknowledge]]\nrule = \"db.n_plus_one\"\nmatch = { query = \"UPDATE*\" }\nreason = \"r\"\n");
   CHECK(first_of(other, "db.n_plus_one").fails_gate);
   CHECK(other.gate.acknowledgements[0].findings.empty());
   CHECK(other.gate.status == "fail");
 }
 
 TEST_CASE("an expired acknowledgement counts again and the gate says so") {
-  Report plain = gated("");
+  Report plain = gated_with_config("");
   std::string id = first_of(plain, "db.n_plus_one").id;
   std::string toml = "[[acknowledge]]\nid = \"" + id + "\"\nreason = \"r\"\nuntil = 2026-11-29\n";
-  Report expired = gated(toml, "2026-11-30");
+  Report expired = gated_with_config(toml, "2026-11-30");
   const Finding& f = first_of(expired, "db.n_plus_one");
   REQUIRE(f.acknowledgement);
   CHECK(f.acknowledgement->expired);
@@ -134,12 +130,12 @@ TEST_CASE("an expired acknowledgement counts again and the gate says so") {
   CHECK(said);
   CHECK(expired.gate.acknowledgements[0].expired);
   // The last day still holds.
-  CHECK(!first_of(gated(toml, "2026-11-29"), "db.n_plus_one").fails_gate);
+  CHECK(!first_of(gated_with_config(toml, "2026-11-29"), "db.n_plus_one").fails_gate);
 }
 
 TEST_CASE("CLI: diagnose and compare honour acknowledgements, the JSON report and text show them") {
   auto bin = test::chokepoint_bin();
-  std::string evidence = fixture_path("postgres/n_plus_one.evidence.json");
+  std::string evidence = test::fixture_path("postgres/n_plus_one.evidence.json");
   auto plain = test::diagnose_json({"--replay", evidence, "--fail-on", "medium"});
   REQUIRE(plain.exit_code == 1);
   std::string config = test::temp_path("ack.toml");
@@ -172,8 +168,8 @@ TEST_CASE("CLI: diagnose and compare honour acknowledgements, the JSON report an
 
   // compare: the same report gated against an empty baseline fails, and passes with the config.
   std::string base = test::temp_path("healthy.json"), current = test::temp_path("current.json");
-  REQUIRE(test::run({bin, "diagnose", "--replay", fixture_path("postgres/healthy.evidence.json"), "--format",
-                     "json", "--output", base})
+  REQUIRE(test::run({bin, "diagnose", "--replay", test::fixture_path("postgres/healthy.evidence.json"),
+                     "--format", "json", "--output", base})
               .exit_code == 0);
   REQUIRE(
       test::run({bin, "diagnose", "--replay", evidence, "--format", "json", "--output", current}).exit_code ==

@@ -25,16 +25,6 @@ Metric* metric(Report& r, const std::string& name) {
   return nullptr;
 }
 
-std::string fixture_path(const std::string& rel) {
-  return test::source_dir() + "/tests/fixtures/" + rel;
-}
-
-std::string write_temp(const std::string& name, const std::string& content) {
-  std::string path = test::temp_path(name);
-  std::ofstream(path) << content;
-  return path;
-}
-
 }  // namespace
 
 TEST_CASE("gate decisions") {
@@ -142,10 +132,10 @@ TEST_CASE("a baseline of other targets is an error, ports may differ") {
 TEST_CASE("must hold: healthy baseline then a new N+1 -> exit 1 naming it, rule off -> exit 0") {
   auto bin = test::chokepoint_bin();
   std::string base = test::temp_path("healthy.json");
-  auto r = test::run({bin, "diagnose", "--replay", fixture_path("postgres/healthy.evidence.json"), "--format",
-                      "json", "--output", base});
+  auto r = test::run({bin, "diagnose", "--replay", test::fixture_path("postgres/healthy.evidence.json"),
+                      "--format", "json", "--output", base});
   REQUIRE(r.exit_code == 0);
-  auto gated = test::diagnose_json({"--replay", fixture_path("postgres/n_plus_one.evidence.json"),
+  auto gated = test::diagnose_json({"--replay", test::fixture_path("postgres/n_plus_one.evidence.json"),
                                     "--baseline", base, "--fail-on", "high"});
   CHECK(gated.exit_code == 1);
   CHECK(gated.schema_errors.empty());
@@ -153,15 +143,15 @@ TEST_CASE("must hold: healthy baseline then a new N+1 -> exit 1 naming it, rule 
   CHECK(gated.report["gate"]["reasons"][0].get<std::string>().find("new db.n_plus_one") != std::string::npos);
   CHECK(gated.report["gate"]["baseline"]["new"].size() >= 1);
 
-  std::string off = write_temp("off.toml", "[rules.\"db.n_plus_one\"]\nlevel = \"off\"\n");
-  auto quiet = test::diagnose_json({"--replay", fixture_path("postgres/n_plus_one.evidence.json"),
+  std::string off = test::write_temp("off.toml", "[rules.\"db.n_plus_one\"]\nlevel = \"off\"\n");
+  auto quiet = test::diagnose_json({"--replay", test::fixture_path("postgres/n_plus_one.evidence.json"),
                                     "--baseline", base, "--fail-on", "high", "--config", off});
   CHECK(quiet.exit_code == 0);
   CHECK(test::findings_of(quiet.report, "db.n_plus_one").empty());
 
   // compare does the same on two saved reports.
   std::string current = test::temp_path("current.json");
-  REQUIRE(test::run({bin, "diagnose", "--replay", fixture_path("postgres/n_plus_one.evidence.json"),
+  REQUIRE(test::run({bin, "diagnose", "--replay", test::fixture_path("postgres/n_plus_one.evidence.json"),
                      "--format", "json", "--output", current})
               .exit_code == 0);
   auto cmp = test::run({bin, "compare", base, current, "--fail-on", "high"});
@@ -173,31 +163,31 @@ TEST_CASE("must hold: healthy baseline then a new N+1 -> exit 1 naming it, rule 
 
 TEST_CASE("configuration and baseline errors exit 2 with a message naming the problem") {
   auto bin = test::chokepoint_bin();
-  std::string bad = write_temp("bad.toml", "[rules.\"db.no_such_rule\"]\nlevel = \"error\"\n");
+  std::string bad = test::write_temp("bad.toml", "[rules.\"db.no_such_rule\"]\nlevel = \"error\"\n");
   auto r = test::run(
-      {bin, "diagnose", "--replay", fixture_path("postgres/healthy.evidence.json"), "--config", bad});
+      {bin, "diagnose", "--replay", test::fixture_path("postgres/healthy.evidence.json"), "--config", bad});
   CHECK(r.exit_code == 2);
   CHECK(r.err.find("db.no_such_rule") != std::string::npos);
-  auto missing = test::run({bin, "diagnose", "--replay", fixture_path("postgres/healthy.evidence.json"),
+  auto missing = test::run({bin, "diagnose", "--replay", test::fixture_path("postgres/healthy.evidence.json"),
                             "--baseline", "/nonexistent/baseline.json"});
   CHECK(missing.exit_code == 2);
   CHECK(missing.err.find("--baseline") != std::string::npos);
-  std::string garbage = write_temp("garbage.json", "{\"not\": \"a report\"}");
+  std::string garbage = test::write_temp("garbage.json", "{\"not\": \"a report\"}");
   auto unreadable = test::run({bin, "compare", garbage, garbage});
   CHECK(unreadable.exit_code == 2);
   CHECK(unreadable.err.find("not a chokepoint report") != std::string::npos);
   // A baseline of other targets, nothing in common (one that shares some is compared, with a warning).
   std::string other = test::temp_path("other.json");
-  REQUIRE(test::run({bin, "diagnose", "--traces", fixture_path("traces/otlp_n_plus_one.json"), "--format",
-                     "json", "--output", other})
+  REQUIRE(test::run({bin, "diagnose", "--traces", test::fixture_path("traces/otlp_n_plus_one.json"),
+                     "--format", "json", "--output", other})
               .exit_code == 0);
-  auto mismatch = test::run(
-      {bin, "diagnose", "--replay", fixture_path("postgres/healthy.evidence.json"), "--baseline", other});
+  auto mismatch = test::run({bin, "diagnose", "--replay",
+                             test::fixture_path("postgres/healthy.evidence.json"), "--baseline", other});
   CHECK(mismatch.exit_code == 2);
   CHECK(mismatch.err.find("compare runs of the same targets") != std::string::npos);
-  std::string bad_gate = write_temp("gate.toml", "[gate]\nmetric_regressions = \"loud\"\n");
-  CHECK(test::run({bin, "diagnose", "--replay", fixture_path("postgres/healthy.evidence.json"), "--config",
-                   bad_gate})
+  std::string bad_gate = test::write_temp("gate.toml", "[gate]\nmetric_regressions = \"loud\"\n");
+  CHECK(test::run({bin, "diagnose", "--replay", test::fixture_path("postgres/healthy.evidence.json"),
+                   "--config", bad_gate})
             .exit_code == 2);
 }
 
@@ -208,11 +198,11 @@ TEST_CASE("[gate] in the config: fail_on and metric regressions") {
   CHECK(s.gate.metric_tolerance == 0.5);
   CHECK(s.gate.metric_regressions == RuleLevel::error);
   auto bin = test::chokepoint_bin();
-  std::string cfg = write_temp("failon.toml", "[gate]\nfail_on = \"high\"\n");
-  CHECK(test::run(
-            {bin, "diagnose", "--replay", fixture_path("postgres/n_plus_one.evidence.json"), "--config", cfg})
+  std::string cfg = test::write_temp("failon.toml", "[gate]\nfail_on = \"high\"\n");
+  CHECK(test::run({bin, "diagnose", "--replay", test::fixture_path("postgres/n_plus_one.evidence.json"),
+                   "--config", cfg})
             .exit_code == 1);
-  CHECK(test::run({bin, "diagnose", "--replay", fixture_path("postgres/n_plus_one.evidence.json"), "--config",
-                   cfg, "--fail-on", "never"})
+  CHECK(test::run({bin, "diagnose", "--replay", test::fixture_path("postgres/n_plus_one.evidence.json"),
+                   "--config", cfg, "--fail-on", "never"})
             .exit_code == 0);
 }

@@ -8,6 +8,11 @@
 #include "probes/host/rules.hpp"
 
 using namespace cp;
+
+// This file's names (cp::host's among them) stay in it when a unity build compiles
+// it together with other tests.
+namespace test_host {
+
 using namespace cp::host;
 
 namespace {
@@ -211,3 +216,5 @@ TEST_CASE("saturation, memory pressure and network drops from the host counters"
   Target t{"host", "--host", {""}, "host:x", {}};
   CHECK(judge(quiet, t, {}).findings.empty());
 }
+
+}  // namespace test_host

@@ -26,29 +26,23 @@
 #include "probes/traces/readers.hpp"
 
 using namespace cp;
-using namespace cp::otlp;
 using ojson = nlohmann::ordered_json;
 
+// This file's names (cp::otlp's among them) stay in it when a unity build compiles
+// it together with other tests.
+namespace test_otlp {
+
+using namespace cp::otlp;
+
 namespace {
-
-std::string fixture_path(const std::string& relative) {
-  return test::source_dir() + "/tests/fixtures/" + relative;
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // The fixture as one protobuf export (tests/tools/otlp_send.py encodes it with the standard library).
 std::string protobuf_of(const std::string& fixture) {
   std::string out = test::temp_path("export.pb");
   auto r = test::run({"python3", test::source_dir() + "/tests/tools/otlp_send.py", "--to-protobuf",
-                      fixture_path(fixture), out});
+                      test::fixture_path(fixture), out});
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);
-  return slurp(out);
+  return test::slurp(out);
 }
 
 // A span as the rules see it, owned (RawSpan holds views).
@@ -90,19 +84,6 @@ HttpRequest post(const std::string& body, const std::string& type, const std::st
 
 int status_of(const std::string& response) {
   return response.size() > 12 ? std::stoi(response.substr(9, 3)) : 0;
-}
-
-// A free loopback port (bound and released: the receiver takes it a moment later).
-int free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
 }
 
 // Sends raw bytes on one connection (retrying the connect while the receiver starts) and returns
@@ -194,8 +175,8 @@ Received receive(int port, double window_s, Send send, std::vector<std::string> 
   send();
   Received r;
   r.exit_code = chokepoint.wait();
-  r.log = slurp(log);
-  r.report = ojson::parse(slurp(out), nullptr, false);
+  r.log = test::slurp(log);
+  r.report = ojson::parse(test::slurp(out), nullptr, false);
   REQUIRE_MESSAGE(!r.report.is_discarded(), r.log);
   auto errors = test::report_schema().validate(r.report);
   CHECK_MESSAGE(errors.empty(), (errors.empty() ? "" : errors.front()));
@@ -278,7 +259,7 @@ TEST_CASE("protobuf reader: the same spans as the JSON reader, through the same 
                               "traces/otlp_orphans_skew.json", "traces/otlp_n_plus_one_base64.json",
                               "traces/otlp_chokepoint_requests.json", "traces/otlp_resource_process.json"}) {
     CAPTURE(fixture);
-    std::string json = slurp(fixture_path(fixture));
+    std::string json = test::slurp(test::fixture_path(fixture));
     std::vector<std::string> from_json, from_protobuf;
     traces::read_traces_buffer("f", json.data(), json.size(),
                                [&](const traces::RawSpan& s) { from_json.push_back(describe(s)); });
@@ -322,7 +303,7 @@ TEST_CASE(
   ExportQueue queue(200 * 1024);
   Receiver receiver(256 * 1024, queue, stats);
   std::string pb = protobuf_of("traces/otlp_orphans_skew.json");
-  std::string json = slurp(fixture_path("traces/otlp_orphans_skew.json"));
+  std::string json = test::slurp(test::fixture_path("traces/otlp_orphans_skew.json"));
 
   CHECK(status_of(receiver.handle(post(pb, "application/x-protobuf"))) == 200);
   CHECK(status_of(receiver.handle(post(json, "application/json; charset=utf-8"))) == 200);
@@ -370,7 +351,7 @@ TEST_CASE(
 }
 
 TEST_CASE("--otlp-listen: exports over protobuf and over JSON give the findings of the file") {
-  std::string file = fixture_path("traces/otlp_n_plus_one_code.json");
+  std::string file = test::fixture_path("traces/otlp_n_plus_one_code.json");
   auto from_file = test::diagnose_json({"--traces", file});
   REQUIRE(from_file.exit_code == 0);
   auto expected = finding_keys(from_file.report);
@@ -380,7 +361,7 @@ TEST_CASE("--otlp-listen: exports over protobuf and over JSON give the findings 
     for (bool gzip : {false, true}) {
       CAPTURE(protocol);
       CAPTURE(gzip);
-      int port = free_port();
+      int port = test::free_port();
       test::RunResult sent;
       auto r = receive(port, 3, [&] {
         std::vector<std::string> argv = {"python3",
@@ -405,7 +386,7 @@ TEST_CASE("--otlp-listen: exports over protobuf and over JSON give the findings 
 }
 
 TEST_CASE("--otlp-listen: malformed and oversized exports get 400/413 on a live socket and are counted") {
-  int port = free_port();
+  int port = test::free_port();
   std::string pb = protobuf_of("traces/otlp_orphans_skew.json");
   std::string answers, oversized;
   auto r = receive(port, 3,
@@ -491,7 +472,7 @@ TEST_CASE("--otlp-listen: a client that pipelines requests and never reads the a
 }
 
 TEST_CASE("--otlp-listen: nothing received is an error with what to do, never a healthy verdict") {
-  int port = free_port();
+  int port = test::free_port();
   auto r = receive(port, 1, [] {});
   CHECK(r.exit_code == 3);
   CHECK(r.report["probes"][0]["status"] == "error");
@@ -522,14 +503,14 @@ TEST_CASE("--otlp-listen: addresses (loopback by default) and usage errors") {
 TEST_CASE("--otlp-listen: requests chokepoint's --http probe sent come back as traces and are left out") {
   // 10 GETs of /stock with chokepoint's user agent, each an N+1 of 40 lookups: from anyone else a
   // critical db.n_plus_one (the control, from a copy with another user agent).
-  std::string file = fixture_path("traces/otlp_chokepoint_requests.json");
-  std::string other = slurp(file);
+  std::string file = test::fixture_path("traces/otlp_chokepoint_requests.json");
+  std::string other = test::slurp(file);
   for (size_t at = other.find("chokepoint/0.1.0"); at != std::string::npos;
        at = other.find("chokepoint/0.1.0", at))
     other.replace(at, 16, "Mozilla/5.0");
   auto control = test::diagnose_json({"--traces", test::write_temp("other-agent.json", other)});
   REQUIRE(!test::findings_of(control.report, "db.n_plus_one").empty());
-  int port = free_port();
+  int port = test::free_port();
   auto r = receive(port, 3, [&] {
     auto sent = test::run({"python3", test::source_dir() + "/tests/tools/otlp_send.py",
                            fmt::format("http://127.0.0.1:{}", port), file, "--protocol", "http/protobuf"});
@@ -545,3 +526,5 @@ TEST_CASE("--otlp-listen: requests chokepoint's --http probe sent come back as t
         noted || n.get<std::string>() == "10 requests sent by chokepoint itself (its --http probe) left out";
   CHECK(noted);
 }
+
+}  // namespace test_otlp

@@ -2,6 +2,10 @@
 
 #include "probes/postgres/sql_shape.hpp"
 
+// This file's names (cp::pg's among them) stay in it when a unity build compiles
+// it together with other tests.
+namespace test_sql_shape {
+
 using namespace cp::pg;
 
 TEST_CASE("filter_columns reads equality and range columns through casts and qualifiers") {
@@ -67,3 +71,5 @@ TEST_CASE("seq_scans scales a parallel scan's per-worker estimate") {
   CHECK(scans[0].plan_rows == 63);
   CHECK(scans[0].table == "orders");
 }
+
+}  // namespace test_sql_shape

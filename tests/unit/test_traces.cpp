@@ -20,22 +20,28 @@
 #include "traces_support.hpp"
 
 using namespace cp;
-using namespace cp::traces;
 using json = nlohmann::ordered_json;
+
+// This file's names (cp::traces's among them) stay in it when a unity build compiles
+// it together with other tests.
+namespace test_traces {
+
+using namespace cp::traces;
+using cp::traces::Format;  // not cp::Format, the report formats
 
 namespace {
 
 using test::assemble_text;
-constexpr auto findings = test::trace_findings;
-constexpr auto read_error = test::trace_read_error;
+using test::trace_findings;
+using test::trace_read_error;
 
-std::string fixture_path(const std::string& name) {
+std::string trace_fixture(const std::string& name) {
   return test::source_dir() + "/tests/fixtures/traces/" + name;
 }
 
 Snapshot assemble(const std::vector<std::string>& files) {
   Assembler a;
-  for (const auto& f : files) read_traces(fixture_path(f), [&](const RawSpan& s) { a.add(s); });
+  for (const auto& f : files) read_traces(trace_fixture(f), [&](const RawSpan& s) { a.add(s); });
   return a.finish();
 }
 
@@ -75,7 +81,7 @@ TEST_CASE("readers detect every format") {
   for (const auto& c : cases) {
     CAPTURE(c.file);
     size_t spans = 0;
-    auto stats = read_traces(fixture_path(c.file), [&](const RawSpan&) { ++spans; });
+    auto stats = read_traces(trace_fixture(c.file), [&](const RawSpan&) { ++spans; });
     CHECK(stats.format == c.format);
     CHECK(stats.spans == spans);
     CHECK(spans > 50);
@@ -253,7 +259,7 @@ TEST_CASE("a single Jaeger trace object and the older instrumentationLibrarySpan
 TEST_CASE(
     "must hold: OTLP, 30 user lookups per request (half literal, half $1) -> one db.n_plus_one per route") {
   auto s = assemble({"otlp_n_plus_one.json", "otlp_n_plus_one_base64.json"});
-  auto n1 = findings(s, "db.n_plus_one");
+  auto n1 = trace_findings(s, "db.n_plus_one");
   REQUIRE(n1.size() == 1);
   CHECK(n1[0].evidence["query"] == "SELECT id, name, email FROM users WHERE id = $1");
   CHECK(n1[0].evidence["route"] == "/orders/{id}");
@@ -269,7 +275,7 @@ TEST_CASE(
 TEST_CASE(
     "must hold: Jaeger, a slow third-party host -> net.slow_external_call naming it, not the fast one") {
   auto s = assemble({"jaeger_slow_dependency.json"});
-  auto slow = findings(s, "net.slow_external_call");
+  auto slow = trace_findings(s, "net.slow_external_call");
   REQUIRE(slow.size() == 1);
   CHECK(slow[0].evidence["host"] == "api.payments-provider.com");
   CHECK(slow[0].evidence["p95_ms"].get<double>() > 380);
@@ -282,7 +288,7 @@ TEST_CASE(
 TEST_CASE("must hold: JSON Lines, one internal function holds the time -> code.self_time_hotspot naming it") {
   auto s = assemble({"jsonl_code_hotspot.jsonl"});
   CHECK(s.orphans == 0);  // spans of a trace spread over lines are joined
-  auto code = findings(s, "code.self_time_hotspot");
+  auto code = trace_findings(s, "code.self_time_hotspot");
   REQUIRE(code.size() == 1);
   CHECK(code[0].evidence["span"] == "ReportBuilder.build");
   CHECK(code[0].evidence["route"] == "/report");
@@ -303,19 +309,19 @@ TEST_CASE("healthy Zipkin traces: no finding, attribution sums to 1") {
 
 TEST_CASE("external-call patterns: repeated, sequential, errors") {
   auto s = assemble({"otlp_external_patterns.json"});
-  auto repeated = findings(s, "net.repeated_external_call");
+  auto repeated = trace_findings(s, "net.repeated_external_call");
   REQUIRE(repeated.size() == 1);
   CHECK(repeated[0].evidence["call"] == "GET catalog.internal/items/{id}");
   CHECK(repeated[0].evidence["repetitions_per_request"] == 12);
-  auto seq = findings(s, "net.sequential_external_calls");
+  auto seq = trace_findings(s, "net.sequential_external_calls");
   REQUIRE(seq.size() == 1);
   CHECK(seq[0].evidence["calls"] == 4);
   CHECK(seq[0].evidence["saved_per_request_ms"].get<double>() == doctest::Approx(300).epsilon(0.02));
-  auto errors = findings(s, "net.external_errors");
+  auto errors = trace_findings(s, "net.external_errors");
   REQUIRE(errors.size() == 1);
   CHECK(errors[0].evidence["host"] == "audit.example.net");
   CHECK(errors[0].evidence["error_rate"].get<double>() == doctest::Approx(1.0 / 3).epsilon(0.01));
-  CHECK(findings(s, "net.slow_external_call").empty());  // every host is fast
+  CHECK(trace_findings(s, "net.slow_external_call").empty());  // every host is fast
 }
 
 TEST_CASE("orphans and clock skew are counted and reported, not fatal") {
@@ -334,27 +340,28 @@ TEST_CASE("orphans and clock skew are counted and reported, not fatal") {
 }
 
 TEST_CASE("bad input: a clear message with where and what was expected") {
-  CHECK(read_error("").find("empty") != std::string::npos);
-  CHECK(read_error("{\"items\": [1]}").find("not a trace") != std::string::npos);
-  CHECK(read_error("[1, 2]").find("wrong type") != std::string::npos);
-  CHECK(read_error("{\"resourceSpans\": [ {\"scopeSpans\": [ }").find("invalid JSON") != std::string::npos);
+  CHECK(trace_read_error("").find("empty") != std::string::npos);
+  CHECK(trace_read_error("{\"items\": [1]}").find("not a trace") != std::string::npos);
+  CHECK(trace_read_error("[1, 2]").find("wrong type") != std::string::npos);
+  CHECK(trace_read_error("{\"resourceSpans\": [ {\"scopeSpans\": [ }").find("invalid JSON") !=
+        std::string::npos);
   // Found by the fuzzer: a document that fails stage 1 has no position to report.
-  CHECK(read_error("{\"resourceSpans\": [ eSpans\": [ }\n").find("invalid JSON") != std::string::npos);
-  std::string truncated = read_error("{\"data\": [{\"traceID\": \"ab\", \"spans\": [");
+  CHECK(trace_read_error("{\"resourceSpans\": [ eSpans\": [ }\n").find("invalid JSON") != std::string::npos);
+  std::string truncated = trace_read_error("{\"data\": [{\"traceID\": \"ab\", \"spans\": [");
   CHECK(truncated.find("truncated") != std::string::npos);
   CHECK(truncated.find("input.json") == 0);
   // Ids of any text are read (test_traces_ids.cpp); an empty trace id is still refused.
-  std::string bad_id = read_error(
+  std::string bad_id = trace_read_error(
       R"({"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"","spanId":"1112131415161718"}]}]}]})");
   CHECK(bad_id.find("empty traceId") != std::string::npos);
   CHECK(bad_id.find("input.json:1:") == 0);  // one request on one line: where is its line
   for (const char* file :
        {"bad_truncated.jsonl", "bad_invalid.json", "bad_not_a_trace.json", "bad_trace_id.json"}) {
     CAPTURE(file);
-    CHECK_THROWS_AS(read_traces(fixture_path(file), [](const RawSpan&) {}), ReadError);
+    CHECK_THROWS_AS(read_traces(trace_fixture(file), [](const RawSpan&) {}), ReadError);
   }
   try {
-    read_traces(fixture_path("bad_truncated.jsonl"), [](const RawSpan&) {});
+    read_traces(trace_fixture("bad_truncated.jsonl"), [](const RawSpan&) {});
   } catch (const ReadError& e) {
     CHECK(e.message.find("bad_truncated.jsonl:2:") != std::string::npos);
     CHECK(e.message.find("truncated") != std::string::npos);
@@ -422,30 +429,30 @@ TEST_CASE("JSON Lines larger than the read chunk: lines across chunk boundaries 
 }
 
 TEST_CASE("CLI: must-hold verdicts, schema-valid reports, exit codes") {
-  auto n1 = test::diagnose_json({"--traces", fixture_path("otlp_n_plus_one.json"), "--traces",
-                                 fixture_path("otlp_n_plus_one_base64.json")});
+  auto n1 = test::diagnose_json({"--traces", trace_fixture("otlp_n_plus_one.json"), "--traces",
+                                 trace_fixture("otlp_n_plus_one_base64.json")});
   CHECK(n1.schema_errors.empty());
   CHECK(n1.exit_code == 0);
   CHECK(n1.report["verdict"]["category"] == "database");
   CHECK(test::findings_of(n1.report, "db.n_plus_one").size() == 1);
   CHECK(n1.report["run"]["window_s"] == 0);
 
-  auto net = test::diagnose_json({"--traces", fixture_path("jaeger_slow_dependency.json")});
+  auto net = test::diagnose_json({"--traces", trace_fixture("jaeger_slow_dependency.json")});
   CHECK(net.report["verdict"]["category"] == "network");
   CHECK(net.report["verdict"]["headline"].get<std::string>().find("api.payments-provider.com") !=
         std::string::npos);
 
-  auto code = test::diagnose_json({"--traces", fixture_path("jsonl_code_hotspot.jsonl")});
+  auto code = test::diagnose_json({"--traces", trace_fixture("jsonl_code_hotspot.jsonl")});
   CHECK(code.report["verdict"]["category"] == "code");
   CHECK(code.report["verdict"]["headline"].get<std::string>().find("ReportBuilder.build") !=
         std::string::npos);
 
-  auto healthy = test::diagnose_json({"--traces", fixture_path("zipkin_healthy.json"), "--fail-on", "low"});
+  auto healthy = test::diagnose_json({"--traces", trace_fixture("zipkin_healthy.json"), "--fail-on", "low"});
   CHECK(healthy.exit_code == 0);
   CHECK(healthy.report["verdict"]["category"] == "none");
   CHECK_FALSE(healthy.report["breakdowns"].empty());
 
-  auto bad = test::diagnose_json({"--traces", fixture_path("bad_truncated.jsonl")});
+  auto bad = test::diagnose_json({"--traces", trace_fixture("bad_truncated.jsonl")});
   CHECK(bad.exit_code == 3);
   CHECK(bad.schema_errors.empty());
   CHECK(bad.report["probes"][0]["status"] == "error");
@@ -500,14 +507,14 @@ TEST_CASE("reader fix: Zipkin v1 is refused by name (exit 3), not read as v2") {
       R"([{"traceId":"00000000000000aa","id":"00000000000000ab","name":"get","timestamp":1,"duration":5,
     "annotations":[{"timestamp":1,"value":"sr","endpoint":{"serviceName":"web","ipv4":"10.0.0.1"}}],
     "binaryAnnotations":[{"key":"http.path","value":"/a","endpoint":{"serviceName":"web"}}]}])";
-  CHECK(read_error(v1).find("Zipkin v1") != std::string::npos);
+  CHECK(trace_read_error(v1).find("Zipkin v1") != std::string::npos);
   std::string only_binary = R"([{"traceId":"00000000000000aa","id":"00000000000000ab","name":"get",
     "binaryAnnotations":[{"key":"lc","value":"x"}]}])";
-  CHECK(read_error(only_binary).find("Zipkin v1") != std::string::npos);
+  CHECK(trace_read_error(only_binary).find("Zipkin v1") != std::string::npos);
   // v2 annotations (timestamp + value, no endpoint) are fine.
   std::string v2 = R"([{"traceId":"00000000000000aa","id":"00000000000000ab","name":"get","timestamp":1,
     "duration":5,"annotations":[{"timestamp":2,"value":"wire send"}]}])";
-  CHECK(read_error(v2).empty());
+  CHECK(trace_read_error(v2).empty());
   auto run = test::run({test::chokepoint_bin(), "diagnose", "--traces", "-", "--format", "json"}, v1);
   CHECK(run.exit_code == 3);
   CHECK(run.out.find("Zipkin v1") != std::string::npos);
@@ -516,12 +523,12 @@ TEST_CASE("reader fix: Zipkin v1 is refused by name (exit 3), not read as v2") {
 TEST_CASE("reader fix: a truncated pretty-printed file is located by line and column where it ends") {
   std::string doc =
       "{\n  \"data\": [\n    {\n      \"traceID\": \"ab\",\n      \"spans\": [\n        {\"spanID\"";
-  std::string message = read_error(doc);
+  std::string message = trace_read_error(doc);
   CHECK(message.find("truncated") != std::string::npos);
   // Line 6, just after its last character (column 18): not "1: byte 0".
   CHECK(message.find("input.json:6:18:") == 0);
   std::string invalid = "{\n  \"resourceSpans\": [\n    {\"scopeSpans\": 12 }\n  ]\n}";
-  CHECK(read_error(invalid).find("input.json:") == 0);
+  CHECK(trace_read_error(invalid).find("input.json:") == 0);
 }
 
 namespace {
@@ -539,7 +546,7 @@ size_t bar_of_rank(const json& bins, double requests, double p) {
 TEST_CASE("per route, a latency histogram: counts add up to the requests, p50 and p95 in their bars") {
   const std::string captures = test::source_dir() + "/tests/workloads/node/captures/";
   for (const std::string& file :
-       {fixture_path("otlp_n_plus_one.json"), fixture_path("jaeger_slow_dependency.json"),
+       {trace_fixture("otlp_n_plus_one.json"), trace_fixture("jaeger_slow_dependency.json"),
         captures + "slow_third_party.otlp.jsonl", captures + "orm_n_plus_one.otlp.jsonl"}) {
     CAPTURE(file);
     auto run = test::diagnose_json({"--traces", file});
@@ -570,3 +577,5 @@ TEST_CASE("per route, a latency histogram: counts add up to the requests, p50 an
   auto varied = test::diagnose_json({"--traces", captures + "slow_third_party.otlp.jsonl"});
   CHECK(varied.report["breakdowns"][0]["latency_histogram"].size() > 5);
 }
+
+}  // namespace test_traces

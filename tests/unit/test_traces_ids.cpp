@@ -14,13 +14,19 @@
 #include "traces_support.hpp"
 
 using namespace cp;
+
+// This file's names (cp::traces's among them) stay in it when a unity build compiles
+// it together with other tests.
+namespace test_traces_ids {
+
 using namespace cp::traces;
+using cp::traces::Format;  // not cp::Format, the report formats
 
 namespace {
 
 using test::assemble_text;
-constexpr auto findings = test::trace_findings;
-constexpr auto read_error = test::trace_read_error;
+using test::trace_findings;
+using test::trace_read_error;
 
 // One request: GET /orders (100 ms) runs six user lookups one after another (12 ms each), ids as
 // given. Times in microseconds from the request's start.
@@ -134,7 +140,7 @@ void check_lookups_diagnosed(const Snapshot& s) {
   CHECK(r.requests == kRequests);
   CHECK(r.database_ms / r.requests == doctest::Approx(kLookups * 12));  // 72 of the 100 ms
   CHECK(r.database_ms / r.request_ms == doctest::Approx(0.72));
-  auto n1 = findings(s, "db.n_plus_one");
+  auto n1 = trace_findings(s, "db.n_plus_one");
   REQUIRE(n1.size() == 1);
   CHECK(n1[0].evidence["query"] == "SELECT * FROM users WHERE id = $1");
   CHECK(n1[0].evidence["route"] == "/orders");
@@ -286,19 +292,21 @@ TEST_CASE("text ids: hex and base64 ids are decoded as before, empty ids keep th
 
 TEST_CASE("text ids: still refused — an empty trace id, and an id that is neither a string nor a number") {
   std::string empty_trace =
-      read_error(R"([{"traceId":"","id":"span-root","name":"x","timestamp":1,"duration":2}])");
+      trace_read_error(R"([{"traceId":"","id":"span-root","name":"x","timestamp":1,"duration":2}])");
   CHECK(empty_trace.find("empty traceId") != std::string::npos);
   CHECK(empty_trace.find("input.json:1:") == 0);
   CHECK(empty_trace.find(": byte ") != std::string::npos);
   std::string jaeger_empty =
-      read_error(R"({"data":[{"spans":[{"traceID":"","spanID":"s"}],"processes":{}}]})");
+      trace_read_error(R"({"data":[{"spans":[{"traceID":"","spanID":"s"}],"processes":{}}]})");
   CHECK(jaeger_empty.find("empty traceId") != std::string::npos);
   for (const char* id : {"true", "{}", "[\"a\"]", "null"}) {
     CAPTURE(id);
     std::string otlp_doc = fmt::format(
         R"({{"resourceSpans":[{{"scopeSpans":[{{"spans":[{{"traceId":"t","spanId":{}}}]}}]}}]}})", id);
-    CHECK(read_error(otlp_doc).find("wrong type") != std::string::npos);
+    CHECK(trace_read_error(otlp_doc).find("wrong type") != std::string::npos);
     std::string zipkin_doc = fmt::format(R"([{{"traceId":"t","id":"s","parentId":{}}}])", id);
-    CHECK(read_error(zipkin_doc).find("wrong type") != std::string::npos);
+    CHECK(trace_read_error(zipkin_doc).find("wrong type") != std::string::npos);
   }
 }
+
+}  // namespace test_traces_ids

@@ -14,33 +14,30 @@
 #include "traces_support.hpp"
 
 using namespace cp;
-using test::TSpan;
-using test::otlp_spans;
-using test::kInternal;
-using test::kServer;
 using test::kClient;
+using test::kInternal;
 using test::kProducer;
+using test::kServer;
+using test::otlp_spans;
+using test::TSpan;
+
+// This file's names (cp::traces's among them) stay in it when a unity build compiles
+// it together with other tests.
+namespace test_traces_requests {
+
 using namespace cp::traces;
 
 namespace {
-
-
-Snapshot assemble_docs(const std::vector<std::string>& docs) {
-  Assembler a;
-  for (const auto& d : docs)
-    read_traces_buffer("inline", d.data(), d.size(), [&](const RawSpan& s) { a.add(s); });
-  return a.finish();
-}
 
 // `requests` traces of one shape, each built by `make(trace, first_id)`.
 Snapshot requests_of(int requests, const std::function<std::vector<TSpan>(int)>& make) {
   std::vector<std::string> docs;
   for (int t = 1; t <= requests; ++t) docs.push_back(otlp_spans(make(t), t));
-  return assemble_docs(docs);
+  return test::assemble_docs(docs);
 }
 
-constexpr auto judged = test::judge_traces;
-constexpr auto findings = test::trace_findings;
+using test::judge_traces;
+using test::trace_findings;
 
 const Route& route(const Snapshot& s, const std::string& name) {
   for (const auto& r : s.routes)
@@ -76,7 +73,7 @@ std::vector<TSpan> fan_out(int width, bool ids = true) {
 
 // Every finding's time per request stays within its route's p99.
 void check_within_p99(const Snapshot& s) {
-  for (const auto& f : judged(s).findings) {
+  for (const auto& f : judge_traces(s).findings) {
     if (!f.evidence.contains("time_per_request_ms") || !f.evidence.contains("route")) continue;
     for (const auto& r : s.routes)
       if (r.route == f.evidence["route"] && r.service == f.evidence.value("entry_service", r.service)) {
@@ -94,17 +91,17 @@ TEST_CASE("must hold: the same ten calls, serial and concurrent, get different a
   auto capped = requests_of(20, [](int) { return fan_out(3, false); });
   auto unbounded = requests_of(20, [](int) { return fan_out(10, false); });
 
-  auto s = findings(serial, "net.repeated_external_call");
+  auto s = trace_findings(serial, "net.repeated_external_call");
   REQUIRE(s.size() == 1);
   CHECK(s[0].evidence["shape"] == "serial");
   CHECK(s[0].evidence["host"] == "quotes.example:8080");
   CHECK(s[0].evidence["time_per_request_ms"].get<double>() == doctest::Approx(300).epsilon(0.01));
 
-  CHECK(findings(serial, "net.capped_concurrency").empty());
+  CHECK(trace_findings(serial, "net.capped_concurrency").empty());
 
-  CHECK(findings(capped, "net.repeated_external_call").empty());
-  CHECK(findings(capped, "net.sequential_external_calls").empty());
-  auto c = findings(capped, "net.capped_concurrency");
+  CHECK(trace_findings(capped, "net.repeated_external_call").empty());
+  CHECK(trace_findings(capped, "net.sequential_external_calls").empty());
+  auto c = trace_findings(capped, "net.capped_concurrency");
   REQUIRE(c.size() == 1);
   CHECK(c[0].evidence["concurrency"] == 3);
   CHECK(c[0].evidence["host"] == "quotes.example:8080");
@@ -113,8 +110,8 @@ TEST_CASE("must hold: the same ten calls, serial and concurrent, get different a
   CHECK(c[0].evidence["summed_ms_per_request"].get<double>() == doctest::Approx(300).epsilon(0.01));
   CHECK(c[0].title.find("at most 3 at a time") != std::string::npos);
 
-  CHECK(findings(unbounded, "net.capped_concurrency").empty());
-  CHECK(findings(unbounded, "net.repeated_external_call").empty());
+  CHECK(trace_findings(unbounded, "net.capped_concurrency").empty());
+  CHECK(trace_findings(unbounded, "net.repeated_external_call").empty());
   CHECK(route(unbounded, "/quotes").external_ms / 20 == doctest::Approx(30).epsilon(0.02));
   for (const auto* snap : {&serial, &capped, &unbounded}) check_within_p99(*snap);
 }
@@ -123,14 +120,14 @@ TEST_CASE("#22: calls to one endpoint that differ only by an id are an N+1 API c
   for (int width : {3, 10}) {
     CAPTURE(width);
     auto snap = requests_of(20, [&](int) { return fan_out(width); });
-    auto n1 = findings(snap, "net.repeated_external_call");
+    auto n1 = trace_findings(snap, "net.repeated_external_call");
     REQUIRE(n1.size() == 1);
     CHECK(n1[0].evidence["call"] == "GET quotes.example:8080/quote/{id}");
     CHECK(n1[0].evidence["distinct_urls"] == 10);
     CHECK(n1[0].evidence["shape"] == (width == 3 ? "capped" : "concurrent"));
     CHECK(n1[0].title.find("N+1 API call") != std::string::npos);
     // The fix is a batch, not more concurrency: no capped-concurrency finding for it.
-    CHECK(findings(snap, "net.capped_concurrency").empty());
+    CHECK(trace_findings(snap, "net.capped_concurrency").empty());
     check_within_p99(snap);
   }
 }
@@ -153,7 +150,7 @@ TEST_CASE("must hold: an N+1 whose parent span is missing is found, under a stan
   });
   CHECK(snap.orphans == 200);
   CHECK(snap.orphan_groups == 10);
-  auto n1 = findings(snap, "db.n_plus_one");
+  auto n1 = trace_findings(snap, "db.n_plus_one");
   REQUIRE(n1.size() == 1);
   CHECK(n1[0].evidence["query"] == "SELECT * FROM items WHERE id = $1");
   CHECK(n1[0].evidence["repetitions_per_request"] == 20);
@@ -188,19 +185,20 @@ TEST_CASE(
   auto r = route(cpu, "/price");
   CHECK(r.code_ms / r.request_ms > 0.9);
   CHECK(r.external_ms == 0);
-  auto code = findings(cpu, "code.self_time_hotspot");
+  auto code = trace_findings(cpu, "code.self_time_hotspot");
   REQUIRE(code.size() == 1);
   CHECK(code[0].evidence["service"] == "pricing");
   CHECK(code[0].evidence["span"] == "GET /compute");
   CHECK(code[0].component == "traces:pricing");
-  CHECK(findings(cpu, "net.slow_external_call").empty());  // the callee is in the trace: not a dependency
-  CHECK(judged(cpu).attribution.at(Category::code) > 0.9);
+  CHECK(
+      trace_findings(cpu, "net.slow_external_call").empty());  // the callee is in the trace: not a dependency
+  CHECK(judge_traces(cpu).attribution.at(Category::code) > 0.9);
 
   auto db = requests_of(20, callee(true));
-  auto j = judged(db);
+  auto j = judge_traces(db);
   CHECK(j.attribution.at(Category::database) > 0.85);
-  CHECK(findings(db, "code.self_time_hotspot").empty());
-  CHECK(findings(db, "net.slow_external_call").empty());
+  CHECK(trace_findings(db, "code.self_time_hotspot").empty());
+  CHECK(trace_findings(db, "net.slow_external_call").empty());
   // The time is counted once: critical paths add up to the requests' duration.
   auto rd = route(db, "/price");
   CHECK(rd.database_ms + rd.cache_ms + rd.external_ms + rd.network_ms + rd.code_ms ==
@@ -227,12 +225,12 @@ TEST_CASE("must hold: a proxy timeout names the service under the proxy") {
     };
   });
   // The proxy gave up (the messenger): no finding blames its call; the time is where it went.
-  CHECK(findings(snap, "net.external_errors").empty());
+  CHECK(trace_findings(snap, "net.external_errors").empty());
   CHECK(snap.externals.size() == 1);
   CHECK(snap.externals[0].consumed_by == "reports/render");
   REQUIRE(route(snap, "/report").timeouts.size() >= 1);
   CHECK(route(snap, "/report").timeouts[0].locus_service == "reports");
-  auto code = findings(snap, "code.self_time_hotspot");
+  auto code = trace_findings(snap, "code.self_time_hotspot");
   REQUIRE(code.size() == 1);
   CHECK(code[0].evidence["service"] == "reports");
   CHECK(code[0].evidence["span"] == "render");
@@ -253,7 +251,7 @@ TEST_CASE("thresholds relative to the request: 30 statements taking most of a 50
                        {{"db.system", "mysql"}, {"db.statement", "SELECT name FROM tags WHERE id = ?"}}});
     return spans;
   });
-  auto n1 = findings(snap, "db.n_plus_one");
+  auto n1 = trace_findings(snap, "db.n_plus_one");
   REQUIRE(n1.size() == 1);
   CHECK(n1[0].evidence["time_per_request_ms"].get<double>() < 50);
   CHECK(n1[0].evidence["request_share"].get<double>() > 0.8);
@@ -275,11 +273,11 @@ TEST_CASE(
                        {{"db.system", "redis"}, {"db.statement", fmt::format("get user:{}", i)}}});
     return spans;
   });
-  auto n1 = findings(snap, "db.n_plus_one");
+  auto n1 = trace_findings(snap, "db.n_plus_one");
   REQUIRE(n1.size() == 1);
   CHECK(n1[0].evidence["datastore"] == "redis");
   CHECK(n1[0].title.find("Cache N+1") != std::string::npos);
-  CHECK(findings(snap, "db.repeated_identical_query").empty());  // 25 different keys
+  CHECK(trace_findings(snap, "db.repeated_identical_query").empty());  // 25 different keys
 
   auto same = requests_of(10, [](int) {
     std::vector<TSpan> spans = {{"1", "", "GET /me", "api", kServer, 0, 60, {{"http.route", "/me"}}}};
@@ -295,7 +293,7 @@ TEST_CASE(
            {{"db.system", "postgresql"}, {"db.statement", "SELECT * FROM accounts WHERE id = 7"}}});
     return spans;
   });
-  auto identical = findings(same, "db.repeated_identical_query");
+  auto identical = trace_findings(same, "db.repeated_identical_query");
   REQUIRE(identical.size() == 1);
   CHECK(identical[0].evidence["repetitions_per_request"] == 6);
   CHECK(identical[0].evidence["saved_per_request_ms"].get<double>() == doctest::Approx(40).epsilon(0.01));
@@ -317,7 +315,7 @@ TEST_CASE("Zipkin shared spans: the server half is under the client half, its ch
     {"traceId":"00000000000000a1","id":"0000000000000004","parentId":"0000000000000001","name":"untimed","kind":"CLIENT",
      "localEndpoint":{"serviceName":"web"}}
   ])";
-  auto snap = assemble_docs({doc});
+  auto snap = test::assemble_docs({doc});
   CHECK(snap.shared_merged == 1);
   CHECK(snap.duplicates == 0);
   CHECK(snap.untimed == 1);
@@ -328,7 +326,7 @@ TEST_CASE("Zipkin shared spans: the server half is under the client half, its ch
   CHECK(r.database_ms == doctest::Approx(75));
   CHECK(r.network_ms == doctest::Approx(10));  // 5 ms before the server half started, 5 after it ended
   CHECK(r.code_ms == doctest::Approx(15));     // web 10, cart 5
-  auto notes = judged(snap).notes;
+  auto notes = judge_traces(snap).notes;
   CHECK(std::any_of(notes.begin(), notes.end(),
                     [](auto& n) { return n.find("no start or no duration") != std::string::npos; }));
 }
@@ -362,7 +360,7 @@ TEST_CASE("an untimed span is left out, its children hang under the nearest time
     {"traceId":"00000000000000b1","id":"0000000000000003","parentId":"0000000000000002","name":"get /b","kind":"SERVER",
      "timestamp":1010000,"duration":80000,"localEndpoint":{"serviceName":"api"}}
   ])";
-  auto snap = assemble_docs({doc});
+  auto snap = test::assemble_docs({doc});
   CHECK(snap.untimed == 1);
   CHECK(snap.orphans == 0);
   CHECK(snap.requests == 1);
@@ -405,13 +403,13 @@ TEST_CASE("#22: flat parent links — calls beside the span that covers them are
     spans.insert(spans.end(), sql.begin(), sql.end());
     return spans;
   });
-  auto n1 = findings(snap, "db.n_plus_one");
+  auto n1 = trace_findings(snap, "db.n_plus_one");
   REQUIRE(n1.size() == 1);
   CHECK(n1[0].evidence["parent"] == "process_action.action_controller");
   CHECK(n1[0].evidence["shape"] == "serial");
   const Route& r = route(snap, "/books");
   CHECK(r.database_ms / r.request_ms > 0.8);  // not "100 % own code" of the covering span
-  CHECK(findings(snap, "code.self_time_hotspot").empty());
+  CHECK(trace_findings(snap, "code.self_time_hotspot").empty());
 }
 
 TEST_CASE(
@@ -429,8 +427,8 @@ TEST_CASE(
       spans.insert(spans.end(), sql.begin(), sql.end());
       return spans;
     });
-    CHECK(findings(snap, "db.repeated_identical_query").empty());
-    CHECK(findings(snap, "db.n_plus_one").size() == 1);
+    CHECK(trace_findings(snap, "db.repeated_identical_query").empty());
+    CHECK(trace_findings(snap, "db.n_plus_one").size() == 1);
   }
   // Literal values known equal are the same parameters.
   auto same = requests_of(5, [](int) {
@@ -439,8 +437,8 @@ TEST_CASE(
     spans.insert(spans.end(), sql.begin(), sql.end());
     return spans;
   });
-  CHECK(findings(same, "db.repeated_identical_query").size() == 1);
-  CHECK(findings(same, "db.n_plus_one").empty());
+  CHECK(trace_findings(same, "db.repeated_identical_query").size() == 1);
+  CHECK(trace_findings(same, "db.n_plus_one").empty());
 }
 
 TEST_CASE(
@@ -451,10 +449,10 @@ TEST_CASE(
     spans.insert(spans.end(), sql.begin(), sql.end());
     return spans;
   });
-  auto low = findings(cheap, "db.n_plus_one");
+  auto low = trace_findings(cheap, "db.n_plus_one");
   REQUIRE(low.size() == 1);
   CHECK(low[0].severity == Severity::low);
-  CHECK(judged(cheap).findings.size() == 1);
+  CHECK(judge_traces(cheap).findings.size() == 1);
   // Its id depends on what it is (route, statement), not on how often or how fast it ran: a baseline
   // from another run recognizes it.
   auto other_run = requests_of(3, [](int) {
@@ -463,7 +461,7 @@ TEST_CASE(
     spans.insert(spans.end(), sql.begin(), sql.end());
     return spans;
   });
-  auto again = findings(other_run, "db.n_plus_one");
+  auto again = trace_findings(other_run, "db.n_plus_one");
   REQUIRE(again.size() == 1);
   CHECK(again[0].id == low[0].id);
 
@@ -485,7 +483,7 @@ TEST_CASE(
     }
     return spans;
   });
-  auto n1 = findings(concurrent, "db.n_plus_one");
+  auto n1 = trace_findings(concurrent, "db.n_plus_one");
   REQUIRE(n1.size() == 1);
   CHECK(n1[0].evidence["shape"] == "concurrent");
   CHECK(n1[0].evidence["repetitions_per_request"] == 12);
@@ -522,7 +520,7 @@ TEST_CASE("#22: network inside the trace — a slow link names its callee and ca
         {"5", "4", "GET /stock/:id", "stock", kServer, 256.5, 2, {{"http.route", "/stock/:id"}}},
     };
   });
-  auto link = findings(snap, "net.link_latency");
+  auto link = trace_findings(snap, "net.link_latency");
   REQUIRE(link.size() == 1);
   CHECK(link[0].evidence["caller"] == "cart");
   CHECK(link[0].evidence["callee"] == "pricing");
@@ -576,7 +574,7 @@ TEST_CASE("#22: conventions — Zipkin local spans, PDO prepare/execute, MongoDB
                      {{"messaging.system", "kafka"}, {"messaging.destination.name", "orders"}}});
     return spans;
   });
-  auto n1 = findings(snap, "db.n_plus_one");
+  auto n1 = trace_findings(snap, "db.n_plus_one");
   REQUIRE(n1.size() == 1);
   CHECK(n1[0].evidence["query"] == "SELECT * FROM users WHERE id = $1");
   CHECK(n1[0].evidence["repetitions_per_request"] == 6);  // the prepares are counted with their executes
@@ -602,7 +600,7 @@ TEST_CASE(
     spans.push_back({"d1", "1", "sql.query", "driver", kInternal, 260, 30});
     return spans;
   });
-  auto n1 = findings(snap, "db.n_plus_one");
+  auto n1 = trace_findings(snap, "db.n_plus_one");
   REQUIRE(n1.size() == 1);
   CHECK(n1[0].evidence["datastore"] == "redis");
   CHECK(n1[0].evidence["repetitions_per_request"] == 10);
@@ -611,3 +609,5 @@ TEST_CASE(
   CHECK(r.database_ms / r.request_ms > 0.09);  // the local sql.query span
   CHECK(r.external_ms == 0);
 }
+
+}  // namespace test_traces_requests

@@ -17,6 +17,11 @@
 #include "util/self.hpp"
 
 using namespace cp;
+
+// This file's names (cp::traces's among them) stay in it when a unity build compiles
+// it together with other tests.
+namespace test_traces_self {
+
 using namespace cp::traces;
 
 namespace {
@@ -190,3 +195,5 @@ TEST_CASE("traces: the clock-skew note says between hosts only when the spans na
   CHECK(s.spans_without_host == 0);
   CHECK(s.skewed == 1);
 }
+
+}  // namespace test_traces_self

@@ -16,20 +16,12 @@
 #include "traces_support.hpp"
 
 using namespace cp;
-using test::TSpan;
-using test::otlp_spans;
-using test::kServer;
 using test::kClient;
+using test::kServer;
+using test::otlp_spans;
+using test::TSpan;
 
 namespace {
-
-
-traces::Snapshot assemble(const std::vector<std::string>& docs) {
-  traces::Assembler a;
-  for (const auto& d : docs)
-    traces::read_traces_buffer("inline", d.data(), d.size(), [&](const traces::RawSpan& s) { a.add(s); });
-  return a.finish();
-}
 
 TSpan lookup(int i, const std::string& parent, double start, double dur = 4) {
   return {
@@ -100,22 +92,23 @@ namespace {
 // The slow scan of issue #23: one client, one 200 ms scan after another for 10 s, beside a cheap
 // lookup. The same numbers as pg_stat_statements reads them and as the client spans show them.
 constexpr const char* kScan = "SELECT * FROM orders WHERE note LIKE $1";
-constexpr const char* kLookup = "SELECT * FROM customers WHERE id = $1";
+constexpr const char* kCustomerLookup = "SELECT * FROM customers WHERE id = $1";
 
 pg::Snapshot pg_window(double scan_calls, double scan_ms, double lookup_calls, double window_s) {
   pg::Snapshot s;
   s.database = "shop";
   s.window_s = window_s;
   s.statements = {{1, kScan, scan_calls, scan_calls, scan_calls * scan_ms},
-                  {2, kLookup, lookup_calls, lookup_calls, lookup_calls * 0.2}};
+                  {2, kCustomerLookup, lookup_calls, lookup_calls, lookup_calls * 0.2}};
   return s;
 }
 
 traces::Snapshot traces_window(double scan_calls, double scan_ms, double lookup_calls, double window_s) {
   traces::Snapshot s;
   s.window_s = window_s;
-  s.statements = {{kScan, "postgresql", false, scan_calls, scan_calls * scan_ms, {}, "shop", scan_calls},
-                  {kLookup, "postgresql", false, lookup_calls, lookup_calls * 0.2, {}, "shop", lookup_calls}};
+  s.statements = {
+      {kScan, "postgresql", false, scan_calls, scan_calls * scan_ms, {}, "shop", scan_calls},
+      {kCustomerLookup, "postgresql", false, lookup_calls, lookup_calls * 0.2, {}, "shop", lookup_calls}};
   return s;
 }
 
@@ -173,7 +166,7 @@ TEST_CASE("window thresholds: the slow scan from assembled spans is judged as pg
           197,
           {{"db.system", "postgresql"}, {"db.statement", "SELECT * FROM orders WHERE note LIKE '%x%'"}}}},
         t));
-  auto snap = assemble(docs);
+  auto snap = test::assemble_docs(docs);
   CHECK(snap.window_s == doctest::Approx(9.999).epsilon(0.001));
   auto slow = test::trace_findings(snap, "db.slow_query");
   REQUIRE(slow.size() == 1);
@@ -205,7 +198,7 @@ TEST_CASE("window edges: requests cut at the window's end form no route and no f
   // Two requests still in flight when the window closed: their lookups arrived, their root not.
   docs.push_back(otlp_spans(order_request(30 * 200.0 + 50, false), 31));
   docs.push_back(otlp_spans(order_request(30 * 200.0 + 90, false), 32));
-  auto snap = assemble(docs);
+  auto snap = test::assemble_docs(docs);
   auto j = test::judge_traces(snap);
   CHECK(!has_route(j, "(missing span)"));
   CHECK(has_route(j, "/orders"));
@@ -225,7 +218,7 @@ TEST_CASE("window edges: more cut requests than the floor, all at the edges, are
   std::vector<std::string> docs;
   for (int t = 1; t <= 30; ++t) docs.push_back(otlp_spans(order_request(t * 200.0), t));
   for (int t = 0; t < 8; ++t) docs.push_back(otlp_spans(order_request(31 * 200.0 + t * 10, false), 40 + t));
-  auto snap = assemble(docs);
+  auto snap = test::assemble_docs(docs);
   double rootless = 0;
   for (const auto& r : snap.routes)
     if (r.route == "(missing span)") {
@@ -242,10 +235,10 @@ TEST_CASE("window edges: a service that never emits its root keeps its diagnosis
   SUBCASE("alone in the input") {
     std::vector<std::string> docs;
     for (int t = 1; t <= 20; ++t) docs.push_back(otlp_spans(order_request(t * 200.0, false), t));
-    auto j = test::judge_traces(assemble(docs));
+    auto j = test::judge_traces(test::assemble_docs(docs));
     CHECK(has_route(j, "(missing span)"));
     CHECK(has_note(j, "the root span of 20 requests never arrived"));
-    auto n1 = test::trace_findings(assemble(docs), "db.n_plus_one");
+    auto n1 = test::trace_findings(test::assemble_docs(docs), "db.n_plus_one");
     REQUIRE(n1.size() == 1);
     CHECK(n1[0].evidence["requests"] == 20);
   }
@@ -255,7 +248,7 @@ TEST_CASE("window edges: a service that never emits its root keeps its diagnosis
       docs.push_back(otlp_spans(
           {{"1", "", "GET /health", "gateway", kServer, t * 200.0, 5, {{"http.route", "/health"}}}}, t));
     for (int t = 0; t < 10; ++t) docs.push_back(otlp_spans(order_request(1000 + t * 400.0, false), 100 + t));
-    auto j = test::judge_traces(assemble(docs));
+    auto j = test::judge_traces(test::assemble_docs(docs));
     CHECK(has_route(j, "(missing span)"));
     CHECK(!has_note(j, "lost their root span"));
   }
@@ -264,7 +257,7 @@ TEST_CASE("window edges: a service that never emits its root keeps its diagnosis
 TEST_CASE("window edges: a handful of rootless requests stay under min_rootless_requests (configurable)") {
   std::vector<std::string> docs;
   for (int t = 1; t <= 4; ++t) docs.push_back(otlp_spans(order_request(t * 200.0, false), t));
-  auto snap = assemble(docs);
+  auto snap = test::assemble_docs(docs);
   CHECK(test::trace_findings(snap, "db.n_plus_one").empty());
   Settings settings;
   settings.probe_options["traces"]["min_rootless_requests"] = 4;

@@ -9,6 +9,11 @@
 #include "json_schema.hpp"
 
 using namespace cp::test;
+
+// This file's names (json is nlohmann::json here) stay in it when a unity build compiles it
+// together with other tests.
+namespace test_trust_gate {
+
 using nlohmann::json;
 
 namespace {
@@ -230,3 +235,5 @@ TEST_CASE("no bottleneck on too little data: confidence says how much was measur
   CHECK(half.report["verdict"]["headline"].get<std::string>().find("redis could not examine") !=
         std::string::npos);
 }
+
+}  // namespace test_trust_gate

@@ -21,6 +21,11 @@
 #include "render/render.hpp"
 
 using namespace cp::test;
+
+// This file's names (json is nlohmann::json here) stay in it when a unity build compiles it
+// together with other tests.
+namespace test_trust_inputs {
+
 using nlohmann::json;
 
 namespace {
@@ -331,3 +336,5 @@ TEST_CASE("connect samples that failed: a note says how many succeeded and why t
   REQUIRE(r.report["probes"][0]["notes"].size() == 1);
   CHECK(r.report["probes"][0]["notes"][0] == none.notes[0]);
 }
+
+}  // namespace test_trust_inputs

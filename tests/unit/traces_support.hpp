@@ -22,7 +22,8 @@ struct TSpan {
   bool error = false;
 };
 
-// Hand-made spans (OTLP kinds) and one OTLP/JSON document of them, one resourceSpans per span (its service), all in `trace`.
+// Hand-made spans (OTLP kinds) and one OTLP/JSON document of them, one resourceSpans per span (its service),
+// all in `trace`.
 inline std::string otlp_spans(const std::vector<TSpan>& spans, int trace = 1) {
   std::string out = R"({"resourceSpans":[)";
   for (size_t i = 0; i < spans.size(); ++i) {
@@ -43,10 +44,17 @@ inline std::string otlp_spans(const std::vector<TSpan>& spans, int trace = 1) {
   return out + "]}";
 }
 
-
 inline traces::Snapshot assemble_text(const std::string& text) {
   traces::Assembler a;
   traces::read_traces_buffer("inline", text.data(), text.size(), [&](const traces::RawSpan& s) { a.add(s); });
+  return a.finish();
+}
+
+// Several OTLP/JSON documents (one per trace, say) assembled as one input.
+inline traces::Snapshot assemble_docs(const std::vector<std::string>& docs) {
+  traces::Assembler a;
+  for (const auto& d : docs)
+    traces::read_traces_buffer("inline", d.data(), d.size(), [&](const traces::RawSpan& s) { a.add(s); });
   return a.finish();
 }
 

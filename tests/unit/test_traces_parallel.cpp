@@ -20,11 +20,11 @@ using namespace cp::traces;
 
 namespace {
 
-std::string source_dir() {
+std::string reader_source_dir() {
   return CHOKEPOINT_SOURCE_DIR;
 }
 
-std::string write_temp(const std::string& name, const std::string& text) {
+std::string reader_temp_file(const std::string& name, const std::string& text) {
   auto dir = std::filesystem::temp_directory_path() / fmt::format("chokepoint-reader-{}", getpid());
   std::filesystem::create_directories(dir);
   std::string path = (dir / name).string();
@@ -84,7 +84,7 @@ Reading read_piped(const std::string& text, const ReadOptions& options) {
 // from a buffer, a file and a pipe.
 void check_same_at_any_thread_count(const std::string& label, const std::string& text) {
   CAPTURE(label);
-  std::string path = write_temp("parallel.jsonl", text);
+  std::string path = reader_temp_file("parallel.jsonl", text);
   Reading buffer_one = read_with([&](const SpanSink& sink) { return read_traces_buffer(label, text.data(), text.size(), sink); });
   Reading file_one = read_with([&](const SpanSink& sink) { return read_traces(path, sink); });
   Reading pipe_one = read_piped(text, {});
@@ -102,7 +102,7 @@ void check_same_at_any_thread_count(const std::string& label, const std::string&
   }
 }
 
-std::string slurp(const std::string& path) {
+std::string reader_slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream ss;
   ss << in.rdbuf();
@@ -113,9 +113,9 @@ std::string slurp(const std::string& path) {
 
 TEST_CASE("parallel JSON Lines: the recorded captures read the same at any thread count") {
   size_t files = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(source_dir() + "/tests/workloads/node/captures")) {
+  for (const auto& entry : std::filesystem::directory_iterator(reader_source_dir() + "/tests/workloads/node/captures")) {
     if (entry.path().extension() != ".jsonl") continue;
-    std::string text = slurp(entry.path().string());
+    std::string text = reader_slurp(entry.path().string());
     check_same_at_any_thread_count(entry.path().filename().string(), text);
     ++files;
   }
@@ -123,7 +123,7 @@ TEST_CASE("parallel JSON Lines: the recorded captures read the same at any threa
 }
 
 TEST_CASE("parallel JSON Lines: broken files fail with the line-by-line reader's message") {
-  std::string capture = slurp(source_dir() + "/tests/workloads/node/captures/fanout_serial.otlp.jsonl");
+  std::string capture = reader_slurp(reader_source_dir() + "/tests/workloads/node/captures/fanout_serial.otlp.jsonl");
   std::vector<std::string> lines;
   std::istringstream in(capture);
   for (std::string line; std::getline(in, line);) lines.push_back(line);

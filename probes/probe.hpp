@@ -28,6 +28,9 @@ struct Target {
   std::vector<std::string> specs;
   std::string name;
   std::vector<std::string> secrets;  // scrubbed from every message the probe returns
+  // Values of the flags that modify this kind's targets (TargetFlag::modifies), in the order given:
+  // {"--match", "{namespace=\"shop\"}"}. Like `specs`, never kept beyond collection.
+  std::vector<std::pair<std::string, std::string>> options;
 
   // The one value of a flag that does not gather.
   const std::string& spec() const { return specs.front(); }
@@ -81,6 +84,8 @@ struct Judgement {
   std::string too_little;
   // Measurements the scaling advice reads (src/core/advice.cpp); empty when the probe has none.
   LeverInputs levers;
+  // A fleet source's instances and what it could not examine (src/core/fleet.cpp judges them).
+  std::optional<Fleet> fleet;
   // What other probes' findings may rest on: statement timings, process stalls (reconcile.cpp).
   CrossCheck crosscheck;
 };
@@ -103,6 +108,12 @@ struct TargetFlag {
   // Every use of the flag is one input of a single target (a trace's spans may be spread over
   // several files), not a target each.
   bool gathers = false;
+  // Not a target: a setting of every target of this kind (--match, --prometheus-header).
+  bool modifies = false;
+  // A modifier whose value after the first ':' is a secret (a header's value).
+  bool secret_value = false;
+  // Checks a modifier's value; throws UsageError when it cannot be one.
+  std::function<void(const std::string&)> check = {};
 };
 
 struct ProbeKind {

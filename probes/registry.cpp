@@ -7,6 +7,7 @@
 #include "probes/otlp/probe.hpp"
 #include "probes/pgbouncer/probe.hpp"
 #include "probes/postgres/probe.hpp"
+#include "probes/prometheus/probe.hpp"
 #include "probes/redis/probe.hpp"
 #include "probes/traces/probe.hpp"
 
@@ -16,7 +17,7 @@ namespace cp {
 const std::vector<ProbeKind>& probe_kinds() {
   static const std::vector<ProbeKind> kinds = {
       postgres_probe(), pgbouncer_probe(), redis_probe(), http_probe(),
-      traces_probe(),   otlp_probe(),      host_probe(),
+      traces_probe(),   otlp_probe(),      host_probe(),  prometheus_probe(),
   };
   return kinds;
 }

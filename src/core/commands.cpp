@@ -94,11 +94,47 @@ const TargetFlag* find_target_flag(std::string_view flag, const ProbeKind*& kind
 
 // One target per flag given, but one for all uses of a gathering flag (after the others); each
 // probe validates its own inputs.
+// A modifier's value as a secret: what follows the first ':' ("Authorization: Bearer x" -> "Bearer x").
+std::string modifier_secret(const std::string& value) {
+  size_t colon = value.find(':');
+  if (colon == std::string::npos) return value;
+  size_t start = value.find_first_not_of(" \t", colon + 1);
+  return start == std::string::npos ? "" : value.substr(start);
+}
+
+// Gives every target of a modifier's kind the modifier's value; a modifier without such a target
+// is a usage error.
+void apply_modifiers(std::vector<Target>& targets, const std::vector<TargetArg>& modifiers) {
+  for (const auto& m : modifiers) {
+    const ProbeKind* kind = nullptr;
+    const TargetFlag* flag = find_target_flag(m.flag, kind);
+    if (flag->check) flag->check(m.value);
+    bool applied = false;
+    for (auto& t : targets) {
+      if (t.kind != kind->name) continue;
+      t.options.emplace_back(m.flag, m.value);
+      if (flag->secret_value) {
+        std::string secret = modifier_secret(m.value);
+        if (!secret.empty()) t.secrets.push_back(std::move(secret));
+      }
+      applied = true;
+    }
+    if (!applied)
+      throw UsageError(fmt::format("{} applies to {} targets: give {} too", m.flag, kind->name,
+                                   kind->flags.front().flag));
+  }
+}
+
 std::vector<Target> resolve_targets(const std::vector<TargetArg>& given) {
   std::vector<Target> single, gathered;
+  std::vector<TargetArg> modifiers;
   for (const auto& a : given) {
     const ProbeKind* kind = nullptr;
     const TargetFlag* flag = find_target_flag(a.flag, kind);
+    if (flag->modifies) {
+      modifiers.push_back(a);
+      continue;
+    }
     auto same_flag = [&](const Target& t) { return t.flag == a.flag; };
     auto it = std::find_if(gathered.begin(), gathered.end(), same_flag);
     if (flag->gathers && it != gathered.end()) {
@@ -112,6 +148,7 @@ std::vector<Target> resolve_targets(const std::vector<TargetArg>& given) {
     (flag->gathers ? gathered : single).push_back(std::move(t));
   }
   for (auto& t : gathered) single.push_back(std::move(t));
+  apply_modifiers(single, modifiers);
   for (auto& t : single) t.name = find_probe_kind(t.kind)->describe(t.flag, t.specs, t.secrets);
   return single;
 }

@@ -9,6 +9,7 @@
 
 #include "core/advice.hpp"
 #include "core/error.hpp"
+#include "core/fleet.hpp"
 #include "core/ranker.hpp"
 #include "core/reconcile.hpp"
 #include "util/cpus.hpp"
@@ -151,6 +152,7 @@ Evidence collect_evidence(const std::vector<Target>& targets, double window_s, u
   for (auto& t : threads) t.join();
   for (auto& e : ev.entries) {
     e.target.specs.clear();  // never kept beyond collection
+    e.target.options.clear();
     e.target.secrets.clear();
   }
   ev.run.duration_ms = ms_since(start);
@@ -231,8 +233,9 @@ Report judge_evidence(const Evidence& ev, const Settings& settings) {
         apply_rule_settings(j.findings, target_settings);
         for (auto& f : j.findings) {
           f.probe = e.target.kind;
-          f.target = e.target.name;
+          if (f.target.empty()) f.target = e.target.name;  // a fleet's findings name their instance
         }
+        if (j.fleet) merge_fleet(r.fleet, std::move(*j.fleet));
         pr.notes = std::move(j.notes);
         for (auto& f : j.findings) r.findings.push_back(std::move(f));
         for (auto& m : j.metrics) r.metrics.push_back(std::move(m));
@@ -269,6 +272,7 @@ Report judge_evidence(const Evidence& ev, const Settings& settings) {
   r.ranking = std::move(ranking.entries);
   r.verdict = std::move(ranking.verdict);
   r.advice = advise(levers, r, settings);
+  summarize_fleet(r);
   return r;
 }
 

@@ -195,6 +195,29 @@ struct Advice {
   std::string target;
 };
 
+// One instance a fleet source (--prometheus) examined: a pod's container, a node, a database, a
+// cache, a pool, an HTTP dependency. Its findings carry `target` = `name`.
+struct FleetInstance {
+  std::string name;  // "pod shop/checkout-7d9f8-abcde/app", "postgres 10.0.0.7:9187" …
+  std::string kind;  // container | host | postgres | redis | pgbouncer | http
+  std::map<std::string, std::string> labels;  // the series' identifying labels
+  std::optional<Category> category;           // its worst finding's category; none: no finding
+  std::optional<Severity> severity;           // its worst finding's severity
+  std::vector<std::string> findings;          // ids, worst first
+  std::string top;                            // its worst finding's title
+};
+
+// What a fleet source examined and how (src/core/fleet.cpp fills the per-instance judgement).
+struct Fleet {
+  std::string source;  // the redacted URL(s) of the query API
+  std::string at;      // RFC 3339 end of the judged window
+  double range_s = 0;  // the PromQL range each expression aggregated over
+  int queries = 0;     // queries sent (bounded: independent of the number of instances)
+  std::vector<FleetInstance> instances;                 // worst first
+  std::map<Category, int> instances_by_category;        // instances whose worst finding is of it
+  std::vector<std::string> not_examined;                // families (and why) not judged
+};
+
 struct Report {
   RunInfo run;
   std::vector<TargetRef> targets;
@@ -207,6 +230,7 @@ struct Report {
   json breakdowns = json::array();  // per-route time tables (traces), rendered as tables
   std::vector<Series> series;       // what live probes sampled through the window
   Gate gate;
+  std::optional<Fleet> fleet;  // present when a fleet source (--prometheus) was examined
 };
 
 }  // namespace cp

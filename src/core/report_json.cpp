@@ -309,6 +309,53 @@ std::optional<RankEntry> rank_entry_from_json(const json& je) {
   return e;
 }
 
+json fleet_to_json(const Fleet& f) {
+  json instances = json::array();
+  for (const auto& i : f.instances)
+    instances.push_back({{"name", i.name},
+                         {"kind", i.kind},
+                         {"labels", i.labels},
+                         {"category", i.category ? json(to_string(*i.category)) : json(nullptr)},
+                         {"severity", i.severity ? json(to_string(*i.severity)) : json(nullptr)},
+                         {"findings", i.findings},
+                         {"top", i.top}});
+  json by_category = json::object();
+  for (Category c : kCategories) {
+    auto it = f.instances_by_category.find(c);
+    by_category[std::string(to_string(c))] = it == f.instances_by_category.end() ? 0 : it->second;
+  }
+  return {{"source", f.source},           {"at", f.at},
+          {"range_s", f.range_s},         {"queries", f.queries},
+          {"instances_examined", f.instances.size()},
+          {"instances_by_category", by_category},
+          {"not_examined", f.not_examined}, {"instances", instances}};
+}
+
+Fleet fleet_from_json(const json& j) {
+  Fleet f;
+  f.source = redact_url(j.value("source", ""));
+  f.at = j.value("at", "");
+  f.range_s = j.value("range_s", 0.0);
+  f.queries = j.value("queries", 0);
+  for (const auto& n : j.value("not_examined", json::array()))
+    if (n.is_string()) f.not_examined.push_back(n.get<std::string>());
+  for (const auto& ji : j.value("instances", json::array())) {
+    FleetInstance i;
+    i.name = ji.value("name", "");
+    i.kind = ji.value("kind", "");
+    for (const auto& [k, v] : ji.value("labels", json::object()).items())
+      if (v.is_string()) i.labels[k] = v.get<std::string>();
+    if (ji.contains("category") && ji["category"].is_string()) i.category = category_from_string(ji["category"].get<std::string>());
+    if (ji.contains("severity") && ji["severity"].is_string()) i.severity = severity_from_string(ji["severity"].get<std::string>());
+    for (const auto& id : ji.value("findings", json::array()))
+      if (id.is_string()) i.findings.push_back(id.get<std::string>());
+    i.top = ji.value("top", "");
+    if (i.category) ++f.instances_by_category[*i.category];
+    f.instances.push_back(std::move(i));
+  }
+  return f;
+}
+
 }  // namespace
 
 json report_to_json(const Report& r) {
@@ -337,6 +384,7 @@ json report_to_json(const Report& r) {
   doc["series"] = json::array();
   for (const auto& s : r.series) doc["series"].push_back(series_to_json(s));
   doc["gate"] = gate_to_json(r);
+  if (r.fleet) doc["fleet"] = fleet_to_json(*r.fleet);
   return doc;
 }
 
@@ -365,6 +413,7 @@ Report report_from_json(const json& doc) {
   r.breakdowns = doc.value("breakdowns", json::array());
   for (const auto& js : doc.value("series", json::array())) r.series.push_back(series_from_json(js));
   r.verdict = verdict_from_json(doc.value("verdict", json::object()));
+  if (doc.contains("fleet") && doc["fleet"].is_object()) r.fleet = fleet_from_json(doc["fleet"]);
   return r;
 }
 

@@ -1,0 +1,225 @@
+#include "probes/prometheus/instances.hpp"
+
+#include <fmt/format.h>
+
+#include "probes/prometheus/queries.hpp"
+
+namespace cp::prom {
+
+std::string instance_key(const std::string& family, const std::map<std::string, std::string>& labels) {
+  std::string key;
+  const FamilySpec* f = find_family(family);
+  if (!f) return key;
+  for (auto k : f->keys) {
+    auto it = labels.find(std::string(k));
+    key += (key.empty() ? "" : "\x1f") + (it == labels.end() ? std::string() : it->second);
+  }
+  return key;
+}
+
+std::string instance_name(const std::string& family, const std::map<std::string, std::string>& labels) {
+  auto label = [&](const char* k) {
+    auto it = labels.find(k);
+    return it == labels.end() ? std::string() : it->second;
+  };
+  if (family == "container") {
+    std::string name = "pod " + label("namespace") + "/" + label("pod");
+    return label("container").empty() ? name : name + "/" + label("container");
+  }
+  if (family == "host") return "node " + label("instance");
+  return family + " " + label("instance");
+}
+
+Results::Results(const Snapshot& snap) {
+  for (const auto& q : snap.queries) {
+    if (q.status != "ok") continue;
+    auto& samples = by_query_[q.id];
+    std::string family(family_of(q.id));
+    for (const auto& s : q.result) samples.emplace(instance_key(family, s.labels), &s);
+  }
+}
+
+bool Results::has(const std::string& id) const {
+  return by_query_.count(id) > 0;
+}
+
+std::optional<double> Results::value(const std::string& id, const std::string& key) const {
+  auto q = by_query_.find(id);
+  if (q == by_query_.end()) return std::nullopt;
+  auto it = q->second.find(key);
+  if (it == q->second.end()) return std::nullopt;
+  return it->second->value;
+}
+
+std::optional<double> Results::value(const std::string& id, const std::string& key, const std::string& label,
+                                     const std::string& label_value) const {
+  std::optional<double> sum;
+  for (const Sample* s : samples(id, key)) {
+    auto it = s->labels.find(label);
+    if (it != s->labels.end() && it->second == label_value) sum = sum.value_or(0) + s->value;
+  }
+  return sum;
+}
+
+std::vector<const Sample*> Results::samples(const std::string& id, const std::string& key) const {
+  std::vector<const Sample*> out;
+  auto q = by_query_.find(id);
+  if (q == by_query_.end()) return out;
+  auto [from, to] = q->second.equal_range(key);
+  for (auto it = from; it != to; ++it) out.push_back(it->second);
+  return out;
+}
+
+std::map<std::string, std::map<std::string, std::string>> Results::instances(const std::string& family) const {
+  std::map<std::string, std::map<std::string, std::string>> out;
+  const FamilySpec* f = find_family(family);
+  if (!f) return out;
+  for (const auto& [id, samples] : by_query_) {
+    if (family_of(id) != family) continue;
+    for (const auto& [key, s] : samples) {
+      if (out.count(key)) continue;
+      std::map<std::string, std::string> labels;
+      for (auto k : f->keys)
+        if (auto it = s->labels.find(std::string(k)); it != s->labels.end()) labels.emplace(it->first, it->second);
+      out.emplace(key, std::move(labels));
+    }
+  }
+  return out;
+}
+
+namespace {
+
+void put(std::map<std::string, double>& m, const std::string& name, std::optional<double> v, double scale = 1) {
+  if (v) m[name] = *v * scale;
+}
+
+void put_pressure(host::Snapshot& s, const std::string& name, std::optional<double> v) {
+  if (v) s.pressure_avg10[name] = *v;
+}
+
+}  // namespace
+
+host::Snapshot container_snapshot(const Results& r, const std::string& key, const std::string& name,
+                                  double range_s) {
+  host::Snapshot s;
+  s.target = name;
+  s.cgroup_path = name.substr(name.find(' ') + 1);  // "shop/checkout-7d9f8-abcde/app"
+  s.hostname = s.cgroup_path;
+  s.cgroup_version = "cAdvisor";
+  s.window_s = range_s;
+  auto quota = r.value("container.cpu_quota", key), period = r.value("container.cpu_period", key);
+  if (quota && *quota > 0) {
+    s.cpu_limit = {"limited", *quota, period && *period > 0 ? *period : 100000, "container_spec_cpu_quota"};
+  } else if (quota) {
+    s.cpu_limit = {"no_limit", std::nullopt, 100000, "container_spec_cpu_quota is unset"};
+  } else {
+    s.cpu_limit.source = r.has("container.cpu_quota") ? "no container_spec_cpu_quota for this container"
+                                                      : "no container_spec_cpu_quota series";
+  }
+  put(s.cgroup_end, "nr_periods", r.value("container.cpu_periods", key));
+  put(s.cgroup_end, "nr_throttled", r.value("container.cpu_throttled_periods", key));
+  put(s.cgroup_end, "throttled_usec", r.value("container.cpu_throttled_seconds", key), 1e6);
+  put(s.cgroup_end, "usage_usec", r.value("container.cpu_usage_seconds", key), 1e6);
+  // cAdvisor's own OOM counter when it is there, else kube-state-metrics' OOM-killed restarts.
+  auto ooms = r.value("container.oom_events", key);
+  if (!ooms || *ooms <= 0) ooms = r.value("container.oom_restarts", key).value_or(ooms.value_or(0));
+  put(s.cgroup_end, "oom_kill", ooms);
+  auto limit = r.value("container.memory_limit", key);
+  if (limit && *limit > 0) s.memory_limit_bytes = *limit;
+  s.memory_usage_bytes = r.value("container.memory_working_set", key).value_or(0);
+  put_pressure(s, "cgroup.cpu.some", r.value("container.cpu_pressure", key));
+  put_pressure(s, "cgroup.memory.some", r.value("container.memory_pressure", key));
+  put_pressure(s, "cgroup.memory.full", r.value("container.memory_pressure_full", key));
+  return s;
+}
+
+host::Snapshot node_snapshot(const Results& r, const std::string& key, const std::string& name, double range_s) {
+  host::Snapshot s;
+  s.target = name;
+  s.hostname = name.substr(name.find(' ') + 1);
+  s.window_s = range_s;
+  s.cpus = r.value("host.cpus", key).value_or(0);
+  s.ticks_per_s = 100;
+  for (const Sample* sample : r.samples("host.cpu_seconds", key))
+    if (auto mode = sample->labels.find("mode"); mode != sample->labels.end())
+      s.host_end["cpu_" + mode->second] += sample->value * s.ticks_per_s;
+  if (auto running = r.value("host.procs_running", key)) s.run_queue = {*running};
+  put(s.host_end, "TcpExtListenDrops", r.value("host.listen_drops", key));
+  put(s.host_end, "TcpExtListenOverflows", r.value("host.listen_overflows", key));
+  put(s.host_end, "TcpRetransSegs", r.value("host.retrans_segs", key));
+  put(s.host_end, "TcpOutSegs", r.value("host.out_segs", key));
+  put(s.host_end, "vm_oom_kill", r.value("host.oom_kill", key));
+  put(s.host_end, "vm_pswpin", r.value("host.swap_in", key));
+  put(s.host_end, "vm_pswpout", r.value("host.swap_out", key));
+  put_pressure(s, "host.cpu.some", r.value("host.cpu_pressure", key));
+  put_pressure(s, "host.memory.some", r.value("host.memory_pressure", key));
+  put_pressure(s, "host.memory.full", r.value("host.memory_pressure_full", key));
+  return s;
+}
+
+pg::Snapshot postgres_snapshot(const Results& r, const std::string& key, const std::string& name,
+                               double range_s) {
+  pg::Snapshot s;
+  s.database = name.substr(name.find(' ') + 1);
+  s.window_s = range_s;
+  s.hypopg = true;  // not asked: no index is suggested from exporter metrics
+  auto setting = [&](const char* id, const char* setting) {
+    if (auto v = r.value(id, key)) s.settings[setting] = fmt::format("{}", *v);
+  };
+  setting("postgres.max_connections", "max_connections");
+  setting("postgres.reserved_connections", "superuser_reserved_connections");
+  put(s.database_end, "xact_commit", r.value("postgres.xact_commit", key));
+  put(s.database_end, "xact_rollback", r.value("postgres.xact_rollback", key));
+  put(s.database_end, "blks_hit", r.value("postgres.blks_hit", key));
+  put(s.database_end, "blks_read", r.value("postgres.blks_read", key));
+  put(s.database_end, "deadlocks", r.value("postgres.deadlocks", key));
+  put(s.database_end, "sessions", r.value("postgres.sessions_opened", key));
+  if (!r.has("postgres.sessions")) return s;
+  // One sample: each state's peak over the window (the exporter's counts are per database and state).
+  pg::ActivitySample peak;
+  for (const Sample* sample : r.samples("postgres.sessions", key)) {
+    auto state = sample->labels.count("state") ? sample->labels.at("state") : "";
+    int n = static_cast<int>(sample->value + 0.5);
+    peak.total += n;
+    if (state == "active") peak.active += n;
+    if (state == "idle") peak.idle += n;
+    if (state.rfind("idle in transaction", 0) == 0) peak.idle_in_transaction += n;
+  }
+  // Sessions idle in a transaction: the exporter gives their count and the oldest transaction's age.
+  double age = std::max(r.value("postgres.max_tx_duration", key, "state", "idle in transaction").value_or(0),
+                        r.value("postgres.max_tx_duration", key, "state", "idle in transaction (aborted)")
+                            .value_or(0));
+  for (int i = 0; i < peak.idle_in_transaction; ++i) {
+    pg::Session ses;
+    ses.pid = i + 1;
+    ses.state = "idle in transaction";
+    ses.xact_age_s = ses.state_age_s = age;
+    peak.sessions.push_back(std::move(ses));
+  }
+  s.activity.push_back(std::move(peak));
+  return s;
+}
+
+redis::Snapshot redis_snapshot(const Results& r, const std::string& key, double range_s) {
+  redis::Snapshot s;
+  s.window_s = range_s;
+  s.slowlog_available = false;
+  auto put_info = [&](const char* id, const char* info) {
+    if (auto v = r.value(id, key)) s.info_end[info] = fmt::format("{}", *v);
+  };
+  put_info("redis.hits", "keyspace_hits");
+  put_info("redis.misses", "keyspace_misses");
+  put_info("redis.evicted_keys", "evicted_keys");
+  put_info("redis.rejected_connections", "rejected_connections");
+  put_info("redis.commands", "total_commands_processed");
+  put_info("redis.connected_clients", "connected_clients");
+  put_info("redis.blocked_clients", "blocked_clients");
+  put_info("redis.maxclients", "maxclients");
+  put_info("redis.fragmentation", "mem_fragmentation_ratio");
+  put_info("redis.used_memory", "used_memory");
+  put_info("redis.used_memory_rss", "used_memory_rss");
+  put_info("redis.maxmemory", "maxmemory");
+  return s;
+}
+
+}  // namespace cp::prom

@@ -1,0 +1,6 @@
+#pragma once
+#include "probes/probe.hpp"
+
+namespace cp {
+ProbeKind prometheus_probe();
+}

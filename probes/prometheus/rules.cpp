@@ -1,0 +1,112 @@
+#include "probes/prometheus/rules.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "probes/host/rules.hpp"
+#include "probes/postgres/rules.hpp"
+#include "probes/prometheus/instances.hpp"
+#include "probes/prometheus/queries.hpp"
+#include "probes/redis/rules.hpp"
+#include "util/time.hpp"
+
+namespace cp::prom {
+
+namespace {
+
+// One instance judged by the direct probe's rules.
+Judgement judge_instance(const std::string& family, const Results& r, const std::string& key,
+                         const std::map<std::string, std::string>& labels, const std::string& name,
+                         double range_s, const Settings& settings) {
+  Target t;
+  t.kind = family;
+  t.name = name;
+  if (family == "container") return host::judge(container_snapshot(r, key, name, range_s), t, settings);
+  if (family == "host") return host::judge(node_snapshot(r, key, name, range_s), t, settings);
+  if (family == "postgres") return pg::judge(postgres_snapshot(r, key, name, range_s), t, settings);
+  // The Redis rules name a server "redis:" + its address (what redis_exporter's instance is).
+  t.name = labels.count("instance") ? labels.at("instance") : name;
+  return redis::judge(redis_snapshot(r, key, range_s), t, settings);
+}
+
+// What a finding of the fleet says beyond the direct probe's: which instance, with which labels.
+void name_instance(Finding& f, const std::string& name, const std::string& kind,
+                   const std::map<std::string, std::string>& labels) {
+  f.target = name;
+  f.id = make_finding_id(f.rule, f.id + "@" + name);
+  f.evidence["instance"] = name;
+  f.evidence["instance_kind"] = kind;
+  f.evidence["instance_labels"] = labels;
+  f.evidence["measured_by"] = "prometheus";
+}
+
+// What could not be judged, and why: families without series, failed queries, engine warnings,
+// and signals that are coarser through an exporter than from the server itself.
+std::vector<std::string> fleet_notes(const Snapshot& s, const Results& r, Fleet& fleet) {
+  std::vector<std::string> notes = s.notes;
+  for (const auto& f : families())
+    if (!r.has(std::string(f.presence)))
+      fleet.not_examined.push_back(fmt::format("{}: no {} series{} in the window", f.kind, f.exporter,
+                                               s.match.empty() ? "" : " matching " + s.match));
+  std::set<std::string> warnings;
+  for (const auto& q : s.queries) {
+    if (q.status != "ok") notes.push_back(fmt::format("{} could not be judged: {} ({})", q.id, q.error, q.expr));
+    warnings.insert(q.warnings.begin(), q.warnings.end());
+  }
+  for (const auto& w : warnings) notes.push_back("the engine warned: " + w);
+  if (r.has("postgres.up"))
+    notes.push_back(
+        "postgres (through postgres_exporter): connections, idle transactions, cache hits and deadlocks are "
+        "judged; lock waits (who blocks whom), statements and indexes need --postgres on the server itself");
+  if (r.has("redis.commands"))
+    notes.push_back("redis (through redis_exporter): counters are judged; slow commands and round trips need "
+                    "--redis on the server itself");
+  return notes;
+}
+
+}  // namespace
+
+Judgement judge(const Snapshot& s, const Target& target, const Settings& settings) {
+  (void)target;
+  Judgement j;
+  Results r(s);
+  Fleet fleet;
+  fleet.source = s.source;
+  fleet.at = rfc3339_utc(s.at);
+  fleet.range_s = s.range_s;
+  fleet.queries = s.requests;
+  for (const auto& family : families()) {
+    std::string kind(family.kind);
+    if (!r.has(std::string(family.presence))) continue;
+    for (const auto& [key, labels] : r.instances(kind)) {
+      std::string name = instance_name(kind, labels);
+      Judgement one = judge_instance(kind, r, key, labels, name, s.range_s, settings);
+      for (auto& f : one.findings) {
+        name_instance(f, name, kind, labels);
+        j.findings.push_back(std::move(f));
+      }
+      fleet.instances.push_back({name, kind, labels, std::nullopt, std::nullopt, {}, ""});
+    }
+  }
+  j.notes = fleet_notes(s, r, fleet);
+  if (fleet.instances.empty()) {
+    j.measured = 0;
+    j.too_little = "no instance of any family chokepoint judges had series in the window";
+  }
+  j.metrics.push_back({"fleet.instances", static_cast<double>(fleet.instances.size()), "instances",
+                       {{"target", s.source}}});
+  j.metrics.push_back({"fleet.queries", static_cast<double>(fleet.queries), "requests", {{"target", s.source}}});
+  j.fleet = std::move(fleet);
+  return j;
+}
+
+RuleDeclarations rule_declarations() {
+  RuleDeclarations d = host::rule_declarations().judged_only();
+  for (const auto& other : {pg::rule_declarations(), redis::rule_declarations()})
+    for (auto id : other.judged) d.judged.push_back(id);
+  return d;
+}
+
+}  // namespace cp::prom

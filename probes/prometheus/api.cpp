@@ -65,7 +65,8 @@ void read_query_answer(const Answer& a, QueryResult& out) {
       Sample sample;
       sample.value = sample_value(s.at("value"));
       if (std::isnan(sample.value)) continue;
-      for (const auto& [k, v] : s.value("metric", json::object()).items())
+      const json metric = s.value("metric", json::object());
+      for (const auto& [k, v] : metric.items())
         if (v.is_string()) sample.labels[k] = v.get<std::string>();
       out.result.push_back(std::move(sample));
     }

@@ -343,7 +343,8 @@ Fleet fleet_from_json(const json& j) {
     FleetInstance i;
     i.name = ji.value("name", "");
     i.kind = ji.value("kind", "");
-    for (const auto& [k, v] : ji.value("labels", json::object()).items())
+    const json labels = ji.value("labels", json::object());
+    for (const auto& [k, v] : labels.items())
       if (v.is_string()) i.labels[k] = v.get<std::string>();
     if (ji.contains("category") && ji["category"].is_string()) i.category = category_from_string(ji["category"].get<std::string>());
     if (ji.contains("severity") && ji["severity"].is_string()) i.severity = severity_from_string(ji["severity"].get<std::string>());

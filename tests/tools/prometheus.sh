@@ -126,7 +126,7 @@ start() {
   rm -rf "$P"
   local k keep
   keep=$(mktemp "$DIR/env.XXXXXX")
-  grep -v -E "^($(echo $PROM_KEYS | tr ' ' '|'))=" "$DIR/env" > "$keep" || true
+  grep -v -E "^($(printf %s "$PROM_KEYS" | tr ' \n' '||'))=" "$DIR/env" > "$keep" || true
   cat "$keep" > "$DIR/env"
   rm -f "$keep"
   for k in $PROM_KEYS; do unset "$k"; done
@@ -238,7 +238,7 @@ print("\n".join(bad) if bad or not t else "up")' 2>/dev/null) || state="Promethe
 }
 
 cmd=${1:-}; DIR=${2:-}
-[ -n "$cmd" ] && [ -n "$DIR" ] || die "usage: prometheus.sh start|stop DIR"
+if [ -z "$cmd" ] || [ -z "$DIR" ]; then die "usage: prometheus.sh start|stop DIR"; fi
 case "$cmd" in
   start)
     [ -f "$DIR/env" ] || die "$DIR/env not found: run tests/tools/services.sh start $DIR … first"

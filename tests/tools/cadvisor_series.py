@@ -184,90 +184,107 @@ def extra_pods(rng, n):
     return pods
 
 
+def cfs_counters(rng, c, uptime, n, step):
+    """nr_periods, nr_throttled and throttled seconds of a container's cpu.stat, cumulative."""
+    busy = c["periods_per_s"] >= 10  # a container busy in every period runs exactly 10 /s
+    periods_inc = [0] + [int(round(c["periods_per_s"] * step * (1 if busy else rng.uniform(0.95, 1.05))))
+                         for _ in range(n - 1)]
+    thr_inc = [int(round(p * rng.uniform(*c["throttle"]))) for p in periods_inc]
+    thr_s_inc = [t * rng.uniform(*c["throttle_s"]) for t in thr_inc]
+    ap = int(c["periods_per_s"] * uptime)
+    at = int(ap * sum(c["throttle"]) / 2)
+    ats = at * sum(c["throttle_s"]) / 2
+    periods, throttled, throttled_s = [], [], []
+    for i in range(n):
+        ap += periods_inc[i]
+        at += thr_inc[i]
+        ats += thr_s_inc[i]
+        periods.append(ap)
+        throttled.append(at)
+        throttled_s.append(ats)
+    return periods, throttled, throttled_s
+
+
+def emit_cpu(f, rng, c, lab, uptime, n, step):
+    """The container's CPU families; returns its usage counter (for the pod-level series)."""
+    lo, hi = c["usage"]
+    usage = counter(rng, rng.uniform(lo, hi) * uptime, lambda i: rng.uniform(lo, hi), n, step)
+    periods, throttled, throttled_s = cfs_counters(rng, c, uptime, n, step)
+    f.add("container_cpu_cfs_periods_total", "counter",
+          "Number of elapsed enforcement period intervals.", lab, periods)
+    f.add("container_cpu_cfs_throttled_periods_total", "counter",
+          "Number of throttled period intervals.", lab, throttled)
+    f.add("container_cpu_cfs_throttled_seconds_total", "counter",
+          "Total time duration the container has been throttled.", lab, throttled_s)
+    f.add("container_cpu_usage_seconds_total", "counter",
+          "Cumulative cpu time consumed in seconds.", dict(lab, cpu="total"), usage)
+    if c["quota"]:  # cAdvisor has no quota series for a container without one
+        f.add("container_spec_cpu_quota", "gauge", "CPU quota of the container.", lab, [c["quota"]] * n)
+    f.add("container_spec_cpu_period", "gauge", "CPU period of the container.", lab, [100000] * n)
+    f.add("container_spec_cpu_shares", "gauge", "CPU share of the container.", lab, [c["shares"]] * n)
+    return usage
+
+
+def emit_memory(f, rng, c, lab, ooms, n):
+    """The container's memory families; returns its working set (for the pod-level series)."""
+    if c["limit"]:
+        base = c["limit"] * c["mem_frac"]
+        near_limit = c["mem_frac"] > 0.9  # search: 96.5..97.5 %, the others +-2 %
+        wss = [int(base * (rng.uniform(0.965, 0.975) / 0.97 if near_limit else rng.uniform(0.98, 1.02)))
+               for _ in range(n)]
+        wss = [min(w, c["limit"] - MiB) for w in wss]
+    else:
+        wss = [int(c["wss_fixed"] * rng.uniform(0.98, 1.02)) for _ in range(n)]
+    f.add("container_memory_working_set_bytes", "gauge", "Current working set in bytes.", lab, wss)
+    f.add("container_memory_rss", "gauge", "Size of RSS in bytes.", lab, [int(w * 0.9) for w in wss])
+    f.add("container_spec_memory_limit_bytes", "gauge", "Memory limit for the container.", lab,
+          [c["limit"]] * n)
+    f.add("container_oom_events_total", "counter",
+          "Count of out of memory events observed for the container", lab, ooms)
+    return wss
+
+
+def emit_psi(f, rng, c, lab, uptime, n, step):
+    if c["psi_cpu"] is None:
+        return
+    for resource, word, rate in (("cpu", "CPU", c["psi_cpu"]), ("memory", "memory", c["psi_mem"])):
+        f.add(f"container_pressure_{resource}_waiting_seconds_total", "counter",
+              f"Total time duration tasks in the container have waited due to {word} congestion.",
+              lab, counter(rng, rate * uptime, lambda i, r=rate: r * rng.uniform(0.95, 1.05), n, step))
+
+
+def emit_ksm(f, pod, c, uid, restarts, oom_killed, n):
+    lab = {"namespace": pod.ns, "pod": pod.pod, "container": c["name"], "uid": uid,
+           "job": "kube-state-metrics", "instance": "10.244.1.7:8080"}
+    f.add("kube_pod_container_status_restarts_total", "counter",
+          "The number of container restarts per container.", lab, restarts)
+    if oom_killed:
+        f.add("kube_pod_container_status_last_terminated_reason", "gauge",
+              "Describes the last reason the container was in terminated state.",
+              dict(lab, reason="OOMKilled"), [1] * n)
+
+
 def emit_pods(f, rng, pods, times, step, oom_steps):
     n = len(times)
-    ksm = {"job": "kube-state-metrics", "instance": "10.244.1.7:8080"}
     for pod in pods:
         h = container_id("uid", pod.ns, pod.pod)
         uid = f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:32]}"
-        pod_usage = [0.0] * n
-        pod_wss = [0.0] * n
-        for c in pod.containers:
-            lab = {"namespace": pod.ns, "pod": pod.pod, "container": c["name"],
-                   "instance": pod.node, "job": "kubelet", "metrics_path": "/metrics/cadvisor",
-                   "image": c["image"], "name": container_id(pod.ns, pod.pod, c["name"])}
-            uptime = rng.uniform(2 * 3600, 48 * 3600)
-            lo, hi = c["usage"]
-            usage = counter(rng, rng.uniform(lo, hi) * uptime, lambda i: rng.uniform(lo, hi), n, step)
-            periods_inc = [0] + [int(round(c["periods_per_s"] * step * (1 if c["periods_per_s"] >= 10
-                                                                          else rng.uniform(0.95, 1.05))))
-                                 for _ in range(n - 1)]
-            thr_inc = [int(round(p * rng.uniform(*c["throttle"]))) for p in periods_inc]
-            thr_s_inc = [t * rng.uniform(*c["throttle_s"]) for t in thr_inc]
-            p0 = int(c["periods_per_s"] * uptime)
-            t0 = int(p0 * sum(c["throttle"]) / 2)
-            periods, throttled, throttled_s = [], [], []
-            ap, at, ats = p0, t0, t0 * sum(c["throttle_s"]) / 2
-            for i in range(n):
-                ap += periods_inc[i]
-                at += thr_inc[i]
-                ats += thr_s_inc[i]
-                periods.append(ap)
-                throttled.append(at)
-                throttled_s.append(ats)
-            f.add("container_cpu_cfs_periods_total", "counter",
-                  "Number of elapsed enforcement period intervals.", lab, periods)
-            f.add("container_cpu_cfs_throttled_periods_total", "counter",
-                  "Number of throttled period intervals.", lab, throttled)
-            f.add("container_cpu_cfs_throttled_seconds_total", "counter",
-                  "Total time duration the container has been throttled.", lab, throttled_s)
-            f.add("container_cpu_usage_seconds_total", "counter",
-                  "Cumulative cpu time consumed in seconds.", dict(lab, cpu="total"), usage)
-            if c["quota"]:
-                f.add("container_spec_cpu_quota", "gauge", "CPU quota of the container.", lab,
-                      [c["quota"]] * n)
-            f.add("container_spec_cpu_period", "gauge", "CPU period of the container.", lab,
-                  [100000] * n)
-            f.add("container_spec_cpu_shares", "gauge", "CPU share of the container.", lab,
-                  [c["shares"]] * n)
-            if c["limit"]:
-                base = c["limit"] * c["mem_frac"]
-                wss = [int(base * (rng.uniform(0.965, 0.975) / 0.97 if c["mem_frac"] > 0.9
-                                   else rng.uniform(0.98, 1.02))) for _ in range(n)]
-                wss = [min(w, c["limit"] - MiB) for w in wss]
-            else:
-                wss = [int(c["wss_fixed"] * rng.uniform(0.98, 1.02)) for _ in range(n)]
-            f.add("container_memory_working_set_bytes", "gauge",
-                  "Current working set in bytes.", lab, wss)
-            f.add("container_memory_rss", "gauge", "Size of RSS in bytes.", lab,
-                  [int(w * 0.9) for w in wss])
-            f.add("container_spec_memory_limit_bytes", "gauge", "Memory limit for the container.",
-                  lab, [c["limit"]] * n)
-            is_oom = pod.pod == "search-5c6b7-fghij"
-            ooms = [9 + sum(1 for s in oom_steps if s <= i) for i in range(n)] if is_oom else [0] * n
-            f.add("container_oom_events_total", "counter",
-                  "Count of out of memory events observed for the container", lab, ooms)
-            if c["psi_cpu"] is not None:
-                f.add("container_pressure_cpu_waiting_seconds_total", "counter",
-                      "Total time duration tasks in the container have waited due to CPU congestion.",
-                      lab, counter(rng, c["psi_cpu"] * uptime,
-                                   lambda i, r=c["psi_cpu"]: r * rng.uniform(0.95, 1.05), n, step))
-                f.add("container_pressure_memory_waiting_seconds_total", "counter",
-                      "Total time duration tasks in the container have waited due to memory congestion.",
-                      lab, counter(rng, c["psi_mem"] * uptime,
-                                   lambda i, r=c["psi_mem"]: r * rng.uniform(0.95, 1.05), n, step))
-            klab = {"namespace": pod.ns, "pod": pod.pod, "container": c["name"], "uid": uid, **ksm}
-            restarts = [4 + sum(1 for s in oom_steps if s <= i) for i in range(n)] if is_oom else [0] * n
-            f.add("kube_pod_container_status_restarts_total", "counter",
-                  "The number of container restarts per container.", klab, restarts)
-            if is_oom:
-                f.add("kube_pod_container_status_last_terminated_reason", "gauge",
-                      "Describes the last reason the container was in terminated state.",
-                      dict(klab, reason="OOMKilled"), [1] * n)
-            pod_usage = [a + b for a, b in zip(pod_usage, usage)]
-            pod_wss = [a + b for a, b in zip(pod_wss, wss)]
         plab = {"namespace": pod.ns, "pod": pod.pod, "container": "", "instance": pod.node,
                 "job": "kubelet", "metrics_path": "/metrics/cadvisor", "image": "", "name": ""}
+        pod_usage, pod_wss = [0.0] * n, [0] * n
+        for c in pod.containers:
+            lab = dict(plab, container=c["name"], image=c["image"],
+                       name=container_id(pod.ns, pod.pod, c["name"]))
+            uptime = rng.uniform(2 * 3600, 48 * 3600)
+            oom_killed = pod.pod == "search-5c6b7-fghij"
+            kills = [sum(1 for s in oom_steps if s <= i) for i in range(n)] if oom_killed else [0] * n
+            usage = emit_cpu(f, rng, c, lab, uptime, n, step)
+            wss = emit_memory(f, rng, c, lab, [9 + k if oom_killed else 0 for k in kills], n)
+            emit_psi(f, rng, c, lab, uptime, n, step)
+            emit_ksm(f, pod, c, uid, [4 + k if oom_killed else 0 for k in kills], oom_killed, n)
+            pod_usage = [a + b for a, b in zip(pod_usage, usage)]
+            pod_wss = [a + b for a, b in zip(pod_wss, wss)]
+        # The pod's own cgroup, as the kubelet exports it (container=""): a little over the sum.
         f.add("container_cpu_usage_seconds_total", "counter",
               "Cumulative cpu time consumed in seconds.", dict(plab, cpu="total"), pod_usage)
         f.add("container_memory_working_set_bytes", "gauge", "Current working set in bytes.",

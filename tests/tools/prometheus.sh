@@ -118,123 +118,145 @@ pg_stat_statements:
 YAML
 }
 
-start() {
-  # shellcheck disable=SC1091
-  . "$DIR/env"
-  # A directory left by an interrupted run: stop it, forget its addresses, start clean.
+# A directory left by an interrupted run: stop it, forget its addresses in DIR/env.
+reset() {
+  local keep k
   stop_all
   rm -rf "$P"
-  local k keep
   keep=$(mktemp "$DIR/env.XXXXXX")
   grep -v -E "^($(printf %s "$PROM_KEYS" | tr ' \n' '||'))=" "$DIR/env" > "$keep" || true
   cat "$keep" > "$DIR/env"
   rm -f "$keep"
   for k in $PROM_KEYS; do unset "$k"; done
   mkdir -p "$P/data"
+}
 
-  local prefix=${PROM_ROUTE_PREFIX:-}
-  if [ -n "$prefix" ]; then prefix="/${prefix#/}"; prefix=${prefix%/}; fi
-  local node_port prom_port proxy_port pg_exp_port="" small_exp="" big_exp=""
-  node_port=$(pick_port)
-  prom_port=$(pick_port)
-  proxy_port=$(pick_port)
-
-  # node: the collectors a host diagnosis reads (pressure and netstat among them), no others:
-  # the rest only log errors in a container (systemd, udev, hardware) and slow the 1 s scrapes.
-  run node-exporter prometheus-node-exporter --web.listen-address="127.0.0.1:$node_port" \
+# The exporters, each with its scrape job appended to SCRAPE (prometheus.yml's scrape_configs).
+# node: the collectors a host diagnosis reads (pressure and netstat among them), no others: the
+# rest only log errors in a container (systemd, udev, hardware) and slow the 1 s scrapes.
+start_exporters() {
+  NODE_PORT=$(pick_port)
+  run node-exporter prometheus-node-exporter --web.listen-address="127.0.0.1:$NODE_PORT" \
     --collector.disable-defaults --collector.cpu --collector.stat --collector.loadavg \
     --collector.meminfo --collector.vmstat --collector.pressure --collector.netstat \
     --collector.sockstat --collector.netdev --collector.filefd --collector.uname --collector.time
-  local targets="      - targets: ['127.0.0.1:$node_port']"
-  local scrape
-  scrape=$(printf '  - job_name: node\n    static_configs:\n%s\n' "$targets")
-
+  SCRAPE="  - job_name: node
+    static_configs:
+      - targets: ['127.0.0.1:$NODE_PORT']"
   if [ -n "${PG_APP_DSN:-}" ]; then
-    pg_exp_port=$(pick_port)
+    PG_EXP_PORT=$(pick_port)
     pg_queries > "$P/pg_queries.yaml"
     DATA_SOURCE_NAME="$PG_APP_DSN?sslmode=disable" run postgres-exporter prometheus-postgres-exporter \
-      --web.listen-address="127.0.0.1:$pg_exp_port" --extend.query-path="$P/pg_queries.yaml"
-    scrape+=$(printf '\n  - job_name: postgres\n    static_configs:\n      - targets: [%s]\n        labels: {instance: %s}\n' \
-      "'127.0.0.1:$pg_exp_port'" "'127.0.0.1:$PG_PORT'")
+      --web.listen-address="127.0.0.1:$PG_EXP_PORT" --extend.query-path="$P/pg_queries.yaml"
+    SCRAPE+="
+  - job_name: postgres
+    static_configs:
+      - targets: ['127.0.0.1:$PG_EXP_PORT']
+        labels: {instance: '127.0.0.1:$PG_PORT'}"
   fi
   if [ -n "${REDIS_SMALL_PORT:-}" ]; then
-    small_exp=$(pick_port)
-    big_exp=$(pick_port)
+    SMALL_EXP_PORT=$(pick_port)
+    BIG_EXP_PORT=$(pick_port)
     run redis-exporter-small prometheus-redis-exporter -redis.addr "redis://127.0.0.1:$REDIS_SMALL_PORT" \
-      -redis.password "$REDIS_PASSWORD" -web.listen-address "127.0.0.1:$small_exp"
+      -redis.password "$REDIS_PASSWORD" -web.listen-address "127.0.0.1:$SMALL_EXP_PORT"
     run redis-exporter-big prometheus-redis-exporter -redis.addr "redis://127.0.0.1:$REDIS_BIG_PORT" \
-      -web.listen-address "127.0.0.1:$big_exp"
-    scrape+=$(printf '\n  - job_name: redis\n    static_configs:\n')
-    scrape+=$(printf '\n      - targets: [%s]\n        labels: {instance: %s, redis: small}' \
-      "'127.0.0.1:$small_exp'" "'127.0.0.1:$REDIS_SMALL_PORT'")
-    scrape+=$(printf '\n      - targets: [%s]\n        labels: {instance: %s, redis: big}\n' \
-      "'127.0.0.1:$big_exp'" "'127.0.0.1:$REDIS_BIG_PORT'")
+      -web.listen-address "127.0.0.1:$BIG_EXP_PORT"
+    SCRAPE+="
+  - job_name: redis
+    static_configs:
+      - targets: ['127.0.0.1:$SMALL_EXP_PORT']
+        labels: {instance: '127.0.0.1:$REDIS_SMALL_PORT', redis: small}
+      - targets: ['127.0.0.1:$BIG_EXP_PORT']
+        labels: {instance: '127.0.0.1:$REDIS_BIG_PORT', redis: big}"
   fi
+}
 
+# The recorded series, into the storage before Prometheus opens it (the time it took goes to
+# DIR/prom/backfill.log).
+backfill() {
+  local t0
+  t0=$(date +%s%N)
+  python3 "$TOOLS/cadvisor_series.py" --end "$END" --minutes 30 --step 15 \
+    --pods "${PROM_BACKFILL_PODS:-0}" --out "$P/backfill.om" || fail "cadvisor_series.py failed"
+  promtool tsdb create-blocks-from openmetrics "$P/backfill.om" "$P/data" >"$P/backfill.log" 2>&1 ||
+    fail "promtool could not backfill $P/backfill.om"
+  rm -f "$P/backfill.om"
+  echo "prometheus.sh: backfill of $(( ${PROM_BACKFILL_PODS:-0} + 7 )) pods: $(( ($(date +%s%N) - t0) / 1000000 )) ms" >> "$P/backfill.log"
+}
+
+start_prometheus() {
+  local prefix=${PROM_ROUTE_PREFIX:-}
+  if [ -n "$prefix" ]; then prefix="/${prefix#/}"; prefix=${prefix%/}; fi
+  PROM_PORT_=$(pick_port)
+  URL="http://127.0.0.1:$PROM_PORT_$prefix"
   cat > "$P/prometheus.yml" <<YML
 global:
   scrape_interval: 1s
   scrape_timeout: 1s
   evaluation_interval: 1s
 scrape_configs:
-$scrape
+$SCRAPE
 YML
-
-  # The recorded series, into the storage before Prometheus opens it.
-  local end=$(( $(date +%s) - 120 )) t0
-  t0=$(date +%s%N)
-  python3 "$TOOLS/cadvisor_series.py" --end "$end" --minutes 30 --step 15 \
-    --pods "${PROM_BACKFILL_PODS:-0}" --out "$P/backfill.om" || fail "cadvisor_series.py failed"
-  promtool tsdb create-blocks-from openmetrics "$P/backfill.om" "$P/data" >"$P/backfill.log" 2>&1 ||
-    fail "promtool could not backfill $P/backfill.om"
-  rm -f "$P/backfill.om"
-  echo "prometheus.sh: backfill of $(( ${PROM_BACKFILL_PODS:-0} + 7 )) pods: $(( ($(date +%s%N) - t0) / 1000000 )) ms" >> "$P/backfill.log"
-
-  local web=(--web.listen-address="127.0.0.1:$prom_port")
-  [ -n "$prefix" ] && web+=(--web.external-url="http://127.0.0.1:$prom_port$prefix" --web.route-prefix="$prefix")
+  local web=(--web.listen-address="127.0.0.1:$PROM_PORT_")
+  [ -n "$prefix" ] && web+=(--web.external-url="$URL" --web.route-prefix="$prefix")
   run prometheus prometheus --config.file="$P/prometheus.yml" --storage.tsdb.path="$P/data" \
     --storage.tsdb.retention.time=30d "${web[@]}"
-  local url="http://127.0.0.1:$prom_port$prefix"
+}
 
-  wait_port node-exporter "$node_port"
-  [ -n "$pg_exp_port" ] && wait_port postgres-exporter "$pg_exp_port"
-  [ -n "$small_exp" ] && { wait_port redis-exporter-small "$small_exp"; wait_port redis-exporter-big "$big_exp"; }
-  wait_port prometheus "$prom_port"
-
-  # Every target up (each scraped successfully at least once).
+# Every exporter and Prometheus listening, every target up (scraped successfully at least once),
+# the backfilled blocks loaded.
+wait_ready() {
+  wait_port node-exporter "$NODE_PORT"
+  [ -z "$PG_EXP_PORT" ] || wait_port postgres-exporter "$PG_EXP_PORT"
+  [ -z "$SMALL_EXP_PORT" ] || { wait_port redis-exporter-small "$SMALL_EXP_PORT"; wait_port redis-exporter-big "$BIG_EXP_PORT"; }
+  wait_port prometheus "$PROM_PORT_"
   local deadline=$(( $(date +%s) + ${PROM_START_TIMEOUT:-60} )) state=""
   while :; do
-    state=$(curl -fsS "$url/api/v1/targets?state=active" 2>/dev/null | python3 -c '
+    state=$(curl -fsS "$URL/api/v1/targets?state=active" 2>/dev/null | python3 -c '
 import json, sys
 t = json.load(sys.stdin)["data"]["activeTargets"]
 bad = ["{} {}: {} {}".format(x["labels"]["job"], x["scrapeUrl"], x["health"], x["lastError"]) for x in t if x["health"] != "up"]
-print("\n".join(bad) if bad or not t else "up")' 2>/dev/null) || state="Prometheus does not answer on $url"
+print("\n".join(bad) if bad or not t else "up")' 2>/dev/null) || state="Prometheus does not answer on $URL"
     [ "$state" = up ] && break
     [ "$(date +%s)" -lt "$deadline" ] || fail "scrape targets not up after ${PROM_START_TIMEOUT:-60} s: $state"
     kill -0 "$(cat "$P/prometheus.pid")" 2>/dev/null || fail "Prometheus exited"
     sleep 0.5
   done
-  # The backfilled blocks are loaded.
-  curl -fsS "$url/api/v1/query" --data-urlencode \
+  curl -fsS "$URL/api/v1/query" --data-urlencode \
     'query=container_cpu_cfs_periods_total{pod="checkout-7d9f8-abcde",container="checkout"}' \
-    --data-urlencode "time=$end" | grep -q '"pod":"checkout-7d9f8-abcde"' ||
-    fail "the backfilled series are not in Prometheus at $end"
+    --data-urlencode "time=$END" | grep -q '"pod":"checkout-7d9f8-abcde"' ||
+    fail "the backfilled series are not in Prometheus at $END"
+}
 
-  run tenant-proxy python3 "$TOOLS/tenant_proxy.py" --port "$proxy_port" --upstream "$url" --tenant tenant-a
-  wait_port tenant-proxy "$proxy_port"
-
-  env_set PROM_URL "$url"
-  env_set PROM_PORT "$prom_port"
-  env_set NODE_EXPORTER_PORT "$node_port"
-  if [ -n "$pg_exp_port" ]; then env_set PG_EXPORTER_PORT "$pg_exp_port"; fi
-  if [ -n "$small_exp" ]; then
-    env_set REDIS_EXPORTER_PORTS "$small_exp,$big_exp"
-    env_set REDIS_SMALL_EXPORTER_PORT "$small_exp"
-    env_set REDIS_BIG_EXPORTER_PORT "$big_exp"
+write_env() {
+  env_set PROM_URL "$URL"
+  env_set PROM_PORT "$PROM_PORT_"
+  env_set NODE_EXPORTER_PORT "$NODE_PORT"
+  [ -z "$PG_EXP_PORT" ] || env_set PG_EXPORTER_PORT "$PG_EXP_PORT"
+  if [ -n "$SMALL_EXP_PORT" ]; then
+    env_set REDIS_EXPORTER_PORTS "$SMALL_EXP_PORT,$BIG_EXP_PORT"
+    env_set REDIS_SMALL_EXPORTER_PORT "$SMALL_EXP_PORT"
+    env_set REDIS_BIG_EXPORTER_PORT "$BIG_EXP_PORT"
   fi
-  env_set PROM_BACKFILL_END "$end"
-  env_set PROM_PROXY_URL "http://127.0.0.1:$proxy_port/prometheus"
+  env_set PROM_BACKFILL_END "$END"
+  env_set PROM_PROXY_URL "http://127.0.0.1:$PROXY_PORT/prometheus"
   env_set PROM_TENANT tenant-a
+}
+
+start() {
+  # shellcheck disable=SC1091
+  . "$DIR/env"
+  reset
+  NODE_PORT="" PG_EXP_PORT="" SMALL_EXP_PORT="" BIG_EXP_PORT="" SCRAPE=""
+  END=$(( $(date +%s) - 120 ))
+  start_exporters
+  backfill
+  start_prometheus
+  wait_ready
+  PROXY_PORT=$(pick_port)
+  run tenant-proxy python3 "$TOOLS/tenant_proxy.py" --port "$PROXY_PORT" --upstream "$URL" --tenant tenant-a
+  wait_port tenant-proxy "$PROXY_PORT"
+  write_env
 }
 
 cmd=${1:-}; DIR=${2:-}

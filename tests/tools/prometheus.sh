@@ -216,7 +216,7 @@ wait_ready() {
 import json, sys
 t = json.load(sys.stdin)["data"]["activeTargets"]
 bad = ["{} {}: {} {}".format(x["labels"]["job"], x["scrapeUrl"], x["health"], x["lastError"]) for x in t if x["health"] != "up"]
-print("\n".join(bad) if bad or not t else "up")' 2>/dev/null) || state="Prometheus does not answer on $URL"
+print("\n".join(bad) if bad else "up" if t else "no active target yet")' 2>/dev/null) || state="Prometheus does not answer on $URL"
     [ "$state" = up ] && break
     [ "$(date +%s)" -lt "$deadline" ] || fail "scrape targets not up after ${PROM_START_TIMEOUT:-60} s: $state"
     kill -0 "$(cat "$P/prometheus.pid")" 2>/dev/null || fail "Prometheus exited"

@@ -4,10 +4,10 @@
 # As root it runs apt-get itself. Without root it prints the one command to run (with sudo, or as
 # root) and exits 1; nothing else needs root.
 #
-# The server packages the tests and the demo use (PostgreSQL, PgBouncer, Redis, Prometheus for
-# promtool) are installed for their binaries only: chokepoint's scripts start throwaway servers on
+# The server packages the tests and the demo use (PostgreSQL, PgBouncer, Redis, Prometheus and its
+# node, postgres and redis exporters) are installed for their binaries only: chokepoint's scripts start throwaway servers on
 # random loopback ports. Those this script installs are not started during the installation
-# (policy-rc.d) and are left disabled, so nothing of ours listens on 5432, 6379, 6432 or 9090.
+# (policy-rc.d) and are left disabled, so nothing of ours listens on 5432, 6379, 6432, 9090, 9100, 9121 or 9187.
 set -euo pipefail
 
 PACKAGES=(
@@ -18,12 +18,16 @@ PACKAGES=(
   libtomlplusplus-dev libsimdjson-dev libhiredis-dev libcurl4-openssl-dev zlib1g-dev
   # servers and load generators for the demo and the integration tests
   postgresql-15 postgresql-contrib postgresql-15-hypopg postgresql-client-15 pgbouncer redis-server redis-tools openssl prometheus
+  # exporters Prometheus scrapes in the --prometheus tests (tests/tools/prometheus.sh)
+  prometheus-node-exporter prometheus-postgres-exporter prometheus-redis-exporter
   # tools the test scripts use (xmllint: JUnit schema; python3-yaml: the CI examples parse;
   # chromium: the HTML report is checked in a real browser)
   python3 python3-yaml libxml2-utils procps git chromium
 )
 # Packages whose installation starts a server on its standard port, and that server's service.
-declare -A SERVICES=([postgresql-15]=postgresql [redis-server]=redis-server [pgbouncer]=pgbouncer [prometheus]=prometheus)
+declare -A SERVICES=([postgresql-15]=postgresql [redis-server]=redis-server [pgbouncer]=pgbouncer [prometheus]=prometheus
+  [prometheus-node-exporter]=prometheus-node-exporter [prometheus-postgres-exporter]=prometheus-postgres-exporter
+  [prometheus-redis-exporter]=prometheus-redis-exporter)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -40,6 +40,14 @@ check "PgBouncer installed now: disabled" 'grep -qx "systemctl disable --now pgb
 rm -f "$POLICY_RC_D"
 
 : > "$log"
+FAKE_MISSING="prometheus-node-exporter prometheus-postgres-exporter prometheus-redis-exporter" "$script" > "$tmp/out" 2>&1
+check "exporters installed now: disabled and stopped (nothing on 9100, 9187, 9121)" \
+  'grep -qx "systemctl disable --now prometheus-node-exporter" "$log" &&
+   grep -qx "systemctl disable --now prometheus-postgres-exporter" "$log" &&
+   grep -qx "systemctl disable --now prometheus-redis-exporter" "$log"'
+rm -f "$POLICY_RC_D"
+
+: > "$log"
 status=0
 FAKE_UID=1000 FAKE_MISSING="redis-server libcli11-dev" "$script" > "$tmp/out" 2>&1 || status=$?
 check "without root: exit 1, nothing installed" '[ $status = 1 ] && ! grep -q "apt-get install" "$log"'

@@ -7,7 +7,7 @@
 #                                             scaling-advice tables in database "levers"),
 #                                       pgbouncer (in front of the shop, after shop),
 #                                       redis (two Redis servers), http (HTTP + HTTPS test servers)
-#   services.sh stop DIR
+#   services.sh stop DIR                (also stops what tests/tools/prometheus.sh started in DIR)
 #
 # DIR/env is a shell file with the addresses (sourced by scripts, parsed by the C++ tests).
 set -euo pipefail
@@ -224,6 +224,8 @@ case "$cmd" in
   stop)
     [ -d "$DIR" ] || exit 0
     DIR=$(cd "$DIR" && pwd)
+    # What tests/tools/prometheus.sh started on these servers goes first.
+    if [ -d "$DIR/prom" ]; then "$(dirname "$0")/prometheus.sh" stop "$DIR" || true; fi
     stop_http
     stop_redis
     stop_pgbouncer

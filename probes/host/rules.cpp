@@ -106,8 +106,9 @@ std::vector<Finding> cpu_throttling(const Snapshot& s, const RuleParams& p) {
       "the "
       "quota: {} worker thread{} (GOMAXPROCS={}, -XX:ActiveProcessorCount={}, UV_THREADPOOL_SIZE), not one "
       "per "
-      "host core ({:.0f} here).",
-      suggested, runtime_cpus, runtime_cpus == 1 ? "" : "s", runtime_cpus, runtime_cpus, s.cpus);
+      "host core{}.",
+      suggested, runtime_cpus, runtime_cpus == 1 ? "" : "s", runtime_cpus, runtime_cpus,
+      s.cpus > 0 ? fmt::format(" ({:.0f} here)", s.cpus) : "");
   f.remediation.config = fmt::format(
       "# Kubernetes\nresources:\n  limits:\n    cpu: \"{:.1f}\"\n# cgroup v2: echo \"{:.0f} {:.0f}\" > "
       "cpu.max",

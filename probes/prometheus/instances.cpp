@@ -102,7 +102,7 @@ void put_pressure(host::Snapshot& s, const std::string& name, std::optional<doub
 host::Snapshot container_snapshot(const Results& r, const std::string& key, const std::string& name,
                                   double range_s) {
   host::Snapshot s;
-  s.target = name;
+  s.target = "pod";
   s.cgroup_path = name.substr(name.find(' ') + 1);  // "shop/checkout-7d9f8-abcde/app"
   s.hostname = s.cgroup_path;
   s.cgroup_version = "cAdvisor";

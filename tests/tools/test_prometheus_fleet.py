@@ -1,0 +1,243 @@
+#!/usr/bin/env python3
+"""CTest live.prometheus_fleet (#25): `chokepoint diagnose --prometheus` against Debian's real
+Prometheus 2.42, scraping real exporters (node, postgres, redis) of the services fixture's servers,
+with recorded cAdvisor/kube-state-metrics series backfilled by promtool (tests/tools/prometheus.sh,
+scenario values in tests/tools/cadvisor_series.py).
+
+    test_prometheus_fleet.py CHOKEPOINT_BIN      (CHOKEPOINT_TEST_SERVICES=DIR: the services fixture)
+
+Cases, each asserting on the diagnosis:
+  pods      a past window (--at): the throttled pod and the pod at its memory limit with OOM kills are
+            named, the healthy pods (and the one without limits) have no finding; verdict infrastructure
+  match     --match '{namespace="batch"}': only the batch pods are examined, nothing found
+  tenant    a Mimir-style path prefix behind a proxy that requires X-Scope-OrgID: the same diagnosis
+            with --prometheus-header; without it exit 3 with the engine's 401, the header never printed
+  redis     a cold cache under redis-benchmark: ONE diagnose with --redis and --prometheus, both say
+            cache.low_hit_ratio, for the same server
+  postgres  connections held near max_connections: --postgres and --prometheus both say
+            db.pool_saturation, for the same server
+  scale     1,000 more pods backfilled into a second Prometheus: the diagnosis takes < 10 s and
+            < 100 MB, with as many queries as for 7 pods
+"""
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BIN = sys.argv[1]
+failures = []
+
+
+def check(cond, what):
+    print(("ok    " if cond else "FAIL  ") + what, flush=True)
+    if not cond:
+        failures.append(what)
+
+
+def read_env(d):
+    env = {}
+    for line in open(os.path.join(d, "env")):
+        if "=" in line:
+            k, v = line.rstrip("\n").split("=", 1)
+            env[k] = " ".join(shlex.split(v)) if v.startswith("'") else v
+    return env
+
+
+def diagnose(*args, config=None):
+    argv = [BIN, "diagnose", *args, "--format", "json"]
+    if config:
+        argv += ["--config", config]
+    t0 = time.time()
+    p = subprocess.run(["/usr/bin/time", "-f", "%M", *argv], capture_output=True, text=True)
+    seconds = time.time() - t0
+    rss_kb = int(p.stderr.strip().splitlines()[-1]) if p.stderr.strip() else 0
+    report = json.loads(p.stdout) if p.stdout.strip().startswith("{") else {}
+    return p.returncode, report, p.stderr, seconds, rss_kb
+
+
+def fleet_findings(report, rule=None):
+    return [f for f in report.get("findings", [])
+            if f["source"]["probe"] == "prometheus" and (rule is None or f["rule"] == rule)]
+
+
+def targets(findings):
+    return sorted(f["source"]["target"] for f in findings)
+
+
+def case_pods(env):
+    print("== pods: a past window of recorded cAdvisor series")
+    rc, r, err, _, _ = diagnose("--prometheus", env["PROM_URL"], "--at", env["PROM_BACKFILL_END"],
+                                "--window", "1200")
+    check(rc == 0, f"exit 0 (got {rc}: {err.strip()[-300:]})")
+    check(r.get("verdict", {}).get("category") == "infrastructure",
+          f"verdict infrastructure (got {r.get('verdict')})")
+    throttled = fleet_findings(r, "infra.cpu_throttling")
+    check(targets(throttled) == ["pod shop/checkout-7d9f8-abcde/checkout"],
+          f"infra.cpu_throttling names the checkout container only (got {targets(throttled)})")
+    if throttled:
+        ratio = throttled[0]["evidence"]["throttled_ratio"]
+        check(0.52 <= ratio <= 0.58, f"throttled ratio 0.53..0.57 as recorded (got {ratio})")
+        check(throttled[0]["evidence"]["limit_cores"] == 0.5, "the 0.5-core quota")
+        check(throttled[0]["evidence"]["instance_labels"].get("namespace") == "shop", "its labels")
+    memory = fleet_findings(r, "infra.memory_pressure")
+    check(targets(memory) == ["pod shop/search-5c6b7-fghij/search"],
+          f"infra.memory_pressure names the search container only (got {targets(memory)})")
+    if memory:
+        ev = memory[0]["evidence"]
+        check(ev["oom_kills"] >= 2, f"OOM kills in the window (got {ev['oom_kills']})")
+        check(ev["limit_usage"] >= 0.96, f"working set at 97 % of its limit (got {ev['limit_usage']})")
+        check(memory[0]["severity"] == "high", "OOM kills make it high")
+    fleet = r.get("fleet", {})
+    names = {i["name"] for i in fleet.get("instances", [])}
+    for pod in ["shop/frontend-6f8b9-klmno", "shop/cart-7c8d9-pqrst", "shop/payments-8d9e0-uvwxy",
+                "batch/report-runner-5b4c3-kwxyz", "batch/etl-worker-4a3b2-mnpqr"]:
+        check(any(n.startswith("pod " + pod + "/") for n in names), f"{pod} examined")
+    named = {"pod shop/checkout-7d9f8-abcde/checkout", "pod shop/search-5c6b7-fghij/search"}
+    healthy = [f for f in fleet_findings(r) if f["source"]["target"] not in named]
+    check(not healthy, f"no finding on a healthy pod (got {targets(healthy)})")
+    worst = fleet.get("instances", [{}])[0]
+    check(worst.get("name") == "pod shop/checkout-7d9f8-abcde/checkout" and worst.get("category") == "infrastructure",
+          f"the fleet's worst instance is the throttled pod (got {worst.get('name')})")
+    check(fleet.get("instances_by_category", {}).get("infrastructure") == 2, "two instances held back by infrastructure")
+    return r
+
+
+def case_match(env):
+    print("== match: --match scopes every expression")
+    rc, r, err, _, _ = diagnose("--prometheus", env["PROM_URL"], "--at", env["PROM_BACKFILL_END"],
+                                "--window", "1200", "--match", '{namespace="batch"}')
+    names = sorted(i["name"] for i in r.get("fleet", {}).get("instances", []))
+    check(rc == 0 and all(n.startswith("pod batch/") for n in names) and len(names) == 2,
+          f"only the two batch pods examined (got {names})")
+    check(not fleet_findings(r), "nothing found in batch")
+    verdict = (r.get("verdict") or {}).get("category")
+    check(verdict in (None, "none"), f"verdict none (got {verdict})")
+
+
+def case_tenant(env, pods_report):
+    print("== tenant: a Mimir-style prefix and tenant header")
+    secret = "Bearer s3cr3t-fleet-t0ken"
+    rc, r, err, _, _ = diagnose("--prometheus", env["PROM_PROXY_URL"], "--prometheus-header",
+                                "X-Scope-OrgID: " + env["PROM_TENANT"], "--prometheus-header",
+                                "Authorization: " + secret, "--at", env["PROM_BACKFILL_END"], "--window", "1200")
+    check(rc == 0, f"exit 0 through the proxy (got {rc}: {err.strip()[-300:]})")
+    check([(f["rule"], f["source"]["target"]) for f in fleet_findings(r)] ==
+          [(f["rule"], f["source"]["target"]) for f in fleet_findings(pods_report)],
+          "the same findings as straight from Prometheus")
+    check("s3cr3t-fleet-t0ken" not in json.dumps(r) + err, "the Authorization value is in no output")
+    rc, r, err, _, _ = diagnose("--prometheus", env["PROM_PROXY_URL"], "--prometheus-header",
+                                "Authorization: " + secret, "--at", env["PROM_BACKFILL_END"])
+    message = " ".join(p.get("message", "") for p in r.get("probes", []))
+    check(rc == 3 and "HTTP 401" in message, f"without the tenant: exit 3 with the 401 (got {rc}: {message})")
+    check("s3cr3t-fleet-t0ken" not in json.dumps(r) + err, "nor in the failure")
+
+
+def live_config(tmp, window):
+    path = os.path.join(tmp, "live.toml")
+    with open(path, "w") as f:
+        f.write(f"[probes.prometheus]\nmin_range_s = {window}\n")
+    return path
+
+
+def case_redis(env, tmp):
+    print("== redis: a cold cache, seen directly and through redis_exporter")
+    port = env["REDIS_BIG_PORT"]
+    load = subprocess.Popen(["redis-benchmark", "-h", "127.0.0.1", "-p", port, "-t", "get", "-n", "100000000",
+                             "-r", "10000000", "-c", "4", "-q"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(3)
+        rc, r, err, _, _ = diagnose("--redis", env["REDIS_BIG_URL"], "--prometheus", env["PROM_URL"],
+                                    "--window", "15", config=live_config(tmp, 15))
+    finally:
+        load.kill()
+        load.wait()
+    direct = [f for f in r.get("findings", []) if f["rule"] == "cache.low_hit_ratio"]
+    probes = sorted({p["probe"] for f in direct for p in [f["source"]] + [s for s in f.get("seen_by", [])]})
+    fleet = fleet_findings(r, "cache.low_hit_ratio") + [
+        f for f in direct if any(s.get("probe") == "prometheus" for s in f.get("seen_by", []))]
+    check(any(f["source"]["probe"] == "redis" or any(s.get("probe") == "redis" for s in f.get("seen_by", []))
+              for f in direct), f"the redis probe says cache.low_hit_ratio (got {probes})")
+    check(bool(fleet), "the prometheus probe says cache.low_hit_ratio too")
+    named = json.dumps(fleet)
+    check(f"127.0.0.1:{port}" in named, f"for the same server 127.0.0.1:{port}")
+    check(r.get("verdict", {}).get("category") == "database", f"verdict database (got {r.get('verdict')})")
+
+
+def case_postgres(env, tmp):
+    print("== postgres: connections near max_connections, seen directly and through postgres_exporter")
+    held = []
+    try:
+        for _ in range(52):
+            held.append(subprocess.Popen(["psql", "-X", "-q", env["PG_APP_DSN"], "-c", "SELECT pg_sleep(40)"],
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        time.sleep(4)
+        rc, r, err, _, _ = diagnose("--postgres", env["PG_APP_DSN"], "--prometheus", env["PROM_URL"],
+                                    "--window", "10", config=live_config(tmp, 10))
+    finally:
+        for p in held:
+            p.kill()
+        for p in held:
+            p.wait()
+    sat = [f for f in r.get("findings", []) if f["rule"] == "db.pool_saturation"]
+    seen = {f["source"]["probe"] for f in sat} | {s.get("probe") for f in sat for s in f.get("seen_by", [])}
+    check({"postgres", "prometheus"} <= seen, f"db.pool_saturation from both probes (got {sorted(seen)})")
+    check(f"127.0.0.1:{env['PG_PORT']}" in json.dumps([f for f in sat if f["source"]["probe"] == "prometheus"] +
+                                                       [s for f in sat for s in f.get("seen_by", [])
+                                                        if s.get("probe") == "prometheus"]),
+          "the prometheus finding names the same server")
+    check(r.get("verdict", {}).get("category") == "database", f"verdict database (got {r.get('verdict')})")
+
+
+def case_scale(pods_report):
+    print("== scale: 1,000 more pods")
+    d = tempfile.mkdtemp(prefix="chokepoint-prom-scale-")
+    open(os.path.join(d, "env"), "w").close()
+    try:
+        subprocess.run([os.path.join(HERE, "prometheus.sh"), "start", d], check=True,
+                       env={**os.environ, "PROM_BACKFILL_PODS": "1000"}, stdout=subprocess.DEVNULL)
+        env = read_env(d)
+        rc, r, err, seconds, rss_kb = diagnose("--prometheus", env["PROM_URL"], "--at", env["PROM_BACKFILL_END"],
+                                               "--window", "1200")
+        n = len(r.get("fleet", {}).get("instances", []))
+        print(f"      {n} instances, {r.get('fleet', {}).get('queries')} requests, {seconds:.2f} s, {rss_kb / 1024:.0f} MiB")
+        check(n >= 1008, f"every pod examined (got {n})")
+        check(seconds < 10, f"under 10 s (took {seconds:.2f})")
+        check(rss_kb < 100 * 1024, f"under 100 MB (peak {rss_kb / 1024:.0f} MiB)")
+        check(r["fleet"]["queries"] <= pods_report["fleet"]["queries"] + 0,
+              f"no more queries than for 7 pods ({r['fleet']['queries']} vs {pods_report['fleet']['queries']})")
+        check(targets(fleet_findings(r, "infra.cpu_throttling")) == ["pod shop/checkout-7d9f8-abcde/checkout"],
+              "the throttled pod is still the one named among 1,008")
+    finally:
+        subprocess.run([os.path.join(HERE, "prometheus.sh"), "stop", d], stdout=subprocess.DEVNULL)
+        subprocess.run(["rm", "-rf", d])
+
+
+def main():
+    services = os.environ.get("CHOKEPOINT_TEST_SERVICES")
+    if not services:
+        print("CHOKEPOINT_TEST_SERVICES is not set: run through ctest (the services fixture)")
+        return 1
+    subprocess.run([os.path.join(HERE, "prometheus.sh"), "start", services], check=True, stdout=subprocess.DEVNULL)
+    tmp = tempfile.mkdtemp(prefix="chokepoint-prom-")
+    try:
+        env = read_env(services)
+        pods = case_pods(env)
+        case_match(env)
+        case_tenant(env, pods)
+        case_redis(env, tmp)
+        case_postgres(env, tmp)
+        case_scale(pods)
+    finally:
+        subprocess.run([os.path.join(HERE, "prometheus.sh"), "stop", services], stdout=subprocess.DEVNULL)
+        subprocess.run(["rm", "-rf", tmp])
+    print(f"{len(failures)} check(s) failed" if failures else "every check passed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -74,15 +74,16 @@ std::map<std::string, std::map<std::string, std::string>> Results::instances(con
   std::map<std::string, std::map<std::string, std::string>> out;
   const FamilySpec* f = find_family(family);
   if (!f) return out;
-  for (const auto& [id, samples] : by_query_) {
-    if (family_of(id) != family) continue;
-    for (const auto& [key, s] : samples) {
-      if (out.count(key)) continue;
-      std::map<std::string, std::string> labels;
-      for (auto k : f->keys)
-        if (auto it = s->labels.find(std::string(k)); it != s->labels.end()) labels.emplace(it->first, it->second);
-      out.emplace(key, std::move(labels));
-    }
+  // The instances the family's presence signal names: a blackbox module that is not HTTP, a pod-level
+  // series without a container, are not instances of the family.
+  auto q = by_query_.find(std::string(f->presence));
+  if (q == by_query_.end()) return out;
+  for (const auto& [key, s] : q->second) {
+    if (out.count(key)) continue;
+    std::map<std::string, std::string> labels;
+    for (auto k : f->keys)
+      if (auto it = s->labels.find(std::string(k)); it != s->labels.end()) labels.emplace(it->first, it->second);
+    out.emplace(key, std::move(labels));
   }
   return out;
 }

@@ -1,7 +1,8 @@
 // From the engine's aggregated results to the snapshots the direct probes judge: one cgroup
 // snapshot per container (cAdvisor), one host snapshot per node (node_exporter), one PostgreSQL
 // snapshot per server (postgres_exporter), one Redis snapshot per server (redis_exporter). The
-// same rules and thresholds then judge each instance. Pure.
+// same rules and thresholds then judge each instance (PgBouncer pools and blackbox HTTP probes too:
+// instances_pools.cpp). Pure.
 #pragma once
 
 #include <map>
@@ -10,6 +11,8 @@
 #include <vector>
 
 #include "probes/host/snapshot.hpp"
+#include "probes/http/snapshot.hpp"
+#include "probes/pgbouncer/snapshot.hpp"
 #include "probes/postgres/snapshot.hpp"
 #include "probes/prometheus/snapshot.hpp"
 #include "probes/redis/snapshot.hpp"
@@ -29,8 +32,8 @@ class Results {
                               const std::string& label_value) const;
   // Every sample of query `id` for the instance, with the labels beyond the keys.
   std::vector<const Sample*> samples(const std::string& id, const std::string& key) const;
-  // The instances of a family: the key of every sample its queries returned, with its labels, in
-  // key order.
+  // The instances of a family: the key of every sample its presence query returned, with its labels,
+  // in key order.
   std::map<std::string, std::map<std::string, std::string>> instances(const std::string& family) const;
 
  private:
@@ -48,5 +51,8 @@ host::Snapshot node_snapshot(const Results& r, const std::string& key, const std
 pg::Snapshot postgres_snapshot(const Results& r, const std::string& key, const std::string& name,
                                double range_s);
 redis::Snapshot redis_snapshot(const Results& r, const std::string& key, double range_s);
+// instances_pools.cpp: a PgBouncer's pools (pgbouncer_exporter), a blackbox HTTP probe's target.
+pgb::Snapshot pgbouncer_snapshot(const Results& r, const std::string& key, double range_s);
+http::Snapshot http_snapshot(const Results& r, const std::string& key, const std::string& url, double range_s);
 
 }  // namespace cp::prom

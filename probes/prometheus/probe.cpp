@@ -54,7 +54,7 @@ ProbeKind prometheus_probe() {
         true, false, check_match},
        {"--at", "TIME", "judge the --prometheus window that ended then (RFC 3339 or unix seconds), not now",
         false, true, false, check_at}},
-      {Category::database, Category::infrastructure},
+      {Category::database, Category::network, Category::infrastructure},
       true,
       describe_prometheus_target,
       prom::collect,

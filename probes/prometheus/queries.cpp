@@ -15,6 +15,8 @@ const std::vector<FamilySpec>& families() {
       {"host", "node_exporter", {"instance"}, "host.cpu_seconds"},
       {"postgres", "postgres_exporter", {"instance"}, "postgres.up"},
       {"redis", "redis_exporter", {"instance"}, "redis.commands"},
+      {"pgbouncer", "pgbouncer_exporter (prometheus-community)", {"instance"}, "pgbouncer.client_active"},
+      {"http", "blackbox_exporter (http probes)", {"instance"}, "http.duration"},
   };
   return all;
 }
@@ -116,6 +118,39 @@ const std::vector<QuerySpec>& query_catalog() {
       {"redis.used_memory", {"redis_memory_used_bytes"}, "max by ($by) ($name{$sel})"},
       {"redis.used_memory_rss", {"redis_memory_used_rss_bytes"}, "max by ($by) ($name{$sel})"},
       {"redis.maxmemory", {"redis_memory_max_bytes"}, "max by ($by) ($name{$sel})"},
+
+      // PgBouncer: each pool (database, user) through the window; the databases' pool sizes.
+      {"pgbouncer.client_active", {"pgbouncer_pools_client_active_connections"},
+       "max by ($by, database, user) (avg_over_time($name{$sel}[$range]))"},
+      {"pgbouncer.client_waiting", {"pgbouncer_pools_client_waiting_connections"},
+       "max by ($by, database, user) (avg_over_time($name{$sel}[$range]))"},
+      {"pgbouncer.client_waiting_max", {"pgbouncer_pools_client_waiting_connections"},
+       "max by ($by, database, user) (max_over_time($name{$sel}[$range]))"},
+      {"pgbouncer.server_active", {"pgbouncer_pools_server_active_connections"},
+       "max by ($by, database, user) (avg_over_time($name{$sel}[$range]))"},
+      {"pgbouncer.maxwait", {"pgbouncer_pools_client_maxwait_seconds"},
+       "max by ($by, database, user) (max_over_time($name{$sel}[$range]))"},
+      {"pgbouncer.pool_size", {"pgbouncer_databases_pool_size"}, "max by ($by, name, pool_mode) ($name{$sel})"},
+      {"pgbouncer.xacts", {"pgbouncer_stats_sql_transactions_pooled_total"},
+       "sum by ($by, database) (increase($name{$sel}[$range]))"},
+      {"pgbouncer.queries", {"pgbouncer_stats_queries_pooled_total"},
+       "sum by ($by, database) (increase($name{$sel}[$range]))"},
+      {"pgbouncer.xact_seconds", {"pgbouncer_stats_server_in_transaction_seconds_total"},
+       "sum by ($by, database) (increase($name{$sel}[$range]))"},
+      {"pgbouncer.query_seconds", {"pgbouncer_stats_queries_duration_seconds_total"},
+       "sum by ($by, database) (increase($name{$sel}[$range]))"},
+      {"pgbouncer.wait_seconds", {"pgbouncer_stats_client_wait_seconds_total"},
+       "sum by ($by, database) (increase($name{$sel}[$range]))"},
+
+      // blackbox_exporter's HTTP probes: each phase's average and 95th percentile over the window,
+      // the share of probes that succeeded, how many ran, the last status.
+      {"http.duration", {"probe_http_duration_seconds"},
+       "avg by ($by, phase) (avg_over_time($name{$sel}[$range]))"},
+      {"http.duration_p95", {"probe_http_duration_seconds"},
+       "max by ($by, phase) (quantile_over_time(0.95, $name{$sel}[$range]))"},
+      {"http.success", {"probe_success"}, "avg by ($by) (avg_over_time($name{$sel}[$range]))"},
+      {"http.probes", {"probe_success"}, "sum by ($by) (count_over_time($name{$sel}[$range]))"},
+      {"http.status", {"probe_http_status_code"}, "max by ($by) ($name{$sel})"},
   };
   return all;
 }

@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 
 #include "probes/host/rules.hpp"
+#include "probes/http/rules.hpp"
+#include "probes/pgbouncer/rules.hpp"
 #include "probes/postgres/rules.hpp"
 #include "probes/prometheus/instances.hpp"
 #include "probes/prometheus/queries.hpp"
@@ -26,6 +28,11 @@ Judgement judge_instance(const std::string& family, const Results& r, const std:
   if (family == "container") return host::judge(container_snapshot(r, key, name, range_s), t, settings);
   if (family == "host") return host::judge(node_snapshot(r, key, name, range_s), t, settings);
   if (family == "postgres") return pg::judge(postgres_snapshot(r, key, name, range_s), t, settings);
+  if (family == "pgbouncer") return pgb::judge(pgbouncer_snapshot(r, key, range_s), t, settings);
+  if (family == "http") {
+    std::string url = labels.count("instance") ? labels.at("instance") : name;
+    return http::judge(http_snapshot(r, key, url, range_s), t, settings);
+  }
   // The Redis rules name a server "redis:" + its address (what redis_exporter's instance is).
   t.name = labels.count("instance") ? labels.at("instance") : name;
   return redis::judge(redis_snapshot(r, key, range_s), t, settings);
@@ -63,6 +70,12 @@ std::vector<std::string> fleet_notes(const Snapshot& s, const Results& r, Fleet&
   if (r.has("redis.commands"))
     notes.push_back("redis (through redis_exporter): counters are judged; slow commands and round trips need "
                     "--redis on the server itself");
+  if (r.has("http.duration"))
+    notes.push_back("http (through blackbox_exporter): each phase's average and 95th percentile over the window "
+                    "stand for the probes' calls; the requests' own share of that time needs traces");
+  if (r.has("pgbouncer.client_active") && !r.has("pgbouncer.xacts"))
+    notes.push_back("pgbouncer: no pgbouncer_stats_* series, so transaction and query times (and whether the "
+                    "application holds transactions open) cannot be judged, only waiting clients");
   return notes;
 }
 
@@ -104,8 +117,10 @@ Judgement judge(const Snapshot& s, const Target& target, const Settings& setting
 
 RuleDeclarations rule_declarations() {
   RuleDeclarations d = host::rule_declarations().judged_only();
-  for (const auto& other : {pg::rule_declarations(), redis::rule_declarations()})
-    for (auto id : other.judged) d.judged.push_back(id);
+  for (const auto& other : {pg::rule_declarations(), redis::rule_declarations(), pgb::rule_declarations(),
+                            http::rule_declarations()})
+    for (auto id : other.judged)
+      if (!d.judges(id)) d.judged.push_back(id);
   return d;
 }
 

@@ -1,5 +1,7 @@
 #include "probes/prometheus/instances.hpp"
 
+#include <cstdlib>
+
 #include <fmt/format.h>
 
 #include "probes/prometheus/queries.hpp"
@@ -98,6 +100,31 @@ void put_pressure(host::Snapshot& s, const std::string& name, std::optional<doub
   if (v) s.pressure_avg10[name] = *v;
 }
 
+// pg_stat_statements through the exporter: the statements' numbers, not their text (the exporter
+// has only the queryid).
+void add_statements(const Results& r, const std::string& key, pg::Snapshot& s) {
+  auto statement_key = [](const Sample& x) {
+    auto get = [&](const char* k) { return x.labels.count(k) ? x.labels.at(k) : std::string(); };
+    return get("datname") + "/" + get("queryid");
+  };
+  std::map<std::string, double> calls, rows;
+  for (const Sample* x : r.samples("postgres.statement_calls", key)) calls[statement_key(*x)] = x->value;
+  for (const Sample* x : r.samples("postgres.statement_rows", key)) rows[statement_key(*x)] = x->value;
+  for (const Sample* x : r.samples("postgres.statement_seconds", key)) {
+    std::string id = statement_key(*x);
+    if (calls[id] < 1 || x->value <= 0) continue;
+    pg::Statement st;
+    std::string queryid = x->labels.count("queryid") ? x->labels.at("queryid") : "0";
+    st.queryid = std::strtoll(queryid.c_str(), nullptr, 10);
+    st.query = fmt::format("queryid {} in {} (its text: pg_stat_statements on the server, or --postgres)", queryid,
+                           x->labels.count("datname") ? x->labels.at("datname") : "?");
+    st.calls = calls[id];
+    st.rows = rows[id];
+    st.total_exec_ms = x->value * 1000;
+    s.statements.push_back(std::move(st));
+  }
+}
+
 }  // namespace
 
 host::Snapshot container_snapshot(const Results& r, const std::string& key, const std::string& name,
@@ -175,6 +202,7 @@ pg::Snapshot postgres_snapshot(const Results& r, const std::string& key, const s
   put(s.database_end, "blks_read", r.value("postgres.blks_read", key));
   put(s.database_end, "deadlocks", r.value("postgres.deadlocks", key));
   put(s.database_end, "sessions", r.value("postgres.sessions_opened", key));
+  add_statements(r, key, s);
   if (!r.has("postgres.sessions")) return s;
   // One sample: each state's peak over the window (the exporter's counts are per database and state).
   pg::ActivitySample peak;

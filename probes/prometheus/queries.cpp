@@ -100,6 +100,16 @@ const std::vector<QuerySpec>& query_catalog() {
       {"postgres.sessions_opened", {"pg_stat_database_sessions", "pg_stat_database_sessions_total"},
        "sum by ($by) (increase($name{$sel}[$range]))"},
       {"postgres.locks", {"pg_locks_count"}, "sum by ($by, mode) (max_over_time($name{$sel}[$range]))"},
+      // pg_stat_statements (postgres_exporter's stat_statements collector): each server's 20 statements
+      // with the most execution time in the window, and their calls and rows.
+      {"postgres.statement_seconds", {"pg_stat_statements_seconds_total"},
+       "topk by ($by) (20, sum by ($by, datname, queryid) (increase($name{$sel}[$range])))"},
+      {"postgres.statement_calls", {"pg_stat_statements_calls_total"},
+       "sum by ($by, datname, queryid) (increase($name{$sel}[$range])) and on ($by, datname, queryid) "
+       "topk by ($by) (20, sum by ($by, datname, queryid) (increase(pg_stat_statements_seconds_total{$sel}[$range])))"},
+      {"postgres.statement_rows", {"pg_stat_statements_rows_total"},
+       "sum by ($by, datname, queryid) (increase($name{$sel}[$range])) and on ($by, datname, queryid) "
+       "topk by ($by) (20, sum by ($by, datname, queryid) (increase(pg_stat_statements_seconds_total{$sel}[$range])))"},
 
       {"redis.hits", {"redis_keyspace_hits_total", "redis_keyspace_hits"},
        "sum by ($by) (increase($name{$sel}[$range]))"},

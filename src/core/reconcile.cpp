@@ -360,7 +360,36 @@ void link_related(Report& r) {
 
 }  // namespace
 
+namespace {
+
+// A fleet source (postgres_exporter) knows a statement by its queryid only; when a --postgres probe
+// of the same run read that queryid's text, the fleet's finding takes it, so both are one fact.
+void adopt_statement_texts(Report& r) {
+  std::map<int64_t, std::string> texts;
+  for (const auto& f : r.findings)
+    if (f.probe == "postgres" && f.evidence.contains("queryid") && f.evidence["queryid"].is_number_integer() &&
+        f.evidence.contains("query") && f.evidence["query"].is_string())
+      texts.emplace(f.evidence["queryid"].get<int64_t>(), f.evidence["query"].get<std::string>());
+  for (auto& f : r.findings) {
+    if (f.probe != "prometheus" || !f.evidence.contains("queryid") || !f.evidence["queryid"].is_number_integer())
+      continue;
+    auto it = texts.find(f.evidence["queryid"].get<int64_t>());
+    if (it == texts.end() || !f.evidence.contains("query") || !f.evidence["query"].is_string()) continue;
+    std::string stand_in = f.evidence["query"].get<std::string>();
+    auto replace = [&](std::string& text) {
+      if (auto at = text.find(stand_in); at != std::string::npos) text.replace(at, stand_in.size(), one_line(it->second, 100));
+    };
+    replace(f.title);
+    replace(f.detail);
+    f.evidence["query"] = it->second;
+    f.evidence["datastore"] = "postgresql";
+  }
+}
+
+}  // namespace
+
 void reconcile(Report& r, const std::vector<ProbeView>& views, std::map<Category, double>& attribution) {
+  adopt_statement_texts(r);
   std::vector<Gap> gaps = find_gaps(views);
   if (!gaps.empty()) {
     move_attribution(r, gaps, views, attribution);

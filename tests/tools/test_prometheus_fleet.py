@@ -18,6 +18,8 @@ Cases, each asserting on the diagnosis:
             cache.low_hit_ratio, for the same server
   postgres  connections held near max_connections: --postgres and --prometheus both say
             db.pool_saturation, for the same server
+  statements a slow query: --postgres and --prometheus (pg_stat_statements through the exporter, known
+            by queryid) give ONE db.slow_query with both probes' numbers
   scale     1,000 more pods backfilled into a second Prometheus: the diagnosis takes < 10 s and
             < 100 MB, with as many queries as for 7 pods
 """
@@ -229,6 +231,29 @@ def case_postgres(env, tmp):
     check(r.get("verdict", {}).get("category") == "database", f"verdict database (got {r.get('verdict')})")
 
 
+def case_statements(env, tmp):
+    print("== statements: a slow query, seen in pg_stat_statements directly and through the exporter")
+    stop = os.path.join(tmp, "stop-load")
+    load = subprocess.Popen(["bash", "-c", f'while [ ! -e {stop} ]; do psql -X -q "$0" -c '
+                             '"SELECT count(*) FROM generate_series(1,2000000) g WHERE g % 7 = 3" >/dev/null; done',
+                             env["PG_APP_DSN"]])
+    try:
+        time.sleep(3)
+        rc, r, err, _, _ = diagnose("--postgres", env["PG_APP_DSN"], "--prometheus", env["PROM_URL"],
+                                    "--window", "15", config=live_config(tmp, 15))
+    finally:
+        open(stop, "w").close()
+        load.wait()
+    slow = [f for f in r.get("findings", []) if f["rule"] == "db.slow_query" and "generate_series" in f["title"]]
+    seen = {s.get("probe"): s for f in slow for s in f.get("seen_by", [])}
+    check(len(slow) == 1 and {"postgres", "prometheus"} <= set(seen),
+          f"one db.slow_query seen by both probes (got {len(slow)}, {sorted(seen)})")
+    if {"postgres", "prometheus"} <= set(seen):
+        direct, fleet = seen["postgres"]["evidence"]["mean_ms"], seen["prometheus"]["evidence"]["mean_ms"]
+        check(abs(direct - fleet) <= 0.25 * direct, f"the same mean time per call ({direct} ms vs {fleet} ms)")
+        check(seen["prometheus"]["severity"] == seen["postgres"]["severity"], "the same severity")
+
+
 def case_scale(small):
     print("== scale: 1,000 more pods")
     d = tempfile.mkdtemp(prefix="chokepoint-prom-scale-")
@@ -268,6 +293,7 @@ def main():
         case_tenant(env, pods)
         case_redis(env, tmp)
         case_postgres(env, tmp)
+        case_statements(env, tmp)
         case_scale(fleet)
     finally:
         subprocess.run([os.path.join(HERE, "prometheus.sh"), "stop", services], stdout=subprocess.DEVNULL)

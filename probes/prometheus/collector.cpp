@@ -98,6 +98,14 @@ Collected collect(const Target& target, const CollectContext& ctx) {
     snap.queries.push_back(std::move(r));
   }
   snap.requests = client.requests();
+  // Every query refused (a proxy that lets the metric list through, an overloaded engine): the
+  // target could not be examined, with the engine's first reason.
+  bool all_failed = !snap.queries.empty() && std::all_of(snap.queries.begin(), snap.queries.end(),
+                                                         [](const QueryResult& q) { return q.status != "ok"; });
+  if (all_failed) {
+    c.status = ProbeStatus::error;
+    c.message = fmt::format("{} answered no query: {}", target.name, snap.queries.front().error);
+  }
   c.snapshot = snap;
   return c;
 }

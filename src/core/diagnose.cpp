@@ -214,6 +214,21 @@ Evidence evidence_from_json(const nlohmann::json& doc) {
   return ev;
 }
 
+namespace {
+
+// A probe's findings (each naming its probe, and its target unless a fleet's names the instance)
+// and its fleet, into the report.
+void add_findings(Report& r, Judgement& j, const Target& target) {
+  for (auto& f : j.findings) {
+    f.probe = target.kind;
+    if (f.target.empty()) f.target = target.name;
+    r.findings.push_back(std::move(f));
+  }
+  if (j.fleet) merge_fleet(r.fleet, std::move(*j.fleet));
+}
+
+}  // namespace
+
 Report judge_evidence(const Evidence& ev, const Settings& settings) {
   Report r;
   r.run = ev.run;
@@ -231,13 +246,8 @@ Report judge_evidence(const Evidence& ev, const Settings& settings) {
         Settings target_settings = settings.for_target(e.target.name);
         Judgement j = kind->judge(e.collected.snapshot, e.target, target_settings);
         apply_rule_settings(j.findings, target_settings);
-        for (auto& f : j.findings) {
-          f.probe = e.target.kind;
-          if (f.target.empty()) f.target = e.target.name;  // a fleet's findings name their instance
-        }
-        if (j.fleet) merge_fleet(r.fleet, std::move(*j.fleet));
+        add_findings(r, j, e.target);
         pr.notes = std::move(j.notes);
-        for (auto& f : j.findings) r.findings.push_back(std::move(f));
         for (auto& m : j.metrics) r.metrics.push_back(std::move(m));
         for (auto& b : j.breakdowns) r.breakdowns.push_back(std::move(b));
         for (auto& s : j.series) {

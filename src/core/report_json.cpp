@@ -343,9 +343,11 @@ Fleet fleet_from_json(const json& j) {
     FleetInstance i;
     i.name = ji.value("name", "");
     i.kind = ji.value("kind", "");
+    // Named: items() of a temporary would outlive it (the range-for keeps only the proxy alive).
     const json labels = ji.value("labels", json::object());
-    for (const auto& [k, v] : labels.items())
-      if (v.is_string()) i.labels[k] = v.get<std::string>();
+    if (labels.is_object())
+      for (const auto& [k, v] : labels.items())
+        if (v.is_string()) i.labels[k] = v.get<std::string>();
     if (ji.contains("category") && ji["category"].is_string()) i.category = category_from_string(ji["category"].get<std::string>());
     if (ji.contains("severity") && ji["severity"].is_string()) i.severity = severity_from_string(ji["severity"].get<std::string>());
     for (const auto& id : ji.value("findings", json::array()))

@@ -1,8 +1,9 @@
 // A page to look at: one self-contained HTML file (inline CSS and SVG, no script, no external
 // resource, a Content-Security-Policy that forbids loading any) with the verdict and coverage on
-// top, the ranking, where request time goes per route, what was sampled over the window, the
-// findings with their numbers and fixes, the gate and the baseline side by side. Renders only
-// the report model; every string that came from a measured system is escaped.
+// top, the ranking, the fleet's instances (with a fleet source), where request time goes per
+// route, what was sampled over the window, the findings with their numbers and fixes, the gate and
+// the baseline side by side. Renders only the report model; every string that came from a
+// measured system is escaped.
 #include <fmt/format.h>
 
 #include "chokepoint/version.hpp"
@@ -27,6 +28,7 @@ class Page {
     top();
     summary();
     ranking();
+    html::fleet_section(r_, out_);
     html::routes_section(r_, out_);
     html::series_section(r_, out_);
     html::findings_section(r_, out_);
@@ -66,6 +68,7 @@ class Page {
         esc(r_.run.started_at), esc(window), r_.run.replayed ? " · replayed from saved evidence" : "",
         esc(human_ms(r_.run.duration_ms)));
     out_ += "<nav class=\"toc\"><a href=\"#verdict\">Verdict</a><a href=\"#ranking\">Ranking</a>";
+    if (r_.fleet) out_ += "<a href=\"#fleet\">Fleet</a>";
     if (!r_.breakdowns.empty()) out_ += "<a href=\"#routes\">Routes</a>";
     if (!r_.series.empty()) out_ += "<a href=\"#window\">Over the window</a>";
     out_ += "<a href=\"#findings\">Findings</a>";

@@ -44,5 +44,6 @@ void series_section(const Report& r, std::string& out);      // html_measured.cp
 void findings_section(const Report& r, std::string& out);    // html_findings.cpp
 void comparison_section(const Report& r, std::string& out);  // html_findings.cpp
 void advice_section(const Report& r, std::string& out);      // html_advice.cpp
+void fleet_section(const Report& r, std::string& out);       // html_fleet.cpp
 
 }  // namespace cp::html

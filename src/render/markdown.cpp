@@ -1,7 +1,8 @@
 // A bounded summary for a CI job page or a pull-request comment: verdict, the gate and why,
-// ranking, the top findings and every kind of fix they carry, what changed against the baseline
-// (resolved findings named), the probes. Never more than kMaxBytes (GitHub's comment limit is
-// 65,536 characters), whatever the report holds. One function per section.
+// ranking, the fleet's worst instances (with a fleet source), the top findings and every kind of
+// fix they carry, what changed against the baseline (resolved findings named), the probes. Never
+// more than kMaxBytes (GitHub's comment limit is 65,536 characters), whatever the report holds.
+// One function per section.
 #include <algorithm>
 #include <map>
 
@@ -138,6 +139,33 @@ void render_ranking(std::string& out, const Report& r) {
                        e.examined ? "yes" : "no — " + cell(e.not_examined_reason, 80), e.findings.size());
 }
 
+// The fleet a source such as --prometheus examined: source and window, the instances per worst
+// category, the worst instances (at most kMaxFleetListed) and what could not be judged.
+void render_fleet(std::string& out, const Report& r) {
+  if (!r.fleet) return;
+  const Fleet& fl = *r.fleet;
+  out += fmt::format("\n### Fleet ({} examined)\n\n", plural(fl.instances.size(), "instance"));
+  out += fmt::format("Source `{}` · {}  \n**By worst finding:** {}\n", cell(fl.source, 300),
+                     cell(fleet_window(fl)), fleet_counts(fl));
+  if (!fl.instances.empty())
+    out += "\n| Instance | Kind | Worst category | Severity | Top finding | Findings |\n"
+           "|---|---|---|---|---|---:|\n";
+  for (size_t n = 0; n < std::min(fl.instances.size(), kMaxFleetListed); ++n) {
+    const FleetInstance& i = fl.instances[n];
+    out += fmt::format("| {} | {} | {} | {} | {} | {} |\n", cell(i.name, 120), cell(i.kind, 40),
+                       i.category ? to_string(*i.category) : "—",
+                       i.severity ? severity_mark(*i.severity) : "✅ ok", i.top.empty() ? "—" : cell(i.top),
+                       i.findings.size());
+  }
+  if (fl.instances.size() > kMaxFleetListed)
+    out += fmt::format("\n… and {} more in the JSON report.\n", fl.instances.size() - kMaxFleetListed);
+  if (!fl.not_examined.empty()) out += "\n**Not examined:**\n";
+  for (size_t n = 0; n < std::min(fl.not_examined.size(), kMaxListed); ++n)
+    out += "- " + cell(fl.not_examined[n], 240) + "\n";
+  if (fl.not_examined.size() > kMaxListed)
+    out += fmt::format("- … and {} more\n", fl.not_examined.size() - kMaxListed);
+}
+
 // Every kind of remediation a finding carries: the summary, a statement, a configuration snippet.
 void render_fix(std::string& out, const Finding& f) {
   out += fmt::format("- **{}** ({}) — {}\n", f.rule, cell(f.component, 60), cell(f.remediation.summary, 400));
@@ -266,6 +294,7 @@ std::string render_markdown(const Report& r) {
   render_header(out, r);
   render_gate(out, r);
   render_ranking(out, r);
+  render_fleet(out, r);
   render_findings(out, r);
   render_advice(out, r);
   render_baseline(out, r);

@@ -1,8 +1,10 @@
 // Prometheus text exposition (for the node_exporter textfile collector or a Pushgateway).
 // Low-cardinality labels only: rule, severity, category, probe, target name without its port —
-// never query text, never a value that changes from run to run. The report's metrics[] are
-// exported under conventional names: chokepoint_<name>, milliseconds as seconds, "per_s" as
-// "per_second" (metric_family).
+// never query text, never a value that changes from run to run (one exception: a fleet instance's
+// name, chokepoint_fleet_instance_severity's `instance`, is what the fleet source reports, and pods
+// come and go). The report's metrics[] are exported under conventional names: chokepoint_<name>,
+// milliseconds as seconds, "per_s" as "per_second" (metric_family); the fleet's own (fleet.*) come
+// from the fleet section when the report has one.
 #include <ctime>
 #include <map>
 #include <set>
@@ -66,6 +68,9 @@ void render_report_metrics(std::string& out, const Report& r) {
   std::map<std::string, std::vector<const Metric*>> families;
   std::map<std::string, MetricFamily> meta;
   for (const auto& m : r.metrics) {
+    // The fleet's counts are written from the fleet section itself (render_fleet_metrics): its
+    // chokepoint_fleet_instances is by category, with the same sum.
+    if (r.fleet && m.name.rfind("fleet.", 0) == 0) continue;
     MetricFamily f = metric_family(m.name, m.unit);
     families[f.name].push_back(&m);
     meta.emplace(f.name, f);
@@ -98,6 +103,37 @@ void render_advice_metrics(std::string& out, const Report& r) {
       out +=
           fmt::format("chokepoint_advice_expected_gain_ratio{{id=\"{}\",component=\"{}\",basis=\"{}\"}} {}\n",
                       label(a.id), label(a.component), label(a.expected_gain.basis), *a.expected_gain.share);
+}
+
+// The fleet section (--prometheus): the instances per worst category ("none": no finding; they add
+// up to the instances examined), the queries sent, and one series per instance whose value is its
+// worst finding's severity (0 none, 1 info … 5 critical). The instance label is the instance's name
+// as the fleet source reports it: pods come and go, so it is the one label that may change between
+// runs (a dashboard aggregates it away or keeps the worst).
+void render_fleet_metrics(std::string& out, const Fleet& fl) {
+  family(out, "chokepoint_fleet_instances_examined", "gauge",
+         "Instances the fleet source (--prometheus) reported and the last run judged.");
+  out += fmt::format("chokepoint_fleet_instances_examined {}\n", fl.instances.size());
+  family(out, "chokepoint_fleet_instances", "gauge",
+         "Fleet instances by the category of their worst finding (none: no finding).");
+  for (Category c : kCategories) {
+    auto it = fl.instances_by_category.find(c);
+    out += fmt::format("chokepoint_fleet_instances{{category=\"{}\"}} {}\n", to_string(c),
+                       it == fl.instances_by_category.end() ? 0 : it->second);
+  }
+  out += fmt::format("chokepoint_fleet_instances{{category=\"none\"}} {}\n", fleet_clean(fl));
+  family(out, "chokepoint_fleet_queries", "gauge", "Queries the last run sent to the fleet source.");
+  out += fmt::format("chokepoint_fleet_queries {}\n", fl.queries);
+  family(out, "chokepoint_fleet_instance_severity", "gauge",
+         "Each fleet instance's worst finding: 0 none, 1 info, 2 low, 3 medium, 4 high, 5 critical.");
+  std::set<std::string> written;
+  for (const auto& i : fl.instances) {
+    std::string labels = fmt::format("{{instance=\"{}\",kind=\"{}\",category=\"{}\"}}", label(i.name),
+                                     label(i.kind), i.category ? to_string(*i.category) : "none");
+    if (!written.insert(label(i.name)).second) continue;
+    out += fmt::format("chokepoint_fleet_instance_severity{} {}\n", labels,
+                       i.severity ? static_cast<int>(*i.severity) + 1 : 0);
+  }
 }
 
 }  // namespace
@@ -169,6 +205,7 @@ std::string render_prometheus(const Report& r) {
   family(out, "chokepoint_verdict_confidence", "gauge", "The verdict's confidence, 0..1.");
   out += fmt::format("chokepoint_verdict_confidence {}\n", r.verdict.confidence);
   render_advice_metrics(out, r);
+  if (r.fleet) render_fleet_metrics(out, *r.fleet);
   family(out, "chokepoint_gate_passed", "gauge", "1 when the CI gate passed, 0 when it failed.");
   out += fmt::format("chokepoint_gate_passed {}\n", r.gate.status == "pass" ? 1 : 0);
   family(out, "chokepoint_last_run_timestamp_seconds", "gauge", "When the last run started (Unix time).");

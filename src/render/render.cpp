@@ -42,6 +42,28 @@ std::string outcome_line(const Report& report, const std::string& path) {
                      report.findings.size(), report.findings.size() == 1 ? "" : "s", path);
 }
 
+std::string fleet_window(const Fleet& fleet) {
+  return fmt::format("window ending {}, range {} s, {} quer{}", fleet.at.empty() ? "?" : fleet.at,
+                     round_to(fleet.range_s, 1), fleet.queries, fleet.queries == 1 ? "y" : "ies");
+}
+
+size_t fleet_clean(const Fleet& fleet) {
+  size_t n = 0;
+  for (const auto& i : fleet.instances) n += !i.category;
+  return n;
+}
+
+std::string fleet_counts(const Fleet& fleet) {
+  std::string out;
+  for (Category c : kCategories) {
+    auto it = fleet.instances_by_category.find(c);
+    out += fmt::format("{}{} {}", out.empty() ? "" : " · ", to_string(c),
+                       it == fleet.instances_by_category.end() ? 0 : it->second);
+  }
+  if (size_t clean = fleet_clean(fleet); clean > 0) out += fmt::format(" · no finding {}", clean);
+  return out;
+}
+
 std::string render(const Report& report, Format format, const RenderOptions& options) {
   switch (format) {
     case Format::text:

@@ -25,6 +25,14 @@ size_t unexamined_count(const Report& report);
 // One line for stderr after --output: the verdict, the gate, where the report went.
 std::string outcome_line(const Report& report, const std::string& path);
 
+// The fleet section (--prometheus) as every format words it: "window ending 2026-12-08T02:00:00Z,
+// range 300 s, 14 queries", and the instances per worst category: "database 2 · network 0 · code 0
+// · infrastructure 3 · no finding 7" (the categories always, in their order; "no finding" when any).
+inline constexpr size_t kMaxFleetListed = 10;  // instances text and markdown list (HTML, JSON: all)
+std::string fleet_window(const Fleet& fleet);
+std::string fleet_counts(const Fleet& fleet);
+size_t fleet_clean(const Fleet& fleet);  // instances without a finding
+
 std::string render(const Report& report, Format format, const RenderOptions& options = {});
 
 std::string render_text(const Report& report, const RenderOptions& options);

@@ -1,7 +1,7 @@
 // SARIF 2.1.0 for code scanning (GitHub, GitLab): one run, the catalogue as the tool's rules, one
 // result per finding. A finding whose evidence names a source line (code.* span attributes) is
-// annotated there; any other finding gets logical locations (function, service and route, table,
-// statement, component).
+// annotated there; any other finding gets logical locations (a fleet instance, function, service and
+// route, table, statement, component).
 #include <cctype>
 #include <map>
 
@@ -96,6 +96,9 @@ json logical_locations(const Finding& f) {
   auto add = [&](const std::string& name, const std::string& fqn, std::string_view kind) {
     if (!name.empty()) out.push_back({{"name", name}, {"fullyQualifiedName", fqn}, {"kind", kind}});
   };
+  // A fleet finding (--prometheus) is first about its instance: the pod's container, node or server.
+  std::string instance = evidence_string(ev, "instance");
+  add(instance, instance, "resource");
   std::string function = evidence_string(ev, "code_function");
   add(function, function, "function");
   std::string service = evidence_string(ev, "service"), route = evidence_string(ev, "route");

@@ -1,5 +1,6 @@
-// The ten-second report: verdict and headline, ranking bars, findings by severity with their
-// numbers and fix, what was not examined and why, then the probes.
+// The ten-second report: verdict and headline, ranking bars, the fleet's worst instances (when a
+// fleet source was examined), findings by severity with their numbers and fix, what was not examined and why, then the probes.
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -151,6 +152,39 @@ void render_ranking(std::string& out, const Report& r, const Page& page) {
   out += "\n";
 }
 
+// The fleet a source such as --prometheus examined: where from, which window, the instances per worst
+// category, the worst instances (at most kMaxFleetListed) and what could not be judged.
+void render_fleet(std::string& out, const Report& r, const Page& page) {
+  if (!r.fleet) return;
+  const Fleet& fl = *r.fleet;
+  const Style& st = page.style;
+  out += st.paint(fmt::format("FLEET ({} instance{} examined)", fl.instances.size(),
+                              fl.instances.size() == 1 ? "" : "s"),
+                  "1") +
+         "\n";
+  out += page.wrap("source: " + fl.source, 2);
+  out += page.wrap(fleet_window(fl), 2);
+  out += page.wrap("by worst finding: " + fleet_counts(fl), 2);
+  for (size_t n = 0; n < std::min(fl.instances.size(), kMaxFleetListed); ++n) {
+    const FleetInstance& i = fl.instances[n];
+    std::string tag = i.severity ? st.paint(fmt::format("{:<10}", upper(to_string(*i.severity))),
+                                            severity_sgr(*i.severity))
+                                 : st.paint(fmt::format("{:<10}", "ok"), "32");
+    std::string what =
+        i.category ? fmt::format("{} · {} · {} finding{}", i.kind, to_string(*i.category), i.findings.size(),
+                                 i.findings.size() == 1 ? "" : "s")
+                   : i.kind + " · no finding";
+    out += page.line("  " + tag + i.name + "  " + what, 12);
+    if (!i.top.empty()) out += page.wrap(i.top, 12);
+  }
+  if (fl.instances.size() > kMaxFleetListed)
+    out += page.wrap(fmt::format("… and {} more (the JSON and HTML reports list every instance)",
+                                 fl.instances.size() - kMaxFleetListed),
+                     2);
+  for (const auto& n : fl.not_examined) out += page.wrap("not examined: " + n, 2);
+  out += "\n";
+}
+
 void render_not_examined(std::string& out, const Report& r, const Page& page) {
   if (unexamined_count(r) == 0) return;
   out += page.style.paint("NOT EXAMINED", "1") + "\n";
@@ -228,6 +262,17 @@ void render_breakdowns(std::string& out, const Report& r) {
   out += "\n";
 }
 
+void render_probes(std::string& out, const Report& r, const Page& page) {
+  const Style& st = page.style;
+  out += st.paint("PROBES", "1") + "\n";
+  for (const auto& p : r.probes) {
+    std::string status = p.status == ProbeStatus::ok ? st.paint("ok   ", "32") : st.paint("ERROR", "1;31");
+    out += page.line(fmt::format("  {} {} {}  {}", status, p.name, p.target, human_ms(p.duration_ms)), 8);
+    if (!p.message.empty()) out += page.wrap(p.message, 8);
+    for (const auto& n : p.notes) out += page.wrap("note: " + n, 8);
+  }
+}
+
 }  // namespace
 
 std::string render_text(const Report& r, const RenderOptions& options) {
@@ -252,18 +297,13 @@ std::string render_text(const Report& r, const RenderOptions& options) {
   out += page.wrap(st.paint(r.verdict.headline, "1"), 2) + "\n";
 
   render_ranking(out, r, page);
+  render_fleet(out, r, page);
   render_findings(out, r, page);
   render_advice(out, r, page);
   render_breakdowns(out, r);
   render_not_examined(out, r, page);
 
-  out += st.paint("PROBES", "1") + "\n";
-  for (const auto& p : r.probes) {
-    std::string status = p.status == ProbeStatus::ok ? st.paint("ok   ", "32") : st.paint("ERROR", "1;31");
-    out += page.line(fmt::format("  {} {} {}  {}", status, p.name, p.target, human_ms(p.duration_ms)), 8);
-    if (!p.message.empty()) out += page.wrap(p.message, 8);
-    for (const auto& n : p.notes) out += page.wrap("note: " + n, 8);
-  }
+  render_probes(out, r, page);
 
   if (r.gate.fail_on != "never" || r.gate.baseline.file || !r.gate.acknowledgements.empty() ||
       !r.gate.notes.empty()) {

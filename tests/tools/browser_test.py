@@ -5,11 +5,11 @@
 
 Renders every sample report (diagnose --replay of sample-reports/*.evidence.json), a compare of
 two of them, and two hostile inputs (a trace file and a saved report whose statement texts, span
-names, hosts, service names, routes and labels are markup, quotes and very long lines). Each page
-must load without a console error and without any network request, show the verdict, draw every
-chart its report calls for, stay under 2 MiB, and show the hostile strings as text; some sample
-page must draw a live window's time series and some a traced route's latency histogram. Screenshots
-and PDFs stay in ARTIFACT_DIR. Exit 77 (skipped) when no Chromium is installed.
+names, hosts, service names, routes, labels and fleet instances are markup, quotes and very long
+lines). Each page must load without a console error and without any network request, show the
+verdict, draw every chart its report calls for, stay under 2 MiB, and show the hostile strings as
+text; some sample page must draw a live window's time series and some a traced route's latency
+histogram. Screenshots and PDFs stay in ARTIFACT_DIR. Exit 77 (skipped) when no Chromium is installed.
 """
 import glob
 import json
@@ -120,6 +120,16 @@ def hostile_report(sample_json, path):
                                            "p95_ms": 2, "p99_ms": 3, "shares": {"database": 1.0}})
     r.setdefault("series", []).append({"name": "pg.sessions", "unit": HOSTILE, "labels": {"state": HOSTILE},
                                        "points": [[0, 1], [1, 2], [2, 1]]})
+    finding = r["findings"][0]["id"] if r["findings"] else None
+    r["fleet"] = {"source": "http://prometheus.example:9090/" + HOSTILE, "at": "2026-12-08T02:00:00Z",
+                  "range_s": 60, "queries": 9, "not_examined": [HOSTILE],
+                  "instances": [{"name": "pod " + HOSTILE, "kind": "container",
+                                 "labels": {"pod": HOSTILE, HOSTILE: "x" * 5000},
+                                 "category": "database" if finding else None,
+                                 "severity": "high" if finding else None,
+                                 "findings": [finding] if finding else [], "top": HOSTILE if finding else ""},
+                                {"name": "node " + HOSTILE, "kind": "host", "labels": {}, "category": None,
+                                 "severity": None, "findings": [], "top": ""}]}
     with open(path, "w") as f:
         json.dump(r, f)
 

@@ -1,6 +1,7 @@
 #include "probes/prometheus/instances.hpp"
 
 #include <cstdlib>
+#include <initializer_list>
 
 #include <fmt/format.h>
 
@@ -96,6 +97,12 @@ void put(std::map<std::string, double>& m, const std::string& name, std::optiona
   if (v) m[name] = *v * scale;
 }
 
+// Each (snapshot name, query id) pair's value for the instance, where the query has one.
+void put_all(std::map<std::string, double>& m, const Results& r, const std::string& key,
+             std::initializer_list<std::pair<const char*, const char*>> fields) {
+  for (auto [name, id] : fields) put(m, name, r.value(id, key));
+}
+
 void put_pressure(host::Snapshot& s, const std::string& name, std::optional<double> v) {
   if (v) s.pressure_avg10[name] = *v;
 }
@@ -172,13 +179,14 @@ host::Snapshot node_snapshot(const Results& r, const std::string& key, const std
     if (auto mode = sample->labels.find("mode"); mode != sample->labels.end())
       s.host_end["cpu_" + mode->second] += sample->value * s.ticks_per_s;
   if (auto running = r.value("host.procs_running", key)) s.run_queue = {*running};
-  put(s.host_end, "TcpExtListenDrops", r.value("host.listen_drops", key));
-  put(s.host_end, "TcpExtListenOverflows", r.value("host.listen_overflows", key));
-  put(s.host_end, "TcpRetransSegs", r.value("host.retrans_segs", key));
-  put(s.host_end, "TcpOutSegs", r.value("host.out_segs", key));
-  put(s.host_end, "vm_oom_kill", r.value("host.oom_kill", key));
-  put(s.host_end, "vm_pswpin", r.value("host.swap_in", key));
-  put(s.host_end, "vm_pswpout", r.value("host.swap_out", key));
+  put_all(s.host_end, r, key,
+          {{"TcpExtListenDrops", "host.listen_drops"},
+           {"TcpExtListenOverflows", "host.listen_overflows"},
+           {"TcpRetransSegs", "host.retrans_segs"},
+           {"TcpOutSegs", "host.out_segs"},
+           {"vm_oom_kill", "host.oom_kill"},
+           {"vm_pswpin", "host.swap_in"},
+           {"vm_pswpout", "host.swap_out"}});
   put_pressure(s, "host.cpu.some", r.value("host.cpu_pressure", key));
   put_pressure(s, "host.memory.some", r.value("host.memory_pressure", key));
   put_pressure(s, "host.memory.full", r.value("host.memory_pressure_full", key));
@@ -196,12 +204,13 @@ pg::Snapshot postgres_snapshot(const Results& r, const std::string& key, const s
   };
   setting("postgres.max_connections", "max_connections");
   setting("postgres.reserved_connections", "superuser_reserved_connections");
-  put(s.database_end, "xact_commit", r.value("postgres.xact_commit", key));
-  put(s.database_end, "xact_rollback", r.value("postgres.xact_rollback", key));
-  put(s.database_end, "blks_hit", r.value("postgres.blks_hit", key));
-  put(s.database_end, "blks_read", r.value("postgres.blks_read", key));
-  put(s.database_end, "deadlocks", r.value("postgres.deadlocks", key));
-  put(s.database_end, "sessions", r.value("postgres.sessions_opened", key));
+  put_all(s.database_end, r, key,
+          {{"xact_commit", "postgres.xact_commit"},
+           {"xact_rollback", "postgres.xact_rollback"},
+           {"blks_hit", "postgres.blks_hit"},
+           {"blks_read", "postgres.blks_read"},
+           {"deadlocks", "postgres.deadlocks"},
+           {"sessions", "postgres.sessions_opened"}});
   add_statements(r, key, s);
   if (!r.has("postgres.sessions")) return s;
   // One sample: each state's peak over the window (the exporter's counts are per database and state).

@@ -99,7 +99,6 @@ const std::vector<QuerySpec>& query_catalog() {
        "sum by ($by) (increase($name{$sel}[$range]))"},
       {"postgres.sessions_opened", {"pg_stat_database_sessions", "pg_stat_database_sessions_total"},
        "sum by ($by) (increase($name{$sel}[$range]))"},
-      {"postgres.locks", {"pg_locks_count"}, "sum by ($by, mode) (max_over_time($name{$sel}[$range]))"},
       // pg_stat_statements (postgres_exporter's stat_statements collector): each server's 20 statements
       // with the most execution time in the window, and their calls and rows.
       {"postgres.statement_seconds", {"pg_stat_statements_seconds_total"},

@@ -166,6 +166,15 @@ const std::vector<QuerySpec>& query_catalog() {
 
 #undef CP_CONTAINER
 
+const std::vector<std::string_view>& span_metric_names() {
+  static const std::vector<std::string_view> names = {
+      "traces_span_metrics_calls_total",  // OpenTelemetry Collector spanmetrics connector
+      "traces_spanmetrics_calls_total",   // Grafana Tempo metrics-generator, Grafana Agent
+      "calls_total",                      // the collector's older spanmetrics processor
+  };
+  return names;
+}
+
 std::string_view family_of(std::string_view query_id) {
   return query_id.substr(0, query_id.find('.'));
 }
@@ -230,6 +239,7 @@ std::set<std::string> wanted_names() {
   for (const auto& q : query_catalog())
     for (auto n : q.names) out.emplace(n);
   out.emplace("kube_pod_container_status_last_terminated_reason");
+  for (auto n : span_metric_names()) out.emplace(n);
   return out;
 }
 

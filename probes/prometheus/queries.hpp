@@ -43,6 +43,9 @@ std::string render_query(const QuerySpec& q, std::string_view name, std::string_
 // The first of `q.names` that `present` holds; "" when none does.
 std::string_view pick_name(const QuerySpec& q, const std::set<std::string>& present);
 
+// Request metrics made from spans (spanmetrics): found and named in a note, not judged.
+const std::vector<std::string_view>& span_metric_names();
+
 // Every metric name a query may read (what discovery looks for).
 std::set<std::string> wanted_names();
 

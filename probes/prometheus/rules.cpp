@@ -63,6 +63,12 @@ std::vector<std::string> fleet_notes(const Snapshot& s, const Results& r, Fleet&
     warnings.insert(q.warnings.begin(), q.warnings.end());
   }
   for (const auto& w : warnings) notes.push_back("the engine warned: " + w);
+  for (auto n : span_metric_names())
+    if (std::find(s.names.begin(), s.names.end(), n) != s.names.end())
+      fleet.not_examined.push_back(fmt::format(
+          "requests: span metrics ({}) exist but are not judged (they hold no call tree): give chokepoint the "
+          "spans themselves (--otlp-listen, --traces) for the requests' critical paths",
+          n));
   if (r.has("postgres.up"))
     notes.push_back(
         "postgres (through postgres_exporter): connections, idle transactions, cache hits and deadlocks are "

@@ -183,6 +183,17 @@ TEST_CASE("a fleet is judged per instance by the direct probes' rules, each find
   for (const auto& f : j.findings) CHECK(ids.insert(f.id).second);
 }
 
+TEST_CASE("span metrics are found and said not judged, not passed over in silence") {
+  Snapshot s = small_fleet();
+  s.names = {"container_cpu_usage_seconds_total", "traces_spanmetrics_calls_total"};
+  Target t{"prometheus", "--prometheus", {}, "http://prom:9090", {}};
+  Judgement j = judge(s, t, Settings{});
+  REQUIRE(j.fleet);
+  CHECK(std::any_of(j.fleet->not_examined.begin(), j.fleet->not_examined.end(), [](const std::string& n) {
+    return n.find("span metrics (traces_spanmetrics_calls_total) exist but are not judged") != std::string::npos;
+  }));
+}
+
 TEST_CASE("a failed query becomes a note naming it, the rest is judged") {
   Snapshot s = small_fleet();
   QueryResult failed;

@@ -17,6 +17,9 @@ const std::vector<FamilySpec>& families() {
       {"redis", "redis_exporter", {"instance"}, "redis.commands"},
       {"pgbouncer", "pgbouncer_exporter (prometheus-community)", {"instance"}, "pgbouncer.client_active"},
       {"http", "blackbox_exporter (http probes)", {"instance"}, "http.duration"},
+      // Requests from span metrics: measured (rate, errors, p95 per route), not judged.
+      {"requests", "span metrics (spanmetrics connector, Tempo)", {"service_name", "service", "span_name"},
+       "requests.calls"},
   };
   return all;
 }
@@ -30,6 +33,7 @@ const FamilySpec* find_family(std::string_view kind) {
 // Containers: cAdvisor's cgroup counters per container (not the pod's sandbox "POD", not the
 // pod-level sums without a container label), kube-state-metrics' OOM restarts.
 #define CP_CONTAINER "{container!=\"\",container!=\"POD\"$and}"
+#define CP_SERVER "span_kind=~\"SPAN_KIND_SERVER|server\""
 
 const std::vector<QuerySpec>& query_catalog() {
   static const std::vector<QuerySpec> all = {
@@ -160,11 +164,25 @@ const std::vector<QuerySpec>& query_catalog() {
       {"http.success", {"probe_success"}, "avg by ($by) (avg_over_time($name{$sel}[$range]))"},
       {"http.probes", {"probe_success"}, "sum by ($by) (count_over_time($name{$sel}[$range]))"},
       {"http.status", {"probe_http_status_code"}, "max by ($by) ($name{$sel})"},
+
+      // Span metrics of server spans: the 20 busiest routes' calls, errors and p95 (milliseconds or
+      // seconds, by the histogram's name).
+      {"requests.calls",
+       {"traces_span_metrics_calls_total", "traces_spanmetrics_calls_total", "calls_total"},
+       "topk(20, sum by ($by) (increase($name{" CP_SERVER "$and}[$range])))"},
+      {"requests.errors",
+       {"traces_span_metrics_calls_total", "traces_spanmetrics_calls_total", "calls_total"},
+       "sum by ($by) (increase($name{" CP_SERVER ",status_code=\"STATUS_CODE_ERROR\"$and}[$range]))"},
+      {"requests.p95_ms", {"traces_span_metrics_duration_milliseconds_bucket", "latency_bucket"},
+       "histogram_quantile(0.95, sum by ($by, le) (rate($name{" CP_SERVER "$and}[$range])))"},
+      {"requests.p95_s", {"traces_spanmetrics_latency_bucket", "traces_span_metrics_duration_seconds_bucket"},
+       "histogram_quantile(0.95, sum by ($by, le) (rate($name{" CP_SERVER "$and}[$range])))"},
   };
   return all;
 }
 
 #undef CP_CONTAINER
+#undef CP_SERVER
 
 const std::vector<std::string_view>& span_metric_names() {
   static const std::vector<std::string_view> names = {

@@ -1,6 +1,7 @@
 #include "probes/prometheus/rules.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 #include <fmt/format.h>
@@ -12,6 +13,7 @@
 #include "probes/prometheus/instances.hpp"
 #include "probes/prometheus/queries.hpp"
 #include "probes/redis/rules.hpp"
+#include "util/format.hpp"
 #include "util/time.hpp"
 
 namespace cp::prom {
@@ -63,12 +65,17 @@ std::vector<std::string> fleet_notes(const Snapshot& s, const Results& r, Fleet&
     warnings.insert(q.warnings.begin(), q.warnings.end());
   }
   for (const auto& w : warnings) notes.push_back("the engine warned: " + w);
-  for (auto n : span_metric_names())
-    if (std::find(s.names.begin(), s.names.end(), n) != s.names.end())
-      fleet.not_examined.push_back(fmt::format(
-          "requests: span metrics ({}) exist but are not judged (they hold no call tree): give chokepoint the "
-          "spans themselves (--otlp-listen, --traces) for the requests' critical paths",
-          n));
+  if (r.has("requests.calls"))
+    notes.push_back("requests (span metrics): the busiest routes' rate, errors and p95 are reported as metrics "
+                    "(fleet.route_*), not judged: span metrics hold no call tree, so where a request's time went "
+                    "needs the spans themselves (--otlp-listen, --traces)");
+  else
+    for (auto n : span_metric_names())
+      if (std::find(s.names.begin(), s.names.end(), n) != s.names.end())
+        fleet.not_examined.push_back(fmt::format(
+            "requests: span metrics ({}) exist but are not judged (they hold no call tree): give chokepoint the "
+            "spans themselves (--otlp-listen, --traces) for the requests' critical paths",
+            n));
   if (r.has("postgres.up"))
     notes.push_back(
         "postgres (through postgres_exporter): connections, idle transactions, cache hits and deadlocks are "
@@ -85,6 +92,24 @@ std::vector<std::string> fleet_notes(const Snapshot& s, const Results& r, Fleet&
   return notes;
 }
 
+// The busiest routes of the span metrics as report metrics: calls per second, error ratio, p95.
+void add_request_metrics(const Results& r, double range_s, const std::string& source, Judgement& j) {
+  for (const auto& [key, labels] : r.instances("requests")) {
+    auto label = [&](const char* k) { return labels.count(k) ? labels.at(k) : std::string(); };
+    std::string service = label("service_name").empty() ? label("service") : label("service_name");
+    std::map<std::string, std::string> l = {{"target", source}, {"service", service}, {"route", label("span_name")}};
+    double calls = r.value("requests.calls", key).value_or(0);
+    if (range_s > 0) j.metrics.push_back({"fleet.route_calls_per_s", round_to(calls / range_s, 3), "calls/s", l});
+    if (calls > 0)
+      j.metrics.push_back(
+          {"fleet.route_error_ratio", round_to(r.value("requests.errors", key).value_or(0) / calls, 4), "ratio", l});
+    auto p95 = r.value("requests.p95_ms", key);
+    if (!p95)
+      if (auto s95 = r.value("requests.p95_s", key)) p95 = *s95 * 1000;
+    if (p95 && std::isfinite(*p95)) j.metrics.push_back({"fleet.route_p95_ms", round_to(*p95, 3), "ms", l});
+  }
+}
+
 }  // namespace
 
 Judgement judge(const Snapshot& s, const Target& target, const Settings& settings) {
@@ -98,7 +123,7 @@ Judgement judge(const Snapshot& s, const Target& target, const Settings& setting
   fleet.queries = s.requests;
   for (const auto& family : families()) {
     std::string kind(family.kind);
-    if (!r.has(std::string(family.presence))) continue;
+    if (!r.has(std::string(family.presence)) || kind == "requests") continue;
     for (const auto& [key, labels] : r.instances(kind)) {
       std::string name = instance_name(kind, labels);
       Judgement one = judge_instance(kind, r, key, labels, name, s.range_s, settings);
@@ -109,6 +134,7 @@ Judgement judge(const Snapshot& s, const Target& target, const Settings& setting
       fleet.instances.push_back({name, kind, labels, std::nullopt, std::nullopt, {}, ""});
     }
   }
+  add_request_metrics(r, s.range_s, s.source, j);
   j.notes = fleet_notes(s, r, fleet);
   if (fleet.instances.empty()) {
     j.measured = 0;

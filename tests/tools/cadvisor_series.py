@@ -55,6 +55,11 @@ blackbox_exporter http probes (job="blackbox", instance = the probed URL):
   https://payments.example.com/healthz   slow:    success 1, 200, processing 1.15..1.25 s
                                                   (1.2 at END), duration ~1.25 s
   https://inventory.example.com/healthz  failing: success 0, status 503, processing 0.020
+
+Span metrics, Grafana Tempo's metrics-generator names (job="tempo", instance="tempo-0:3200"; server
+spans; traces_spanmetrics_calls_total by status_code, traces_spanmetrics_latency histogram in seconds):
+  checkout  POST /checkout  40 calls/s, 2 of them errors (5 %); p95 0.778 s (histogram_quantile)
+  catalog   GET /products   120 calls/s, no error; p95 0.096 s
 """
 import argparse
 import hashlib
@@ -89,10 +94,25 @@ class Families:
             self.order.append(name)
         self.fams[name][2].append((labels(lab), values))
 
+    def add_sample(self, base, kind, help_text, sample_name, lab, values):
+        """A sample of a family whose samples have names of their own (a histogram's _bucket, _count)."""
+        key = "histogram:" + base
+        if key not in self.fams:
+            self.fams[key] = (kind, help_text, [])
+            self.order.append(key)
+        self.fams[key][2].append((sample_name, labels(lab), values))
+
     def write(self, out, times):
         ts = [str(t) for t in times]
         for name in self.order:
             kind, help_text, series = self.fams[name]
+            if name.startswith("histogram:"):
+                base = name[len("histogram:"):]
+                out.write(f"# TYPE {base} {kind}\n# HELP {base} {help_text}\n")
+                for sample_name, lab, values in series:
+                    prefix = sample_name + lab + " "
+                    out.write("".join(f"{prefix}{fmt(v)} {t}\n" for v, t in zip(values, ts)))
+                continue
             base = name[: -len("_total")] if kind == "counter" else name
             out.write(f"# TYPE {base} {kind}\n# HELP {base} {help_text}\n")
             for lab, values in series:
@@ -343,6 +363,39 @@ def emit_blackbox(f, rng, n):
               lab, [round(sum(p[i] for p in phases.values()) + 0.003, 4) for i in range(n)])
 
 
+# Span metrics in Grafana Tempo's metrics-generator names (job="tempo", instance="tempo-0:3200"):
+# (service, route, calls/s, errors/s, the latency histogram's cumulative share per bucket, seconds).
+SPAN_ROUTES = [
+    ("checkout", "POST /checkout", 40, 2,
+     [(0.05, 0.05), (0.1, 0.2), (0.25, 0.5), (0.5, 0.9), (1, 0.99), (2.5, 1)]),
+    ("catalog", "GET /products", 120, 0,
+     [(0.05, 0.7), (0.1, 0.97), (0.25, 1), (0.5, 1), (1, 1), (2.5, 1)]),
+]
+
+
+def emit_spanmetrics(f, times):
+    t0 = times[0]
+    for service, route, rate, errors, buckets in SPAN_ROUTES:
+        lab = {"service": service, "span_name": route, "span_kind": "SPAN_KIND_SERVER", "job": "tempo",
+               "instance": "tempo-0:3200"}
+        ok = [round((rate - errors) * (t - t0)) for t in times]
+        bad = [round(errors * (t - t0)) for t in times]
+        f.add("traces_spanmetrics_calls_total", "counter", "Calls of a span, from its spans",
+              dict(lab, status_code="STATUS_CODE_UNSET"), ok)
+        if errors:
+            f.add("traces_spanmetrics_calls_total", "counter", "Calls of a span, from its spans",
+                  dict(lab, status_code="STATUS_CODE_ERROR"), bad)
+        total = [rate * (t - t0) for t in times]
+        hist = "traces_spanmetrics_latency"
+        for le, share in buckets + [("+Inf", 1)]:
+            f.add_sample(hist, "histogram", "Latency of a span, from its spans", hist + "_bucket",
+                         dict(lab, le=str(le)), [round(c * share) for c in total])
+        f.add_sample(hist, "histogram", "Latency of a span, from its spans", hist + "_count", lab,
+                     [round(c) for c in total])
+        f.add_sample(hist, "histogram", "Latency of a span, from its spans", hist + "_sum", lab,
+                     [round(c * 0.3, 3) for c in total])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--end", type=int, required=True, help="unix seconds of the last sample")
@@ -370,6 +423,7 @@ def main():
     emit_pods(f, rng, pods, times, a.step, oom_steps)
     emit_pgbouncer(f, rng, n)
     emit_blackbox(f, rng, n)
+    emit_spanmetrics(f, times)
     with open(a.out, "w", encoding="utf-8") as out:
         f.write(out, times)
 

@@ -8,7 +8,8 @@ scenario values in tests/tools/cadvisor_series.py).
 
 Cases, each asserting on the diagnosis:
   fleet     the same window unscoped: PgBouncer's saturated pool, the slow and the failing HTTP
-            dependencies (blackbox) are named, the healthy one is not; the fleet's verdict
+            dependencies (blackbox) are named, the healthy one is not; the routes' rate, errors and
+            p95 from span metrics; the fleet's verdict; --replay of the saved results
   pods      a past window (--at): the throttled pod and the pod at its memory limit with OOM kills are
             named, the healthy pods (and the one without limits) have no finding; verdict infrastructure
   match     --match '{namespace="batch"}': only the batch pods are examined, nothing found
@@ -132,6 +133,14 @@ def case_fleet(env, tmp):
     check(not auth, "the healthy auth dependency has no finding")
     check(r.get("verdict", {}).get("category") == "network",
           f"the fleet's verdict: network, a dependency failing every call (got {r.get('verdict')})")
+    routes = {(m["labels"].get("service"), m["labels"].get("route"), m["name"]): m["value"]
+              for m in r.get("metrics", []) if m["name"].startswith("fleet.route_")}
+    p95 = routes.get(("checkout", "POST /checkout", "fleet.route_p95_ms"), 0)
+    check(740 <= p95 <= 820, f"span metrics: POST /checkout p95 about 778 ms (got {p95})")
+    errors = routes.get(("checkout", "POST /checkout", "fleet.route_error_ratio"), -1)
+    check(0.045 <= errors <= 0.055, f"span metrics: POST /checkout fails 5 % (got {errors})")
+    rate = routes.get(("catalog", "GET /products", "fleet.route_calls_per_s"), 0)
+    check(110 <= rate <= 130, f"span metrics: GET /products 120 calls/s (got {rate})")
     saved = open(evidence).read() if os.path.exists(evidence) else ""
     check("sum by (namespace, pod, container) (increase(container_cpu_cfs_periods_total" in saved,
           "the evidence keeps each PromQL expression")

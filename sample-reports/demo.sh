@@ -5,7 +5,7 @@
 #   sample-reports/demo.sh [--write-samples] [CHOKEPOINT_BIN] [SCENARIO...]
 #   scenarios: missing_index n_plus_one healthy locks no_pooling pool_saturation held_transactions
 #              healthy_pooled throttled_worker slow_dependency cold_cache traces_n_plus_one
-#              traces_slow_dependency traces_code_hotspot read_mostly event_log (default: all)
+#              traces_slow_dependency traces_code_hotspot read_mostly event_log fleet (default: all)
 #
 # Reports (<scenario>.txt, .json, .html, .evidence.json) go to a new temporary directory, printed at the
 # end; --write-samples writes them into sample-reports/ instead (tests/tools/bootstrap.sh samples).
@@ -25,7 +25,7 @@ scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] || scenarios=(missing_index n_plus_one healthy locks no_pooling pool_saturation
                                          held_transactions healthy_pooled throttled_worker slow_dependency
                                          cold_cache traces_n_plus_one traces_slow_dependency traces_code_hotspot
-                                         read_mostly event_log)
+                                         read_mostly event_log fleet)
 [ -x "$bin" ] || { echo "demo: $bin is not built (run tests/tools/bootstrap.sh demo)" >&2; exit 2; }
 WINDOW=${WINDOW:-8}
 
@@ -171,6 +171,15 @@ for s in "${scenarios[@]}"; do
       sleep 1
       diagnose cold_cache --redis "$REDIS_SMALL_URL"
       kill "$writes" "$reads" 2>/dev/null; wait "$writes" "$reads" 2>/dev/null || true ;;
+    fleet)  # a fleet through Prometheus: recorded pods, PgBouncer pools, blackbox probes and span metrics
+            # (backfilled with promtool), and the exporters of the demo's own servers; the window that
+            # ended two minutes before Prometheus started (--at)
+      tests/tools/prometheus.sh start "$services" >"$work/prometheus.log" 2>&1 ||
+        { cat "$work/prometheus.log" >&2; exit 1; }
+      # shellcheck disable=SC1091
+      . "$services/env"
+      diagnose fleet --prometheus "$PROM_URL" --at "$PROM_BACKFILL_END"
+      tests/tools/prometheus.sh stop "$services" >/dev/null 2>&1 || true ;;
     *) echo "demo: unknown scenario $s" >&2; exit 2 ;;
   esac
 done

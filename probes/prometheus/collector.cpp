@@ -55,6 +55,16 @@ std::set<std::string> discover(const Client& client, const Snapshot& snap, const
   return present;
 }
 
+// The base URL as people paste it: a trailing /api/v1 or /api/v1/query (copied from a working
+// curl) is the API itself, not its prefix.
+std::string api_base(std::string url) {
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  for (std::string_view tail : {"/api/v1/query", "/api/v1"})
+    if (url.size() > tail.size() && url.compare(url.size() - tail.size(), tail.size(), tail) == 0)
+      return url.substr(0, url.size() - tail.size());
+  return url;
+}
+
 }  // namespace
 
 Collected collect(const Target& target, const CollectContext& ctx) {
@@ -76,7 +86,7 @@ Collected collect(const Target& target, const CollectContext& ctx) {
     ctx.sleep_until(ctx.window_end);  // the same window the live probes measure
     snap.at = now_unix();
   }
-  Client client(target.spec(), asked.headers, static_cast<long>(ctx.option("prometheus", "timeout_ms")));
+  Client client(api_base(target.spec()), asked.headers, static_cast<long>(ctx.option("prometheus", "timeout_ms")));
   Collected c;
   std::set<std::string> present;
   try {

@@ -77,7 +77,7 @@ Collected collect(const Target& target, const CollectContext& ctx) {
   snap.range_s = std::max(ctx.window_s, min_range);
   if (ctx.window_s < min_range)
     snap.notes.push_back(fmt::format(
-        "expressions aggregate over {:.0f} s, not the {:.0f} s window: a rate needs at least two scrapes "
+        "expressions aggregate over {:.0f} s, not the {:.0f} s window: rates need several scrapes "
         "([probes.prometheus] min_range_s)",
         snap.range_s, ctx.window_s));
   if (asked.at) {

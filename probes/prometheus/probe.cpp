@@ -62,7 +62,7 @@ ProbeKind prometheus_probe() {
         return prom::judge(snapshot.get<prom::Snapshot>(), target, settings);
       },
       prom::rule_declarations(),
-      {{"min_range_s", 60}, {"timeout_ms", 10000}},
+      {{"min_range_s", 300}, {"timeout_ms", 10000}},
       {"queries"},
   };
 }

@@ -45,10 +45,11 @@ void name_instance(Finding& f, const std::string& name, const std::string& kind,
                    const std::map<std::string, std::string>& labels) {
   f.target = name;
   f.id = make_finding_id(f.rule, f.id + "@" + name);
-  f.evidence["instance"] = name;
-  f.evidence["instance_kind"] = kind;
-  f.evidence["instance_labels"] = labels;
-  f.evidence["measured_by"] = "prometheus";
+  static_assert(kFleetEvidenceKeys.size() == 4, "the keys below are the fleet's evidence keys");
+  f.evidence[std::string(kFleetEvidenceKeys[0])] = name;
+  f.evidence[std::string(kFleetEvidenceKeys[1])] = kind;
+  f.evidence[std::string(kFleetEvidenceKeys[2])] = labels;
+  f.evidence[std::string(kFleetEvidenceKeys[3])] = "prometheus";
 }
 
 // What could not be judged, and why: families without series, failed queries, engine warnings,

@@ -457,6 +457,8 @@ std::string rule_text(const RuleSpec& r, size_t width) {
         word_wrap(std::string(t.meaning), 4, width) + word_wrap("source: " + std::string(t.source), 4, width);
   }
   out += "\nEvidence keys\n" + word_wrap(fmt::format("{}", fmt::join(r.evidence_keys, ", ")), 2, width);
+  if (const ProbeKind* fleet = find_probe_kind("prometheus"); fleet && fleet->rules.judges(r.id))
+    out += word_wrap(fmt::format("through --prometheus also: {}", fmt::join(kFleetEvidenceKeys, ", ")), 2, width);
   out += std::string(is_advice(r) ? "\nLever\n" : "\nFix\n") + word_wrap(std::string(r.fix), 2, width);
   out += "\nJudged by\n" + word_wrap(is_advice(r) ? "the advice step, after the ranking (src/core/advice.cpp)"
                                                   : judged_by(r.id),

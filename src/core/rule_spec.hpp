@@ -3,6 +3,8 @@
 // (probes/registry.cpp) gathers them for `chokepoint rules`, the config validation and the gate.
 #pragma once
 
+#include <array>
+
 #include <map>
 #include <optional>
 #include <string>
@@ -77,5 +79,10 @@ class RuleParams {
 };
 
 std::string make_finding_id(std::string_view rule, std::string_view subject);
+
+// Evidence keys any rule's finding carries when a fleet source (--prometheus) measured it: which
+// instance, its kind and labels, and what measured it. Beside the rule's own evidence_keys.
+inline constexpr std::array<std::string_view, 4> kFleetEvidenceKeys = {"instance", "instance_kind",
+                                                                       "instance_labels", "measured_by"};
 
 }  // namespace cp

@@ -468,7 +468,13 @@ TEST_CASE("--otlp-listen: a client that pipelines requests and never reads the a
   CHECK(chokepoint.wait() == 0);
   CHECK(status_of(answer) == 200);
   // Measured: 14 MiB after 5 MiB of requests; before, 100 MiB after 14 MiB read in 2 s (and growing).
+#if defined(__SANITIZE_ADDRESS__)
+  // AddressSanitizer's shadow memory and quarantine put a fixed ~150 MiB on any process: the bound
+  // says nothing there (the release build checks it).
+  MESSAGE(fmt::format("not checked under AddressSanitizer: peak RSS {:.0f} MiB", peak));
+#else
   CHECK_MESSAGE(peak < 50, fmt::format("peak RSS {:.0f} MiB after {} MiB of requests", peak, sent >> 20));
+#endif
 }
 
 TEST_CASE("--otlp-listen: nothing received is an error with what to do, never a healthy verdict") {

@@ -20,17 +20,19 @@ std::string instance_key(const std::string& family, const std::map<std::string, 
   return key;
 }
 
-std::string instance_name(const std::string& family, const std::map<std::string, std::string>& labels) {
+std::string instance_id(const std::string& family, const std::map<std::string, std::string>& labels) {
   auto label = [&](const char* k) {
     auto it = labels.find(k);
     return it == labels.end() ? std::string() : it->second;
   };
-  if (family == "container") {
-    std::string name = "pod " + label("namespace") + "/" + label("pod");
-    return label("container").empty() ? name : name + "/" + label("container");
-  }
-  if (family == "host") return "node " + label("instance");
-  return family + " " + label("instance");
+  if (family != "container") return label("instance");
+  std::string id = label("namespace") + "/" + label("pod");
+  return label("container").empty() ? id : id + "/" + label("container");
+}
+
+std::string instance_name(const std::string& family, const std::map<std::string, std::string>& labels) {
+  std::string word = family == "container" ? "pod" : family == "host" ? "node" : family;
+  return word + " " + instance_id(family, labels);
 }
 
 Results::Results(const Snapshot& snap) {
@@ -134,11 +136,11 @@ void add_statements(const Results& r, const std::string& key, pg::Snapshot& s) {
 
 }  // namespace
 
-host::Snapshot container_snapshot(const Results& r, const std::string& key, const std::string& name,
+host::Snapshot container_snapshot(const Results& r, const std::string& key, const std::string& id,
                                   double range_s) {
   host::Snapshot s;
   s.target = "pod";
-  s.cgroup_path = name.substr(name.find(' ') + 1);  // "shop/checkout-7d9f8-abcde/app"
+  s.cgroup_path = id;  // "shop/checkout-7d9f8-abcde/app"
   s.hostname = s.cgroup_path;
   s.cgroup_version = "cAdvisor";
   s.window_s = range_s;
@@ -168,10 +170,10 @@ host::Snapshot container_snapshot(const Results& r, const std::string& key, cons
   return s;
 }
 
-host::Snapshot node_snapshot(const Results& r, const std::string& key, const std::string& name, double range_s) {
+host::Snapshot node_snapshot(const Results& r, const std::string& key, const std::string& id, double range_s) {
   host::Snapshot s;
-  s.target = name;
-  s.hostname = name.substr(name.find(' ') + 1);
+  s.target = "node";
+  s.hostname = id;
   s.window_s = range_s;
   s.cpus = r.value("host.cpus", key).value_or(0);
   s.ticks_per_s = 100;
@@ -193,10 +195,10 @@ host::Snapshot node_snapshot(const Results& r, const std::string& key, const std
   return s;
 }
 
-pg::Snapshot postgres_snapshot(const Results& r, const std::string& key, const std::string& name,
+pg::Snapshot postgres_snapshot(const Results& r, const std::string& key, const std::string& id,
                                double range_s) {
   pg::Snapshot s;
-  s.database = name.substr(name.find(' ') + 1);
+  s.database = id;
   s.window_s = range_s;
   s.hypopg = true;  // not asked: no index is suggested from exporter metrics
   auto setting = [&](const char* id, const char* setting) {

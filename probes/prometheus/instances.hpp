@@ -42,13 +42,16 @@ class Results {
 
 // The instance key of `labels` for `family` (its key labels' values, joined).
 std::string instance_key(const std::string& family, const std::map<std::string, std::string>& labels);
+// An instance's identity: its address ("10.0.0.5:9100", the probed URL), or a container's
+// "namespace/pod/container".
+std::string instance_id(const std::string& family, const std::map<std::string, std::string>& labels);
 // What a report calls an instance: "pod shop/checkout-7d9f8-abcde/app", "node 10.0.0.5:9100" …
 std::string instance_name(const std::string& family, const std::map<std::string, std::string>& labels);
 
-host::Snapshot container_snapshot(const Results& r, const std::string& key, const std::string& name,
+host::Snapshot container_snapshot(const Results& r, const std::string& key, const std::string& id,
                                   double range_s);
-host::Snapshot node_snapshot(const Results& r, const std::string& key, const std::string& name, double range_s);
-pg::Snapshot postgres_snapshot(const Results& r, const std::string& key, const std::string& name,
+host::Snapshot node_snapshot(const Results& r, const std::string& key, const std::string& id, double range_s);
+pg::Snapshot postgres_snapshot(const Results& r, const std::string& key, const std::string& id,
                                double range_s);
 redis::Snapshot redis_snapshot(const Results& r, const std::string& key, double range_s);
 // instances_pools.cpp: a PgBouncer's pools (pgbouncer_exporter), a blackbox HTTP probe's target.

@@ -27,16 +27,14 @@ Judgement judge_instance(const std::string& family, const Results& r, const std:
   Target t;
   t.kind = family;
   t.name = name;
-  if (family == "container") return host::judge(container_snapshot(r, key, name, range_s), t, settings);
-  if (family == "host") return host::judge(node_snapshot(r, key, name, range_s), t, settings);
-  if (family == "postgres") return pg::judge(postgres_snapshot(r, key, name, range_s), t, settings);
+  std::string id = instance_id(family, labels);
+  if (family == "container") return host::judge(container_snapshot(r, key, id, range_s), t, settings);
+  if (family == "host") return host::judge(node_snapshot(r, key, id, range_s), t, settings);
+  if (family == "postgres") return pg::judge(postgres_snapshot(r, key, id, range_s), t, settings);
   if (family == "pgbouncer") return pgb::judge(pgbouncer_snapshot(r, key, range_s), t, settings);
-  if (family == "http") {
-    std::string url = labels.count("instance") ? labels.at("instance") : name;
-    return http::judge(http_snapshot(r, key, url, range_s), t, settings);
-  }
+  if (family == "http") return http::judge(http_snapshot(r, key, id, range_s), t, settings);
   // The Redis rules name a server "redis:" + its address (what redis_exporter's instance is).
-  t.name = labels.count("instance") ? labels.at("instance") : name;
+  t.name = id;
   return redis::judge(redis_snapshot(r, key, range_s), t, settings);
 }
 

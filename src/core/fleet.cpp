@@ -41,9 +41,11 @@ void summarize_fleet(Report& r) {
                      if (top_share[a.name] != top_share[b.name]) return top_share[a.name] > top_share[b.name];
                      return a.name < b.name;
                    });
-  r.fleet->instances_by_category.clear();
-  for (const auto& i : r.fleet->instances)
-    if (i.category) ++r.fleet->instances_by_category[*i.category];
+}
+
+size_t Fleet::instances_of(std::optional<Category> c) const {
+  return static_cast<size_t>(
+      std::count_if(instances.begin(), instances.end(), [&](const FleetInstance& i) { return i.category == c; }));
 }
 
 }  // namespace cp

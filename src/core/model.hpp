@@ -214,8 +214,10 @@ struct Fleet {
   double range_s = 0;  // the PromQL range each expression aggregated over
   int queries = 0;     // queries sent (bounded: independent of the number of instances)
   std::vector<FleetInstance> instances;                 // worst first
-  std::map<Category, int> instances_by_category;        // instances whose worst finding is of it
   std::vector<std::string> not_examined;                // families (and why) not judged
+
+  // Instances whose worst finding is of category `c`; nullopt: those without a finding (fleet.cpp).
+  size_t instances_of(std::optional<Category> c) const;
 };
 
 struct Report {

@@ -320,10 +320,7 @@ json fleet_to_json(const Fleet& f) {
                          {"findings", i.findings},
                          {"top", i.top}});
   json by_category = json::object();
-  for (Category c : kCategories) {
-    auto it = f.instances_by_category.find(c);
-    by_category[std::string(to_string(c))] = it == f.instances_by_category.end() ? 0 : it->second;
-  }
+  for (Category c : kCategories) by_category[std::string(to_string(c))] = f.instances_of(c);
   return {{"source", f.source},           {"at", f.at},
           {"range_s", f.range_s},         {"queries", f.queries},
           {"instances_examined", f.instances.size()},
@@ -353,7 +350,6 @@ Fleet fleet_from_json(const json& j) {
     for (const auto& id : ji.value("findings", json::array()))
       if (id.is_string()) i.findings.push_back(id.get<std::string>());
     i.top = ji.value("top", "");
-    if (i.category) ++f.instances_by_category[*i.category];
     f.instances.push_back(std::move(i));
   }
   return f;

@@ -40,12 +40,9 @@ std::string instance_row(const FleetInstance& i) {
 
 void counts(const Fleet& fl, std::string& out) {
   out += "<div class=\"legend\">";
-  for (Category c : kCategories) {
-    auto it = fl.instances_by_category.find(c);
+  for (Category c : kCategories)
     out += fmt::format("<span><span class=\"sw\" style=\"background:{}\"></span>{} <strong>{}</strong></span>",
-                       category_color(to_string(c)), to_string(c),
-                       it == fl.instances_by_category.end() ? 0 : it->second);
-  }
+                       category_color(to_string(c)), to_string(c), fl.instances_of(c));
   out += fmt::format("<span>no finding <strong>{}</strong></span></div>", fleet_clean(fl));
 }
 

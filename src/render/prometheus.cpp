@@ -116,11 +116,8 @@ void render_fleet_metrics(std::string& out, const Fleet& fl) {
   out += fmt::format("chokepoint_fleet_instances_examined {}\n", fl.instances.size());
   family(out, "chokepoint_fleet_instances", "gauge",
          "Fleet instances by the category of their worst finding (none: no finding).");
-  for (Category c : kCategories) {
-    auto it = fl.instances_by_category.find(c);
-    out += fmt::format("chokepoint_fleet_instances{{category=\"{}\"}} {}\n", to_string(c),
-                       it == fl.instances_by_category.end() ? 0 : it->second);
-  }
+  for (Category c : kCategories)
+    out += fmt::format("chokepoint_fleet_instances{{category=\"{}\"}} {}\n", to_string(c), fl.instances_of(c));
   out += fmt::format("chokepoint_fleet_instances{{category=\"none\"}} {}\n", fleet_clean(fl));
   family(out, "chokepoint_fleet_queries", "gauge", "Queries the last run sent to the fleet source.");
   out += fmt::format("chokepoint_fleet_queries {}\n", fl.queries);

@@ -48,18 +48,13 @@ std::string fleet_window(const Fleet& fleet) {
 }
 
 size_t fleet_clean(const Fleet& fleet) {
-  size_t n = 0;
-  for (const auto& i : fleet.instances) n += !i.category;
-  return n;
+  return fleet.instances_of(std::nullopt);
 }
 
 std::string fleet_counts(const Fleet& fleet) {
   std::string out;
-  for (Category c : kCategories) {
-    auto it = fleet.instances_by_category.find(c);
-    out += fmt::format("{}{} {}", out.empty() ? "" : " · ", to_string(c),
-                       it == fleet.instances_by_category.end() ? 0 : it->second);
-  }
+  for (Category c : kCategories)
+    out += fmt::format("{}{} {}", out.empty() ? "" : " · ", to_string(c), fleet.instances_of(c));
   if (size_t clean = fleet_clean(fleet); clean > 0) out += fmt::format(" · no finding {}", clean);
   return out;
 }

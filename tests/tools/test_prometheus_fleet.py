@@ -70,6 +70,19 @@ def fleet_findings(report, rule=None):
             if f["source"]["probe"] == "prometheus" and (rule is None or f["rule"] == rule)]
 
 
+def views(report, rule):
+    """{probe: [targets]} of every view of a rule's findings: each finding's own and its seen_by."""
+    out = {}
+    for f in report.get("findings", []):
+        if f["rule"] != rule:
+            continue
+        for v in [f["source"]] + f.get("seen_by", []):
+            targets_of = out.setdefault(v["probe"], [])
+            if v["target"] not in targets_of:
+                targets_of.append(v["target"])
+    return out
+
+
 def targets(findings):
     return sorted(f["source"]["target"] for f in findings)
 
@@ -203,15 +216,10 @@ def case_redis(env, tmp):
     finally:
         load.kill()
         load.wait()
-    direct = [f for f in r.get("findings", []) if f["rule"] == "cache.low_hit_ratio"]
-    probes = sorted({p["probe"] for f in direct for p in [f["source"]] + [s for s in f.get("seen_by", [])]})
-    fleet = fleet_findings(r, "cache.low_hit_ratio") + [
-        f for f in direct if any(s.get("probe") == "prometheus" for s in f.get("seen_by", []))]
-    check(any(f["source"]["probe"] == "redis" or any(s.get("probe") == "redis" for s in f.get("seen_by", []))
-              for f in direct), f"the redis probe says cache.low_hit_ratio (got {probes})")
-    check(bool(fleet), "the prometheus probe says cache.low_hit_ratio too")
-    named = json.dumps(fleet)
-    check(f"127.0.0.1:{port}" in named, f"for the same server 127.0.0.1:{port}")
+    seen = views(r, "cache.low_hit_ratio")
+    check("redis" in seen, f"the redis probe says cache.low_hit_ratio (got {sorted(seen)})")
+    check(seen.get("prometheus") == [f"redis 127.0.0.1:{port}"],
+          f"the prometheus probe says it too, for the same server (got {seen.get('prometheus')})")
     check(r.get("verdict", {}).get("category") == "database", f"verdict database (got {r.get('verdict')})")
 
 
@@ -244,13 +252,10 @@ def case_postgres(env, tmp):
         # A killed client's backend sleeps on until it notices: end them, the slots are needed next.
         psql_super(env, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
                         "WHERE application_name = 'chokepoint-test-hold'")
-    sat = [f for f in r.get("findings", []) if f["rule"] == "db.pool_saturation"]
-    seen = {f["source"]["probe"] for f in sat} | {s.get("probe") for f in sat for s in f.get("seen_by", [])}
-    check({"postgres", "prometheus"} <= seen, f"db.pool_saturation from both probes (got {sorted(seen)})")
-    check(f"127.0.0.1:{env['PG_PORT']}" in json.dumps([f for f in sat if f["source"]["probe"] == "prometheus"] +
-                                                       [s for f in sat for s in f.get("seen_by", [])
-                                                        if s.get("probe") == "prometheus"]),
-          "the prometheus finding names the same server")
+    seen = views(r, "db.pool_saturation")
+    check("postgres" in seen, f"the postgres probe says db.pool_saturation (got {sorted(seen)})")
+    check(seen.get("prometheus") == [f"postgres 127.0.0.1:{env['PG_PORT']}"],
+          f"the prometheus probe says it too, for the same server (got {seen.get('prometheus')})")
     check(r.get("verdict", {}).get("category") == "database", f"verdict database (got {r.get('verdict')})")
 
 

@@ -125,8 +125,8 @@ TEST_CASE("fleet model: summarize_fleet orders the test fleet worst first and co
   CHECK(r.fleet->instances[0].findings.size() == 2);
   CHECK(r.fleet->instances[1].name == kWorstFirst[1]);
   CHECK(r.fleet->instances[4].name == kOddPod);
-  CHECK(r.fleet->instances_by_category[Category::infrastructure] == 3);
-  CHECK(r.fleet->instances_by_category[Category::database] == 2);
+  CHECK(r.fleet->instances_of(Category::infrastructure) == 3);
+  CHECK(r.fleet->instances_of(Category::database) == 2);
   CHECK(fleet_clean(*r.fleet) == 7);
 }
 
